@@ -1,0 +1,39 @@
+/** The `vr-grpo` command line: commander wiring and error reporting only; each command lives in commands/. */
+import { Command, CommanderError } from 'commander';
+import { isVrGrpoError } from '../errors/index.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerPretrainGenerator } from './commands/pretrain-generator.js';
+import { registerStart } from './commands/start.js';
+import { UsageError } from './context.js';
+
+export function buildProgram(): Command {
+  const program = new Command('vr-grpo')
+    .description('GRPO alignment of text-to-video generators against a thinking-with-image video reward model (VR-Thinker)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStart(program);
+  registerGenerate(program);
+  registerPretrainGenerator(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code (0 ok, 1 failure, 2 usage or config error). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (isVrGrpoError(e)) {
+      process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+      return e.code === 'CONFIG_INVALID' || e.code === 'CONFIG_NOT_FOUND' ? 2 : 1;
+    }
+    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,101 @@
+/** The configuration schema: every option with its default and unit. Parsed once, then frozen (see load.ts). */
+import { z } from 'zod';
+import { TENSOR_BACKENDS } from '../tensor/backend.js';
+import { bool, int, num, oneOf, str } from './fields.js';
+
+const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
+
+export const tensorSchema = strict({
+  /** tfjs backend: auto tries node-gpu → node → wasm → cpu. */
+  backend: oneOf(TENSOR_BACKENDS).default('auto'),
+});
+
+export const mediaSchema = strict({
+  /** ffmpeg binary; null: FFMPEG_PATH, then PATH, then the bundled binary. */
+  ffmpegPath: str().nullable().default(null),
+  /** ffprobe binary; null: FFPROBE_PATH, then PATH, then the bundled binary. */
+  ffprobePath: str().nullable().default(null),
+  /** Per ffmpeg process, ms. */
+  timeoutMs: int({ min: 100 }).default(60_000),
+});
+
+export const worldSchema = strict({
+  frames: int({ min: 2, max: 512 }).default(24),
+  /** Frame width and height in px (even, for H.264). */
+  width: int({ min: 16, max: 1024 }).multipleOf(2, { error: 'expected even integer' }).default(64),
+  height: int({ min: 16, max: 1024 }).multipleOf(2, { error: 'expected even integer' }).default(64),
+  fps: int({ min: 1, max: 120 }).default(8),
+  /** Seed of the held-out (colour, shape) choice; fixed for one world. */
+  splitSeed: int({ min: 0 }).default(7),
+  /** Fraction of (colour, shape) pairs never used in pretraining. */
+  heldOutFraction: num({ min: 0, max: 0.5 }).default(0.2),
+  /** Probability that a generated prompt has a second object. */
+  secondObjectProbability: num({ min: 0, max: 1 }).default(0.25),
+});
+
+export const samplerSchema = strict({
+  /** Denoising steps T. */
+  steps: int({ min: 1, max: 1000 }).default(10),
+  /** Flow-GRPO noise level a (σ_t = a·√(σ/(1−σ))). */
+  noiseLevel: num({ gt: 0, max: 5 }).default(0.7),
+  /** Timestep shift (SD3-style): σ' = shift·σ / (1 + (shift−1)·σ); 1 = no shift. */
+  shift: num({ gt: 0, max: 100 }).default(1),
+  /** SDE steps are those with index in [start, end); ODE (Euler) elsewhere. end null = all steps. */
+  sdeWindow: strict({ start: int({ min: 0 }).default(0), end: int({ min: 1 }).nullable().default(null) }).prefault({}),
+  /** Use the same initial noise for every member of a group. */
+  sameNoiseInGroup: bool().default(false),
+});
+
+export const generatorSchema = strict({
+  /** Policy checkpoint directory (relative to this config file). */
+  checkpoint: str().default('../models/generator-base'),
+  /** Hashed n-gram text feature buckets. */
+  textFeatures: int({ min: 16, max: 65536 }).default(512),
+  textEmbedDim: int({ min: 4, max: 1024 }).default(64),
+  hiddenDim: int({ min: 8, max: 4096 }).default(192),
+  /** Hidden layers of the velocity MLP. */
+  depth: int({ min: 1, max: 16 }).default(3),
+  timeFeatures: int({ min: 2, max: 256 }).multipleOf(2, { error: 'expected even integer' }).default(16),
+  lora: strict({ rank: int({ min: 1, max: 256 }).default(8), alpha: num({ gt: 0 }).default(16) }).prefault({}),
+  sampler: samplerSchema.prefault({}),
+});
+
+export const pretrainSchema = strict({
+  steps: int({ min: 1 }).default(3000),
+  batchSize: int({ min: 1, max: 65536 }).default(256),
+  learningRate: num({ gt: 0, max: 1 }).default(0.002),
+  seed: int({ min: 0 }).default(17),
+  /** The deliberately imperfect data distribution of the base model. */
+  data: strict({
+    attributeNoise: num({ min: 0, max: 1 }).default(0.3),
+    defectProbability: num({ min: 0, max: 1 }).default(0.5),
+    jitter: num({ min: 0, max: 2 }).default(0.3),
+  }).prefault({}),
+  /** Held-out prompts sampled for the final evaluation. */
+  evalPrompts: int({ min: 1 }).default(256),
+  /** Output checkpoint directory (relative to this config file). */
+  out: str().default('../models/generator-base'),
+});
+
+export const trainingSchema = strict({
+  /** Videos per prompt (G). */
+  groupSize: int({ min: 2, max: 256 }).default(8),
+  /** Prompts per step. */
+  promptsPerStep: int({ min: 1, max: 1024 }).default(4),
+  steps: int({ min: 1 }).default(40),
+});
+
+export const configSchema = strict({
+  /** Root seed of a run. */
+  seed: int({ min: 0 }).default(1234),
+  tensor: tensorSchema.prefault({}),
+  media: mediaSchema.prefault({}),
+  world: worldSchema.prefault({}),
+  generator: generatorSchema.prefault({}),
+  pretrain: pretrainSchema.prefault({}),
+  training: trainingSchema.prefault({}),
+});
+
+/** The parsed configuration (defaults filled). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

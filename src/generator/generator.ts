@@ -1,0 +1,50 @@
+/** The `Generator` contract: given prompts, a group size and a seed, return videos and what a policy update needs. */
+import type { RawVideo } from '../media/index.js';
+import type { SamplerOptions } from './sampler.js';
+import type { TrajectoryBatch } from './trajectory.js';
+
+export interface GenerateRequest {
+  readonly prompts: readonly string[];
+  /** Videos per prompt (G). */
+  readonly groupSize: number;
+  /** All randomness of the request (initial noise, SDE noise) derives from this seed. */
+  readonly seed: number;
+  /** Overrides of the configured sampler. */
+  readonly sampler?: Partial<SamplerOptions>;
+  /** When set, an MP4 of every video is written into this folder. */
+  readonly mp4Dir?: string;
+  /** Sample from the reference model (adapters off). Default false. */
+  readonly reference?: boolean;
+}
+
+export interface GeneratedVideo {
+  /** Stable id within the request: `p<promptIndex>-m<member>`. */
+  readonly id: string;
+  readonly prompt: string;
+  readonly promptIndex: number;
+  readonly member: number;
+  readonly video: RawVideo;
+  /** The scene latent, for generators of the embedded world; null otherwise. */
+  readonly latent: Float32Array | null;
+  readonly mp4Path: string | null;
+}
+
+export interface GenerateTiming {
+  readonly sampleMs: number;
+  readonly renderMs: number;
+  readonly encodeMs: number;
+}
+
+export interface GenerateResult {
+  /** Videos in prompt-major order: all members of prompt 0, then prompt 1, … */
+  readonly videos: readonly GeneratedVideo[];
+  /** Trajectories of the SDE steps, row i = videos[i] (in-process generators). */
+  readonly trajectory: TrajectoryBatch | null;
+  readonly timing: GenerateTiming;
+}
+
+export interface Generator {
+  readonly name: string;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+/** Measures a policy against the world's gold evaluator on seeded prompts of a split (train or held-out). */
+import { Rng, deriveSeed } from '../common/rng.js';
+import type { Config } from '../config/index.js';
+import { GOLD_ATTRIBUTES, PromptGenerator, decodeLatent, evaluateScene, promptText, type GoldAttribute, type Split } from '../world/index.js';
+import type { FlowPolicy } from './flow-policy.js';
+import { sampleLatents, type SamplerOptions } from './sampler.js';
+import { textFeatures } from './text-features.js';
+
+export interface GoldSummary {
+  readonly split: Split;
+  readonly prompts: number;
+  /** Mean attribute accuracy over prompts. */
+  readonly accuracy: number;
+  /** Fraction of videos with every attribute right. */
+  readonly allCorrect: number;
+  readonly perAttribute: Readonly<Record<GoldAttribute, number>>;
+  /** Mean gold quality (1 = no defects). */
+  readonly quality: number;
+}
+
+export function evaluatePolicyGold(
+  policy: FlowPolicy,
+  config: Config,
+  options: { split: Split; prompts: number; seed: number; sampler: SamplerOptions; useLora: boolean },
+): GoldSummary {
+  const w = config.world;
+  const gen = new PromptGenerator({
+    seed: deriveSeed(options.seed, options.split === 'train' ? 1 : 2),
+    split: options.split,
+    splitSeed: w.splitSeed,
+    heldOutFraction: w.heldOutFraction,
+    secondObjectProbability: w.secondObjectProbability,
+  });
+  const specs = gen.take(options.prompts);
+  const dim = policy.architecture.textFeatures;
+  const features = new Float32Array(specs.length * dim);
+  specs.forEach((s, i) => features.set(textFeatures(promptText(s), dim), i * dim));
+  const rng = Rng.fromSeed(deriveSeed(options.seed, 0xe7a1));
+  const { latents } = sampleLatents(policy, { textFeatures: features, groups: specs.map((_, i) => i) }, rng, options.sampler, options.useLora);
+  const L = policy.architecture.latentDim;
+  let acc = 0;
+  let all = 0;
+  let quality = 0;
+  const correct = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, 0])) as Record<GoldAttribute, number>;
+  const total = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, 0])) as Record<GoldAttribute, number>;
+  specs.forEach((spec, i) => {
+    const report = evaluateScene(spec, decodeLatent(latents.subarray(i * L, (i + 1) * L), w.width, w.height));
+    acc += report.accuracy;
+    all += report.allCorrect ? 1 : 0;
+    quality += report.quality;
+    for (const a of GOLD_ATTRIBUTES) {
+      correct[a] += report.attributes[a].correct;
+      total[a] += report.attributes[a].total;
+    }
+  });
+  const n = specs.length;
+  const perAttribute = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, total[a] === 0 ? 0 : correct[a] / total[a]])) as Record<GoldAttribute, number>;
+  return { split: options.split, prompts: n, accuracy: acc / n, allCorrect: all / n, perAttribute, quality: quality / n };
+}

@@ -1,0 +1,21 @@
+/** Public face of the media adapter — the only folder that talks to ffmpeg/ffprobe (via fluent-ffmpeg). */
+export { assertRawVideo, frameAt, frameByteLength, RGB24_BYTES_PER_PIXEL, type RawVideo } from './raw-video.js';
+export {
+  resolveFfmpegBinaries,
+  type BinarySource,
+  type FfmpegBinaries,
+  type ResolveFfmpegBinariesOptions,
+} from './binaries.js';
+export {
+  Media,
+  DEFAULT_CRF,
+  DEFAULT_MEDIA_TIMEOUT_MS,
+  DEFAULT_PRESET,
+  X264_PRESETS,
+  type DecodeOptions,
+  type EncodeMp4Options,
+  type MediaOptions,
+  type X264Preset,
+} from './media.js';
+export type { VideoInfo } from './video-info.js';
+export { STDERR_TAIL_MAX_CHARS, STDERR_TAIL_MAX_LINES } from './stderr-tail.js';
