@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'runs/**', 'bench/results/**', 'models/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'tmp/**', 'runs/**', 'bench/results/**', 'models/**', 'bin/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -20,7 +20,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
     },
-    settings: { 'import-x/resolver': { node: true, typescript: false } },
+    settings: { 'import-x/resolver': { node: true } },
   },
   {
     files: ['eslint.config.js'],

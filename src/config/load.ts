@@ -89,7 +89,7 @@ export function resolveConfig(raw: unknown, options: { baseDir: string; source: 
       sec[field] = resolve(options.baseDir, v);
     }
   }
-  return deepFreeze({ ...parsed, source: options.source }) as Config;
+  return deepFreeze({ ...parsed, source: options.source });
 }
 
 /** Loads and validates a YAML config file. CONFIG_NOT_FOUND when unreadable, CONFIG_INVALID when malformed or invalid. */

@@ -67,7 +67,7 @@ export const pretrainSchema = strict({
   seed: int({ min: 0 }).default(17),
   /** The deliberately imperfect data distribution of the base model. */
   data: strict({
-    attributeNoise: num({ min: 0, max: 1 }).default(0.3),
+    attributeNoise: num({ min: 0, max: 1 }).default(0.35),
     defectProbability: num({ min: 0, max: 1 }).default(0.5),
     jitter: num({ min: 0, max: 2 }).default(0.3),
   }).prefault({}),

@@ -69,7 +69,7 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): Che
   const shapes = parameterShapes(options.policy.architecture);
   const shapeOf = new Map([...shapes.base, ...shapes.lora]);
   const push = (group: TensorGroup, values: ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>): void => {
-    const list = values instanceof Map ? [...values.entries()] : Object.entries(values);
+    const list: [string, Float32Array][] = values instanceof Map ? [...(values as ReadonlyMap<string, Float32Array>).entries()] : Object.entries(values as Readonly<Record<string, Float32Array>>);
     for (const [name, data] of list) entries.push({ name, group, shape: shapeOf.get(name) ?? [data.length], data });
   };
   let baseInfo: CheckpointManifest['base'];

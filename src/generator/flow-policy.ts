@@ -122,7 +122,7 @@ export class FlowPolicy {
     const w = this.base.get(`${name}.w`);
     const b = this.base.get(`${name}.b`);
     if (w === undefined || b === undefined) throw new VrGrpoError('INVALID_ARGUMENT', `no layer ${name}`);
-    let y = tf.add(tf.matMul(x, w as Tensor2D), b) as Tensor2D;
+    let y = tf.add<Tensor2D>(tf.matMul(x, w), b);
     if (useLora) {
       const a = this.lora.get(`${name}.loraA`) as Tensor2D | undefined;
       const bb = this.lora.get(`${name}.loraB`) as Tensor2D | undefined;
@@ -137,8 +137,8 @@ export class FlowPolicy {
   }
 
   private timeEmbedding(sigma: Tensor2D): Tensor2D {
-    const angles = tf.mul(sigma, tf.tensor2d(this.freqs, [1, this.freqs.length]));
-    return tf.concat([tf.sin(angles), tf.cos(angles)], 1) as Tensor2D;
+    const angles = tf.mul<Tensor2D>(sigma, tf.tensor2d(this.freqs, [1, this.freqs.length]));
+    return tf.concat<Tensor2D>([tf.sin(angles), tf.cos(angles)], 1);
   }
 
   /** Velocity v(x, σ, text) [N, latentDim]; x [N, latentDim], sigma [N, 1], textEmbedding [N, textEmbedDim]. */

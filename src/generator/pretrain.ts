@@ -94,12 +94,12 @@ export async function pretrainGenerator(
         const x0t = tf.tensor2d(x0, [B, L]);
         const epst = tf.tensor2d(eps, [B, L]);
         const sig = tf.tensor2d(sigma, [B, 1]);
-        const xt = tf.add(tf.mul(tf.sub(1, sig), x0t), tf.mul(sig, epst)) as Tensor2D;
+        const xt = tf.add<Tensor2D>(tf.mul(tf.sub(1, sig), x0t), tf.mul(sig, epst));
         const target = tf.sub(epst, x0t);
         const featT = tf.tensor2d(feats, [B, dim]);
         const { value, grads } = tf.variableGrads(() => {
           const v = policy.velocity(xt, sig, policy.embedText(featT, false), false);
-          return tf.mean(tf.square(tf.sub(v, target))) as Scalar;
+          return tf.mean<Scalar>(tf.square(tf.sub(v, target)));
         }, vars);
         const named: Record<string, tf.Tensor> = {};
         for (const [name, variable] of policy.base) {

@@ -74,14 +74,14 @@ export function sampleLatents(policy: FlowPolicy, input: SampleInput, rng: Rng, 
       const noiseScale = sdeNoiseScale(sigma, schedule, options.noiseLevel);
       const [next, logProb] = scoped(() => {
         const xt = tf.tensor2d(x, [n, L]);
-        const sig = tf.fill([n, 1], sigma) as Tensor2D;
-        const dt = tf.fill([n, 1], dtValue) as Tensor2D;
+        const sig = tf.fill<tf.Rank.R2>([n, 1], sigma);
+        const dt = tf.fill<tf.Rank.R2>([n, 1], dtValue);
         const v = policy.velocity(xt, sig, embedding, useLora);
         if (eps === null) return [odeStep(xt, v, dt).dataSync() as Float32Array, null] as const;
-        const scale = tf.fill([n, 1], noiseScale) as Tensor2D;
+        const scale = tf.fill<tf.Rank.R2>([n, 1], noiseScale);
         const mean = sdeMean(xt, v, sig, dt, scale);
         const std = sdeStd(dt, scale);
-        const xNext = tf.add(mean, tf.mul(std, tf.tensor2d(eps, [n, L]))) as Tensor2D;
+        const xNext = tf.add<Tensor2D>(mean, tf.mul(std, tf.tensor2d(eps, [n, L])));
         const lp = gaussianLogProb(xNext, mean, std);
         return [xNext.dataSync() as Float32Array, lp.dataSync() as Float32Array] as const;
       });
@@ -139,7 +139,7 @@ export function trajectoryLogProbs(
     scale.fill(s.noiseScale, j * n, (j + 1) * n);
   });
   const emb = policy.embedText(tf.tensor2d(batch.textFeatures, [n, batch.textFeatureDim]), useLora);
-  const embRows = chosen.length === 1 ? emb : (tf.tile(emb, [chosen.length, 1]) as Tensor2D);
+  const embRows = chosen.length === 1 ? emb : tf.tile<Tensor2D>(emb, [chosen.length, 1]);
   const xt = tf.tensor2d(x, [rows, L]);
   const sig = tf.tensor2d(sigma, [rows, 1]);
   const dtT = tf.tensor2d(dt, [rows, 1]);

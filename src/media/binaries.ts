@@ -1,4 +1,4 @@
-/** Finds the ffmpeg and ffprobe executables: explicit option → FFMPEG_PATH/FFPROBE_PATH → PATH → bundled npm binaries. */
+/** Finds the ffmpeg and ffprobe executables: option → FFMPEG_PATH/FFPROBE_PATH → PATH → bundled npm binaries. */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -15,9 +15,12 @@ export interface FfmpegBinaries {
 }
 
 export interface ResolveFfmpegBinariesOptions {
-  /** Path of the ffmpeg executable; when set it must exist and be executable (no fallback). Default: not set. */
+  /**
+   * Path of the ffmpeg executable (relative paths resolve against the current directory); when set it must exist and
+   * be executable — there is no fallback. Default: not set.
+   */
   readonly ffmpegPath?: string;
-  /** Path of the ffprobe executable; when set it must exist and be executable (no fallback). Default: not set. */
+  /** Path of the ffprobe executable; same rules as `ffmpegPath`. Default: not set. */
   readonly ffprobePath?: string;
   /** Environment read for `FFMPEG_PATH`, `FFPROBE_PATH` and `PATH`. Default: `process.env`. */
   readonly env?: NodeJS.ProcessEnv;

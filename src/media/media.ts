@@ -9,7 +9,7 @@ import { resolveFfmpegBinaries, type FfmpegBinaries, type ResolveFfmpegBinariesO
 import { decodeFilter } from './decode-filter.js';
 import { FrameSink } from './frame-sink.js';
 import { assertRawVideo, frameByteLength, type RawVideo } from './raw-video.js';
-import { newFfmpegCommand, runFfmpeg, type FfmpegOutcome } from './run-ffmpeg.js';
+import { newFfmpegCommand, runFfmpeg, type FfmpegOutcome, type RunFfmpegOptions } from './run-ffmpeg.js';
 import { runProcess, type ProcessOutcome } from './run-process.js';
 import { stderrTail, withTail } from './stderr-tail.js';
 import { ffprobeArgs, parseFfprobeJson, type ProbedStream, type VideoInfo } from './video-info.js';
@@ -109,7 +109,12 @@ async function removeQuietly(file: string): Promise<void> {
 }
 
 /** Turns a failed ffmpeg/ffprobe run into the catalogue error for `code`. */
-function runFailure(code: MediaErrorCode, file: string, what: string, outcome: FfmpegFailure | ProcessOutcome): VrGrpoError {
+function runFailure(
+  code: MediaErrorCode,
+  file: string,
+  what: string,
+  outcome: FfmpegFailure | ProcessOutcome,
+): VrGrpoError {
   if (outcome.kind === 'not-runnable') {
     return new VrGrpoError('FFMPEG_NOT_FOUND', `${outcome.binary} ${outcome.reason}`, {
       details: { path: outcome.binary, reason: outcome.reason },
@@ -137,11 +142,27 @@ function runFailure(code: MediaErrorCode, file: string, what: string, outcome: F
   }
   const ending = outcome.signal === null ? `exit code ${String(outcome.exitCode)}` : `signal ${outcome.signal}`;
   return new VrGrpoError(code, withTail(`${what} failed (${ending})`, tail), {
-    details: { path: file, reason: 'ffprobe failed', exitCode: outcome.exitCode, signal: outcome.signal, stderrTail: tail },
+    details: {
+      path: file,
+      reason: 'ffprobe failed',
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      stderrTail: tail,
+    },
   });
 }
 
-function decodeFailed(file: string, message: string, reason: string, tail: string, extra: Record<string, unknown> = {}): VrGrpoError {
+interface DecodeFailure {
+  readonly file: string;
+  readonly message: string;
+  /** Stable machine-readable cause, `details.reason`. */
+  readonly reason: string;
+  /** Trimmed stderr of the process that ran ('' when none ran). */
+  readonly tail: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+function decodeFailed({ file, message, reason, tail, extra = {} }: DecodeFailure): VrGrpoError {
   return new VrGrpoError('VIDEO_DECODE_FAILED', withTail(`${message}: ${file}`, tail), {
     details: { path: file, reason, stderrTail: tail, ...extra },
   });
@@ -185,6 +206,10 @@ export class Media {
   readonly #countSpawn = (): void => {
     this.#spawnCount += 1;
   };
+
+  #ffmpegRunOptions(): RunFfmpegOptions {
+    return { binary: this.binaries.ffmpeg, timeoutMs: this.timeoutMs, onSpawn: this.#countSpawn };
+  }
 
   /**
    * Encodes `video` to an H.264 (libx264, yuv420p, BT.601 tagged, `+faststart`) MP4 at `outPath`, written to a
@@ -238,7 +263,7 @@ export class Media {
 
     let outcome: FfmpegOutcome;
     try {
-      outcome = await runFfmpeg(command, { binary: this.binaries.ffmpeg, timeoutMs: this.timeoutMs, onSpawn: this.#countSpawn });
+      outcome = await runFfmpeg(command, this.#ffmpegRunOptions());
     } finally {
       frames.destroy();
     }
@@ -297,11 +322,17 @@ export class Media {
       frameCount = probed.stream.readFrames ?? 0;
     }
     const { stream } = probed;
+    if (frameCount === 0) {
+      throw decodeFailed({ file: target, message: 'video has no frames', reason: 'no frames', tail: probed.stderrTail });
+    }
     const last = indices?.[indices.length - 1];
     if (last !== undefined && last >= frameCount) {
-      throw decodeFailed(target, `decode: frame index ${last} is out of range (${frameCount} frames)`, 'index out of range', probed.stderrTail, {
-        index: last,
-        frameCount,
+      throw decodeFailed({
+        file: target,
+        message: `decode: frame index ${last} is out of range (${frameCount} frames)`,
+        reason: 'index out of range',
+        tail: probed.stderrTail,
+        extra: { index: last, frameCount },
       });
     }
 
@@ -311,14 +342,16 @@ export class Media {
     const expectedFrames = indices?.length ?? frameCount;
     const expectedBytes = expectedFrames * frameBytes;
     if (expectedBytes > bufferConstants.MAX_LENGTH) {
-      throw decodeFailed(target, `decode: ${expectedFrames} frames of ${width}x${height} exceed the largest buffer`, 'too large', '');
+      const message = `decode: ${expectedFrames} frames of ${width}x${height} exceed the largest buffer`;
+      throw decodeFailed({ file: target, message, reason: 'too large', tail: '' });
     }
 
     const sink = new FrameSink(expectedBytes);
     const filter = decodeFilter({ indices, width, height, nativeWidth: stream.width, nativeHeight: stream.height });
     const command = newFfmpegCommand(this.binaries)
       .input(target)
-      .inputOptions(['-hide_banner', '-loglevel', 'error', '-nostdin'])
+      // -noautorotate: frames stay in stored orientation, matching the width and height ffprobe reports.
+      .inputOptions(['-hide_banner', '-loglevel', 'error', '-nostdin', '-noautorotate'])
       // `-vsync 0` (passthrough) is spelled `-fps_mode passthrough` from ffmpeg 5.1 but still accepted there, and is
       // the only spelling the bundled ffmpeg 4.x knows. `-frames:v` lets ffmpeg stop after the last selected frame.
       .outputOptions(['-map', '0:v:0', '-vf', filter, '-vsync', '0'])
@@ -327,11 +360,15 @@ export class Media {
       .format('rawvideo')
       .output(sink);
 
-    const outcome = await runFfmpeg(command, { binary: this.binaries.ffmpeg, timeoutMs: this.timeoutMs, onSpawn: this.#countSpawn });
+    const outcome = await runFfmpeg(command, this.#ffmpegRunOptions());
     if (outcome.kind !== 'ok') {
       if (sink.overflowed && outcome.kind !== 'not-runnable') {
-        throw decodeFailed(target, `decode: more than the expected ${expectedFrames} frames`, 'frame count mismatch', stderrTail(outcome.stderr), {
-          expectedFrames,
+        throw decodeFailed({
+          file: target,
+          message: `decode: more than the expected ${expectedFrames} frames`,
+          reason: 'frame count mismatch',
+          tail: stderrTail(outcome.stderr),
+          extra: { expectedFrames },
         });
       }
       throw runFailure('VIDEO_DECODE_FAILED', target, `decode ${target}`, outcome);
@@ -342,9 +379,12 @@ export class Media {
     const tail = stderrTail(outcome.stderr);
     const decodedFrames = sink.bytes / frameBytes;
     if (!Number.isInteger(decodedFrames) || decodedFrames !== expectedFrames) {
-      throw decodeFailed(target, `decode: got ${sink.bytes} bytes = ${decodedFrames.toFixed(2)} frames, expected ${expectedFrames}`, 'frame count mismatch', tail, {
-        expectedFrames,
-        decodedBytes: sink.bytes,
+      throw decodeFailed({
+        file: target,
+        message: `decode: got ${sink.bytes} bytes = ${decodedFrames.toFixed(2)} frames, expected ${expectedFrames}`,
+        reason: 'frame count mismatch',
+        tail,
+        extra: { expectedFrames, decodedBytes: sink.bytes },
       });
     }
     return Object.freeze({ width, height, frameCount: expectedFrames, fps: stream.fps, data: sink.toUint8Array() });
@@ -353,8 +393,12 @@ export class Media {
   /** Runs ffprobe on `target` (absolute); `countFrames` decodes the stream to count frames exactly. */
   async #probe(target: string, countFrames: boolean): Promise<Probed> {
     const stat = await fs.stat(target).catch(() => undefined);
-    if (stat === undefined) throw decodeFailed(target, 'video file not found', 'file not found', '');
-    if (!stat.isFile()) throw decodeFailed(target, 'not a regular file', 'not a regular file', '');
+    if (stat === undefined) {
+      throw decodeFailed({ file: target, message: 'video file not found', reason: 'file not found', tail: '' });
+    }
+    if (!stat.isFile()) {
+      throw decodeFailed({ file: target, message: 'not a regular file', reason: 'not a regular file', tail: '' });
+    }
 
     const outcome = await runProcess(this.binaries.ffprobe, ffprobeArgs(target, countFrames), {
       timeoutMs: this.timeoutMs,
@@ -365,14 +409,21 @@ export class Media {
     }
     const tail = stderrTail(outcome.stderr);
     const stream = parseFfprobeJson(outcome.stdout);
-    if (typeof stream === 'string') throw decodeFailed(target, `cannot probe (${stream})`, stream, tail);
+    if (typeof stream === 'string') {
+      throw decodeFailed({ file: target, message: `cannot probe (${stream})`, reason: stream, tail });
+    }
     if (countFrames) {
       const read = stream.readFrames ?? 0;
-      if (read === 0) throw decodeFailed(target, 'no decodable video frames', 'no decodable frames', tail);
+      if (read === 0) {
+        throw decodeFailed({ file: target, message: 'no decodable video frames', reason: 'no decodable frames', tail });
+      }
       if (stream.declaredFrames !== undefined && read < stream.declaredFrames) {
-        throw decodeFailed(target, `truncated or corrupt: ${read} of ${stream.declaredFrames} declared frames decodable`, 'truncated', tail, {
-          declaredFrames: stream.declaredFrames,
-          readFrames: read,
+        throw decodeFailed({
+          file: target,
+          message: `truncated or corrupt: ${read} of ${stream.declaredFrames} declared frames decodable`,
+          reason: 'truncated',
+          tail,
+          extra: { declaredFrames: stream.declaredFrames, readFrames: read },
         });
       }
     }

@@ -1,4 +1,4 @@
-/** Creates fluent-ffmpeg commands bound to resolved binaries and runs them with a SIGKILL timeout, never throwing events. */
+/** Creates fluent-ffmpeg commands bound to resolved binaries and runs them with a SIGKILL timeout and no stray events. */
 import ffmpeg from 'fluent-ffmpeg';
 import { whyNotExecutable, type FfmpegBinaries } from './binaries.js';
 
@@ -54,10 +54,14 @@ export function newFfmpegCommand(binaries: FfmpegBinaries): FfmpegCommand {
  * fires before fluent-ffmpeg has finished its pre-flight checks, in which case ffmpeg is killed the moment it starts.
  * Resolves only once fluent-ffmpeg reports the end ('end' or 'error', both emitted after process exit), so no child
  * outlives the promise. Never rejects.
+ *
+ * Limit: before its first run in a Node process fluent-ffmpeg runs `ffmpeg -formats` and `ffmpeg -encoders` itself
+ * (results cached module-wide). Those are outside our reach — no handle, no 'start' event — so the timeout cannot
+ * kill them; with a working ffmpeg they finish in milliseconds.
  */
 export function runFfmpeg(command: FfmpegCommand, opts: RunFfmpegOptions): Promise<FfmpegOutcome> {
-  // fluent-ffmpeg 2.1.3 crashes the process (TypeError inside its spawn 'error' handler) when the binary cannot be
-  // spawned, so a binary removed since resolution is caught here instead.
+  // Once its capability cache is warm, fluent-ffmpeg 2.1.3 crashes the process (an uncaught TypeError in its spawn
+  // 'error' handler) when the binary cannot be spawned, so a binary removed since resolution is caught here instead.
   const why = whyNotExecutable(opts.binary);
   if (why !== undefined) return Promise.resolve({ kind: 'not-runnable', binary: opts.binary, reason: why });
   return new Promise<FfmpegOutcome>((resolve) => {

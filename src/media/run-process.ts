@@ -3,7 +3,13 @@ import { spawn } from 'node:child_process';
 
 /** How a process run ended. Always reported after the child is gone and its pipes are closed. */
 export type ProcessOutcome =
-  | { readonly kind: 'exited'; readonly exitCode: number | null; readonly signal: NodeJS.Signals | null; readonly stdout: string; readonly stderr: string }
+  | {
+      readonly kind: 'exited';
+      readonly exitCode: number | null;
+      readonly signal: NodeJS.Signals | null;
+      readonly stdout: string;
+      readonly stderr: string;
+    }
   | { readonly kind: 'timeout'; readonly stdout: string; readonly stderr: string }
   | { readonly kind: 'spawn-error'; readonly error: Error; readonly stderr: string };
 

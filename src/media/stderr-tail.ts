@@ -5,7 +5,10 @@ export const STDERR_TAIL_MAX_LINES = 20;
 /** Most characters of stderr kept in `details.stderrTail`. */
 export const STDERR_TAIL_MAX_CHARS = 2000;
 
-/** The last {@link STDERR_TAIL_MAX_LINES} non-empty lines of `stderr`, cut to the last {@link STDERR_TAIL_MAX_CHARS} characters. */
+/**
+ * The last {@link STDERR_TAIL_MAX_LINES} non-empty lines of `stderr`, cut to its last
+ * {@link STDERR_TAIL_MAX_CHARS} characters.
+ */
 export function stderrTail(stderr: string | null | undefined): string {
   if (stderr === null || stderr === undefined) return '';
   const lines = stderr
@@ -16,7 +19,7 @@ export function stderrTail(stderr: string | null | undefined): string {
   return tail.length > STDERR_TAIL_MAX_CHARS ? tail.slice(-STDERR_TAIL_MAX_CHARS) : tail;
 }
 
-/** A one-line summary of a tail for error messages: its last `maxLines` lines joined by ` | `, at most `maxChars` long. */
+/** One-line summary of a tail for error messages: its last `maxLines` lines joined by ` | `, at most `maxChars`. */
 export function shortTail(tail: string, maxLines = 3, maxChars = 300): string {
   const joined = tail.split('\n').slice(-maxLines).join(' | ');
   return joined.length > maxChars ? `…${joined.slice(-(maxChars - 1))}` : joined;

@@ -90,7 +90,7 @@ export function parseFfprobeJson(stdout: string): ProbedStream | string {
     return 'ffprobe printed no JSON';
   }
   const parsed = ffprobeJson.safeParse(raw);
-  if (!parsed.success) return `unexpected ffprobe output: ${parsed.error.message}`;
+  if (!parsed.success) return 'unexpected ffprobe output';
   const stream = parsed.data.streams?.[0];
   if (stream === undefined) return 'no video stream';
 

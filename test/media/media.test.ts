@@ -37,8 +37,18 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Live child processes that are ffmpeg, ffprobe or a fake standing in for them. */
 function ffmpegChildren(): string[] {
-  return (childProcessNames() ?? []).filter((name) => name.startsWith('ff'));
+  return (childProcessNames() ?? []).filter((name) => name.startsWith('ff') || name === 'sleep' || name === 'sh');
+}
+
+/**
+ * A fake ffmpeg running `body`, except for the capability queries fluent-ffmpeg makes before its first real run
+ * (`-formats`, `-encoders`), which go to the real binary so the fake is only exercised where the test means it.
+ */
+function fakeFfmpeg(name: string, body: string): string {
+  const real = media.binaries.ffmpeg;
+  return writeScript(path.join(dir, name), `case "$1" in -formats|-encoders|-codecs|-filters) exec "${real}" "$@";; esac\n${body}`);
 }
 
 describe('Media.encodeMp4 + probe', () => {
@@ -149,8 +159,8 @@ describe('Media failures', () => {
   it('reports a missing file as VIDEO_DECODE_FAILED without starting ffprobe', async () => {
     const missing = path.join(dir, 'missing.mp4');
     const before = media.spawnCount;
-    for (const attempt of [media.probe(missing), media.decode(missing)]) {
-      const error = await rejection(attempt);
+    for (const attempt of [() => media.probe(missing), () => media.decode(missing)]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe('VIDEO_DECODE_FAILED');
       expect(error.details).toMatchObject({ path: missing, reason: 'file not found', stderrTail: '' });
       expect(error.message).toContain(missing);
@@ -162,8 +172,8 @@ describe('Media failures', () => {
     const rng = Rng.fromSeed(7);
     const junk = path.join(dir, 'junk.mp4');
     fs.writeFileSync(junk, Uint8Array.from({ length: 4096 }, () => rng.nextUint32() & 0xff));
-    for (const attempt of [media.probe(junk), media.decode(junk)]) {
-      const error = await rejection(attempt);
+    for (const attempt of [() => media.probe(junk), () => media.decode(junk)]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe('VIDEO_DECODE_FAILED');
       expect(error.details.path).toBe(junk);
       const tail = String(error.details.stderrTail);
@@ -176,8 +186,13 @@ describe('Media failures', () => {
     const truncated = path.join(dir, 'truncated.mp4');
     const bytes = fs.readFileSync(mp4);
     fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    for (const attempt of [media.probe(truncated), media.decode(truncated), media.decode(truncated, { indices: [23] })]) {
-      const error = await rejection(attempt);
+    const attempts = [
+      () => media.probe(truncated),
+      () => media.decode(truncated),
+      () => media.decode(truncated, { indices: [23] }),
+    ];
+    for (const attempt of attempts) {
+      const error = await rejection(attempt());
       expect(error.code).toBe('VIDEO_DECODE_FAILED');
       expect(error.details.path).toBe(truncated);
       expect(String(error.details.stderrTail).length).toBeGreaterThan(0);
@@ -198,8 +213,25 @@ describe('Media failures', () => {
     expect(fs.readdirSync(dir).filter((name) => name.includes('timeout'))).toEqual([]);
   });
 
+  it('SIGKILLs a running ffmpeg that hangs (decode and encode, whose stdin pipe then breaks)', async () => {
+    const sleeper = fakeFfmpeg('sleeping-ffmpeg', 'exec sleep 30');
+    const hung = await Media.create({ ffmpegPath: sleeper, timeoutMs: 1000 });
+    const started = Date.now();
+    const decodeError = await rejection(hung.decode(mp4));
+    expect(decodeError.code).toBe('VIDEO_DECODE_FAILED');
+    expect(decodeError.details).toMatchObject({ path: mp4, reason: 'timeout' });
+    const out = path.join(dir, 'hung.mp4');
+    const encodeError = await rejection(hung.encodeMp4(clip.video, out));
+    expect(encodeError.code).toBe('VIDEO_ENCODE_FAILED');
+    expect(encodeError.details).toMatchObject({ path: out, reason: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(hung.spawnCount).toBe(3); // probe + ffmpeg, then ffmpeg
+    expect(ffmpegChildren()).toEqual([]);
+    expect(fs.readdirSync(dir).filter((name) => name.includes('hung'))).toEqual([]);
+  });
+
   it('keeps binaries per instance: a failing ffmpeg in one Media does not leak into another', async () => {
-    const fake = writeScript(path.join(dir, 'broken-ffmpeg'), 'echo "fake ffmpeg: refusing to work" >&2\nexit 1');
+    const fake = fakeFfmpeg('broken-ffmpeg', 'echo "fake ffmpeg: refusing to work" >&2\nexit 1');
     const broken = await Media.create({ ffmpegPath: fake });
     const good = path.join(dir, 'concurrent-good.mp4');
     const [bad, ok] = await Promise.allSettled([

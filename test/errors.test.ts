@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/config/index.js';
+import { ALL_ERROR_CODES, ERROR_CODES, VrGrpoError } from '../src/errors/index.js';
+
+describe('error catalogue', () => {
+  it('documents exactly the codes of the catalogue in docs/errors.md', () => {
+    const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8');
+    const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...ALL_ERROR_CODES].sort());
+  });
+
+  it('carries code, details, cause and retryability', () => {
+    const cause = new Error('root');
+    const e = new VrGrpoError('VIDEO_DECODE_FAILED', 'bad video', { details: { path: '/x' }, cause });
+    expect(e.code).toBe('VIDEO_DECODE_FAILED');
+    expect(e.details).toEqual({ path: '/x' });
+    expect(e.cause).toBe(cause);
+    expect(e.retryable).toBe(ERROR_CODES.VIDEO_DECODE_FAILED.retryable);
+    expect(Object.isFrozen(e.details)).toBe(true);
+  });
+});
