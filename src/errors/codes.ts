@@ -9,6 +9,20 @@ export const ERROR_CODES = {
   VIDEO_ENCODE_FAILED: { retryable: false, summary: 'ffmpeg failed to encode frames to a video file; carries the tail of ffmpeg stderr.' },
   CHECKPOINT_NOT_FOUND: { retryable: false, summary: 'A model checkpoint directory or its manifest does not exist.' },
   CHECKPOINT_INVALID: { retryable: false, summary: 'A checkpoint manifest or weight file is malformed, has the wrong version, or does not match the model shape.' },
+  BAD_MESSAGE: { retryable: false, summary: 'A WebSocket text message is not valid JSON (or a binary message arrived without a video header). The connection stays open.' },
+  INVALID_REQUEST: { retryable: false, summary: 'A message violates its schema; the message names the field. The connection stays open.' },
+  UNKNOWN_TYPE: { retryable: false, summary: 'A message has a `type` the protocol does not define.' },
+  PROTOCOL_MISMATCH: { retryable: false, summary: 'The client speaks a protocol version the server does not.' },
+  DUPLICATE_ID: { retryable: false, summary: 'A judge request reuses the id of a request still in flight on the same connection.' },
+  FORBIDDEN_PATH: { retryable: false, summary: 'A video URI is not a file:// URI under the configured artifact root.' },
+  OVERLOADED: { retryable: true, summary: 'Too many requests in flight on this connection; retry later or on another replica.' },
+  PAYLOAD_TOO_LARGE: { retryable: false, summary: 'A message exceeds the server payload limit; the connection is closed with code 1009.' },
+  UNAUTHORIZED: { retryable: false, summary: 'Missing or wrong bearer token; the WebSocket upgrade is refused with HTTP 401.' },
+  SHUTTING_DOWN: { retryable: true, summary: 'The server is draining (SIGTERM) and accepts no new judgments; retry on another replica.' },
+  FORMAT_ERROR: { retryable: false, summary: 'The judge backend produced no parseable answer within its allowed turns and re-asks.' },
+  JUDGE_FAILED: { retryable: true, summary: 'A judgment failed for a reason not covered by a more specific code (the message says why).' },
+  MODEL_INVALID: { retryable: false, summary: 'An ONNX model file or its manifest is missing, malformed, or has an unexpected input/output signature.' },
+  INFERENCE_FAILED: { retryable: false, summary: 'Running an ONNX session failed.' },
 } as const satisfies Record<string, { readonly retryable: boolean; readonly summary: string }>;
 
 /** A stable error code. */

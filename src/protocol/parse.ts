@@ -1,0 +1,62 @@
+/** Edge parsing: raw socket text → a typed message, or a stable error code naming the offending field. */
+import type { z } from 'zod';
+import { CLIENT_MESSAGE_TYPES, clientMessageSchema, serverMessageSchema, type ClientMessage, type ServerMessage } from './messages.js';
+
+export type ParseFailureCode = 'BAD_MESSAGE' | 'INVALID_REQUEST' | 'UNKNOWN_TYPE';
+
+export type ParseOutcome<T> =
+  | { readonly ok: true; readonly message: T }
+  | { readonly ok: false; readonly code: ParseFailureCode; readonly message: string; readonly id: string | null };
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return `${[path, ...issue.keys].filter((p) => p !== '').join('.')}: unknown field`;
+  return `${path === '' ? '(message)' : path}: ${issue.message}`;
+}
+
+function idOf(value: unknown): string | null {
+  if (value !== null && typeof value === 'object' && 'id' in value) {
+    const id = (value as { id: unknown }).id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 128) return id;
+  }
+  return null;
+}
+
+/** Parses one client text message. */
+export function parseClientMessage(text: string): ParseOutcome<ClientMessage> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_MESSAGE', message: 'message is not valid JSON', id: null };
+  }
+  const id = idOf(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, code: 'INVALID_REQUEST', message: '(message): expected a JSON object', id };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, code: 'INVALID_REQUEST', message: 'type: expected string', id };
+  if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, id };
+  }
+  const parsed = clientMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, code: 'INVALID_REQUEST', message: parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Parses one server text message (client side). */
+export function parseServerMessage(text: string): ParseOutcome<ServerMessage> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_MESSAGE', message: 'message is not valid JSON', id: null };
+  }
+  const parsed = serverMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, code: 'INVALID_REQUEST', message: parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id: idOf(value) };
+  }
+  return { ok: true, message: parsed.data };
+}
