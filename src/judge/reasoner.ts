@@ -1,0 +1,41 @@
+/** The `Reasoner` contract: a judge backend that writes the next assistant turn of a VR-Thinker conversation. */
+
+/** An image in the conversation: frame `index` (1-based, in the judgment's shared index space). */
+export interface ImageRef {
+  readonly index: number;
+  readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface ConversationMessage {
+  readonly role: 'system' | 'user' | 'assistant' | 'tool';
+  readonly text: string;
+  /** Images carried by this message in this request (after the memory window). */
+  readonly images: readonly ImageRef[];
+  /** Frames this message carried originally but whose images the memory window dropped (text survives). */
+  readonly droppedImages: readonly number[];
+}
+
+export interface ReasonerInput {
+  /** Unique per conversation; lets a backend keep per-conversation scratch (released by `release`). */
+  readonly conversationId: string;
+  readonly prompt: string;
+  readonly mode: 'pairwise' | 'pointwise';
+  /** Frames per video, in index-space order (pairwise: video 1 holds 1..F1, video 2 F1+1..F1+F2). */
+  readonly videoFrameCounts: readonly number[];
+  readonly messages: readonly ConversationMessage[];
+  readonly toolCallsLeft: number;
+  readonly maxFramesPerCall: number;
+}
+
+export interface Reasoner {
+  readonly name: string;
+  /** The reward-model version this reasoner serves. */
+  readonly rmVersion: string;
+  /** The next assistant turn (VR-Thinker text). */
+  next(input: ReasonerInput, signal?: AbortSignal): Promise<string>;
+  /** Frees per-conversation scratch. */
+  release(conversationId: string): void;
+  close(): Promise<void>;
+}

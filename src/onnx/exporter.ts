@@ -1,0 +1,183 @@
+/**
+ * The project's own ONNX exporter for dense networks: a trunk of Gemm(+Relu) layers feeding several classification
+ * heads, each a Gemm producing logits (and optionally a Softmax), written as an ONNX ModelProto (opset 13, IR 7) with
+ * the weights as initializers. Only this folder touches the onnx-proto package.
+ */
+import onnxProto from 'onnx-proto';
+import { VrGrpoError } from '../errors/index.js';
+
+const { onnx } = onnxProto;
+
+/** ONNX operator set the exporter targets (Gemm, Relu, Softmax with the opset-13 `axis = -1` default). */
+export const ONNX_OPSET = 13;
+/** IR version written into the model (IR 7 is the one matching opset 13). */
+export const ONNX_IR_VERSION = 7;
+
+/** One dense layer `y = x · W + b` with `W` stored row-major as `[inSize, outSize]`. */
+export interface DenseLayer {
+  readonly inSize: number;
+  readonly outSize: number;
+  /** Row-major `[inSize, outSize]`. */
+  readonly weights: Float32Array;
+  /** Length `outSize`. */
+  readonly bias: Float32Array;
+}
+
+/** A trunk layer: dense, then an optional ReLU. */
+export interface TrunkLayer extends DenseLayer {
+  /** Activation after the layer; default `'relu'`. */
+  readonly activation?: 'relu' | 'none';
+}
+
+/** A classification head on the trunk's output: outputs `<name>_logits` and, with `softmax`, `<name>_probs`. */
+export interface HeadLayer extends DenseLayer {
+  /** Output name stem; letters, digits and `_` only. */
+  readonly name: string;
+  /** Also output a Softmax over the last axis named `<name>_probs`; default true. */
+  readonly softmax?: boolean;
+}
+
+/** Everything the exporter needs for one dense network. */
+export interface MlpSpec {
+  /** The single float32 input `[N, size]` (N dynamic, named `batch`). */
+  readonly input: { readonly name: string; readonly size: number };
+  /** Zero or more trunk layers applied in order. */
+  readonly trunk: readonly TrunkLayer[];
+  /** At least one head, each reading the trunk's last activation. */
+  readonly heads: readonly HeadLayer[];
+  /** Graph name; default `'mlp'`. */
+  readonly graphName?: string;
+  /** Producer recorded in the model; default `{ name: 'vr-grpo', version: '0' }`. */
+  readonly producer?: { readonly name: string; readonly version: string };
+  /** Free-form string metadata stored as `metadata_props`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Model doc string. */
+  readonly docString?: string;
+}
+
+/** Names of the outputs an {@link MlpSpec} produces, in graph order. */
+export function mlpOutputNames(spec: Pick<MlpSpec, 'heads'>): string[] {
+  return spec.heads.flatMap((h) => (h.softmax ?? true ? [`${h.name}_logits`, `${h.name}_probs`] : [`${h.name}_logits`]));
+}
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function invalid(message: string, details: Record<string, unknown> = {}): VrGrpoError {
+  return new VrGrpoError('INVALID_ARGUMENT', `exportMlpToOnnx: ${message}`, { details });
+}
+
+function checkDense(layer: DenseLayer, what: string, expectedIn: number): void {
+  if (!Number.isInteger(layer.inSize) || !Number.isInteger(layer.outSize) || layer.inSize < 1 || layer.outSize < 1) {
+    throw invalid(`${what} has invalid sizes ${layer.inSize}×${layer.outSize}`, { layer: what });
+  }
+  if (layer.inSize !== expectedIn) throw invalid(`${what} expects ${layer.inSize} inputs but receives ${expectedIn}`, { layer: what });
+  if (layer.weights.length !== layer.inSize * layer.outSize) {
+    throw invalid(`${what} weights have ${layer.weights.length} values, expected ${layer.inSize * layer.outSize}`, { layer: what });
+  }
+  if (layer.bias.length !== layer.outSize) throw invalid(`${what} bias has ${layer.bias.length} values, expected ${layer.outSize}`, { layer: what });
+  for (const v of layer.weights) if (!Number.isFinite(v)) throw invalid(`${what} weights contain a non-finite value`, { layer: what });
+  for (const v of layer.bias) if (!Number.isFinite(v)) throw invalid(`${what} bias contains a non-finite value`, { layer: what });
+}
+
+/** Little-endian float32 bytes (ONNX raw_data is little-endian whatever the host). */
+function rawFloats(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i] ?? 0, true);
+  return out;
+}
+
+function floatType(dims: readonly (number | string)[]): onnxProto.onnx.ITypeProto {
+  return {
+    tensorType: {
+      elemType: onnx.TensorProto.DataType.FLOAT,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
+  };
+}
+
+/**
+ * Serialises a dense network to ONNX bytes. Validates sizes and finiteness (INVALID_ARGUMENT); the result loads in any
+ * ONNX runtime supporting opset 13.
+ */
+export function exportMlpToOnnx(spec: MlpSpec): Uint8Array {
+  if (!NAME_RE.test(spec.input.name)) throw invalid(`input name ${JSON.stringify(spec.input.name)} is not a plain identifier`);
+  if (spec.heads.length === 0) throw invalid('at least one head is required');
+  const names = new Set<string>([spec.input.name]);
+  for (const h of spec.heads) {
+    if (!NAME_RE.test(h.name)) throw invalid(`head name ${JSON.stringify(h.name)} is not a plain identifier`);
+    for (const n of mlpOutputNames({ heads: [h] })) {
+      if (names.has(n)) throw invalid(`duplicate tensor name ${n}`);
+      names.add(n);
+    }
+  }
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const addDense = (layer: DenseLayer, prefix: string, input: string, output: string): void => {
+    initializers.push(
+      { name: `${prefix}.weight`, dataType: onnx.TensorProto.DataType.FLOAT, dims: [layer.inSize, layer.outSize], rawData: rawFloats(layer.weights) },
+      { name: `${prefix}.bias`, dataType: onnx.TensorProto.DataType.FLOAT, dims: [layer.outSize], rawData: rawFloats(layer.bias) },
+    );
+    nodes.push({
+      name: `${prefix}.gemm`,
+      opType: 'Gemm',
+      input: [input, `${prefix}.weight`, `${prefix}.bias`],
+      output: [output],
+      attribute: [
+        { name: 'alpha', type: onnx.AttributeProto.AttributeType.FLOAT, f: 1 },
+        { name: 'beta', type: onnx.AttributeProto.AttributeType.FLOAT, f: 1 },
+        { name: 'transA', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+        { name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+      ],
+    });
+  };
+
+  let current = spec.input.name;
+  let width = spec.input.size;
+  spec.trunk.forEach((layer, i) => {
+    checkDense(layer, `trunk layer ${i}`, width);
+    const pre = `trunk${i}.linear`;
+    addDense(layer, `trunk${i}`, current, pre);
+    if ((layer.activation ?? 'relu') === 'relu') {
+      nodes.push({ name: `trunk${i}.relu`, opType: 'Relu', input: [pre], output: [`trunk${i}.out`] });
+      current = `trunk${i}.out`;
+    } else current = pre;
+    width = layer.outSize;
+  });
+
+  const outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  for (const head of spec.heads) {
+    checkDense(head, `head ${head.name}`, width);
+    const logits = `${head.name}_logits`;
+    addDense(head, `head_${head.name}`, current, logits);
+    outputs.push({ name: logits, type: floatType(['batch', head.outSize]) });
+    if (head.softmax ?? true) {
+      const probs = `${head.name}_probs`;
+      nodes.push({
+        name: `head_${head.name}.softmax`,
+        opType: 'Softmax',
+        input: [logits],
+        output: [probs],
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }],
+      });
+      outputs.push({ name: probs, type: floatType(['batch', head.outSize]) });
+    }
+  }
+
+  const model = onnx.ModelProto.create({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: spec.producer?.name ?? 'vr-grpo',
+    producerVersion: spec.producer?.version ?? '0',
+    docString: spec.docString ?? '',
+    metadataProps: Object.entries(spec.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: spec.graphName ?? 'mlp',
+      node: nodes,
+      initializer: initializers,
+      input: [{ name: spec.input.name, type: floatType(['batch', spec.input.size]) }],
+      output: outputs,
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

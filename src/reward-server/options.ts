@@ -1,0 +1,141 @@
+/** Reward-server options: the public, documented options and their compilation into one frozen, validated object. */
+import path from 'node:path';
+import type { Logger } from '../common/logger.js';
+import { VrGrpoError } from '../errors/index.js';
+import type { JudgeService } from '../judge/judge-service.js';
+import type { Media } from '../media/index.js';
+
+/** Default interface to listen on: loopback only. */
+export const DEFAULT_HOST = '127.0.0.1';
+/** Default largest WebSocket message, in bytes (64 MiB): a 64×64×24 RGB24 video is 288 KiB, a 512×512×96 one 72 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** Default judge requests one connection may have in flight. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 8;
+/** Default bytes of inline video one connection may hold (stored or in use by its judgments): 256 MiB. */
+export const DEFAULT_MAX_INLINE_BYTES_PER_CONNECTION = 256 * 1024 * 1024;
+/** Default WebSocket ping interval, in milliseconds; a peer that missed the previous ping's pong is terminated. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/** Default time `close()` lets in-flight judgments finish before aborting them, in milliseconds. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** Default frames per second of an inline video whose header omits `fps`. */
+export const DEFAULT_INLINE_FPS = 8;
+/** Default server name announced in `hello`. */
+export const DEFAULT_SERVER_NAME = 'vr-grpo-reward-server';
+
+export interface RewardServerOptions {
+  /** The judge that answers `judge` requests. Not closed by the server. */
+  readonly service: JudgeService;
+  /** The media adapter used to decode `file://` videos. Not closed by the server. */
+  readonly media: Media;
+  /** Logger; the server logs through `log.child({ component: 'reward-server' })`. */
+  readonly log: Logger;
+  /**
+   * Absolute directory that `file://` video URIs must resolve into (after `realpath`, so symlinks pointing out are
+   * refused with FORBIDDEN_PATH). Must exist at start.
+   */
+  readonly artifactRoot: string;
+  /** Interface to listen on. Default: `'127.0.0.1'`. */
+  readonly host?: string;
+  /** TCP port; 0 picks a free port (read it back from `server.port`). Default: 0. */
+  readonly port?: number;
+  /**
+   * Bearer token. When set, a WebSocket upgrade without `Authorization: Bearer <token>` is refused with HTTP 401
+   * (UNAUTHORIZED). `/healthz` needs no token. Default: `null` (no authentication).
+   */
+  readonly token?: string | null;
+  /** Largest WebSocket message (text or binary), in bytes; a larger one closes the connection with 1009. Default: 64 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Judge requests one connection may have in flight; one more is answered with OVERLOADED. Default: 8. */
+  readonly maxInFlightPerConnection?: number;
+  /**
+   * Bytes of inline video one connection may hold at once, counting videos stored and not yet used plus videos in use
+   * by its in-flight judgments. A header that would exceed it is answered with OVERLOADED (INVALID_REQUEST when the
+   * one video alone is larger). Default: 256 MiB.
+   */
+  readonly maxInlineBytesPerConnection?: number;
+  /** WebSocket ping interval, in milliseconds; a peer that did not answer the previous ping is terminated. 0 disables. Default: 30000. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long `close()` waits for in-flight judgments before aborting them, in milliseconds. Default: 30000. */
+  readonly drainTimeoutMs?: number;
+  /** Size `file://` videos are decoded to, in pixels. Default: `null` (the file's native size). */
+  readonly judgeSize?: { readonly width: number; readonly height: number } | null;
+  /** Frames per second assumed for an inline video whose header has no `fps`. Default: 8. */
+  readonly defaultInlineFps?: number;
+  /** Name announced in the `hello` message. Default: `'vr-grpo-reward-server'`. */
+  readonly serverName?: string;
+}
+
+/** Every option filled in and checked; frozen. */
+export interface ResolvedRewardServerOptions {
+  readonly service: JudgeService;
+  readonly media: Media;
+  readonly log: Logger;
+  /** `artifactRoot` after `realpath`. */
+  readonly artifactRoot: string;
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | null;
+  readonly maxPayloadBytes: number;
+  readonly maxInFlightPerConnection: number;
+  readonly maxInlineBytesPerConnection: number;
+  readonly heartbeatIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly judgeSize: { readonly width: number; readonly height: number } | null;
+  readonly defaultInlineFps: number;
+  readonly serverName: string;
+}
+
+function invalid(field: string, reason: string, got: unknown): VrGrpoError {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  return new VrGrpoError('INVALID_ARGUMENT', `reward server option ${field}: ${reason} (got ${shown})`, { details: { field, reason } });
+}
+
+function integer(field: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `expected an integer in ${min}..${max}`, v);
+  return v;
+}
+
+/**
+ * Fills defaults and validates every option; INVALID_ARGUMENT names the first bad field. `realArtifactRoot` is the
+ * `realpath` of `options.artifactRoot`, which the caller resolves (this function does no I/O).
+ */
+export function resolveRewardServerOptions(options: RewardServerOptions, realArtifactRoot: string): ResolvedRewardServerOptions {
+  if (typeof options.artifactRoot !== 'string' || !path.isAbsolute(options.artifactRoot)) {
+    throw invalid('artifactRoot', 'expected an absolute directory path', options.artifactRoot);
+  }
+  const token = options.token ?? null;
+  if (token !== null && (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token))) {
+    throw invalid('token', 'expected null or a non-empty string without whitespace', token === null ? null : '<redacted>');
+  }
+  const host = options.host ?? DEFAULT_HOST;
+  if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'expected a non-empty string', host);
+  const judgeSize = options.judgeSize ?? null;
+  if (judgeSize !== null) {
+    integer('judgeSize.width', judgeSize.width, 0, 2, 4096);
+    integer('judgeSize.height', judgeSize.height, 0, 2, 4096);
+  }
+  const defaultInlineFps = options.defaultInlineFps ?? DEFAULT_INLINE_FPS;
+  if (typeof defaultInlineFps !== 'number' || !Number.isFinite(defaultInlineFps) || defaultInlineFps <= 0) {
+    throw invalid('defaultInlineFps', 'expected a finite number > 0', defaultInlineFps);
+  }
+  const serverName = options.serverName ?? DEFAULT_SERVER_NAME;
+  if (typeof serverName !== 'string' || serverName.length === 0) throw invalid('serverName', 'expected a non-empty string', serverName);
+  return Object.freeze({
+    service: options.service,
+    media: options.media,
+    log: options.log,
+    artifactRoot: realArtifactRoot,
+    host,
+    port: integer('port', options.port, 0, 0, 65_535),
+    token,
+    maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 1024),
+    maxInFlightPerConnection: integer('maxInFlightPerConnection', options.maxInFlightPerConnection, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, 1),
+    maxInlineBytesPerConnection: integer('maxInlineBytesPerConnection', options.maxInlineBytesPerConnection, DEFAULT_MAX_INLINE_BYTES_PER_CONNECTION, 0),
+    heartbeatIntervalMs: integer('heartbeatIntervalMs', options.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS, 0),
+    drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0),
+    judgeSize: judgeSize === null ? null : Object.freeze({ width: judgeSize.width, height: judgeSize.height }),
+    defaultInlineFps,
+    serverName,
+  });
+}
