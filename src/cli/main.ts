@@ -2,8 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { isVrGrpoError } from '../errors/index.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
+import { registerServeReward } from './commands/serve-reward.js';
 import { registerStart } from './commands/start.js';
+import { registerTrainRewardModel } from './commands/train-reward-model.js';
 import { UsageError } from './context.js';
 
 export function buildProgram(): Command {
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
   registerStart(program);
   registerGenerate(program);
   registerPretrainGenerator(program);
+  registerTrainRewardModel(program);
+  registerServeReward(program);
+  registerJudge(program);
   return program;
 }
 

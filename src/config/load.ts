@@ -56,6 +56,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
 const PATH_FIELDS: readonly (readonly [string, string])[] = [
   ['generator', 'checkpoint'],
   ['pretrain', 'out'],
+  ['judge', 'checkpoint'],
+  ['rewardServer', 'artifactRoot'],
   ['media', 'ffmpegPath'],
   ['media', 'ffprobePath'],
 ];

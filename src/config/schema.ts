@@ -85,6 +85,36 @@ export const trainingSchema = strict({
   steps: int({ min: 1 }).default(40),
 });
 
+export const judgeSchema = strict({
+  /** Reward-model checkpoint of the embedded judge (folder with manifest.json + model.onnx). */
+  checkpoint: str().default('../models/rm-v2'),
+  /** Defaults for requests that do not set them. */
+  initialFrames: int({ min: 2, max: 32 }).default(8),
+  maxToolCalls: int({ min: 0, max: 8 }).default(3),
+  memoryWindow: int({ min: 0, max: 8 }).default(1),
+  maxFramesPerCall: int({ min: 1, max: 8 }).default(8),
+  /** Re-asks after an unparseable turn. */
+  maxFormatRetries: int({ min: 0, max: 8 }).default(2),
+  /** Fraction of judgments re-judged with all frames to measure audit disagreement. */
+  auditFraction: num({ min: 0, max: 1 }).default(0),
+});
+
+export const rewardServerSchema = strict({
+  host: str().default('127.0.0.1'),
+  /** 0 = a free port (printed in the `listening` line). */
+  port: int({ min: 0, max: 65535 }).default(0),
+  /** Bearer token for the WebSocket upgrade; null = VRGRPO_TOKEN, else no authentication. */
+  token: str().nullable().default(null),
+  /** file:// URIs must resolve inside this folder (relative to this config file); null = VRGRPO_ARTIFACT_ROOT, else ../runs. */
+  artifactRoot: str().nullable().default(null),
+  maxPayloadBytes: int({ min: 1024 }).default(64 * 1024 * 1024),
+  maxInFlightPerConnection: int({ min: 1, max: 10_000 }).default(8),
+  /** ms; 0 disables. */
+  heartbeatIntervalMs: int({ min: 0 }).default(30_000),
+  /** ms that SIGTERM lets in-flight judgments finish. */
+  drainTimeoutMs: int({ min: 0 }).default(30_000),
+});
+
 export const configSchema = strict({
   /** Root seed of a run. */
   seed: int({ min: 0 }).default(1234),
@@ -94,6 +124,8 @@ export const configSchema = strict({
   generator: generatorSchema.prefault({}),
   pretrain: pretrainSchema.prefault({}),
   training: trainingSchema.prefault({}),
+  judge: judgeSchema.prefault({}),
+  rewardServer: rewardServerSchema.prefault({}),
 });
 
 /** The parsed configuration (defaults filled). */

@@ -34,8 +34,10 @@ export const DEFAULT_JUDGE_OPTIONS: ResolvedJudgeOptions = Object.freeze({
   bothOrders: false,
 });
 
-export function resolveJudgeOptions(o: JudgeOptions | undefined): ResolvedJudgeOptions {
-  return { ...DEFAULT_JUDGE_OPTIONS, ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) };
+/** Request options over server defaults over {@link DEFAULT_JUDGE_OPTIONS}. */
+export function resolveJudgeOptions(o: JudgeOptions | undefined, defaults: Partial<ResolvedJudgeOptions> = {}): ResolvedJudgeOptions {
+  const set = (x: object): Partial<ResolvedJudgeOptions> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
+  return { ...DEFAULT_JUDGE_OPTIONS, ...set(defaults), ...set(o ?? {}) };
 }
 
 export interface JudgeEngineOptions {
@@ -45,6 +47,8 @@ export interface JudgeEngineOptions {
   readonly auditFraction?: number;
   /** Seed of the audit sampling. Default 0. */
   readonly auditSeed?: number;
+  /** Defaults for options a request leaves out (e.g. from the config's `judge` section). */
+  readonly defaults?: Partial<ResolvedJudgeOptions>;
 }
 
 /** Uniformly spaced 0-based indices: m of 0..n-1. */
@@ -82,6 +86,7 @@ export class JudgeEngine implements JudgeService {
   private readonly maxFormatRetries: number;
   private readonly auditFraction: number;
   private readonly auditRng: Rng;
+  private readonly defaults: Partial<ResolvedJudgeOptions>;
   private conversations = 0;
 
   constructor(
@@ -92,6 +97,7 @@ export class JudgeEngine implements JudgeService {
     this.maxFormatRetries = options.maxFormatRetries ?? 2;
     this.auditFraction = options.auditFraction ?? 0;
     this.auditRng = Rng.fromSeed(options.auditSeed ?? 0);
+    this.defaults = { ...options.defaults };
   }
 
   rmVersion(): string {
@@ -101,7 +107,7 @@ export class JudgeEngine implements JudgeService {
   async judge(request: JudgmentRequest, hooks: JudgmentHooks = {}): Promise<Judgment> {
     const started = performance.now();
     const rmVersion = this.reasoner.rmVersion;
-    const options = resolveJudgeOptions(request.options);
+    const options = resolveJudgeOptions(request.options, this.defaults);
     const onTurn = options.stream ? hooks.onTurn : undefined;
     const counts = await Promise.all(request.videos.map((v) => v.frameCount()));
     if (request.mode === 'pairwise') {

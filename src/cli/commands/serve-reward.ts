@@ -1,0 +1,52 @@
+/** `vr-grpo serve-reward`: the VR-Thinker reward server over WebSockets, with the embedded judge. */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createEmbeddedJudge } from '../../judge/backends/embedded/index.js';
+import { RewardServer, installSignalDrain } from '../../reward-server/index.js';
+import { commandContext, intOption, media } from '../context.js';
+
+interface ServeFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  artifactRoot?: string;
+  checkpoint?: string;
+}
+
+export function registerServeReward(program: Command): void {
+  program
+    .command('serve-reward')
+    .description('serve the reward model (embedded judge) over WebSockets; prints "listening ws://HOST:PORT" when ready')
+    .option('--host <host>', 'interface to bind (default: rewardServer.host, 127.0.0.1)')
+    .option('--port <n>', 'port, 0 = free port (default: rewardServer.port)')
+    .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
+    .option('--checkpoint <dir>', 'reward-model checkpoint (default: judge.checkpoint)')
+    .option('--config <file>', 'config file')
+    .action(async (flags: ServeFlags) => {
+      const ctx = commandContext(flags.config);
+      const rs = ctx.config.rewardServer;
+      const port = intOption('--port', flags.port, 0) ?? rs.port;
+      const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(ctx.config.source === null ? '.' : resolve(ctx.config.source, '..'), '..', 'runs'));
+      mkdirSync(artifactRoot, { recursive: true });
+      const token = rs.token ?? process.env.VRGRPO_TOKEN ?? null;
+      const service = await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint), judge: ctx.config.judge });
+      const server = await RewardServer.start({
+        service,
+        media: await media(ctx),
+        log: ctx.log,
+        artifactRoot,
+        host: flags.host ?? rs.host,
+        port,
+        token: token === '' ? null : token,
+        maxPayloadBytes: rs.maxPayloadBytes,
+        maxInFlightPerConnection: rs.maxInFlightPerConnection,
+        heartbeatIntervalMs: rs.heartbeatIntervalMs,
+        drainTimeoutMs: rs.drainTimeoutMs,
+      });
+      ctx.log.info({ rmVersion: service.rmVersion(), artifactRoot, auth: token !== null }, 'reward server ready');
+      process.stdout.write(`listening ${server.url}\n`);
+      await installSignalDrain(server, ctx.log);
+      await service.close();
+    });
+}

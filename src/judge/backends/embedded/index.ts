@@ -1,0 +1,32 @@
+/** The embedded judge backend: ONNX perception + measured signals + the evidence-driven reasoner, in the judge engine. */
+import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
+import { Perception, videoSignals } from './perception/index.js';
+import { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
+
+export { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
+export { videoEvidence, type VideoEvidence, type PerceivedFrame, type QualitySignals } from './evidence.js';
+
+export interface EmbeddedJudgeOptions {
+  /** Reward-model checkpoint folder (manifest.json + model.onnx), e.g. models/rm-v2. */
+  readonly modelDir: string;
+  /** Engine settings from the config's `judge` section (defaults for requests, re-asks, audits). */
+  readonly judge?: Partial<ResolvedJudgeOptions> & { readonly maxFormatRetries?: number; readonly auditFraction?: number };
+  readonly reasoner?: EmbeddedReasonerOptions;
+}
+
+/** Loads the perception model and returns a ready judge engine (close it to release the ONNX session). */
+export async function createEmbeddedJudge(options: EmbeddedJudgeOptions): Promise<JudgeEngine> {
+  const perception = await Perception.create(options.modelDir);
+  const port: PerceptionPort = {
+    version: perception.version,
+    perceive: (frames, width, height) => perception.perceive(frames, width, height),
+    signals: (frames, width, height) => videoSignals(frames, width, height),
+    close: () => perception.close(),
+  };
+  const j = options.judge ?? {};
+  return new JudgeEngine(new EmbeddedReasoner(port, options.reasoner), {
+    ...(j.maxFormatRetries === undefined ? {} : { maxFormatRetries: j.maxFormatRetries }),
+    ...(j.auditFraction === undefined ? {} : { auditFraction: j.auditFraction }),
+    defaults: j,
+  });
+}

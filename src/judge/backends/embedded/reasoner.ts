@@ -1,0 +1,193 @@
+/**
+ * The embedded reasoner: perceives the frames it is shown (ONNX perception + measured signals), estimates TA/MQ/VQ/OA
+ * per video, and writes VR-Thinker turns. It asks `select_frames` for more frames when its own estimate is uncertain
+ * (close call between the videos, few motion samples, unsure classifier), choosing frames that resolve what is
+ * uncertain: unseen frames between the ones seen, in adjacent pairs so jitter and flicker become measurable.
+ *
+ * Memory: the reasoner perceives only images present in its input; what it perceived in earlier turns survives as its
+ * own notes (like the text of a VLM's earlier snapshots), so images dropped by the memory window are not re-read.
+ */
+import { VrGrpoError } from '../../../errors/index.js';
+import type { Confidence, PairwiseAnswer, PointwiseScores, Preference } from '../../../protocol/index.js';
+import { OBJECT_COLOUR_NAMES, SHAPES, tryParsePrompt, type PromptSpec } from '../../../world/index.js';
+import { renderTurn } from '../../format.js';
+import type { Reasoner, ReasonerInput } from '../../reasoner.js';
+import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
+
+/** The perception the reasoner needs (implemented by `Perception` + `videoSignals`). */
+export interface PerceptionPort {
+  readonly version: string;
+  perceive(frames: readonly { readonly index: number; readonly rgb: Uint8Array }[], width: number, height: number): Promise<PerceivedFrame[]>;
+  signals(frames: readonly PerceivedFrame[], width: number, height: number): QualitySignals;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedReasonerOptions {
+  /** Below this certainty (0..1) of either video the reasoner looks closer. Default 0.5. */
+  readonly certaintyFloor?: number;
+  /** An overall difference below this is a close call worth a closer look. Default 0.06. */
+  readonly closeCall?: number;
+  /** Tool calls the reasoner makes at most per conversation (also bounded by the engine). Default 2. */
+  readonly maxOwnToolCalls?: number;
+  /** Preference thresholds per dimension (differences of estimated scores below them are ties). */
+  readonly tie?: { readonly TA: number; readonly MQ: number; readonly VQ: number; readonly OA: number };
+}
+
+interface Scratch {
+  /** Perceptions by global 1-based frame index. */
+  readonly seen: Map<number, PerceivedFrame>;
+  width: number;
+  height: number;
+}
+
+const fmt = (x: number): string => x.toFixed(2);
+
+export class EmbeddedReasoner implements Reasoner {
+  readonly name = 'embedded';
+  readonly rmVersion: string;
+  private readonly scratch = new Map<string, Scratch>();
+  private readonly certaintyFloor: number;
+  private readonly closeCall: number;
+  private readonly maxOwnToolCalls: number;
+  private readonly tie: { TA: number; MQ: number; VQ: number; OA: number };
+
+  constructor(
+    private readonly perception: PerceptionPort,
+    options: EmbeddedReasonerOptions = {},
+  ) {
+    this.rmVersion = perception.version;
+    this.certaintyFloor = options.certaintyFloor ?? 0.5;
+    this.closeCall = options.closeCall ?? 0.06;
+    this.maxOwnToolCalls = options.maxOwnToolCalls ?? 2;
+    this.tie = { TA: 0.04, MQ: 0.1, VQ: 0.1, OA: 0.015, ...options.tie };
+  }
+
+  async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
+    if (signal?.aborted === true) throw new VrGrpoError('JUDGE_FAILED', 'aborted', { details: { reason: 'aborted' } });
+    let s = this.scratch.get(input.conversationId);
+    if (s === undefined) {
+      s = { seen: new Map(), width: 0, height: 0 };
+      this.scratch.set(input.conversationId, s);
+    }
+    const fresh = input.messages.flatMap((m) => m.images).filter((img) => !s.seen.has(img.index));
+    if (fresh.length > 0) {
+      const first = fresh[0];
+      if (first !== undefined) {
+        s.width = first.width;
+        s.height = first.height;
+      }
+      const perceived = await this.perception.perceive(fresh.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
+      for (const p of perceived) s.seen.set(p.frameIndex, p);
+    }
+    const spec = tryParsePrompt(input.prompt);
+    const offsets = input.videoFrameCounts.map((_, k) => input.videoFrameCounts.slice(0, k).reduce((a, b) => a + b, 0));
+    const evidence = input.videoFrameCounts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
+    const ownCalls = input.messages.filter((m) => m.role === 'tool').length;
+    const canLook = input.toolCallsLeft > 0 && ownCalls < this.maxOwnToolCalls;
+    const snapshot = evidence.map((e, k) => this.describe(e, k, offsets[k] ?? 0, spec, input.videoFrameCounts.length)).join(' ');
+    if (input.mode === 'pairwise') {
+      const [a, b] = evidence;
+      if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
+      const answer = this.compare(a, b);
+      const uncertain = Math.abs(a.overall - b.overall) < this.closeCall || Math.min(a.certainty, b.certainty) < this.certaintyFloor;
+      if (canLook && uncertain) {
+        const targets = this.chooseFrames(input, s, evidence, offsets);
+        if (targets.length > 0) {
+          const think = `The call is close or my evidence is thin (overall ${fmt(a.overall)} vs ${fmt(b.overall)}, certainty ${fmt(a.certainty)} / ${fmt(b.certainty)}); I will check motion and temporal stability on more frames.`;
+          return renderTurn({ snapshot, think, recommend: answer, toolFrames: targets });
+        }
+      }
+      const think = `Text alignment ${fmt(a.TA)} vs ${fmt(b.TA)}, motion quality ${fmt(a.MQ)} vs ${fmt(b.MQ)}, visual quality ${fmt(a.VQ)} vs ${fmt(b.VQ)}; overall ${fmt(a.overall)} vs ${fmt(b.overall)}.`;
+      return renderTurn({ snapshot, think, answer });
+    }
+    const [v] = evidence;
+    if (v === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pointwise needs a video');
+    if (canLook && v.certainty < this.certaintyFloor) {
+      const targets = this.chooseFrames(input, s, evidence, offsets);
+      if (targets.length > 0) return renderTurn({ snapshot, think: `My certainty is ${fmt(v.certainty)}; I will look at more frames.`, toolFrames: targets });
+    }
+    const scores: PointwiseScores = { TA: round2(v.TA), MQ: round2(v.MQ), VQ: round2(v.VQ), overall: round2(v.overall) };
+    return renderTurn({ snapshot, think: `Scores from the frames seen: overall ${fmt(v.overall)}.`, pointwise: scores });
+  }
+
+  private evidenceFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): VideoEvidence {
+    const frames = [...s.seen.values()]
+      .filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count)
+      .map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+    const quality = this.perception.signals(frames, s.width, s.height);
+    // A prompt outside the world's grammar gives no checkable attributes: text alignment is then uninformative (0.5).
+    const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
+    const e = videoEvidence(prompt, frames, quality, s.width / 64);
+    if (spec !== null) return e;
+    const TA = 0.5;
+    return { ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ };
+  }
+
+  private compare(a: VideoEvidence, b: VideoEvidence): PairwiseAnswer {
+    const pref = (x: number, y: number, tie: number): Preference => (x - y > tie ? 1 : y - x > tie ? 2 : 0);
+    const d = Math.abs(a.overall - b.overall);
+    const CF: Confidence = d > 0.15 && Math.min(a.certainty, b.certainty) > 0.5 ? 1 : d > 0.05 ? 2 : 3;
+    return {
+      TA: pref(a.TA, b.TA, this.tie.TA),
+      MQ: pref(a.MQ, b.MQ, this.tie.MQ),
+      VQ: pref(a.VQ, b.VQ, this.tie.VQ),
+      OA: pref(a.overall, b.overall, this.tie.OA),
+      CF,
+    };
+  }
+
+  /** Unseen frames of the least certain video(s): adjacent pairs inside the widest gaps between seen frames. */
+  private chooseFrames(input: ReasonerInput, s: Scratch, evidence: readonly VideoEvidence[], offsets: readonly number[]): number[] {
+    const order = evidence.map((e, k) => ({ k, c: e.certainty })).sort((x, y) => x.c - y.c);
+    const perVideo = evidence.length === 1 ? input.maxFramesPerCall : Math.floor(input.maxFramesPerCall / 2);
+    const out: number[] = [];
+    for (const { k } of order) {
+      const count = input.videoFrameCounts[k] ?? 0;
+      const offset = offsets[k] ?? 0;
+      const seen = [...s.seen.keys()].filter((g) => g > offset && g <= offset + count).map((g) => g - offset - 1).sort((x, y) => x - y);
+      const gaps: { start: number; len: number }[] = [];
+      const bounds = [-1, ...seen, count];
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        const lo = bounds[i] ?? 0;
+        const hi = bounds[i + 1] ?? 0;
+        if (hi - lo > 2) gaps.push({ start: lo + 1, len: hi - lo - 1 });
+      }
+      gaps.sort((x, y) => y.len - x.len);
+      const picks: number[] = [];
+      for (const g of gaps) {
+        if (picks.length + 2 > perVideo) break;
+        const mid = g.start + Math.floor((g.len - 2) / 2);
+        picks.push(mid, mid + 1);
+      }
+      out.push(...picks.map((i) => i + offset + 1));
+    }
+    return [...new Set(out)].slice(0, input.maxFramesPerCall).sort((x, y) => x - y);
+  }
+
+  private describe(e: VideoEvidence, k: number, offset: number, spec: PromptSpec | null, videos: number): string {
+    const name = videos === 1 ? 'The video' : `Video ${k + 1}`;
+    const frames = e.framesUsed.map((f) => f + offset + 1);
+    const objs = e.objects
+      .map((o, j) => {
+        const want = spec?.objects[j];
+        const what = want === undefined ? 'the object' : `the ${want.colour} ${want.shape}`;
+        return `${what}: colour ${fmt(o.colour)}, shape ${fmt(o.shape)}, moving (${o.vx.toFixed(1)}, ${o.vy.toFixed(1)}) px per frame, motion match ${fmt(o.motion)}`;
+      })
+      .join('; ');
+    return `${name}, seen at frames ${frames.join(', ')}: ${objs}; background ${fmt(e.background)}; object count match ${fmt(e.count)}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
+  }
+
+  release(conversationId: string): void {
+    this.scratch.delete(conversationId);
+  }
+
+  close(): Promise<void> {
+    this.scratch.clear();
+    return this.perception.close();
+  }
+}
+
+const round2 = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 100) / 100;
+
+/** Vocabulary sizes the perception heads must have (checked when wiring a model). */
+export const PERCEPTION_CLASSES = { colours: OBJECT_COLOUR_NAMES.length, shapes: SHAPES.length } as const;
