@@ -1,0 +1,89 @@
+/**
+ * The `JudgeService` contract suite: every reward backend (embedded, VLM, …) runs it. It checks what callers rely on,
+ * whatever the backend's quality: verdicts that parse against the protocol schema, frame and tool budgets respected,
+ * frames viewed inside the videos, turns streamed in order, pointwise scores in range, abort honoured.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isVrGrpoError } from '../../src/errors/index.js';
+import { RawFrameSource } from '../../src/judge/frame-source.js';
+import type { JudgeService } from '../../src/judge/judge-service.js';
+import { verdictSchema, type Turn } from '../../src/protocol/index.js';
+import { Rng } from '../../src/common/rng.js';
+import { decodeLatent, idealLatent, parsePrompt, renderScene, DEFECT_OFFSET } from '../../src/world/index.js';
+
+const PROMPT = 'a red circle moving left fast on a navy background';
+
+function videos(): { good: RawFrameSource; bad: RawFrameSource } {
+  const spec = parsePrompt(PROMPT);
+  const good = idealLatent(spec, Rng.fromSeed(1));
+  const bad = idealLatent(parsePrompt('a yellow square moving up slowly on a beige background'), Rng.fromSeed(2));
+  bad[DEFECT_OFFSET] = 1;
+  bad[DEFECT_OFFSET + 3] = 1;
+  const render = (l: Float32Array): RawFrameSource => new RawFrameSource(renderScene(decodeLatent(l), { frames: 24, fps: 8 }), 'v');
+  return { good: render(good), bad: render(bad) };
+}
+
+export function runJudgeServiceContract(name: string, create: () => Promise<JudgeService>): void {
+  describe(`JudgeService contract: ${name}`, () => {
+    let service: JudgeService;
+    beforeAll(async () => {
+      service = await create();
+    });
+    afterAll(async () => {
+      await service.close();
+    });
+
+    it('answers pairwise with a verdict that satisfies the protocol schema', async () => {
+      const { good, bad } = videos();
+      const j = await service.judge({ id: 'c1', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { trace: true } }, {});
+      expect(verdictSchema.safeParse({ type: 'verdict', id: 'c1', ...j }).success).toBe(true);
+      expect(j.rmVersion).toBe(service.rmVersion());
+      expect(j.scores).toHaveLength(2);
+      expect(j.framesViewed).toHaveLength(2);
+      for (const f of j.framesViewed) for (const i of f) expect(i >= 0 && i < 24).toBe(true);
+      expect(j.turns?.at(-1)?.role).toBe('assistant');
+    });
+
+    it('respects the tool-call and per-call frame budgets', async () => {
+      const { good, bad } = videos();
+      const none = await service.judge({ id: 'c2', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { maxToolCalls: 0, initialFrames: 8 } }, {});
+      expect(none.toolCalls).toBe(0);
+      expect(none.framesViewed.reduce((s, f) => s + f.length, 0)).toBe(8);
+      const some = await service.judge({ id: 'c3', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { maxToolCalls: 2, maxFramesPerCall: 4, initialFrames: 4 } }, {});
+      expect(some.toolCalls).toBeLessThanOrEqual(2);
+      expect(some.framesViewed.reduce((s, f) => s + f.length, 0)).toBeLessThanOrEqual(4 + 2 * 4);
+    });
+
+    it('streams turns in order when asked, and only then', async () => {
+      const { good, bad } = videos();
+      const streamed: Turn[] = [];
+      const j = await service.judge({ id: 'c4', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { stream: true, trace: true } }, { onTurn: (t) => streamed.push(t) });
+      expect(streamed.map((t) => t.index)).toEqual((j.turns ?? []).map((t) => t.index));
+      expect(streamed.length).toBeGreaterThan(0);
+      const silent: Turn[] = [];
+      await service.judge({ id: 'c5', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: {} }, { onTurn: (t) => silent.push(t) });
+      expect(silent).toEqual([]);
+    });
+
+    it('scores each video in pointwise mode within [0, 1]', async () => {
+      const { good, bad } = videos();
+      const j = await service.judge({ id: 'c6', prompt: PROMPT, mode: 'pointwise', videos: [good, bad], options: {} }, {});
+      expect(j.answer).toBeNull();
+      expect(j.scores).toHaveLength(2);
+      for (const s of j.scores) for (const v of Object.values(s)) expect(v >= 0 && v <= 1).toBe(true);
+    });
+
+    it('stops with an error, not a default score, when aborted', async () => {
+      const { good, bad } = videos();
+      const controller = new AbortController();
+      controller.abort();
+      let caught: unknown;
+      try {
+        await service.judge({ id: 'c7', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: {} }, { signal: controller.signal });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isVrGrpoError(caught, 'JUDGE_FAILED')).toBe(true);
+    });
+  });
+}
