@@ -16,7 +16,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function idOf(value: unknown): string | null {
   if (value !== null && typeof value === 'object' && 'id' in value) {
-    const id = (value as { id: unknown }).id;
+    const id = value.id;
     if (typeof id === 'string' && id.length > 0 && id.length <= 128) return id;
   }
   return null;

@@ -20,7 +20,7 @@ export function isInside(root: string, candidate: string): boolean {
 
 function errnoCode(error: unknown): string | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     if (typeof code === 'string') return code;
   }
   return undefined;

@@ -1,4 +1,5 @@
 /** Reward-server options: the public, documented options and their compilation into one frozen, validated object. */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
@@ -96,14 +97,24 @@ function integer(field: string, value: number | undefined, fallback: number, min
   return v;
 }
 
-/**
- * Fills defaults and validates every option; INVALID_ARGUMENT names the first bad field. `realArtifactRoot` is the
- * `realpath` of `options.artifactRoot`, which the caller resolves (this function does no I/O).
- */
-export function resolveRewardServerOptions(options: RewardServerOptions, realArtifactRoot: string): ResolvedRewardServerOptions {
-  if (typeof options.artifactRoot !== 'string' || !path.isAbsolute(options.artifactRoot)) {
-    throw invalid('artifactRoot', 'expected an absolute directory path', options.artifactRoot);
+/** `realpath` of the artifact root; INVALID_ARGUMENT unless it is an existing directory. */
+async function realArtifactRoot(root: string): Promise<string> {
+  if (typeof root !== 'string' || !path.isAbsolute(root)) throw invalid('artifactRoot', 'expected an absolute directory path', root);
+  try {
+    const real = await fs.realpath(root);
+    if (!(await fs.stat(real)).isDirectory()) throw invalid('artifactRoot', 'not a directory', root);
+    return real;
+  } catch (error) {
+    if (error instanceof VrGrpoError) throw error;
+    throw invalid('artifactRoot', `cannot be resolved (${error instanceof Error ? error.message : String(error)})`, root);
   }
+}
+
+/**
+ * Fills defaults and validates every option once, into a frozen object; INVALID_ARGUMENT names the first bad field.
+ * The only I/O: `realpath` of `artifactRoot`, which must be an existing directory.
+ */
+export async function compileRewardServerOptions(options: RewardServerOptions): Promise<ResolvedRewardServerOptions> {
   const token = options.token ?? null;
   if (token !== null && (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token))) {
     throw invalid('token', 'expected null or a non-empty string without whitespace', token === null ? null : '<redacted>');
@@ -125,7 +136,7 @@ export function resolveRewardServerOptions(options: RewardServerOptions, realArt
     service: options.service,
     media: options.media,
     log: options.log,
-    artifactRoot: realArtifactRoot,
+    artifactRoot: await realArtifactRoot(options.artifactRoot),
     host,
     port: integer('port', options.port, 0, 0, 65_535),
     token,

@@ -83,3 +83,31 @@ export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
     quality: Math.max(0, Math.min(1, 1 - meanSeverity)),
   };
 }
+
+/** Gold per-dimension scores in [0, 1] (1 best), the ground truth a judge's TA/MQ/VQ/OA should agree with. */
+export interface GoldScores {
+  /** Text alignment: the attribute accuracy. */
+  readonly TA: number;
+  /** Motion quality: 1 − mean severity of jitter and flicker. */
+  readonly MQ: number;
+  /** Visual quality: 1 − mean severity of blur and noise. */
+  readonly VQ: number;
+  /** 0.6·TA + 0.2·MQ + 0.2·VQ. */
+  readonly overall: number;
+}
+
+/** Weights of the overall gold score. */
+export const GOLD_OVERALL_WEIGHTS = { TA: 0.6, MQ: 0.2, VQ: 0.2 } as const;
+
+export function goldScores(report: GoldReport): GoldScores {
+  const sev = (d: Defect): number => Math.min(1, report.defects[d]);
+  const TA = report.accuracy;
+  const MQ = 1 - (sev('jitter') + sev('flicker')) / 2;
+  const VQ = 1 - (sev('blur') + sev('noise')) / 2;
+  return { TA, MQ, VQ, overall: GOLD_OVERALL_WEIGHTS.TA * TA + GOLD_OVERALL_WEIGHTS.MQ * MQ + GOLD_OVERALL_WEIGHTS.VQ * VQ };
+}
+
+/** Gold pairwise preference of one dimension: 1 if a is better by more than `tie`, 2 if b is, else 0. */
+export function goldPreference(a: number, b: number, tie: number): 0 | 1 | 2 {
+  return a - b > tie ? 1 : b - a > tie ? 2 : 0;
+}
