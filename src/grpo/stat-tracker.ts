@@ -1,0 +1,42 @@
+/**
+ * Per-prompt reward statistics (Flow-GRPO's stat tracker): each prompt keeps a bounded history of its rewards, and
+ * advantages are computed against that history once it holds `minCount` values (before that, against the current
+ * group). Its state is plain data, saved in checkpoints so a resumed run continues identically.
+ */
+import { mean, std } from './advantages.js';
+
+export interface StatTrackerState {
+  readonly buffers: Readonly<Record<string, readonly number[]>>;
+}
+
+export class PerPromptStatTracker {
+  private readonly buffers = new Map<string, number[]>();
+
+  constructor(
+    /** Rewards kept per prompt. */
+    private readonly bufferSize = 32,
+    /** History needed before it replaces the group statistics. */
+    private readonly minCount = 16,
+    state?: StatTrackerState,
+  ) {
+    if (state !== undefined) for (const [k, v] of Object.entries(state.buffers)) this.buffers.set(k, [...v]);
+  }
+
+  /** Adds a group's valid rewards and returns their (mean, std) to normalise with. */
+  update(prompt: string, rewards: readonly number[]): { mean: number; std: number } {
+    const buffer = this.buffers.get(prompt) ?? [];
+    buffer.push(...rewards.filter(Number.isFinite));
+    if (buffer.length > this.bufferSize) buffer.splice(0, buffer.length - this.bufferSize);
+    this.buffers.set(prompt, buffer);
+    const basis = buffer.length >= this.minCount ? buffer : rewards.filter(Number.isFinite);
+    return { mean: mean(basis), std: std(basis) };
+  }
+
+  state(): StatTrackerState {
+    return { buffers: Object.fromEntries([...this.buffers].map(([k, v]) => [k, [...v]])) };
+  }
+
+  clear(): void {
+    this.buffers.clear();
+  }
+}
