@@ -10,3 +10,4 @@ export * from './checkpoint.js';
 export * from './embedded-generator.js';
 export * from './gold-eval.js';
 export * from './pretrain.js';
+export * from './flow-grpo-trainer.js';

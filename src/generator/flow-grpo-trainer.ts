@@ -1,0 +1,144 @@
+/**
+ * The Flow-GRPO update of the embedded policy (DESIGN.md §3): per stored SDE step r = exp(log p_θ − log p_old), the
+ * clipped surrogate max(−A·r, −A·clip(r, 1−ε, 1+ε)) averaged over (video, step) rows, plus β·KL to the reference
+ * (adapters off) = mean‖μ_θ − μ_ref‖² / (2σ²) with σ the step's std. Only the LoRA adapters train (Adam, global-norm
+ * gradient clipping); `timestepFraction` trains the first part of the stored steps; inner epochs re-use the batch.
+ */
+import { VrGrpoError } from '../errors/index.js';
+import { Adam, clipByGlobalNorm, scoped, tf, type AdamState, type Scalar } from '../tensor/index.js';
+import type { FlowPolicy } from './flow-policy.js';
+import { trajectoryLogProbs } from './sampler.js';
+import { selectVideos, type TrajectoryBatch } from './trajectory.js';
+
+export interface FlowGrpoOptions {
+  readonly learningRate: number;
+  /** PPO clip range ε (tiny: log p is a mean over latent elements). */
+  readonly clipRange: number;
+  /** KL weight β. */
+  readonly beta: number;
+  /** Fraction of the stored SDE steps trained (the first ones). */
+  readonly timestepFraction: number;
+  readonly maxGradNorm: number;
+  /** Passes over the batch per update; the first is on-policy. */
+  readonly innerEpochs: number;
+}
+
+export interface UpdateStats {
+  readonly rows: number;
+  readonly videos: number;
+  readonly policyLoss: number;
+  readonly klLoss: number;
+  /** ½·mean((log p_θ − log p_old)²) over the last epoch's rows. */
+  readonly approxKl: number;
+  readonly clipFracHigh: number;
+  readonly clipFracLow: number;
+  readonly ratioMean: number;
+  readonly ratioStd: number;
+  /** Largest |r − 1| on the first (on-policy) pass: 0 up to float error. */
+  readonly onPolicyMaxRatioDeviation: number;
+  readonly gradNorm: number;
+}
+
+export class FlowGrpoTrainer {
+  private readonly adam: Adam;
+
+  constructor(
+    private readonly policy: FlowPolicy,
+    private readonly options: FlowGrpoOptions,
+    state?: AdamState,
+  ) {
+    policy.trainable('lora');
+    this.adam = new Adam(policy.lora, { learningRate: options.learningRate });
+    if (state !== undefined) this.adam.load(state);
+  }
+
+  optimizerState(): AdamState {
+    return this.adam.state();
+  }
+
+  /** One update from a batch and one advantage per video (NaN or null = masked out). */
+  update(batch: TrajectoryBatch, advantages: readonly (number | null)[]): UpdateStats {
+    if (advantages.length !== batch.count) {
+      throw new VrGrpoError('INVALID_ARGUMENT', `got ${advantages.length} advantages for ${batch.count} videos`);
+    }
+    const keep = advantages.flatMap((a, i) => (a !== null && Number.isFinite(a) ? [i] : []));
+    if (keep.length === 0 || batch.steps.length === 0) {
+      return { rows: 0, videos: 0, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0 };
+    }
+    const sub = selectVideos(batch, keep);
+    const stepCount = Math.max(1, Math.round(this.options.timestepFraction * sub.steps.length));
+    const positions = Array.from({ length: stepCount }, (_, i) => i);
+    const n = sub.count;
+    const rows = stepCount * n;
+    const adv = new Float32Array(rows);
+    const oldLp = new Float32Array(rows);
+    positions.forEach((p, j) => {
+      const step = sub.steps[p];
+      for (let i = 0; i < n; i++) {
+        adv[j * n + i] = advantages[keep[i] ?? 0] ?? 0;
+        oldLp[j * n + i] = step?.logProb[i] ?? 0;
+      }
+    });
+    const eps = this.options.clipRange;
+    const vars = [...this.policy.lora.values()];
+    let stats: UpdateStats | null = null;
+    let onPolicyDev = 0;
+    for (let epoch = 0; epoch < this.options.innerEpochs; epoch++) {
+      stats = scoped(() => {
+        const advT = tf.tensor1d(adv);
+        const oldT = tf.tensor1d(oldLp);
+        const refMean = tf.tidy(() => trajectoryLogProbs(this.policy, sub, false, positions).mean);
+        let ratioOut: tf.Tensor | null = null;
+        let klOut: Scalar | null = null;
+        let policyOut: Scalar | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const cur = trajectoryLogProbs(this.policy, sub, true, positions);
+          const ratio = tf.exp(tf.sub(cur.logProb, oldT));
+          const unclipped = tf.mul(tf.neg(advT), ratio);
+          const clipped = tf.mul(tf.neg(advT), tf.clipByValue(ratio, 1 - eps, 1 + eps));
+          const policyLoss = tf.mean<Scalar>(tf.maximum(unclipped, clipped));
+          const kl = tf.mean<Scalar>(tf.div(tf.mean(tf.square(tf.sub(cur.mean, refMean)), 1, true), tf.mul(tf.square(cur.std), 2)));
+          ratioOut = tf.keep(ratio);
+          klOut = tf.keep(kl);
+          policyOut = tf.keep(policyLoss);
+          return tf.add(policyLoss, tf.mul(kl, this.options.beta));
+        }, vars);
+        const named: Record<string, tf.Tensor> = {};
+        for (const [name, v] of this.policy.lora) {
+          const g = grads[v.name];
+          if (g !== undefined) named[name] = g;
+        }
+        const clippedGrads = clipByGlobalNorm(named, this.options.maxGradNorm);
+        this.adam.apply(clippedGrads.grads);
+        value.dispose();
+        const kept = [ratioOut, klOut, policyOut] as (tf.Tensor | null)[];
+        const r = ratioOut === null ? new Float32Array(0) : ((ratioOut as tf.Tensor).dataSync() as Float32Array);
+        const policyLossValue = policyOut === null ? 0 : ((policyOut as Scalar).dataSync()[0] ?? 0);
+        const klValue = klOut === null ? 0 : ((klOut as Scalar).dataSync()[0] ?? 0);
+        for (const t of kept) t?.dispose();
+        const lr = Array.from(r, (x) => Math.log(x));
+        const meanR = r.reduce((s, x) => s + x, 0) / Math.max(1, r.length);
+        if (epoch === 0) onPolicyDev = r.reduce((m, x) => Math.max(m, Math.abs(x - 1)), 0);
+        return {
+          rows,
+          videos: n,
+          policyLoss: policyLossValue,
+          klLoss: klValue,
+          approxKl: lr.reduce((s, x) => s + 0.5 * x * x, 0) / Math.max(1, lr.length),
+          clipFracHigh: r.filter((x, i) => x > 1 + eps && (adv[i] ?? 0) > 0).length / Math.max(1, r.length),
+          clipFracLow: r.filter((x, i) => x < 1 - eps && (adv[i] ?? 0) < 0).length / Math.max(1, r.length),
+          ratioMean: meanR,
+          ratioStd: Math.sqrt(r.reduce((s, x) => s + (x - meanR) ** 2, 0) / Math.max(1, r.length)),
+          onPolicyMaxRatioDeviation: onPolicyDev,
+          gradNorm: clippedGrads.norm.dataSync()[0] ?? 0,
+        };
+      });
+    }
+    if (stats === null) throw new VrGrpoError('INVALID_ARGUMENT', 'innerEpochs must be >= 1');
+    return { ...stats, onPolicyMaxRatioDeviation: onPolicyDev };
+  }
+
+  dispose(): void {
+    this.adam.dispose();
+  }
+}
