@@ -83,6 +83,16 @@ export const trainingSchema = strict({
   /** Prompts per step. */
   promptsPerStep: int({ min: 1, max: 1024 }).default(4),
   steps: int({ min: 1 }).default(40),
+  /** Adam learning rate of the LoRA adapters. */
+  learningRate: num({ gt: 0, max: 1 }).default(0.003),
+  /** PPO clip range ε of the ratio. */
+  clipRange: num({ gt: 0, max: 10 }).default(0.2),
+  /** KL weight β (to the reference = adapters off). */
+  beta: num({ min: 0 }).default(0.01),
+  /** Fraction of the SDE steps trained (the first ones). */
+  timestepFraction: num({ gt: 0, max: 1 }).default(1),
+  maxGradNorm: num({ gt: 0 }).default(1),
+  innerEpochs: int({ min: 1, max: 16 }).default(1),
 });
 
 export const judgeSchema = strict({

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   FORMAT_ERROR: { retryable: false, summary: 'The judge backend produced no parseable answer within its allowed turns and re-asks.' },
   JUDGE_FAILED: { retryable: true, summary: 'A judgment failed for a reason not covered by a more specific code (the message says why).' },
   MODEL_INVALID: { retryable: false, summary: 'An ONNX model file or its manifest is missing, malformed, or has an unexpected input/output signature.' },
+  GENERATOR_UNAVAILABLE: { retryable: true, summary: 'A remote generator worker cannot be reached, or its connection dropped while a request was pending.' },
+  GENERATOR_FAILED: { retryable: false, summary: 'A generator (in-process or remote) failed to roll out or update; the message says why.' },
   INFERENCE_FAILED: { retryable: false, summary: 'Running an ONNX session failed.' },
 } as const satisfies Record<string, { readonly retryable: boolean; readonly summary: string }>;
 

@@ -7,8 +7,11 @@ import { VrGrpoError } from '../errors/index.js';
 import type { Media } from '../media/index.js';
 import { decodeLatent, renderScene } from '../world/index.js';
 import { loadCheckpoint, policyFromCheckpoint } from './checkpoint.js';
+import { FlowGrpoTrainer, type FlowGrpoOptions, type UpdateStats } from './flow-grpo-trainer.js';
 import type { FlowPolicy } from './flow-policy.js';
-import type { GenerateRequest, GenerateResult, GeneratedVideo, Generator } from './generator.js';
+import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from './generator.js';
+import { concatBatches, type TrajectoryBatch } from './trajectory.js';
+import type { AdamState } from '../tensor/index.js';
 import { sampleLatents, type SamplerOptions } from './sampler.js';
 import { textFeatures } from './text-features.js';
 
@@ -18,6 +21,12 @@ export interface EmbeddedGeneratorOptions {
   readonly policy?: FlowPolicy;
   /** Needed only for requests with `mp4Dir`. */
   readonly media?: Media;
+  /** Makes the generator trainable (Flow-GRPO on the LoRA adapters). */
+  readonly trainer?: FlowGrpoOptions;
+  /** Adam state to resume the trainer from. */
+  readonly optimizerState?: AdamState;
+  /** Rollouts kept for a later update; older ones are forgotten. Default 4. */
+  readonly maxPendingRollouts?: number;
 }
 
 /** The configured sampler options (SDE mode). */
@@ -26,20 +35,28 @@ export function samplerOptionsFrom(config: Config): SamplerOptions {
   return { mode: 'sde', steps: s.steps, noiseLevel: s.noiseLevel, shift: s.shift, sdeWindow: { ...s.sdeWindow }, sameNoiseInGroup: s.sameNoiseInGroup };
 }
 
-export class EmbeddedGenerator implements Generator {
+export class EmbeddedGenerator implements TrainableGenerator {
   readonly name = 'embedded';
   private closed = false;
+  private rollouts = 0;
+  private readonly pending = new Map<string, TrajectoryBatch>();
+  private readonly trainer: FlowGrpoTrainer | null;
+  private readonly maxPending: number;
 
   private constructor(
     readonly policy: FlowPolicy,
     private readonly ownsPolicy: boolean,
     private readonly config: Config,
     private readonly media: Media | undefined,
-  ) {}
+    options: EmbeddedGeneratorOptions,
+  ) {
+    this.trainer = options.trainer === undefined ? null : new FlowGrpoTrainer(policy, options.trainer, options.optimizerState);
+    this.maxPending = options.maxPendingRollouts ?? 4;
+  }
 
   static create(options: EmbeddedGeneratorOptions): Promise<EmbeddedGenerator> {
     const { config } = options;
-    if (options.policy !== undefined) return Promise.resolve(new EmbeddedGenerator(options.policy, false, config, options.media));
+    if (options.policy !== undefined) return Promise.resolve(new EmbeddedGenerator(options.policy, false, config, options.media, options));
     const g = config.generator;
     const policy = policyFromCheckpoint(loadCheckpoint(g.checkpoint), {
       textFeatures: g.textFeatures,
@@ -48,7 +65,7 @@ export class EmbeddedGenerator implements Generator {
       depth: g.depth,
       timeFeatures: g.timeFeatures,
     });
-    return Promise.resolve(new EmbeddedGenerator(policy, true, config, options.media));
+    return Promise.resolve(new EmbeddedGenerator(policy, true, config, options.media, options));
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -106,12 +123,49 @@ export class EmbeddedGenerator implements Generator {
       }
     }
     const t3 = performance.now();
-    return { videos: out, trajectory, timing: { sampleMs: t1 - t0, renderMs: t2 - t1, encodeMs: t3 - t2 } };
+    const rolloutId = `r${++this.rollouts}`;
+    if (this.trainer !== null) {
+      this.pending.set(rolloutId, trajectory);
+      for (const key of this.pending.keys()) if (this.pending.size > this.maxPending) this.pending.delete(key);
+    }
+    return { rolloutId, videos: out, trajectory, timing: { sampleMs: t1 - t0, renderMs: t2 - t1, encodeMs: t3 - t2 } };
+  }
+
+  /** Adam state of the trainer (for checkpoints); null when not trainable. */
+  optimizerState(): AdamState | null {
+    return this.trainer?.optimizerState() ?? null;
+  }
+
+  update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
+    if (this.trainer === null) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'this generator was created without trainer options'));
+    const batches: TrajectoryBatch[] = [];
+    const advantages: (number | null)[] = [];
+    for (const r of rollouts) {
+      const batch = this.pending.get(r.rolloutId);
+      if (batch === undefined) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `unknown or expired rollout ${r.rolloutId}`));
+      if (r.advantages.length !== batch.count) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${batch.count} videos, got ${r.advantages.length} advantages`));
+      batches.push(batch);
+      advantages.push(...r.advantages);
+    }
+    for (const r of rollouts) this.pending.delete(r.rolloutId);
+    if (batches.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
+    try {
+      return Promise.resolve(this.trainer.update(concatBatches(batches), advantages));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  discard(rolloutIds: readonly string[]): Promise<void> {
+    for (const id of rolloutIds) this.pending.delete(id);
+    return Promise.resolve();
   }
 
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      this.pending.clear();
+      this.trainer?.dispose();
       if (this.ownsPolicy) this.policy.dispose();
     }
     return Promise.resolve();

@@ -1,5 +1,6 @@
 /** The `Generator` contract: given prompts, a group size and a seed, return videos and what a policy update needs. */
 import type { RawVideo } from '../media/index.js';
+import type { UpdateStats } from './flow-grpo-trainer.js';
 import type { SamplerOptions } from './sampler.js';
 import type { TrajectoryBatch } from './trajectory.js';
 
@@ -36,6 +37,8 @@ export interface GenerateTiming {
 }
 
 export interface GenerateResult {
+  /** Handle of this rollout for a later `update` (the generator keeps its trajectories until then). */
+  readonly rolloutId: string;
   /** Videos in prompt-major order: all members of prompt 0, then prompt 1, … */
   readonly videos: readonly GeneratedVideo[];
   /** Trajectories of the SDE steps, row i = videos[i] (in-process generators). */
@@ -47,4 +50,18 @@ export interface Generator {
   readonly name: string;
   generate(request: GenerateRequest): Promise<GenerateResult>;
   close(): Promise<void>;
+}
+
+/** Advantages for the videos of one rollout (same order as its videos; null = masked out of the update). */
+export interface RolloutAdvantages {
+  readonly rolloutId: string;
+  readonly advantages: readonly (number | null)[];
+}
+
+/** A generator whose policy can be updated from advantages (in-process or a remote worker). */
+export interface TrainableGenerator extends Generator {
+  /** One policy update from the given rollouts; their trajectories are released afterwards. */
+  update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats>;
+  /** Forgets rollouts that will not be used (e.g. a failed step). */
+  discard(rolloutIds: readonly string[]): Promise<void>;
 }
