@@ -57,6 +57,7 @@ const PATH_FIELDS: readonly (readonly [string, string])[] = [
   ['generator', 'checkpoint'],
   ['pretrain', 'out'],
   ['judge', 'checkpoint'],
+  ['training', 'promptFile'],
   ['rewardServer', 'artifactRoot'],
   ['media', 'ffmpegPath'],
   ['media', 'ffprobePath'],

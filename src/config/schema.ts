@@ -93,6 +93,51 @@ export const trainingSchema = strict({
   timestepFraction: num({ gt: 0, max: 1 }).default(1),
   maxGradNorm: num({ gt: 0 }).default(1),
   innerEpochs: int({ min: 1, max: 16 }).default(1),
+  /** Prompt file (one per line, or JSONL with a "prompt" field); null = the world's train split. */
+  promptFile: str().nullable().default(null),
+  /** Held-out gold evaluation every N steps (0 = only before and after). */
+  evalEvery: int({ min: 0 }).default(10),
+  evalPrompts: int({ min: 1 }).default(128),
+  /** Checkpoint every N steps (and at the end). */
+  checkpointEvery: int({ min: 1 }).default(10),
+  /** MP4s of one sampled group every N steps (0 = never). */
+  videosEvery: int({ min: 0 }).default(10),
+  /** Verdict traces of one sampled group every N steps (0 = never). */
+  tracesEvery: int({ min: 0 }).default(5),
+  /** 1: generate step t+1 while step t is judged (bounded staleness); 0: sequential. */
+  pipelineStaleness: int({ min: 0, max: 1 }).default(1),
+  advantage: strict({
+    std: oneOf(['group', 'batch', 'none'] as const).default('group'),
+    clip: num({ gt: 0 }).default(5),
+    epsilon: num({ gt: 0 }).default(1e-4),
+    /** Normalise against a per-prompt history instead of the group. */
+    perPromptTracker: bool().default(false),
+    trackerBuffer: int({ min: 2 }).default(32),
+    trackerMinCount: int({ min: 1 }).default(16),
+  }).prefault({}),
+});
+
+export const rewardSchema = strict({
+  mode: oneOf(['pairwise', 'pointwise'] as const).default('pairwise'),
+  /** Pairs judged per group: all pairs, or k random opponents per video. */
+  plan: oneOf(['all-pairs', 'k-opponents'] as const).default('all-pairs'),
+  opponents: int({ min: 1 }).default(3),
+  /** Judge every pair in both orders (cancels position bias). */
+  bothOrders: bool().default(false),
+  aggregation: oneOf(['win-rate', 'bradley-terry'] as const).default('win-rate'),
+  weights: strict({
+    TA: num({ min: 0 }).default(1),
+    MQ: num({ min: 0 }).default(0.25),
+    VQ: num({ min: 0 }).default(0.25),
+    overall: num({ min: 0 }).default(0),
+  }).prefault({}),
+  combination: oneOf(['sum-then-normalise', 'normalise-then-sum'] as const).default('sum-then-normalise'),
+  /** Reward-server URLs; empty = start a local server as a child process. */
+  servers: z.array(str(), { error: 'expected a list of ws:// URLs' }).default([]),
+  /** Token for the servers in `servers` (null: VRGRPO_TOKEN). */
+  token: str().nullable().default(null),
+  requestTimeoutMs: int({ min: 100 }).default(60_000),
+  maxAttempts: int({ min: 1, max: 10 }).default(3),
 });
 
 export const judgeSchema = strict({
@@ -134,6 +179,7 @@ export const configSchema = strict({
   generator: generatorSchema.prefault({}),
   pretrain: pretrainSchema.prefault({}),
   training: trainingSchema.prefault({}),
+  reward: rewardSchema.prefault({}),
   judge: judgeSchema.prefault({}),
   rewardServer: rewardServerSchema.prefault({}),
 });

@@ -15,7 +15,7 @@ function forbidden(uri: string, reason: string): VrGrpoError {
 /** Whether `candidate` (an absolute, normalised path) is `root` or below it. */
 export function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 function errnoCode(error: unknown): string | undefined {

@@ -1,0 +1,368 @@
+/**
+ * The GRPO coordinator — the project's main job. Each step: sample prompts, roll out G videos per prompt through the
+ * `Generator`, judge them through the reward-server pool, turn judgments into group-relative advantages, update the
+ * policy. With pipelining the next rollout is generated while the current one is judged. Everything a run produces
+ * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng, deriveSeed } from '../common/rng.js';
+import type { Logger } from '../common/logger.js';
+import type { Config } from '../config/index.js';
+import { VrGrpoError } from '../errors/index.js';
+import {
+  EmbeddedGenerator,
+  evaluatePolicyGold,
+  loadCheckpoint,
+  samplerOptionsFrom,
+  saveCheckpoint,
+  type GenerateResult,
+  type GoldSummary,
+  type TrainableGenerator,
+  type UpdateStats,
+} from '../generator/index.js';
+import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
+import type { Media } from '../media/index.js';
+import { decodeLatent, evaluateScene } from '../world/index.js';
+import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampler, type PromptSamplerState, type SampledPrompt } from './prompt-sampler.js';
+import { collectGroupRewards, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
+import { RunDir } from './run-dir.js';
+
+export type CoordinatorState = 'ready' | 'running' | 'stopping' | 'stopped';
+
+export interface StepMetrics {
+  readonly step: number;
+  readonly [key: string]: unknown;
+}
+
+export interface CoordinatorOptions {
+  readonly config: Config;
+  readonly runDir: string;
+  readonly generator: TrainableGenerator;
+  /** The in-process generator when the policy lives here (held-out evaluation, checkpoints, resume). */
+  readonly embedded: EmbeddedGenerator | null;
+  readonly judge: JudgeClient;
+  readonly log: Logger;
+  /** Steps to run in total (default config.training.steps). */
+  readonly steps?: number;
+  /** Continue from the run directory's last checkpoint. */
+  readonly resume?: boolean;
+  /** For MP4s of sampled groups. */
+  readonly media?: Media;
+  readonly onStep?: (metrics: StepMetrics) => void;
+  /** RM versions currently served (for metrics). */
+  readonly rmVersions?: () => ReadonlyMap<string, string | null>;
+}
+
+export interface RunSummary {
+  readonly steps: number;
+  readonly firstStep: number;
+  readonly seconds: number;
+  readonly heldOutBefore: GoldSummary | null;
+  readonly heldOutAfter: GoldSummary | null;
+  readonly rewardFirst: Record<string, number>;
+  readonly rewardLast: Record<string, number>;
+  readonly klLast: number;
+  readonly maskedVideos: number;
+  readonly droppedGroups: number;
+  readonly failedJudgments: number;
+}
+
+interface CoordinatorCheckpoint {
+  readonly step: number;
+  readonly sampler: PromptSamplerState;
+  readonly tracker: StatTrackerState | null;
+  readonly heldOutBefore: GoldSummary | null;
+}
+
+interface Rollout {
+  readonly step: number;
+  readonly prompts: readonly SampledPrompt[];
+  readonly result: GenerateResult;
+  readonly generateMs: number;
+}
+
+const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
+const finite = (xs: readonly number[]): number[] => xs.filter(Number.isFinite);
+const pad = (n: number): string => String(n).padStart(6, '0');
+
+export class Coordinator {
+  private state: CoordinatorState = 'ready';
+  private readonly run: RunDir;
+  private readonly sampler: PromptSampler;
+  private readonly tracker: PerPromptStatTracker | null;
+  private readonly settings: RewardSettings;
+  private firstStep = 1;
+  private heldOutBefore: GoldSummary | null = null;
+
+  constructor(private readonly o: CoordinatorOptions) {
+    const c = o.config;
+    this.run = new RunDir(o.runDir);
+    let saved: CoordinatorCheckpoint | null = null;
+    if (o.resume === true) {
+      saved = this.readLatest();
+      if (saved === null) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no checkpoint to resume in ${this.run.path}`);
+      this.firstStep = saved.step + 1;
+      this.heldOutBefore = saved.heldOutBefore;
+    }
+    this.sampler =
+      c.training.promptFile === null
+        ? new WorldPromptSampler({ seed: deriveSeed(c.seed, 3), splitSeed: c.world.splitSeed, heldOutFraction: c.world.heldOutFraction, secondObjectProbability: c.world.secondObjectProbability }, saved?.sampler)
+        : new FilePromptSampler(readPromptFile(c.training.promptFile), deriveSeed(c.seed, 3), saved?.sampler);
+    const a = c.training.advantage;
+    this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;
+    const r = c.reward;
+    this.settings = {
+      mode: r.mode,
+      plan: r.plan === 'all-pairs' ? { kind: 'all-pairs' } : { kind: 'k-opponents', k: r.opponents },
+      bothOrders: r.bothOrders,
+      aggregation: r.aggregation,
+      weights: r.weights,
+      combination: r.combination,
+      judgeOptions: {},
+    };
+  }
+
+  get lifecycle(): CoordinatorState {
+    return this.state;
+  }
+
+  /** Asks the loop to stop after the current step (a checkpoint is written). */
+  stop(): void {
+    if (this.state === 'running') this.state = 'stopping';
+  }
+
+  private stopRequested(): boolean {
+    return this.state === 'stopping';
+  }
+
+  private readLatest(): CoordinatorCheckpoint | null {
+    const f = join(this.run.path, 'checkpoints', 'latest.json');
+    if (!existsSync(f)) return null;
+    const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
+    return JSON.parse(readFileSync(join(this.run.path, 'checkpoints', latest.dir, 'coordinator.json'), 'utf8')) as CoordinatorCheckpoint;
+  }
+
+  /** Adapter + optimizer checkpoint folder of the latest checkpoint (to build the generator before `run`). */
+  static latestPolicyCheckpoint(runDir: string): string | null {
+    const f = join(runDir, 'checkpoints', 'latest.json');
+    if (!existsSync(f)) return null;
+    const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
+    return join(runDir, 'checkpoints', latest.dir, 'policy');
+  }
+
+  private checkpoint(step: number): void {
+    const dir = `step-${pad(step)}`;
+    const root = join(this.run.path, 'checkpoints', dir);
+    const e = this.o.embedded;
+    if (e !== null) {
+      const opt = e.optimizerState();
+      saveCheckpoint(join(root, 'policy'), { policy: e.policy, base: { ref: this.o.config.generator.checkpoint }, lora: true, ...(opt === null ? {} : { optimizer: opt }), metadata: { step } });
+    }
+    const state: CoordinatorCheckpoint = { step, sampler: this.sampler.state(), tracker: this.tracker?.state() ?? null, heldOutBefore: this.heldOutBefore };
+    this.run.writeJson(join('checkpoints', dir, 'coordinator.json'), state);
+    this.run.writeJson(join('checkpoints', 'latest.json'), { step, dir });
+    this.run.event('checkpoint', { step, dir });
+  }
+
+  private evaluate(): GoldSummary | null {
+    const e = this.o.embedded;
+    if (e === null || this.o.config.training.promptFile !== null) return null;
+    const c = this.o.config;
+    return evaluatePolicyGold(e.policy, c, { split: 'heldout', prompts: c.training.evalPrompts, seed: deriveSeed(c.seed, 5), sampler: { ...samplerOptionsFrom(c), mode: 'ode' }, useLora: true });
+  }
+
+  private async rollout(step: number): Promise<Rollout> {
+    const c = this.o.config;
+    const prompts = this.sampler.next(c.training.promptsPerStep);
+    const t0 = performance.now();
+    const result = await this.o.generator.generate({ prompts: prompts.map((p) => p.text), groupSize: c.training.groupSize, seed: deriveSeed(c.seed, 1000 + step) });
+    return { step, prompts, result, generateMs: performance.now() - t0 };
+  }
+
+  async runLoop(): Promise<RunSummary> {
+    if (this.state !== 'ready') throw new VrGrpoError('INVALID_ARGUMENT', `coordinator is ${this.state}`);
+    this.state = 'running';
+    const c = this.o.config;
+    const total = this.o.steps ?? c.training.steps;
+    const started = performance.now();
+    if (this.firstStep === 1) {
+      this.run.writeJson('config.json', c);
+      this.run.event('start', { steps: total, generator: this.o.generator.name });
+      this.heldOutBefore = this.evaluate();
+      if (this.heldOutBefore !== null) this.run.append('metrics.jsonl', { step: 0, heldOutGoldAccuracy: this.heldOutBefore.accuracy, heldOut: this.heldOutBefore });
+    } else {
+      this.run.truncateMetricsAfter(this.firstStep - 1);
+      this.run.event('resume', { fromStep: this.firstStep });
+    }
+    const first: Record<string, number> = {};
+    let last: Record<string, number> = {};
+    let klLast = 0;
+    let masked = 0;
+    let dropped = 0;
+    let failed = 0;
+    let next: Promise<Rollout> | null = null;
+    let step = this.firstStep;
+    try {
+      for (; step <= total; step++) {
+        const current = await (next ?? this.rollout(step));
+        next = null;
+        const tJudge = performance.now();
+        const judging = Promise.all(
+          current.prompts.map((p, g) => {
+            const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
+            return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
+          }),
+        );
+        // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
+        // regenerates exactly what an uninterrupted run would have.
+        const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
+        if (prefetch) {
+          await new Promise((resolve) => setImmediate(resolve));
+          next = this.rollout(step + 1);
+        }
+        const groups = await judging;
+        const judgeMs = performance.now() - tJudge;
+        const tUpdate = performance.now();
+        const advantages = this.advantages(current, groups);
+        const flat = advantages.advantages.flat();
+        let stats: UpdateStats | null = null;
+        if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
+        else await this.o.generator.discard([current.result.rolloutId]);
+        const updateMs = performance.now() - tUpdate;
+        const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs });
+        masked += advantages.maskedVideos;
+        dropped += advantages.droppedGroups.length;
+        failed += groups.reduce((s, g) => s + g.failedJudgments, 0);
+        klLast = stats?.klLoss ?? klLast;
+        const rewards = metrics.reward as Record<string, number>;
+        if (Object.keys(first).length === 0) Object.assign(first, rewards);
+        last = rewards;
+        if (c.training.evalEvery > 0 && step % c.training.evalEvery === 0 && step < total) {
+          const h = this.evaluate();
+          if (h !== null) Object.assign(metrics, { heldOutGoldAccuracy: h.accuracy, heldOut: h });
+        }
+        if (c.training.tracesEvery > 0 && step % c.training.tracesEvery === 0) {
+          for (const v of groups[0]?.verdicts ?? []) this.run.append('traces.jsonl', { step, group: 0, prompt: current.prompts[0]?.text ?? '', verdict: v });
+        }
+        if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
+          const dir = join(this.run.path, 'videos', `step-${pad(step)}`);
+          for (const v of current.result.videos.filter((x) => x.promptIndex === 0)) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
+        }
+        if (step === total) {
+          const h = this.evaluate();
+          if (h !== null) Object.assign(metrics, { heldOutGoldAccuracy: h.accuracy, heldOut: h });
+        }
+        this.run.append('metrics.jsonl', metrics);
+        this.o.onStep?.(metrics);
+        const stopping = this.stopRequested();
+        if (step % c.training.checkpointEvery === 0 || step === total || stopping) this.checkpoint(step);
+        if (stopping) {
+          this.run.event('stopped', { step });
+          step += 1;
+          break;
+        }
+      }
+    } finally {
+      if (next !== null) {
+        const pending = await next.catch(() => null);
+        if (pending !== null) await this.o.generator.discard([pending.result.rolloutId]);
+      }
+      this.state = 'stopped';
+    }
+    const lastMetrics = this.run.read('metrics.jsonl').at(-1);
+    const heldOutAfter = (lastMetrics?.heldOut as GoldSummary | undefined) ?? null;
+    this.run.event('end', { step: step - 1 });
+    return {
+      steps: step - this.firstStep,
+      firstStep: this.firstStep,
+      seconds: (performance.now() - started) / 1000,
+      heldOutBefore: this.heldOutBefore,
+      heldOutAfter,
+      rewardFirst: first,
+      rewardLast: last,
+      klLast,
+      maskedVideos: masked,
+      droppedGroups: dropped,
+      failedJudgments: failed,
+    };
+  }
+
+  private advantages(current: Rollout, groups: readonly GroupRewards[]): ReturnType<typeof groupAdvantages> {
+    const a = this.o.config.training.advantage;
+    if (this.tracker === null) return groupAdvantages(groups.map((g) => g.rewards), { std: a.std, clip: a.clip, epsilon: a.epsilon });
+    // Per-prompt statistics: normalise each group against its prompt's history.
+    const tracker = this.tracker;
+    const normalised = groups.map((g, i) => {
+      const { mean: m, std: s } = tracker.update(current.prompts[i]?.text ?? '', g.rewards);
+      return g.rewards.map((r) => (Number.isFinite(r) ? (r - m) / (s + a.epsilon) : NaN));
+    });
+    return groupAdvantages(normalised, { std: 'none', clip: a.clip, epsilon: a.epsilon });
+  }
+
+  private metrics(
+    step: number,
+    current: Rollout,
+    groups: readonly GroupRewards[],
+    adv: ReturnType<typeof groupAdvantages>,
+    stats: UpdateStats | null,
+    timing: { generateMs: number; judgeMs: number; updateMs: number },
+  ): StepMetrics {
+    const reward: Record<string, number> = { combined: mean(finite(groups.flatMap((g) => [...g.rewards]))) };
+    const rewardStd: Record<string, number> = { combined: std(finite(groups.flatMap((g) => [...g.rewards]))) };
+    for (const d of DIMS) {
+      const xs = finite(groups.flatMap((g) => [...g.perDimension[d]]));
+      reward[d] = mean(xs);
+      rewardStd[d] = std(xs);
+    }
+    const gold = current.prompts.flatMap((p, g) =>
+      p.spec === null
+        ? []
+        : current.result.videos.filter((v) => v.promptIndex === g && v.latent !== null).map((v) => evaluateScene(p.spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' }, decodeLatent(v.latent ?? new Float32Array(0), v.video.width, v.video.height))),
+    );
+    const advValues = adv.advantages.flat().filter((x): x is number => x !== null);
+    const hallucinations: Record<string, number> = {};
+    for (const g of groups) for (const [k, v] of Object.entries(g.hallucinations)) hallucinations[k] = (hallucinations[k] ?? 0) + v;
+    const failuresByCode: Record<string, number> = {};
+    for (const g of groups) for (const code of g.failureCodes) failuresByCode[code] = (failuresByCode[code] ?? 0) + 1;
+    const judgments = groups.reduce((s, g) => s + g.judgments, 0);
+    return {
+      step,
+      prompts: current.prompts.length,
+      videos: current.result.videos.length,
+      reward,
+      rewardStd,
+      goldAccuracy: gold.length === 0 ? null : mean(gold.map((r) => r.accuracy)),
+      goldQuality: gold.length === 0 ? null : mean(gold.map((r) => r.quality)),
+      advantageAbsMean: mean(advValues.map(Math.abs)),
+      zeroStdRatio: groups.length === 0 ? 0 : adv.zeroStdGroups / groups.length,
+      maskedVideos: adv.maskedVideos,
+      droppedGroups: adv.droppedGroups.length,
+      judgments,
+      failedJudgments: groups.reduce((s, g) => s + g.failedJudgments, 0),
+      failuresByCode,
+      framesViewedPerJudgment: judgments === 0 ? 0 : groups.reduce((s, g) => s + g.framesViewed, 0) / judgments,
+      toolCallsPerJudgment: judgments === 0 ? 0 : groups.reduce((s, g) => s + g.toolCalls, 0) / judgments,
+      hallucinations,
+      rmVersions: [...new Set(groups.flatMap((g) => [...g.rmVersions]))],
+      kl: stats?.klLoss ?? null,
+      approxKl: stats?.approxKl ?? null,
+      policyLoss: stats?.policyLoss ?? null,
+      clipFracHigh: stats?.clipFracHigh ?? null,
+      clipFracLow: stats?.clipFracLow ?? null,
+      ratioMean: stats?.ratioMean ?? null,
+      ratioStd: stats?.ratioStd ?? null,
+      onPolicyMaxRatioDeviation: stats?.onPolicyMaxRatioDeviation ?? null,
+      gradNorm: stats?.gradNorm ?? null,
+      timing,
+    };
+  }
+}
+
+/** Loads the adapters and optimizer state of a run's latest checkpoint (for building the generator on resume). */
+export function loadResumeState(runDir: string): { lora: ReadonlyMap<string, Float32Array>; optimizer: ReturnType<typeof loadCheckpoint>['optimizer'] } | null {
+  const dir = Coordinator.latestPolicyCheckpoint(runDir);
+  if (dir === null || !existsSync(dir)) return null;
+  const ck = loadCheckpoint(dir);
+  return { lora: ck.lora, optimizer: ck.optimizer };
+}

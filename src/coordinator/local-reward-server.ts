@@ -1,0 +1,69 @@
+/**
+ * Starts `vr-grpo serve-reward` as a child process on loopback (free port, random token), waits for its
+ * `listening ws://…` line, and stops it (SIGTERM, then SIGKILL) on `stop()`. Used by `vr-grpo train` on the embedded
+ * default when no reward servers are configured.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../config/index.js';
+import type { Logger } from '../common/logger.js';
+import { VrGrpoError } from '../errors/index.js';
+
+export interface LocalRewardServer {
+  readonly url: string;
+  readonly token: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startLocalRewardServer(options: { configPath: string | null; artifactRoot: string; log: Logger; startTimeoutMs?: number }): Promise<LocalRewardServer> {
+  const token = randomBytes(18).toString('base64url');
+  const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot];
+  if (options.configPath !== null) args.push('--config', options.configPath);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env: { ...process.env, VRGRPO_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderrTail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new VrGrpoError('JUDGE_FAILED', 'the local reward server did not start in time', { details: { reason: 'timeout', stderrTail } }));
+    }, options.startTimeoutMs ?? 60_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const m = /listening (ws:\/\/\S+)/.exec(buffer);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new VrGrpoError('JUDGE_FAILED', `the local reward server exited (code ${String(code)}) before listening: ${stderrTail.slice(-500)}`, { details: { reason: 'exited', stderrTail } }));
+    });
+  });
+  options.log.info({ url, pid: child.pid }, 'local reward server started');
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    token,
+    pid: child.pid ?? -1,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}

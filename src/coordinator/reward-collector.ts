@@ -1,0 +1,112 @@
+/**
+ * Turns one group of videos into per-video rewards through the reward servers. Pairwise: the comparison plan picks
+ * pairs, each pair is judged, and per dimension the outcomes become scores (win-rate with ties ½, or Bradley–Terry);
+ * pointwise: the group is scored in one request. Dimensions are then combined by weight. No silent zero: a video
+ * none of whose judgments succeeded is masked (NaN) and counted.
+ */
+import type { Rng } from '../common/rng.js';
+import { bradleyTerry, combineDimensions, planComparisons, winRates, type Combination, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
+import type { RawVideo } from '../media/index.js';
+import type { JudgeOptions, PairwiseDimension, VerdictMessage } from '../protocol/index.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
+
+/** The part of the reward pool the collector needs (a fake can stand in for it in tests). */
+export interface JudgeClient {
+  judge(request: PoolJudgeRequest): Promise<PooledVerdict>;
+}
+
+export interface RewardSettings {
+  readonly mode: 'pairwise' | 'pointwise';
+  readonly plan: ComparisonPlan;
+  readonly bothOrders: boolean;
+  readonly aggregation: 'win-rate' | 'bradley-terry';
+  /** Weights of TA, MQ, VQ, overall. */
+  readonly weights: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', number>>;
+  readonly combination: Combination;
+  readonly judgeOptions: JudgeOptions;
+}
+
+export interface GroupRewards {
+  /** Combined reward per video; NaN = masked (no successful judgment). */
+  readonly rewards: readonly number[];
+  /** Per dimension, per video. */
+  readonly perDimension: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', readonly number[]>>;
+  readonly judgments: number;
+  readonly failedJudgments: number;
+  /** Failure codes seen (for metrics by code). */
+  readonly failureCodes: readonly string[];
+  readonly rmVersions: readonly string[];
+  readonly verdicts: readonly VerdictMessage[];
+  readonly framesViewed: number;
+  readonly toolCalls: number;
+  readonly hallucinations: Readonly<Record<string, number>>;
+}
+
+const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', overall: 'OA' };
+
+export async function collectGroupRewards(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<GroupRewards> {
+  const n = videos.length;
+  const verdicts: VerdictMessage[] = [];
+  const failureCodes: string[] = [];
+  const hallucinations: Record<string, number> = {};
+  let framesViewed = 0;
+  let toolCalls = 0;
+  const note = (v: VerdictMessage): void => {
+    verdicts.push(v);
+    framesViewed += v.framesViewed.reduce((s, f) => s + f.length, 0);
+    toolCalls += v.toolCalls;
+    for (const h of v.hallucinations) hallucinations[h.kind] = (hallucinations[h.kind] ?? 0) + 1;
+  };
+  const fail = (e: unknown): void => {
+    failureCodes.push(e !== null && typeof e === 'object' && 'code' in e && typeof e.code === 'string' ? e.code : 'UNKNOWN');
+  };
+  const perDimension: Record<'TA' | 'MQ' | 'VQ' | 'overall', number[]> = { TA: [], MQ: [], VQ: [], overall: [] };
+  let judgments = 0;
+  if (settings.mode === 'pointwise') {
+    judgments = 1;
+    try {
+      const { verdict } = await client.judge({ prompt, mode: 'pointwise', videos, options: settings.judgeOptions });
+      note(verdict);
+      for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = verdict.scores.map((s) => s[d]);
+    } catch (e) {
+      fail(e);
+      for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = new Array<number>(n).fill(NaN);
+    }
+  } else {
+    const comparisons = planComparisons(n, settings.plan, { bothOrders: settings.bothOrders, rng });
+    judgments = comparisons.length;
+    const outcomes = await Promise.all(
+      comparisons.map(async (c) => {
+        try {
+          const a = videos[c.first];
+          const b = videos[c.second];
+          if (a === undefined || b === undefined) throw new Error('comparison outside the group');
+          const { verdict } = await client.judge({ prompt, mode: 'pairwise', videos: [a, b], options: settings.judgeOptions });
+          note(verdict);
+          return { c, answer: verdict.answer };
+        } catch (e) {
+          fail(e);
+          return { c, answer: null };
+        }
+      }),
+    );
+    for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) {
+      const dim = DIM_OF[d];
+      const results: ComparisonOutcome[] = outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : o.answer[dim] }));
+      perDimension[d] = settings.aggregation === 'win-rate' ? winRates(n, results) : bradleyTerry(n, results);
+    }
+  }
+  const rewards = combineDimensions(perDimension, settings.weights, settings.combination);
+  return {
+    rewards,
+    perDimension,
+    judgments,
+    failedJudgments: failureCodes.length,
+    failureCodes,
+    rmVersions: [...new Set(verdicts.map((v) => v.rmVersion))],
+    verdicts,
+    framesViewed,
+    toolCalls,
+    hallucinations,
+  };
+}

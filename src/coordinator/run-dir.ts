@@ -1,0 +1,48 @@
+/**
+ * The run directory `runs/<id>/`: the resolved config, `metrics.jsonl` (one line per step), `events.jsonl`,
+ * `traces.jsonl` (sampled verdicts with their reasoning), `videos/`, `checkpoints/`. Lines are appended synchronously
+ * so a killed process leaves whole lines behind.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class RunDir {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = resolve(path);
+    for (const sub of ['', 'videos', 'checkpoints']) mkdirSync(join(this.path, sub), { recursive: true });
+  }
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  writeJson(name: string, value: unknown): void {
+    writeFileSync(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  append(name: 'metrics.jsonl' | 'events.jsonl' | 'traces.jsonl', record: Record<string, unknown>): void {
+    appendFileSync(this.file(name), `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  }
+
+  event(kind: string, detail: Record<string, unknown> = {}): void {
+    this.append('events.jsonl', { event: kind, ...detail });
+  }
+
+  /** Parsed lines of a jsonl file (missing file = none). */
+  read(name: 'metrics.jsonl' | 'events.jsonl' | 'traces.jsonl'): Record<string, unknown>[] {
+    const f = this.file(name);
+    if (!existsSync(f)) return [];
+    return readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** Drops metric lines of steps after `step` (a resume continues from the checkpoint, not from a later crash point). */
+  truncateMetricsAfter(step: number): void {
+    const kept = this.read('metrics.jsonl').filter((r) => typeof r.step === 'number' && r.step <= step);
+    writeFileSync(this.file('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+}

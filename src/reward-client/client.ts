@@ -1,0 +1,400 @@
+/**
+ * A single-connection client of the reward server: connects (optionally with a bearer token), waits for the server
+ * `hello`, then sends judge/status/ping requests and inline videos, matching answers to requests by id. Used by
+ * `vr-grpo judge --server` and tests; the coordinator's pooled client builds on the same protocol.
+ */
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, type RawData } from 'ws';
+import { silentLogger, type Logger } from '../common/logger.js';
+import { ALL_ERROR_CODES, VrGrpoError, type ErrorCode } from '../errors/index.js';
+import { assertRawVideo, type RawVideo } from '../media/index.js';
+import {
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type ErrorMessage,
+  type JudgeRequest,
+  type ServerMessage,
+  type Turn,
+  type VerdictMessage,
+} from '../protocol/index.js';
+
+/** Default time to open the socket and receive the server `hello`, in milliseconds. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Default time one request (judge, status, ping, inline video) may take, in milliseconds. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/** How long `close()` waits for the closing handshake before dropping the socket, in milliseconds. */
+export const CLIENT_CLOSE_TIMEOUT_MS = 2_000;
+
+export interface RewardClientOptions {
+  /** Bearer token sent as `Authorization: Bearer <token>` on the upgrade. Default: none. */
+  readonly token?: string;
+  /** Per-request timeout, in milliseconds: a request not answered in time rejects with JUDGE_FAILED (`details.reason = 'timeout'`). Default: 120000. */
+  readonly timeoutMs?: number;
+  /** Time to connect and receive the server `hello`, in milliseconds. Default: 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Name announced in the client `hello`. Default: `'vr-grpo-client'`. */
+  readonly clientName?: string;
+  /** Logger for protocol anomalies (unparseable or unexpected server messages). Default: silent. */
+  readonly log?: Logger;
+}
+
+export interface JudgeCallOptions {
+  /** Called for each streamed turn (set `options.stream` in the request to get any). */
+  readonly onTurn?: (turn: Turn) => void;
+  /** Overrides the client's per-request timeout, in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+export type ServerHello = Extract<ServerMessage, { type: 'hello' }>;
+export type StatusMessage = Extract<ServerMessage, { type: 'status' }>;
+
+interface Pending<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: VrGrpoError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface PendingJudge extends Pending<VerdictMessage> {
+  readonly onTurn: ((turn: Turn) => void) | undefined;
+}
+
+function positiveInteger(field: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new VrGrpoError('INVALID_ARGUMENT', `reward client option ${field}: expected a positive integer of milliseconds (got ${String(v)})`, { details: { field } });
+  }
+  return v;
+}
+
+function toErrorCode(code: string): ErrorCode {
+  return (ALL_ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'JUDGE_FAILED';
+}
+
+/** The VrGrpoError for a server `error` message (an unknown code becomes JUDGE_FAILED, keeping the original in details). */
+export function errorFromServer(message: ErrorMessage): VrGrpoError {
+  return new VrGrpoError(toErrorCode(message.code), message.message, { details: { id: message.id, serverCode: message.code } });
+}
+
+function rawToText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+export class RewardServerClient {
+  /** The server's `hello`: protocol, rmVersion, backend, limits. */
+  readonly hello: ServerHello;
+  readonly #ws: WebSocket;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #judges = new Map<string, PendingJudge>();
+  readonly #videos = new Map<string, Pending<number>>();
+  readonly #statuses = new Map<string, Pending<StatusMessage>>();
+  readonly #pings = new Map<string, Pending<number>>();
+  #nextId = 1;
+  #closeInfo: { code: number; reason: string } | null = null;
+  #closing: Promise<void> | null = null;
+  readonly #closed: Promise<void>;
+
+  private constructor(ws: WebSocket, hello: ServerHello, log: Logger, timeoutMs: number, closed: Promise<void>) {
+    this.#ws = ws;
+    this.hello = hello;
+    this.#log = log;
+    this.#timeoutMs = timeoutMs;
+    this.#closed = closed;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        this.#onMessage(data, isBinary);
+      } catch (error) {
+        this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'reward client: message handler failed');
+      }
+    });
+    ws.once('close', (code: number, reason: Buffer) => {
+      this.#closeInfo = { code, reason: reason.toString('utf8') };
+      this.#failAll(new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason.toString('utf8')}` : ''})`, { details: { reason: 'disconnected', closeCode: code } }));
+    });
+  }
+
+  /**
+   * Connects to `url` (`ws://host:port`), announces protocol v1 and waits for the server `hello`. Rejects with
+   * UNAUTHORIZED (HTTP 401), SHUTTING_DOWN (HTTP 503), PROTOCOL_MISMATCH (the server speaks another version), or
+   * JUDGE_FAILED (`details.reason`: 'timeout', 'connect failed', 'disconnected').
+   */
+  static async connect(url: string, options: RewardClientOptions = {}): Promise<RewardServerClient> {
+    const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+    const connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+    const log = options.log ?? silentLogger();
+    const ws = new WebSocket(url, {
+      headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+      perMessageDeflate: false,
+    });
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    let hello: ServerHello;
+    try {
+      hello = await RewardServerClient.#handshake(ws, url, connectTimeoutMs, options.clientName ?? 'vr-grpo-client');
+    } catch (error) {
+      ws.terminate();
+      await closed;
+      throw error;
+    }
+    return new RewardServerClient(ws, hello, log, timeoutMs, closed);
+  }
+
+  static #handshake(ws: WebSocket, url: string, timeoutMs: number, clientName: string): Promise<ServerHello> {
+    return new Promise<ServerHello>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        ws.off('unexpected-response', onUnexpected);
+        ws.off('error', onError);
+        ws.off('close', onClose);
+        ws.off('open', onOpen);
+      };
+      const fail = (error: VrGrpoError): void => {
+        cleanup();
+        // Later socket errors (after terminate) must not be unhandled.
+        ws.on('error', () => undefined);
+        reject(error);
+      };
+      const timer = setTimeout(() => fail(new VrGrpoError('JUDGE_FAILED', `no hello from ${url} within ${timeoutMs} ms`, { details: { reason: 'timeout', url } })), timeoutMs);
+      const onOpen = (): void => {
+        ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: clientName }));
+      };
+      const onMessage = (data: RawData, isBinary: boolean): void => {
+        if (isBinary) return;
+        const parsed = parseServerMessage(rawToText(data));
+        if (!parsed.ok) return;
+        const message = parsed.message;
+        if (message.type === 'error') {
+          fail(errorFromServer(message));
+          return;
+        }
+        if (message.type !== 'hello') return;
+        if (message.protocol !== PROTOCOL_VERSION) {
+          fail(new VrGrpoError('PROTOCOL_MISMATCH', `server speaks protocol ${message.protocol}, this client ${PROTOCOL_VERSION}`, { details: { url } }));
+          return;
+        }
+        cleanup();
+        ws.on('error', () => undefined); // errors after the handshake are reported through 'close'
+        resolve(message);
+      };
+      const onUnexpected = (_request: unknown, response: IncomingMessage): void => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        const code: ErrorCode = status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'SHUTTING_DOWN' : 'JUDGE_FAILED';
+        fail(new VrGrpoError(code, `upgrade to ${url} refused with HTTP ${status}`, { details: { reason: 'upgrade refused', status, url } }));
+      };
+      const onError = (error: Error): void => {
+        fail(new VrGrpoError('JUDGE_FAILED', `cannot connect to ${url}: ${error.message}`, { details: { reason: 'connect failed', url }, cause: error }));
+      };
+      const onClose = (code: number): void => {
+        fail(new VrGrpoError('JUDGE_FAILED', `connection to ${url} closed (${code}) before hello`, { details: { reason: 'disconnected', closeCode: code, url } }));
+      };
+      ws.on('open', onOpen);
+      ws.on('message', onMessage);
+      ws.on('unexpected-response', onUnexpected);
+      ws.on('error', onError);
+      ws.on('close', onClose);
+    });
+  }
+
+  /** Whether the socket is open. */
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Close code and reason once the connection closed, else null. */
+  get closeInfo(): { readonly code: number; readonly reason: string } | null {
+    return this.#closeInfo;
+  }
+
+  /** Requests in flight (judgments, inline videos, status and ping). */
+  get pendingCount(): number {
+    return this.#judges.size + this.#videos.size + this.#statuses.size + this.#pings.size;
+  }
+
+  /**
+   * Sends a judge request and resolves with its verdict; streamed turns go to `onTurn`. Rejects with a VrGrpoError
+   * carrying the server's code, DUPLICATE_ID (locally) when `request.id` is already pending on this client, or
+   * JUDGE_FAILED with `details.reason` 'timeout' / 'disconnected'.
+   */
+  judge(request: Omit<JudgeRequest, 'type'>, options: JudgeCallOptions = {}): Promise<VerdictMessage> {
+    if (this.#judges.has(request.id)) {
+      return Promise.reject(new VrGrpoError('DUPLICATE_ID', `a judge request with id ${JSON.stringify(request.id)} is already pending on this client`, { details: { id: request.id } }));
+    }
+    return this.#request<VerdictMessage>(
+      this.#judges,
+      request.id,
+      { ...request, type: 'judge' },
+      options.timeoutMs,
+      (pending) => ({ ...pending, onTurn: options.onTurn }),
+    );
+  }
+
+  /**
+   * Sends `video` as an inline video under `ref` (a `video` header, then the raw RGB24 frames as one binary message)
+   * and resolves with the byte count the server acknowledged. Server refusals (INVALID_REQUEST, OVERLOADED) reject
+   * with their code. The video is then usable once, as `{ inline: ref }`, by a judge request on this connection.
+   */
+  sendInlineVideo(ref: string, video: RawVideo): Promise<number> {
+    try {
+      assertRawVideo(video);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (this.#videos.has(ref)) {
+      return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `an inline video ${JSON.stringify(ref)} is already being sent`, { details: { ref } }));
+    }
+    const header = { type: 'video', ref, width: video.width, height: video.height, frameCount: video.frameCount, pixelFormat: 'rgb24', fps: video.fps };
+    const sent = this.#request<number>(this.#videos, ref, header, undefined, (pending) => pending);
+    if (this.isOpen) this.#ws.send(video.data, { binary: true });
+    return sent;
+  }
+
+  /** The server's status (state, rmVersion, in-flight judgments, connections, judgments done). */
+  status(): Promise<StatusMessage> {
+    const id = this.#newId('status');
+    return this.#request<StatusMessage>(this.#statuses, id, { type: 'status', id }, undefined, (pending) => pending);
+  }
+
+  /** Round trip of a protocol `ping`, in milliseconds. */
+  async ping(): Promise<number> {
+    const id = this.#newId('ping');
+    const started = performance.now();
+    await this.#request<number>(this.#pings, id, { type: 'ping', id, t: Date.now() }, undefined, (pending) => pending);
+    return performance.now() - started;
+  }
+
+  /** Closes the connection (1000); pending requests reject with JUDGE_FAILED `disconnected`. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000, 'client closing');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.#closed.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), CLIENT_CLOSE_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.#ws.terminate();
+        await this.#closed;
+      }
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals ----
+
+  #newId(prefix: string): string {
+    const id = `${prefix}-${this.#nextId}`;
+    this.#nextId += 1;
+    return id;
+  }
+
+  #request<T, P extends Pending<T> = Pending<T>>(
+    table: Map<string, P>,
+    key: string,
+    message: object,
+    timeoutMs: number | undefined,
+    entry: (pending: Pending<T>) => P,
+  ): Promise<T> {
+    if (!this.isOpen) {
+      return Promise.reject(new VrGrpoError('JUDGE_FAILED', 'connection is closed', { details: { reason: 'disconnected', id: key } }));
+    }
+    const limit = timeoutMs ?? this.#timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        table.delete(key);
+        reject(new VrGrpoError('JUDGE_FAILED', `no answer to ${JSON.stringify(key)} within ${limit} ms`, { details: { reason: 'timeout', id: key, timeoutMs: limit } }));
+      }, limit);
+      table.set(key, entry({ resolve, reject, timer }));
+      this.#ws.send(JSON.stringify(message), (error) => {
+        if (error === undefined || error === null) return;
+        const pending = table.get(key);
+        if (pending === undefined) return;
+        table.delete(key);
+        clearTimeout(pending.timer);
+        pending.reject(new VrGrpoError('JUDGE_FAILED', `send failed: ${error.message}`, { details: { reason: 'disconnected', id: key }, cause: error }));
+      });
+    });
+  }
+
+  #settle<T>(table: Map<string, Pending<T>>, key: string): Pending<T> | undefined {
+    const pending = table.get(key);
+    if (pending === undefined) return undefined;
+    table.delete(key);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.#log.warn('reward client: unexpected binary message from the server');
+      return;
+    }
+    const parsed = parseServerMessage(rawToText(data));
+    if (!parsed.ok) {
+      this.#log.warn({ code: parsed.code, err: parsed.message }, 'reward client: unparseable server message');
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'verdict':
+        this.#settle(this.#judges, message.id)?.resolve(message);
+        return;
+      case 'turn': {
+        const onTurn = this.#judges.get(message.id)?.onTurn;
+        if (onTurn !== undefined) onTurn(message.turn);
+        return;
+      }
+      case 'video_received':
+        this.#settle(this.#videos, message.ref)?.resolve(message.bytes);
+        return;
+      case 'status':
+        if (message.id !== null) this.#settle(this.#statuses, message.id)?.resolve(message);
+        return;
+      case 'pong':
+        if (message.id !== null) this.#settle(this.#pings, message.id)?.resolve(0);
+        return;
+      case 'error':
+        this.#onError(message);
+        return;
+      case 'hello':
+        return;
+      default: {
+        const unexpected: never = message;
+        this.#log.warn({ message: unexpected }, 'reward client: unexpected message');
+      }
+    }
+  }
+
+  #onError(message: ErrorMessage): void {
+    const error = errorFromServer(message);
+    if (message.id !== null) {
+      // Judge errors carry the request id; inline-video errors carry the video's ref.
+      const pending = this.#settle(this.#judges, message.id) ?? this.#settle(this.#videos, message.id) ?? this.#settle(this.#statuses, message.id) ?? this.#settle(this.#pings, message.id);
+      if (pending !== undefined) {
+        pending.reject(error);
+        return;
+      }
+    }
+    this.#log.warn({ code: message.code, id: message.id, err: message.message }, 'reward client: server error not matched to a request');
+  }
+
+  #failAll(error: VrGrpoError): void {
+    this.#failTable(this.#judges, error);
+    this.#failTable(this.#videos, error);
+    this.#failTable(this.#statuses, error);
+    this.#failTable(this.#pings, error);
+  }
+
+  #failTable<T>(table: Map<string, Pending<T>>, error: VrGrpoError): void {
+    for (const [key, pending] of table) {
+      clearTimeout(pending.timer);
+      table.delete(key);
+      pending.reject(new VrGrpoError(error.code, error.message, { details: { ...error.details, id: key } }));
+    }
+  }
+}

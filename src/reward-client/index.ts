@@ -1,0 +1,12 @@
+/** Public face of the reward-server client. */
+export {
+  RewardServerClient,
+  errorFromServer,
+  CLIENT_CLOSE_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type JudgeCallOptions,
+  type RewardClientOptions,
+  type ServerHello,
+  type StatusMessage,
+} from './client.js';

@@ -1,0 +1,218 @@
+/**
+ * A pool of reward-server replicas: least-in-flight routing, a per-request timeout, bounded retries on another replica
+ * for retryable failures (lost connection, timeout, OVERLOADED, SHUTTING_DOWN, JUDGE_FAILED), and reconnection with
+ * exponential backoff. Videos travel inline (raw RGB24) with each judgment, so any replica can take any request.
+ */
+import { silentLogger, type Logger } from '../common/logger.js';
+import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
+import type { RawVideo } from '../media/index.js';
+import type { JudgeOptions, VerdictMessage } from '../protocol/index.js';
+import { RewardServerClient } from './client.js';
+
+export interface RewardPoolOptions {
+  /** Reward-server URLs (`ws://host:port`). */
+  readonly urls: readonly string[];
+  readonly token?: string;
+  /** Per judgment attempt, ms. Default 60000. */
+  readonly requestTimeoutMs?: number;
+  /** Attempts per judgment across replicas. Default 3. */
+  readonly maxAttempts?: number;
+  /** First reconnection delay, ms (doubles up to `maxReconnectDelayMs`). Default 200. */
+  readonly reconnectDelayMs?: number;
+  readonly maxReconnectDelayMs?: number;
+  /** How long a judgment waits for any replica to be connected, ms. Default 10000. */
+  readonly waitForReplicaMs?: number;
+  readonly log?: Logger;
+}
+
+export interface PoolJudgeRequest {
+  readonly prompt: string;
+  readonly mode: 'pairwise' | 'pointwise';
+  readonly videos: readonly RawVideo[];
+  readonly options?: JudgeOptions;
+}
+
+export interface PooledVerdict {
+  readonly verdict: VerdictMessage;
+  readonly replica: string;
+  readonly attempts: number;
+}
+
+interface Replica {
+  readonly url: string;
+  client: RewardServerClient | null;
+  connecting: Promise<void> | null;
+  inFlight: number;
+  delayMs: number;
+  timer: NodeJS.Timeout | null;
+  /** The RM version the replica announced. */
+  rmVersion: string | null;
+  failures: number;
+}
+
+const RETRYABLE_REASONS = new Set(['disconnected', 'timeout', 'connect failed', 'aborted']);
+
+/** Whether another attempt (on another replica) may succeed. */
+export function isRetryable(e: unknown): boolean {
+  if (!isVrGrpoError(e)) return true;
+  const reason = e.details.reason;
+  return e.retryable || (typeof reason === 'string' && RETRYABLE_REASONS.has(reason));
+}
+
+export class RewardClientPool {
+  private readonly replicas: Replica[];
+  private readonly log: Logger;
+  private closed = false;
+  private seq = 0;
+  private rr = 0;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log'>> & { token: string | undefined }, log: Logger) {
+    this.log = log;
+    this.replicas = options.urls.map((url) => ({ url, client: null, connecting: null, inFlight: 0, delayMs: options.reconnectDelayMs, timer: null, rmVersion: null, failures: 0 }));
+  }
+
+  /** Connects to every replica (failures are retried in the background); resolves once at least one is connected or the wait ran out. */
+  static async create(options: RewardPoolOptions): Promise<RewardClientPool> {
+    if (options.urls.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', 'a reward pool needs at least one URL');
+    const pool = new RewardClientPool(
+      {
+        urls: options.urls,
+        token: options.token,
+        requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+        maxAttempts: options.maxAttempts ?? 3,
+        reconnectDelayMs: options.reconnectDelayMs ?? 200,
+        maxReconnectDelayMs: options.maxReconnectDelayMs ?? 5_000,
+        waitForReplicaMs: options.waitForReplicaMs ?? 10_000,
+      },
+      options.log ?? silentLogger(),
+    );
+    await Promise.all(pool.replicas.map((r) => pool.connect(r)));
+    return pool;
+  }
+
+  /** RM version announced by each connected replica. */
+  versions(): ReadonlyMap<string, string | null> {
+    return new Map(this.replicas.map((r) => [r.url, r.client?.isOpen === true ? r.rmVersion : null]));
+  }
+
+  get connectedCount(): number {
+    return this.replicas.filter((r) => r.client?.isOpen === true).length;
+  }
+
+  private connect(r: Replica): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    r.connecting ??= (async () => {
+      try {
+        const client = await RewardServerClient.connect(r.url, { ...(this.options.token === undefined ? {} : { token: this.options.token }), timeoutMs: this.options.requestTimeoutMs, log: this.log });
+        if (this.closed) {
+          await client.close();
+          return;
+        }
+        r.client = client;
+        r.rmVersion = client.hello.rmVersion;
+        r.delayMs = this.options.reconnectDelayMs;
+        this.log.info({ replica: r.url, rmVersion: r.rmVersion }, 'reward replica connected');
+        for (const wake of this.waiters) wake();
+      } catch (e) {
+        this.log.warn({ replica: r.url, err: e instanceof Error ? e.message : String(e) }, 'reward replica unreachable');
+        this.scheduleReconnect(r);
+      } finally {
+        r.connecting = null;
+      }
+    })();
+    return r.connecting;
+  }
+
+  private scheduleReconnect(r: Replica): void {
+    if (this.closed || r.timer !== null) return;
+    const delay = r.delayMs;
+    r.delayMs = Math.min(this.options.maxReconnectDelayMs, r.delayMs * 2);
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      void this.connect(r);
+    }, delay);
+  }
+
+  private healthy(r: Replica): boolean {
+    if (r.client !== null && !r.client.isOpen) {
+      r.client = null;
+      this.scheduleReconnect(r);
+    }
+    return r.client !== null;
+  }
+
+  /** Least-in-flight connected replica, not in `avoid` when possible; waits (bounded) for one to connect. */
+  private async pick(avoid: ReadonlySet<string>): Promise<Replica> {
+    const deadline = Date.now() + this.options.waitForReplicaMs;
+    for (;;) {
+      if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the reward pool is closed', { details: { reason: 'closed' } });
+      const up = this.replicas.filter((r) => this.healthy(r));
+      const preferred = up.filter((r) => !avoid.has(r.url));
+      const choices = preferred.length > 0 ? preferred : up;
+      if (choices.length > 0) {
+        const least = Math.min(...choices.map((r) => r.inFlight));
+        const tied = choices.filter((r) => r.inFlight === least);
+        const chosen = tied[this.rr++ % tied.length];
+        if (chosen !== undefined) return chosen;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new VrGrpoError('JUDGE_FAILED', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(left, 250));
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** Judges on one replica, retrying on another for retryable failures. */
+  async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
+    const tried = new Set<string>();
+    let last: unknown = null;
+    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
+      const r = await this.pick(tried);
+      tried.add(r.url);
+      const client = r.client;
+      if (client === null) continue;
+      const id = `j${++this.seq}`;
+      r.inFlight += 1;
+      try {
+        // Videos and the judge request go out back to back (the socket keeps their order): no round trip per video.
+        const sent = Promise.all(request.videos.map((v, i) => client.sendInlineVideo(`${id}-v${i}`, v)));
+        const judged = client.judge({ id, prompt: request.prompt, mode: request.mode, videos: request.videos.map((_, i) => ({ inline: `${id}-v${i}` })), ...(request.options === undefined ? {} : { options: request.options }) });
+        const [, verdict] = await Promise.all([sent, judged]);
+        r.rmVersion = verdict.rmVersion;
+        r.failures = 0;
+        return { verdict, replica: r.url, attempts: attempt };
+      } catch (e) {
+        last = e;
+        r.failures += 1;
+        if (!isRetryable(e)) throw e;
+        this.log.warn({ replica: r.url, attempt, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
+      } finally {
+        r.inFlight -= 1;
+      }
+    }
+    throw last instanceof Error ? last : new VrGrpoError('JUDGE_FAILED', 'judgment failed on every attempt');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const wake of this.waiters) wake();
+    for (const r of this.replicas) {
+      if (r.timer !== null) clearTimeout(r.timer);
+      r.timer = null;
+    }
+    await Promise.all(this.replicas.map(async (r) => {
+      await r.connecting;
+      await r.client?.close();
+      r.client = null;
+    }));
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * One client connection of the reward server: parses what arrives, keeps the connection's inline videos and in-flight
+ * judgments, and answers every failure with an `error` message while keeping the socket open (except a protocol
+ * mismatch, which closes it with 1002). Nothing a client sends can throw out of here.
+ */
+import type { Logger } from '../common/logger.js';
+import { assertNever, isVrGrpoError, VrGrpoError, type ErrorCode } from '../errors/index.js';
+import { FileFrameSource, RawFrameSource, type FrameSource } from '../judge/frame-source.js';
+import type { RawVideo } from '../media/index.js';
+import {
+  PROTOCOL_VERSION,
+  parseClientMessage,
+  turnSchema,
+  verdictSchema,
+  type JudgeRequest,
+  type ServerMessage,
+  type Turn,
+  type VideoHeader,
+} from '../protocol/index.js';
+import { WebSocket, type RawData } from 'ws';
+import { resolveArtifactUri } from './artifact-path.js';
+import { InlineVideoStore } from './inline-store.js';
+import type { ResolvedRewardServerOptions } from './options.js';
+import { TrackedFrameSource } from './tracked-frame-source.js';
+
+/** WebSocket close codes the server uses. */
+export const CLOSE_CODES = Object.freeze({
+  /** Server shutting down. */
+  goingAway: 1001,
+  /** Protocol version mismatch (PROTOCOL_MISMATCH). */
+  protocolError: 1002,
+  /** A message over `maxPayloadBytes` (PAYLOAD_TOO_LARGE); sent by `ws` itself. */
+  messageTooBig: 1009,
+});
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionHost {
+  readonly options: ResolvedRewardServerOptions;
+  /** Whether new judgments are accepted. */
+  isDraining(): boolean;
+  /** The `status` answer. */
+  statusMessage(id: string | null): ServerMessage;
+  /** The `hello` sent on open. */
+  helloMessage(): ServerMessage;
+  /** Registers a running judgment (it never rejects) so `close()` can wait for it or abort it. */
+  trackJudgment(run: Promise<void>, controller: AbortController): void;
+  /** A verdict was sent. */
+  judgmentCompleted(): void;
+  /** The socket closed; forget the connection. */
+  connectionClosed(connection: Connection): void;
+}
+
+/** The binary message the connection expects next, announced by a `video` header. */
+interface ExpectedVideo {
+  readonly header: VideoHeader;
+  readonly bytes: number;
+  /** False when the header was refused: the binary that follows is dropped without another error. */
+  readonly accepted: boolean;
+}
+
+/** The abort reason when the client goes away (never sent: there is nobody to send it to). */
+const DISCONNECTED = 'client disconnected';
+
+function toBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return data;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Connection {
+  readonly #ws: WebSocket;
+  readonly #host: ConnectionHost;
+  readonly #log: Logger;
+  readonly #inline: InlineVideoStore;
+  readonly #inFlight = new Map<string, AbortController>();
+  #expected: ExpectedVideo | null = null;
+  /** Whether the peer answered the last heartbeat ping (or sent anything since). */
+  #alive = true;
+  /** Set once we started closing or the socket closed: later messages are ignored, nothing more is sent. */
+  #closing = false;
+  readonly #closed: Promise<void>;
+
+  constructor(
+    readonly id: number,
+    ws: WebSocket,
+    host: ConnectionHost,
+    log: Logger,
+  ) {
+    this.#ws = ws;
+    this.#host = host;
+    this.#log = log;
+    this.#inline = new InlineVideoStore(host.options.maxInlineBytesPerConnection);
+    this.#closed = new Promise<void>((resolve) => {
+      ws.once('close', (code: number, reason: Buffer) => {
+        this.#onClose(code, reason.toString('utf8'));
+        resolve();
+      });
+    });
+    ws.on('error', (error: Error) => {
+      // `ws` closes the socket itself (1009 for an oversized message, 1002 for a framing error).
+      this.#log.warn({ err: error.message }, 'websocket error');
+    });
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.#alive = true;
+      try {
+        this.#onMessage(data, isBinary);
+      } catch (error) {
+        // A bug, not the client's fault: report it and keep serving.
+        this.#log.error({ err: describe(error) }, 'message handler failed');
+        this.#sendError(null, 'JUDGE_FAILED', `internal error: ${describe(error)}`);
+      }
+    });
+  }
+
+  /** Sends the server `hello`. */
+  start(): void {
+    this.#send(this.#host.helloMessage());
+  }
+
+  /** Judgments in flight on this connection. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Resolves when the socket has closed. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** One heartbeat round: terminates a peer that did not answer the previous ping, else pings it. */
+  heartbeat(): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (!this.#alive) {
+      this.#log.warn('peer missed a heartbeat; terminating');
+      this.#ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    try {
+      this.#ws.ping();
+    } catch (error) {
+      this.#log.debug({ err: describe(error) }, 'ping failed');
+    }
+  }
+
+  /** Starts the closing handshake (no effect once closing). */
+  close(code: number, reason: string): void {
+    this.#closing = true;
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(code, reason);
+  }
+
+  /** Drops the socket without a handshake. */
+  terminate(): void {
+    this.#closing = true;
+    this.#ws.terminate();
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closing = true;
+    this.#log.debug({ code, reason, inFlight: this.#inFlight.size }, 'connection closed');
+    for (const controller of this.#inFlight.values()) controller.abort(new VrGrpoError('JUDGE_FAILED', DISCONNECTED, { details: { reason: 'disconnected' } }));
+    if (this.#expected?.accepted === true) this.#inline.release(this.#expected.bytes);
+    this.#expected = null;
+    this.#inline.clear();
+    this.#host.connectionClosed(this);
+  }
+
+  // ---- sending ----
+
+  #send(message: ServerMessage): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#ws.send(JSON.stringify(message), (error) => {
+      if (error !== undefined && error !== null) this.#log.debug({ err: error.message, type: message.type }, 'send failed');
+    });
+  }
+
+  #sendError(id: string | null, code: ErrorCode, message: string): void {
+    this.#send({ type: 'error', id, code, message });
+  }
+
+  // ---- receiving ----
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closing) return;
+    const buffer = toBuffer(data);
+    if (isBinary) {
+      this.#onBinary(buffer);
+      return;
+    }
+    const expected = this.#expected;
+    if (expected !== null) {
+      // A header promised a binary message next; this text message breaks that promise. Fail the ref, then handle the text.
+      this.#expected = null;
+      if (expected.accepted) {
+        this.#inline.release(expected.bytes);
+        this.#sendError(expected.header.ref, 'INVALID_REQUEST', `video ${JSON.stringify(expected.header.ref)}: expected a binary message of ${expected.bytes} bytes right after the header, got a text message`);
+      }
+    }
+    const parsed = parseClientMessage(buffer.toString('utf8'));
+    if (!parsed.ok) {
+      this.#sendError(parsed.id, parsed.code, parsed.message);
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'hello':
+        this.#onHello(message.protocol);
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', id: message.id ?? null, t: message.t ?? null });
+        return;
+      case 'status':
+        this.#send(this.#host.statusMessage(message.id ?? null));
+        return;
+      case 'video':
+        this.#onVideoHeader(message);
+        return;
+      case 'judge':
+        this.#onJudge(message);
+        return;
+      default:
+        assertNever(message, 'client message');
+    }
+  }
+
+  #onHello(protocol: number): void {
+    if (protocol === PROTOCOL_VERSION) return;
+    this.#sendError(null, 'PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, client announced ${protocol}`);
+    this.close(CLOSE_CODES.protocolError, 'protocol mismatch');
+  }
+
+  #onVideoHeader(header: VideoHeader): void {
+    const bytes = header.width * header.height * 3 * header.frameCount;
+    const { maxPayloadBytes, maxInlineBytesPerConnection } = this.#host.options;
+    const name = JSON.stringify(header.ref);
+    let refusal: { code: ErrorCode; message: string } | null = null;
+    if (bytes > maxPayloadBytes) {
+      refusal = { code: 'INVALID_REQUEST', message: `video ${name}: ${bytes} bytes exceed the server's maxPayloadBytes ${maxPayloadBytes}` };
+    } else {
+      const outcome = this.#inline.reserve(header.ref, bytes);
+      if (outcome === 'duplicate-ref') refusal = { code: 'INVALID_REQUEST', message: `ref: an inline video ${name} is already stored on this connection` };
+      else if (outcome === 'too-large') refusal = { code: 'INVALID_REQUEST', message: `video ${name}: ${bytes} bytes exceed maxInlineBytesPerConnection ${maxInlineBytesPerConnection}` };
+      else if (outcome === 'over-budget') {
+        refusal = {
+          code: 'OVERLOADED',
+          message: `video ${name}: ${bytes} more bytes would exceed this connection's inline budget (${this.#inline.bytesHeld} of ${maxInlineBytesPerConnection} held); judge or drop stored videos first`,
+        };
+      }
+    }
+    this.#expected = { header, bytes, accepted: refusal === null };
+    if (refusal !== null) this.#sendError(header.ref, refusal.code, refusal.message);
+  }
+
+  #onBinary(buffer: Buffer): void {
+    const expected = this.#expected;
+    this.#expected = null;
+    if (expected === null) {
+      this.#sendError(null, 'BAD_MESSAGE', 'binary message without a preceding video header');
+      return;
+    }
+    if (!expected.accepted) return; // the header was already answered with an error
+    const { header, bytes } = expected;
+    if (buffer.length !== bytes) {
+      this.#inline.release(bytes);
+      this.#sendError(header.ref, 'INVALID_REQUEST', `video ${JSON.stringify(header.ref)}: expected width·height·3·frameCount = ${bytes} bytes, got ${buffer.length}`);
+      return;
+    }
+    const video: RawVideo = {
+      width: header.width,
+      height: header.height,
+      frameCount: header.frameCount,
+      fps: header.fps ?? this.#host.options.defaultInlineFps,
+      data: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length),
+    };
+    this.#inline.commit(header.ref, video);
+    this.#send({ type: 'video_received', ref: header.ref, bytes });
+  }
+
+  #onJudge(request: JudgeRequest): void {
+    const { id } = request;
+    if (this.#host.isDraining()) {
+      this.#sendError(id, 'SHUTTING_DOWN', 'server is draining and accepts no new judgments; retry on another replica');
+      return;
+    }
+    if (this.#inFlight.has(id)) {
+      this.#sendError(id, 'DUPLICATE_ID', `id: a judge request with id ${JSON.stringify(id)} is still in flight on this connection`);
+      return;
+    }
+    const limit = this.#host.options.maxInFlightPerConnection;
+    if (this.#inFlight.size >= limit) {
+      this.#sendError(id, 'OVERLOADED', `${this.#inFlight.size} judgments in flight on this connection (limit ${limit}); retry later`);
+      return;
+    }
+    const missing = request.videos.findIndex((ref) => 'inline' in ref && !this.#inline.has(ref.inline));
+    const missingRef = request.videos[missing];
+    if (missingRef !== undefined && 'inline' in missingRef) {
+      this.#sendError(id, 'INVALID_REQUEST', `videos.${missing}.inline: no inline video ${JSON.stringify(missingRef.inline)} on this connection (send its video header and binary first; each is used once)`);
+      return;
+    }
+    // Admitted: take the inline videos now, so later messages on this connection cannot race for them.
+    const inline = new Map<string, RawVideo>();
+    for (const ref of request.videos) {
+      if (!('inline' in ref) || inline.has(ref.inline)) continue;
+      const video = this.#inline.take(ref.inline);
+      if (video !== undefined) inline.set(ref.inline, video);
+    }
+    const lentBytes = [...inline.values()].reduce((sum, v) => sum + v.data.length, 0);
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    const run = this.#runJudgment(request, inline, controller.signal).finally(() => {
+      this.#inFlight.delete(id);
+      this.#inline.release(lentBytes);
+    });
+    this.#host.trackJudgment(run, controller);
+  }
+
+  // ---- judging ----
+
+  async #frameSources(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>): Promise<TrackedFrameSource[]> {
+    const { artifactRoot, media, judgeSize } = this.#host.options;
+    return Promise.all(
+      request.videos.map(async (ref, index): Promise<TrackedFrameSource> => {
+        let source: FrameSource;
+        if ('inline' in ref) {
+          const video = inline.get(ref.inline);
+          if (video === undefined) throw new VrGrpoError('INVALID_REQUEST', `videos.${index}.inline: no inline video ${JSON.stringify(ref.inline)}`);
+          source = new RawFrameSource(video, `inline:${ref.inline}`);
+        } else {
+          let file: string;
+          try {
+            file = await resolveArtifactUri(ref.uri, artifactRoot);
+          } catch (error) {
+            if (isVrGrpoError(error)) throw new VrGrpoError(error.code, `videos.${index}.uri: ${error.message}`, { details: error.details, cause: error });
+            throw error;
+          }
+          source = new FileFrameSource(media, file, judgeSize ?? undefined);
+        }
+        return new TrackedFrameSource(source);
+      }),
+    );
+  }
+
+  async #runJudgment(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    let sources: TrackedFrameSource[] = [];
+    try {
+      sources = await this.#frameSources(request, inline);
+      signal.throwIfAborted();
+      const options = request.options ?? {};
+      const judgment = await this.#host.options.service.judge(
+        { id: request.id, prompt: request.prompt, mode: request.mode, videos: sources, options },
+        options.stream === true ? { signal, onTurn: (turn) => this.#sendTurn(request.id, turn) } : { signal },
+      );
+      const { turns, ...rest } = judgment;
+      const verdict = verdictSchema.safeParse({ ...rest, ...(options.trace === true && turns !== undefined ? { turns } : {}), type: 'verdict', id: request.id });
+      if (!verdict.success) {
+        const issue = verdict.error.issues[0];
+        throw new VrGrpoError('JUDGE_FAILED', `the judge returned a malformed verdict (${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`})`);
+      }
+      this.#send(verdict.data);
+      this.#host.judgmentCompleted();
+      this.#log.debug({ id: request.id, ms: Math.round(performance.now() - started) }, 'verdict sent');
+    } catch (error) {
+      const failure = this.#failureOf(error, sources, signal);
+      if (this.#closing) {
+        this.#log.debug({ id: request.id, code: failure.code }, 'judgment ended after the connection closed');
+        return;
+      }
+      this.#log.info({ id: request.id, code: failure.code, err: failure.message }, 'judgment failed');
+      this.#sendError(request.id, failure.code, failure.message);
+    }
+  }
+
+  #sendTurn(id: string, turn: Turn): void {
+    const parsed = turnSchema.safeParse(turn);
+    if (!parsed.success) {
+      this.#log.warn({ id }, 'judge streamed a malformed turn; dropped');
+      return;
+    }
+    this.#send({ type: 'turn', id, turn: parsed.data });
+  }
+
+  /** The code and message a failed judgment is reported with. */
+  #failureOf(error: unknown, sources: readonly TrackedFrameSource[], signal: AbortSignal): VrGrpoError {
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (isVrGrpoError(reason, 'SHUTTING_DOWN')) return reason;
+    if (isVrGrpoError(error) && error.code !== 'JUDGE_FAILED') return error;
+    // A lazily decoded file that failed inside the judge is the real cause, however the backend reported it.
+    const decodeFailure = sources.find((s) => s.decodeFailure !== null)?.decodeFailure ?? null;
+    if (decodeFailure !== null) return decodeFailure;
+    if (isVrGrpoError(error)) return error;
+    return new VrGrpoError('JUDGE_FAILED', `judge failed: ${describe(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,57 @@
+/** Plain-HTTP side of the reward server: `/healthz`, 404s, and refusing a WebSocket upgrade with a status line. */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** The `/healthz` body. */
+export interface HealthBody {
+  readonly status: 'ok' | 'draining';
+  readonly rmVersion: string;
+  readonly backend: string;
+  readonly inFlight: number;
+  readonly connections: number;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, head = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(head ? undefined : text);
+}
+
+/** Answers a plain HTTP request: `GET|HEAD /healthz` → 200 (503 while draining), other methods 405, other paths 404. */
+export function handleHttpRequest(req: IncomingMessage, res: ServerResponse, health: () => HealthBody): void {
+  let pathname: string;
+  try {
+    pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    sendJson(res, 400, { error: 'bad request target' });
+    return;
+  }
+  if (pathname !== '/healthz') {
+    sendJson(res, 404, { error: 'not found' });
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    return;
+  }
+  const body = health();
+  sendJson(res, body.status === 'ok' ? 200 : 503, body, {}, req.method === 'HEAD');
+}
+
+/** Refuses an upgrade: writes a complete HTTP response with a JSON `{code, message}` body, then closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  if (!socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ code, message });
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
