@@ -5,7 +5,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
 import { registerServeReward } from './commands/serve-reward.js';
-import { registerStart } from './commands/start.js';
+import { registerTrain } from './commands/train.js';
 import { registerTrainRewardModel } from './commands/train-reward-model.js';
 import { UsageError } from './context.js';
 
@@ -14,7 +14,7 @@ export function buildProgram(): Command {
     .description('GRPO alignment of text-to-video generators against a thinking-with-image video reward model (VR-Thinker)')
     .showHelpAfterError()
     .exitOverride();
-  registerStart(program);
+  registerTrain(program);
   registerGenerate(program);
   registerPretrainGenerator(program);
   registerTrainRewardModel(program);

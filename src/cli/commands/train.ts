@@ -1,0 +1,120 @@
+/** `vr-grpo train`: the GRPO training job (what `npm start` runs on the embedded default). */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
+import { startLocalRewardServer, type LocalRewardServer } from '../../coordinator/local-reward-server.js';
+import { EmbeddedGenerator, type TrainableGenerator } from '../../generator/index.js';
+import { RemoteGenerator } from '../../generator/remote/index.js';
+import { RewardClientPool } from '../../reward-client/pool.js';
+import { commandContext, intOption, media, tensorBackend } from '../context.js';
+import { createProgress } from '../progress.js';
+
+interface TrainFlags {
+  config?: string;
+  steps?: string;
+  runDir?: string;
+  resume?: string;
+  generator?: string;
+}
+
+function printSummary(s: RunSummary): void {
+  const w = (line: string): boolean => process.stdout.write(`${line}\n`);
+  const f = (x: number | undefined | null): string => (x === undefined || x === null || !Number.isFinite(x) ? '   —  ' : x.toFixed(3).padStart(6));
+  w('');
+  w(`GRPO run: steps ${s.firstStep}–${s.firstStep + s.steps - 1} in ${s.seconds.toFixed(0)} s`);
+  w('                         before    after');
+  w(`held-out gold accuracy   ${f(s.heldOutBefore?.accuracy)}   ${f(s.heldOutAfter?.accuracy)}`);
+  for (const a of ['colour', 'shape', 'background', 'motion', 'speed'] as const) {
+    w(`  ${a.padEnd(22)} ${f(s.heldOutBefore?.perAttribute[a])}   ${f(s.heldOutAfter?.perAttribute[a])}`);
+  }
+  w(`held-out gold quality    ${f(s.heldOutBefore?.quality)}   ${f(s.heldOutAfter?.quality)}`);
+  for (const d of ['combined', 'TA', 'MQ', 'VQ', 'overall']) w(`reward ${d.padEnd(17)} ${f(s.rewardFirst[d])}   ${f(s.rewardLast[d])}   (first step / last step)`);
+  w(`KL to reference (last)   ${f(s.klLast)}`);
+  w(`masked videos ${s.maskedVideos}, dropped groups ${s.droppedGroups}, failed judgments ${s.failedJudgments}`);
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('align the generator with GRPO against the reward servers (embedded default: a local reward server is started)')
+    .option('--steps <n>', 'steps in total (default: training.steps)')
+    .option('--run-dir <dir>', 'run folder (default runs/<timestamp>)')
+    .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
+    .option('--generator <url>', 'a remote generator worker (ws://…) instead of the in-process policy')
+    .option('--config <file>', 'config file')
+    .action(async (flags: TrainFlags) => {
+      const ctx = commandContext(flags.config);
+      const { config, log } = ctx;
+      const steps = intOption('--steps', flags.steps, 1);
+      const runDir = resolve(flags.resume ?? flags.runDir ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
+      await tensorBackend(ctx);
+      const m = await media(ctx);
+      let generator: TrainableGenerator;
+      let embedded: EmbeddedGenerator | null = null;
+      if (flags.generator !== undefined) {
+        const token = process.env.VRGRPO_GENERATOR_TOKEN;
+        generator = await RemoteGenerator.connect(flags.generator, token === undefined ? {} : { token });
+      } else {
+        const resumeState = flags.resume === undefined ? null : loadResumeState(runDir);
+        const t = config.training;
+        embedded = await EmbeddedGenerator.create({
+          config,
+          media: m,
+          trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+          ...(resumeState?.optimizer == null ? {} : { optimizerState: resumeState.optimizer }),
+        });
+        if (resumeState !== null) embedded.policy.setParameters(resumeState.lora);
+        generator = embedded;
+      }
+      let local: LocalRewardServer | null = null;
+      let pool: RewardClientPool | null = null;
+      try {
+        const r = config.reward;
+        let urls = r.servers;
+        let token = r.token ?? process.env.VRGRPO_TOKEN;
+        if (urls.length === 0) {
+          local = await startLocalRewardServer({ configPath: config.source, artifactRoot: runDir, log });
+          urls = [local.url];
+          token = local.token;
+        }
+        pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, log });
+        const total = steps ?? config.training.steps;
+        const progress = createProgress(total, 'train [{bar}] {value}/{total} | reward {reward} | gold {gold} | KL {kl} | ETA {eta_formatted}', log);
+        const activePool = pool;
+        const coordinator = new Coordinator({
+          config,
+          runDir,
+          generator,
+          embedded,
+          judge: activePool,
+          log,
+          steps: total,
+          resume: flags.resume !== undefined,
+          media: m,
+          rmVersions: () => activePool.versions(),
+          onStep: (s: StepMetrics) => {
+            const reward = (s.reward as Record<string, number> | undefined)?.combined;
+            const gold = s.goldAccuracy as number | null;
+            const kl = s.kl as number | null;
+            progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
+          },
+        });
+        const onSignal = (): void => coordinator.stop();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const summary = await coordinator.runLoop();
+          progress.stop();
+          printSummary(summary);
+          process.stdout.write(`\nrun folder: ${runDir}\n`);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      } finally {
+        await pool?.close();
+        await local?.stop();
+        await generator.close();
+      }
+    });
+}
