@@ -4,7 +4,7 @@
  * so a killed process leaves whole lines behind.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export class RunDir {
   readonly path: string;
@@ -19,6 +19,7 @@ export class RunDir {
   }
 
   writeJson(name: string, value: unknown): void {
+    mkdirSync(dirname(this.file(name)), { recursive: true });
     writeFileSync(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
   }
 

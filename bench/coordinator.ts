@@ -1,0 +1,92 @@
+/**
+ * `npm run bench:coordinator`: coordinator overhead per video with a zero-cost generator and judge (CPU time of the
+ * coordinator itself), and memory over a long run of the embedded generator with a zero-cost judge (RSS growth after
+ * warm-up, tfjs tensor count). Results to bench/results/coordinator.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../src/common/logger.js';
+import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
+import { Coordinator } from '../src/coordinator/coordinator.js';
+import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
+import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
+import { FakeJudge } from './support/fake-judge.js';
+import { machineInfo } from './machine.js';
+
+const MEMORY_STEPS = Number(process.env.BENCH_MEMORY_STEPS ?? 200);
+const OVERHEAD_STEPS = Number(process.env.BENCH_OVERHEAD_STEPS ?? 50);
+const base = loadConfig(DEFAULT_CONFIG_PATH);
+await chooseTensorBackend(base.tensor.backend);
+const tmp = mkdtempSync(join(tmpdir(), 'vrgrpo-bench-coord-'));
+
+/** A generator that returns the same pre-rendered videos instantly. */
+class ZeroCostGenerator implements TrainableGenerator {
+  readonly name = 'zero-cost';
+  private n = 0;
+  constructor(private readonly template: GenerateResult) {}
+  generate(request: GenerateRequest): Promise<GenerateResult> {
+    const videos = this.template.videos.slice(0, request.prompts.length * request.groupSize).map((v, i) => ({ ...v, prompt: request.prompts[Math.floor(i / request.groupSize)] ?? '' }));
+    return Promise.resolve({ ...this.template, rolloutId: `z${++this.n}`, videos });
+  }
+  update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
+    const videos = rollouts.reduce((s, r) => s + r.advantages.length, 0);
+    return Promise.resolve({ rows: 0, videos, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0 });
+  }
+  discard(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const config = { ...base, training: { ...base.training, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 } };
+// Overhead: zero-cost generator and judge; the CPU time is the coordinator's own.
+const embedded = await EmbeddedGenerator.create({ config });
+const template = await embedded.generate({ prompts: ['a red circle staying still on a gray background', 'a blue square moving up fast on a beige background', 'a white cross moving left slowly on a navy background', 'a green diamond moving down fast on a maroon background'], groupSize: config.training.groupSize, seed: 1 });
+await embedded.close();
+const zero = new Coordinator({ config, runDir: join(tmp, 'overhead'), generator: new ZeroCostGenerator(template), embedded: null, judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await zero.runLoop();
+const cpu = process.cpuUsage(cpu0);
+const videos = OVERHEAD_STEPS * config.training.promptsPerStep * config.training.groupSize;
+const overhead = { steps: OVERHEAD_STEPS, videos, cpuMsPerVideo: (cpu.user + cpu.system) / 1000 / videos, wallMsPerStep: (performance.now() - t0) / OVERHEAD_STEPS, note: 'includes the zero-cost judge (win-rate over 28 pairs per group) and run-dir writes' };
+process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per video\n`);
+
+// Memory: the real embedded generator and trainer, zero-cost judge.
+const t = config.training;
+const gen = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
+const samples: { step: number; rssMiB: number; tensors: number }[] = [];
+const mem = new Coordinator({
+  config,
+  runDir: join(tmp, 'memory'),
+  generator: gen,
+  embedded: gen,
+  judge: new FakeJudge(),
+  log: silentLogger(),
+  steps: MEMORY_STEPS,
+  onStep: (s) => {
+    if (s.step % 10 === 0) samples.push({ step: s.step, rssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount() });
+  },
+});
+await mem.runLoop();
+await gen.close();
+const warm = samples.find((s) => s.step >= Math.min(50, MEMORY_STEPS / 4)) ?? samples[0];
+const end = samples.at(-1);
+const memory = {
+  steps: MEMORY_STEPS,
+  rssAfterWarmupMiB: warm?.rssMiB ?? null,
+  rssEndMiB: end?.rssMiB ?? null,
+  rssGrowthPercent: warm !== undefined && end !== undefined ? (100 * (end.rssMiB - warm.rssMiB)) / warm.rssMiB : null,
+  tensorsAfterWarmup: warm?.tensors ?? null,
+  tensorsEnd: end?.tensors ?? null,
+  samples,
+};
+process.stderr.write(`memory: RSS ${memory.rssAfterWarmupMiB?.toFixed(0)} → ${memory.rssEndMiB?.toFixed(0)} MiB, tensors ${memory.tensorsAfterWarmup} → ${memory.tensorsEnd}\n`);
+rmSync(tmp, { recursive: true, force: true });
+const out = { benchmark: 'coordinator', date: new Date().toISOString(), machine: machineInfo(), overhead, memory };
+mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'coordinator.json'), `${JSON.stringify(out, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ ...out, memory: { ...memory, samples: undefined } }, null, 2)}\n`);
