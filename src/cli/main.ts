@@ -4,6 +4,7 @@ import { isVrGrpoError } from '../errors/index.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
+import { registerServeGenerator } from './commands/serve-generator.js';
 import { registerServeReward } from './commands/serve-reward.js';
 import { registerTrain } from './commands/train.js';
 import { registerTrainRewardModel } from './commands/train-reward-model.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerPretrainGenerator(program);
   registerTrainRewardModel(program);
   registerServeReward(program);
+  registerServeGenerator(program);
   registerJudge(program);
   return program;
 }

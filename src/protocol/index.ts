@@ -3,3 +3,4 @@ export * from './judge-types.js';
 export * from './messages.js';
 export * from './parse.js';
 export * from './json-schema.js';
+export * from './generator-messages.js';

@@ -1,0 +1,74 @@
+/** `vr-grpo train-reward-model`: trains, exports and measures the embedded judge's ONNX perception model (rm-v1, rm-v2, …). */
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { writePerceptionDir } from '../../judge/backends/embedded/perception/index.js';
+import { PERCEPTION_PRESETS, trainPerception, type PerceptionPreset } from '../../judge/backends/embedded/perception/train.js';
+import { UsageError, commandContext, intOption, tensorBackend } from '../context.js';
+import { createProgress } from '../progress.js';
+
+interface TrainRewardModelFlags {
+  version: string;
+  preset?: string;
+  out?: string;
+  steps?: string;
+  seed?: string;
+  config?: string;
+}
+
+const PRESET_NAMES = Object.keys(PERCEPTION_PRESETS) as PerceptionPreset[];
+const isPreset = (name: string): name is PerceptionPreset => (PRESET_NAMES as string[]).includes(name);
+
+export function registerTrainRewardModel(program: Command): void {
+  program
+    .command('train-reward-model')
+    .description('train the embedded judge perception (ONNX) on rendered world frames, measure it, and save manifest.json + model.onnx')
+    .requiredOption('--version <label>', 'version label written into the manifest, e.g. rm-v2')
+    .option('--preset <name>', `training recipe: ${PRESET_NAMES.join(' | ')} (default: the version if it names one, else rm-v2)`)
+    .option('--out <dir>', 'output folder (default: models/<version>, next to the configured judge.checkpoint)')
+    .option('--steps <n>', 'optimiser steps (default: the preset)')
+    .option('--seed <n>', 'training seed (default: the preset)')
+    .option('--config <file>', 'config file (world split and tensor backend)')
+    .action(async (flags: TrainRewardModelFlags) => {
+      const ctx = commandContext(flags.config);
+      const presetName = flags.preset ?? (isPreset(flags.version) ? flags.version : 'rm-v2');
+      if (!isPreset(presetName)) throw new UsageError(`--preset: expected one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(presetName)}`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.version)) throw new UsageError(`--version: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(flags.version)}`);
+      const preset = PERCEPTION_PRESETS[presetName];
+      const steps = intOption('--steps', flags.steps, 0) ?? preset.steps;
+      const seed = intOption('--seed', flags.seed, 0) ?? preset.seed;
+      const out = flags.out === undefined ? join(dirname(ctx.config.judge.checkpoint), flags.version) : resolve(flags.out);
+      const backend = await tensorBackend(ctx);
+      const progress = createProgress(steps, 'train-reward-model [{bar}] {value}/{total} loss {loss} | ETA {eta_formatted}', ctx.log);
+      const w = ctx.config.world;
+      let result;
+      try {
+        result = await trainPerception({
+          ...preset,
+          version: flags.version,
+          steps,
+          seed,
+          world: { splitSeed: w.splitSeed, heldOutFraction: w.heldOutFraction, secondObjectProbability: w.secondObjectProbability },
+          tensorBackend: backend.name,
+          onProgress: (p) => progress.update(p.step, { loss: p.loss.toFixed(4) }),
+        });
+      } finally {
+        progress.stop();
+      }
+      const manifest = { ...result.manifest, training: { ...result.manifest.training, preset: presetName } };
+      writePerceptionDir(out, manifest, result.bytes);
+      const summary = {
+        version: manifest.version,
+        preset: presetName,
+        out,
+        seconds: { train: Math.round(result.seconds.train), measure: Math.round(result.seconds.measure), total: Math.round(result.seconds.total) },
+        tensorBackend: backend.name,
+        parameters: manifest.architecture.parameters,
+        modelBytes: manifest.model.bytes,
+        sha256: manifest.model.sha256,
+        finalLoss: manifest.training.finalLoss,
+        accuracy: manifest.accuracy,
+        signalsCorrelation: manifest.signalsCalibration.correlation,
+      };
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    });
+}

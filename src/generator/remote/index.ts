@@ -1,0 +1,24 @@
+/** Public face of remote generators: the worker server that serves a generator over WebSocket, and the client generator. */
+export { GeneratorWorkerServer, WORKER_CLOSE_HANDSHAKE_TIMEOUT_MS, type GeneratorWorkerState } from './worker-server.js';
+export {
+  compileGeneratorWorkerOptions,
+  isTrainable,
+  DEFAULT_MAX_QUEUED_PER_CONNECTION,
+  DEFAULT_WORKER_DRAIN_TIMEOUT_MS,
+  DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_WORKER_HOST,
+  DEFAULT_WORKER_MAX_PAYLOAD_BYTES,
+  DEFAULT_WORKER_NAME,
+  type GeneratorWorkerOptions,
+  type ResolvedGeneratorWorkerOptions,
+} from './worker-options.js';
+export { WORKER_CLOSE_CODES } from './worker-connection.js';
+export {
+  RemoteGenerator,
+  DEFAULT_REMOTE_CONNECT_TIMEOUT_MS,
+  DEFAULT_REMOTE_MAX_PAYLOAD_BYTES,
+  DEFAULT_REMOTE_TIMEOUT_MS,
+  REMOTE_CLOSE_TIMEOUT_MS,
+  type RemoteGeneratorOptions,
+} from './remote-generator.js';
+export { installWorkerSignalDrain, WORKER_DRAIN_SIGNALS, type DrainableWorker } from './signal-drain.js';

@@ -1,0 +1,278 @@
+/**
+ * The generator-worker WebSocket protocol (version 1): how a coordinator drives a remote generator (a TS worker,
+ * `vr-grpo serve-generator`, or a Python trainer of a large model). Tagged JSON text messages plus binary messages that
+ * carry each generated video's raw RGB24 frames right after its `video` header. Trajectories never cross the wire: the
+ * worker keeps them under the `rolloutId` it returns. Everything arriving on a socket is `unknown` until
+ * `parseGeneratorClientMessage` / `parseGeneratorWorkerMessage` accepts it. docs/generator-protocol.md documents it.
+ */
+import { z } from 'zod';
+import type { ParseFailureCode, ParseOutcome } from './parse.js';
+
+export const GENERATOR_PROTOCOL_VERSION = 1;
+
+const requestId = z.string().min(1).max(128);
+const rolloutIdSchema = z.string().min(1).max(128);
+
+/** Largest number of videos (prompts × groupSize) one rollout may ask for. */
+export const MAX_VIDEOS_PER_ROLLOUT = 4096;
+
+/** Overrides of the worker's configured sampler (every field optional; ranges as in the `generator.sampler` config). */
+export const samplerOverridesSchema = z.strictObject({
+  /** 'sde' records log-probabilities (trainable rollouts); 'ode' is deterministic given the initial noise. */
+  mode: z.enum(['sde', 'ode']).optional(),
+  /** Denoising steps T. */
+  steps: z.number().int().min(1).max(1000).optional(),
+  /** Flow-GRPO noise level a. */
+  noiseLevel: z.number().gt(0).max(5).optional(),
+  /** Timestep shift; 1 = none. */
+  shift: z.number().gt(0).max(100).optional(),
+  /** Steps with index in [start, end) are SDE steps (end null = all). */
+  sdeWindow: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(1).nullable() }).optional(),
+  /** Same initial noise for every member of a group. */
+  sameNoiseInGroup: z.boolean().optional(),
+});
+export type SamplerOverrides = z.infer<typeof samplerOverridesSchema>;
+
+// ---- client (coordinator) → worker ----
+
+export const generatorClientHelloSchema = z.strictObject({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  client: z.string().max(200).optional(),
+  /** Largest message the client accepts, in bytes: the worker fails a rollout with a larger video instead of sending it. */
+  maxPayloadBytes: z.number().int().positive().optional(),
+});
+
+export type GeneratorClientHello = z.infer<typeof generatorClientHelloSchema>;
+
+export const rolloutRequestSchema = z
+  .strictObject({
+    type: z.literal('rollout'),
+    id: requestId,
+    prompts: z.array(z.string().min(1).max(4000)).min(1).max(1024),
+    /** Videos per prompt (G). */
+    groupSize: z.number().int().min(1).max(256),
+    /** All randomness of the rollout derives from this seed. */
+    seed: z.number().int(),
+    sampler: samplerOverridesSchema.optional(),
+    /** Sample the reference model (adapters off). Default false. */
+    reference: z.boolean().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const videos = m.prompts.length * m.groupSize;
+    if (videos > MAX_VIDEOS_PER_ROLLOUT) {
+      ctx.addIssue({ code: 'custom', path: ['groupSize'], message: `prompts × groupSize = ${videos} exceeds ${MAX_VIDEOS_PER_ROLLOUT} videos per rollout` });
+    }
+  });
+export type RolloutRequest = z.infer<typeof rolloutRequestSchema>;
+
+export const rolloutAdvantagesSchema = z.strictObject({
+  rolloutId: rolloutIdSchema,
+  /** One per video of the rollout, in its order; null = masked out of the update. */
+  advantages: z.array(z.number().nullable()).min(1).max(MAX_VIDEOS_PER_ROLLOUT),
+});
+
+export const updateRequestSchema = z.strictObject({
+  type: z.literal('update'),
+  id: requestId,
+  rollouts: z.array(rolloutAdvantagesSchema).min(1).max(1024),
+});
+export type UpdateRequest = z.infer<typeof updateRequestSchema>;
+
+export const discardRequestSchema = z.strictObject({
+  type: z.literal('discard'),
+  id: requestId,
+  rolloutIds: z.array(rolloutIdSchema).max(1024),
+});
+export type DiscardRequest = z.infer<typeof discardRequestSchema>;
+
+export const generatorStatusRequestSchema = z.strictObject({ type: z.literal('status'), id: requestId.optional() });
+export const generatorPingSchema = z.strictObject({ type: z.literal('ping'), id: requestId.optional(), t: z.number().optional() });
+
+export const generatorClientMessageSchema = z.discriminatedUnion('type', [
+  generatorClientHelloSchema,
+  rolloutRequestSchema,
+  updateRequestSchema,
+  discardRequestSchema,
+  generatorStatusRequestSchema,
+  generatorPingSchema,
+]);
+export type GeneratorClientMessage = z.infer<typeof generatorClientMessageSchema>;
+export const GENERATOR_CLIENT_MESSAGE_TYPES = ['hello', 'rollout', 'update', 'discard', 'status', 'ping'] as const;
+
+// ---- worker → client ----
+
+/**
+ * Sent by the worker on open. Only `protocol`, `generator` and `trainable` are required, so a minimal worker in
+ * another language stays small; unknown fields are ignored (forward compatibility).
+ */
+export const workerHelloSchema = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  /** Name of the generator behind the worker (the client calls itself `remote:<generator>`). */
+  generator: z.string().min(1).max(200),
+  /** Whether `update` / `discard` are supported. */
+  trainable: z.boolean(),
+  /** Name of the worker program. */
+  worker: z.string().max(200).optional(),
+  limits: z.object({ maxPayloadBytes: z.number().int().positive() }).optional(),
+});
+export type WorkerHello = z.infer<typeof workerHelloSchema>;
+
+/** Announces the next (binary) message: video `index` of rollout request `id`, raw RGB24 frames, frame-major. */
+export const generatedVideoHeaderSchema = z.object({
+  type: z.literal('video'),
+  /** The `rollout` request this video belongs to. */
+  id: requestId,
+  rolloutId: rolloutIdSchema,
+  /** 0-based position in the rollout's videos (prompt-major). */
+  index: z.number().int().min(0).max(MAX_VIDEOS_PER_ROLLOUT - 1),
+  width: z.number().int().min(1).max(8192),
+  height: z.number().int().min(1).max(8192),
+  frameCount: z.number().int().min(1).max(100_000),
+  fps: z.number().positive().max(1000),
+  pixelFormat: z.literal('rgb24'),
+});
+export type GeneratedVideoHeader = z.infer<typeof generatedVideoHeaderSchema>;
+
+export const generatedVideoMetaSchema = z.object({
+  /** `p<promptIndex>-m<member>`. */
+  id: z.string().min(1).max(128),
+  prompt: z.string(),
+  promptIndex: z.number().int().min(0),
+  member: z.number().int().min(0),
+  /** The scene latent (embedded world); null for generators without one. */
+  latent: z.array(z.number()).max(1_000_000).nullable(),
+});
+export type GeneratedVideoMeta = z.infer<typeof generatedVideoMetaSchema>;
+
+export const rolloutTimingSchema = z.object({ sampleMs: z.number().min(0), renderMs: z.number().min(0), encodeMs: z.number().min(0) });
+
+export const rolloutResultSchema = z.object({
+  type: z.literal('rollout_result'),
+  id: requestId,
+  /** The trajectory handle: pass it to `update` or `discard`. */
+  rolloutId: rolloutIdSchema,
+  /** Prompt-major: all members of prompt 0, then prompt 1, … (row i = the video sent with index i). */
+  videos: z.array(generatedVideoMetaSchema).min(1).max(MAX_VIDEOS_PER_ROLLOUT),
+  timing: rolloutTimingSchema,
+});
+export type RolloutResultMessage = z.infer<typeof rolloutResultSchema>;
+
+/** A statistic of an update; `null` on the wire stands for a non-finite value (NaN, ±Infinity), which JSON cannot carry. */
+const stat = z.number().nullable();
+
+/** `UpdateStats` of src/generator/flow-grpo-trainer.ts on the wire. */
+export const wireUpdateStatsSchema = z.object({
+  rows: z.number().int().min(0),
+  videos: z.number().int().min(0),
+  policyLoss: stat,
+  klLoss: stat,
+  approxKl: stat,
+  clipFracHigh: stat,
+  clipFracLow: stat,
+  ratioMean: stat,
+  ratioStd: stat,
+  onPolicyMaxRatioDeviation: stat,
+  gradNorm: stat,
+});
+export type WireUpdateStats = z.infer<typeof wireUpdateStatsSchema>;
+
+export const updateResultSchema = z.object({ type: z.literal('update_result'), id: requestId, stats: wireUpdateStatsSchema });
+export const discardedSchema = z.object({ type: z.literal('discarded'), id: requestId, rolloutIds: z.array(rolloutIdSchema) });
+
+export const workerStatusSchema = z.object({
+  type: z.literal('status'),
+  id: z.string().nullable(),
+  generator: z.string(),
+  trainable: z.boolean(),
+  state: z.enum(['running', 'draining']),
+  /** Requests waiting for or holding the generator, over all connections. */
+  queued: z.number().int().min(0),
+  connections: z.number().int().min(0),
+  /** Rollouts and updates completed since start. */
+  rollouts: z.number().int().min(0),
+  updates: z.number().int().min(0),
+});
+export type WorkerStatusMessage = z.infer<typeof workerStatusSchema>;
+
+export const workerPongSchema = z.object({ type: z.literal('pong'), id: z.string().nullable(), t: z.number().nullable() });
+export const workerErrorSchema = z.object({ type: z.literal('error'), id: z.string().nullable(), code: z.string(), message: z.string() });
+export type WorkerErrorMessage = z.infer<typeof workerErrorSchema>;
+
+export const generatorWorkerMessageSchema = z.discriminatedUnion('type', [
+  workerHelloSchema,
+  generatedVideoHeaderSchema,
+  rolloutResultSchema,
+  updateResultSchema,
+  discardedSchema,
+  workerStatusSchema,
+  workerPongSchema,
+  workerErrorSchema,
+]);
+export type GeneratorWorkerMessage = z.infer<typeof generatorWorkerMessageSchema>;
+
+// ---- edge parsing ----
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') return `${[path, ...issue.keys].filter((p) => p !== '').join('.')}: unknown field`;
+  return `${path === '' ? '(message)' : path}: ${issue.message}`;
+}
+
+function idOf(value: unknown): string | null {
+  if (value !== null && typeof value === 'object' && 'id' in value) {
+    const id = value.id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 128) return id;
+  }
+  return null;
+}
+
+function failure(code: ParseFailureCode, message: string, id: string | null): ParseOutcome<never> {
+  return { ok: false, code, message, id };
+}
+
+/** Parses one client text message on the worker side: BAD_MESSAGE (not JSON), UNKNOWN_TYPE, or INVALID_REQUEST naming the field. */
+export function parseGeneratorClientMessage(text: string): ParseOutcome<GeneratorClientMessage> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return failure('BAD_MESSAGE', 'message is not valid JSON', null);
+  }
+  const id = idOf(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return failure('INVALID_REQUEST', '(message): expected a JSON object', id);
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return failure('INVALID_REQUEST', 'type: expected string', id);
+  if (!(GENERATOR_CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return failure('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type.slice(0, 64))}`, id);
+  }
+  const parsed = generatorClientMessageSchema.safeParse(value);
+  if (!parsed.success) return failure('INVALID_REQUEST', parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id);
+  return { ok: true, message: parsed.data };
+}
+
+/** Parses one worker text message on the client side. */
+export function parseGeneratorWorkerMessage(text: string): ParseOutcome<GeneratorWorkerMessage> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return failure('BAD_MESSAGE', 'message is not valid JSON', null);
+  }
+  const parsed = generatorWorkerMessageSchema.safeParse(value);
+  if (!parsed.success) return failure('INVALID_REQUEST', parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), idOf(value));
+  return { ok: true, message: parsed.data };
+}
+
+/** JSON Schema of the generator-worker protocol, for workers and clients in other languages. */
+export function generatorProtocolJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: `vr-grpo generator-worker protocol v${GENERATOR_PROTOCOL_VERSION}`,
+    $defs: {
+      ClientMessage: z.toJSONSchema(generatorClientMessageSchema, { unrepresentable: 'any', io: 'input' }),
+      WorkerMessage: z.toJSONSchema(generatorWorkerMessageSchema, { unrepresentable: 'any', io: 'output' }),
+    },
+  };
+}

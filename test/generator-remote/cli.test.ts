@@ -1,0 +1,38 @@
+/** `vr-grpo serve-generator` as a real child process: ready line, a rollout and an update through it, SIGTERM → exit 0. */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/config/index.js';
+import { isVrGrpoError } from '../../src/errors/index.js';
+import { RemoteGenerator } from '../../src/generator/remote/index.js';
+import { ChildProcess } from './child.js';
+import { rejectionOf, within } from './helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('vr-grpo serve-generator', () => {
+  it('prints its listening line, serves rollouts and updates with a token, and exits 0 on SIGTERM', async () => {
+    const token = 'cli-gen-token';
+    const child = ChildProcess.spawn([join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-generator', '--port', '0'], { VRGRPO_GENERATOR_TOKEN: token, VRGRPO_LOG_LEVEL: 'warn' });
+    cleanups.push(() => child.reap());
+    const url = await child.line(/^listening (ws:\/\/127\.0\.0\.1:\d+)$/m, 60_000);
+
+    expect(isVrGrpoError(await rejectionOf(RemoteGenerator.connect(url), 'connect without the token'), 'UNAUTHORIZED')).toBe(true);
+    const remote = await RemoteGenerator.connect(url, { token, timeoutMs: 60_000 });
+    cleanups.push(() => remote.close());
+    expect([remote.name, remote.trainable]).toEqual(['remote:embedded', true]);
+    const result = await remote.generate({ prompts: ['a red circle moving left fast on a navy background'], groupSize: 2, seed: 7 });
+    expect(result.videos.map((v) => v.video.frameCount)).toEqual([24, 24]);
+    expect(result.videos.every((v) => v.video.data.length === 64 * 64 * 3 * 24 && v.latent !== null)).toBe(true);
+    const stats = await remote.update([{ rolloutId: result.rolloutId, advantages: [1, -1] }]);
+    expect(stats.videos).toBe(2);
+    expect(stats.onPolicyMaxRatioDeviation).toBeLessThan(1e-4);
+
+    child.child.kill('SIGTERM');
+    const exit = await within(child.exited, 'serve-generator to exit after SIGTERM', 20_000);
+    expect(exit, child.stderr.slice(-2000)).toEqual({ code: 0, signal: null });
+    expect(remote.isOpen).toBe(false);
+  });
+});
