@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,61 @@ describe('vr-grpo CLI', () => {
     expect(run.stderr).toContain('CONFIG_INVALID');
     expect(run.stderr).toContain('training.groupSize: expected integer >= 2 and <= 256, got "eight"');
     expect(existsSync(join(dir, 'x.mp4'))).toBe(false);
+  });
+
+  it('judge scores two videos in-process (JSON) and with --trace prints the reasoning', async () => {
+    const a = join(dir, 'ja.mp4');
+    const b = join(dir, 'jb.mp4');
+    const gen = await cli(['generate', '--prompt', 'a red circle moving left fast on a navy background', '--out', join(dir, 'j.mp4'), '--count', '2', '--seed', '4']);
+    expect(gen.code).toBe(0);
+    renameSync(join(dir, 'j-0.mp4'), a);
+    renameSync(join(dir, 'j-1.mp4'), b);
+    const run = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--video', b, '--json']);
+    expect(run.stderr).not.toContain('error');
+    expect(run.code).toBe(0);
+    const verdict = JSON.parse(run.stdout) as { type: string; mode: string; answer: { OA: number }; rmVersion: string };
+    expect(verdict).toMatchObject({ type: 'verdict', mode: 'pairwise', rmVersion: 'rm-v2' });
+    expect([0, 1, 2]).toContain(verdict.answer.OA);
+    const traced = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--trace']);
+    expect(traced.code).toBe(0);
+    expect(traced.stdout).toContain('<snapshot>');
+    expect(traced.stdout).toMatch(/video 1: TA \d\.\d\d/);
+  });
+
+  it('serve-reward prints its listening line, serves judge --server with a token, and drains on SIGTERM', async () => {
+    const a = join(dir, 'ja.mp4');
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--port', '0', '--artifact-root', dir], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, VRGRPO_TOKEN: 'tok' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error('no listening line')), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening (ws:\/\/\S+)/.exec(out);
+          if (m?.[1] !== undefined) {
+            clearTimeout(timer);
+            resolveUrl(m[1]);
+          }
+        });
+      });
+      expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+      const health = (await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json()) as { status: string; rmVersion: string };
+      expect(health).toMatchObject({ status: 'ok', rmVersion: 'rm-v2' });
+      const denied = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--server', url, '--token', 'wrong']);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('UNAUTHORIZED');
+      const ok = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--server', url, '--token', 'tok', '--json']);
+      expect(ok.code).toBe(0);
+      expect((JSON.parse(ok.stdout) as { mode: string }).mode).toBe('pointwise');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('exits 2 on a bad option value and 1 on a missing checkpoint', async () => {
