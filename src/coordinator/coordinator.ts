@@ -4,7 +4,7 @@
  * policy. With pipelining the next rollout is generated while the current one is judged. Everything a run produces
  * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
@@ -247,6 +247,7 @@ export class Coordinator {
         }
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
           const dir = join(this.run.path, 'videos', `step-${pad(step)}`);
+          mkdirSync(dir, { recursive: true });
           for (const v of current.result.videos.filter((x) => x.promptIndex === 0)) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
         }
         if (step === total) {

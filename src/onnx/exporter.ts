@@ -181,3 +181,65 @@ export function exportMlpToOnnx(spec: MlpSpec): Uint8Array {
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+function floatsOf(t: onnxProto.onnx.ITensorProto): Float32Array {
+  if (t.rawData !== null && t.rawData !== undefined && t.rawData.length > 0) {
+    const raw = t.rawData;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Float32Array.from({ length: raw.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+
+/**
+ * Reads back a dense network written by {@link exportMlpToOnnx} (the inverse, for checks and for loading a shipped
+ * model into another runtime). MODEL_INVALID for bytes that are not such a model.
+ */
+export function readMlpFromOnnx(bytes: Uint8Array): MlpSpec {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new VrGrpoError('MODEL_INVALID', `not an ONNX model: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const graph = model.graph;
+  const fail = (what: string): never => {
+    throw new VrGrpoError('MODEL_INVALID', `not a dense network written by exportMlpToOnnx: ${what}`);
+  };
+  if (graph === null || graph === undefined) return fail('no graph');
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const input = graph.input?.[0];
+  const inDims = input?.type?.tensorType?.shape?.dim ?? [];
+  const inSize = Number(inDims[1]?.dimValue ?? 0);
+  if (input?.name === undefined || input.name === null || inSize < 1) return fail('no [batch, size] input');
+  const dense = (prefix: string): DenseLayer => {
+    const w = inits.get(`${prefix}.weight`);
+    const b = inits.get(`${prefix}.bias`);
+    if (w === undefined || b === undefined) return fail(`missing initializers of ${prefix}`);
+    const [rows, cols] = (w.dims ?? []).map(Number);
+    if (rows === undefined || cols === undefined) return fail(`${prefix}.weight is not 2-D`);
+    return { inSize: rows, outSize: cols, weights: floatsOf(w), bias: floatsOf(b) };
+  };
+  const nodes = graph.node ?? [];
+  const trunk: TrunkLayer[] = [];
+  for (let i = 0; nodes.some((n) => n.name === `trunk${i}.gemm`); i++) {
+    trunk.push({ ...dense(`trunk${i}`), activation: nodes.some((n) => n.name === `trunk${i}.relu`) ? 'relu' : 'none' });
+  }
+  const heads: HeadLayer[] = nodes
+    .filter((n) => n.opType === 'Gemm' && (n.name ?? '').startsWith('head_'))
+    .map((n) => {
+      const name = (n.name ?? '').slice('head_'.length, -'.gemm'.length);
+      return { name, ...dense(`head_${name}`), softmax: nodes.some((m) => m.name === `head_${name}.softmax`) };
+    });
+  if (heads.length === 0) return fail('no heads');
+  const metadata = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  return {
+    input: { name: input.name, size: inSize },
+    trunk,
+    heads,
+    graphName: graph.name ?? 'mlp',
+    producer: { name: model.producerName ?? '', version: model.producerVersion ?? '' },
+    metadata,
+    docString: model.docString ?? '',
+  };
+}

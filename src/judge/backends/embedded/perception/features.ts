@@ -1,8 +1,9 @@
 /**
  * The network's input rows. An object row is a crop around a blob's centroid — a coverage plane (each pixel's position
- * on the background→object colour line, 0–1) and the R, G, B planes, sampled on a 24×24 grid of world units (1 px at
- * 64×64) with edge padding — followed by the background estimate and the blob's core colour. A background row has the
- * same layout, filled from the background estimate alone; its background head gives the frame's background colour.
+ * on the background→object colour line, 0–1) and the R, G, B planes relative to the background (−1…1), sampled on a
+ * 24×24 grid of world units (1 px at 64×64) with edge padding — followed by the background estimate and the blob's core
+ * colour (each (c − 0.5)·4). A background row has empty planes and the background as core colour; its background head gives the
+ * frame's background colour. Planes relative to the background keep the rows well conditioned for a dense network.
  */
 import type { Rgb } from '../../../../world/index.js';
 import type { Blob, FrameAnalysis } from './frame-analysis.js';
@@ -16,11 +17,14 @@ export const FEATURE_SIZE = CROP_SIZE * CROP_SIZE * CROP_PLANES + 6;
 
 const PLANE = CROP_SIZE * CROP_SIZE;
 
+/** Colours enter centred and scaled, (c − 0.5)·4 ∈ [−2, 2]: six numbers among thousands need the larger scale to train quickly. */
+const colourInput = (c: number): number => (c - 0.5) * 4;
+
 function writeColours(out: Float32Array, offset: number, background: Rgb, core: Rgb): void {
   const tail = offset + PLANE * CROP_PLANES;
   for (let c = 0; c < 3; c++) {
-    out[tail + c] = background[c] ?? 0;
-    out[tail + 3 + c] = core[c] ?? 0;
+    out[tail + c] = colourInput(background[c] ?? 0);
+    out[tail + 3 + c] = colourInput(core[c] ?? 0);
   }
 }
 
@@ -42,18 +46,17 @@ export function writeObjectRow(analysis: FrameAnalysis, blob: Blob, out: Float32
       const b = image[p + 2] ?? 0;
       const k = offset + j * CROP_SIZE + i;
       out[k] = c2 > 1e-9 ? Math.min(1, Math.max(0, ((r - bg[0]) * d0 + (g - bg[1]) * d1 + (b - bg[2]) * d2) / c2)) : 0;
-      out[k + PLANE] = r;
-      out[k + 2 * PLANE] = g;
-      out[k + 3 * PLANE] = b;
+      out[k + PLANE] = r - bg[0];
+      out[k + 2 * PLANE] = g - bg[1];
+      out[k + 3 * PLANE] = b - bg[2];
     }
   }
   writeColours(out, offset, bg, blob.rgb);
 }
 
-/** Writes the background row of a frame (coverage 0, colour planes and core colour = the background estimate). */
+/** Writes the background row of a frame: empty planes (nothing differs from the background), core colour = background. */
 export function writeBackgroundRow(analysis: FrameAnalysis, out: Float32Array, offset: number): void {
   const bg = analysis.background;
-  out.fill(0, offset, offset + PLANE);
-  for (let c = 0; c < 3; c++) out.fill(bg[c] ?? 0, offset + (c + 1) * PLANE, offset + (c + 2) * PLANE);
+  out.fill(0, offset, offset + PLANE * CROP_PLANES);
   writeColours(out, offset, bg, bg);
 }

@@ -1,6 +1,7 @@
 /**
  * Classical per-frame measurements, no learning: background colour (median of the border after a 3×3 box blur), a
- * foreground mask whose threshold adapts to the frame's noise, connected components, the largest blobs with their
+ * foreground mask whose threshold adapts to the frame's noise, connected components (a component holding two touching
+ * objects of clearly different colours is split in two), the largest blobs with their
  * centroid, area, bounding box, core colour and edge steepness, and frame-level brightness, sharpness and noise.
  * Training and inference both call {@link analyseFrame}, so the network always sees crops cut the same way.
  */
@@ -106,8 +107,8 @@ function borderPixels(w: number, h: number): number[] {
   return h === 1 ? out.slice(0, w) : out;
 }
 
-/** Labels 4-connected components of `mask`; returns labels (0 = background) and the pixel lists per label. */
-function components(mask: Uint8Array, w: number, h: number): { labels: Int32Array; pixels: number[][] } {
+/** The 4-connected components of `mask`, as pixel lists. */
+function components(mask: Uint8Array, w: number, h: number): { pixels: number[][] } {
   const labels = new Int32Array(w * h);
   const pixels: number[][] = [];
   const stack: number[] = [];
@@ -135,7 +136,7 @@ function components(mask: Uint8Array, w: number, h: number): { labels: Int32Arra
     }
     pixels.push(list);
   }
-  return { labels, pixels };
+  return { pixels };
 }
 
 /** Squared gradient magnitude (central differences, summed over channels) of an RGB float image. */
@@ -201,6 +202,71 @@ function oneSidedSpread(hist: Uint32Array, total: number): { median: number; spr
   return { median: med, spread: Math.max(0, spread) };
 }
 
+/** Distance from colour `p` to the segment from `a` to `b` in RGB space. */
+function segmentDistance(p: Rgb, a: Rgb, b: Rgb): number {
+  const d: Rgb = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+  const len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+  const t = len2 > 1e-12 ? Math.min(1, Math.max(0, ((p[0] - a[0]) * d[0] + (p[1] - a[1]) * d[1] + (p[2] - a[2]) * d[2]) / len2)) : 0;
+  return Math.hypot(p[0] - a[0] - t * d[0], p[1] - a[1] - t * d[1], p[2] - a[2] - t * d[2]);
+}
+
+/**
+ * Splits a component that holds two touching objects of different colours: 2-means over the colours of its strong
+ * pixels; a split is kept only when both colours are far from the line between the background and the other colour
+ * (an object's blurred rim lies on that line, so one object never splits) and both parts are large enough.
+ */
+function splitByColour(list: readonly number[], blurred: Float32Array, dist: Float32Array, bg: Rgb, minArea: number): number[][] {
+  if (list.length < 2 * minArea) return [[...list]];
+  const colourAt = (p: number): Rgb => [blurred[p * 3] ?? 0, blurred[p * 3 + 1] ?? 0, blurred[p * 3 + 2] ?? 0];
+  let maxDist = 0;
+  let seed = list[0] ?? 0;
+  for (const p of list) {
+    if ((dist[p] ?? 0) > maxDist) {
+      maxDist = dist[p] ?? 0;
+      seed = p;
+    }
+  }
+  const strong = list.filter((p) => (dist[p] ?? 0) >= 0.5 * maxDist);
+  let c1 = colourAt(seed);
+  let c2 = c1;
+  let far = -1;
+  for (const p of strong) {
+    const c = colourAt(p);
+    const d = Math.hypot(c[0] - c1[0], c[1] - c1[1], c[2] - c1[2]);
+    if (d > far) {
+      far = d;
+      c2 = c;
+    }
+  }
+  let n1 = 0;
+  let n2 = 0;
+  for (let iter = 0; iter < 6; iter++) {
+    const s1 = [0, 0, 0];
+    const s2 = [0, 0, 0];
+    n1 = 0;
+    n2 = 0;
+    for (const p of strong) {
+      const c = colourAt(p);
+      const first = Math.hypot(c[0] - c1[0], c[1] - c1[1], c[2] - c1[2]) <= Math.hypot(c[0] - c2[0], c[1] - c2[1], c[2] - c2[2]);
+      const acc = first ? s1 : s2;
+      for (let k = 0; k < 3; k++) acc[k] = (acc[k] ?? 0) + (c[k] ?? 0);
+      if (first) n1 += 1;
+      else n2 += 1;
+    }
+    if (n1 === 0 || n2 === 0) return [[...list]];
+    c1 = [(s1[0] ?? 0) / n1, (s1[1] ?? 0) / n1, (s1[2] ?? 0) / n1];
+    c2 = [(s2[0] ?? 0) / n2, (s2[1] ?? 0) / n2, (s2[2] ?? 0) / n2];
+  }
+  if (Math.min(n1, n2) < minArea / 2 || segmentDistance(c2, bg, c1) < 0.25 || segmentDistance(c1, bg, c2) < 0.25) return [[...list]];
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const p of list) {
+    const c = colourAt(p);
+    (segmentDistance(c, bg, c1) <= segmentDistance(c, bg, c2) ? a : b).push(p);
+  }
+  return a.length >= minArea && b.length >= minArea ? [a, b] : [[...list]];
+}
+
 /** Analyses one RGB24 frame (`width·height·3` bytes). INVALID_ARGUMENT for a wrong buffer size. */
 export function analyseFrame(rgb: Uint8Array, width: number, height: number, options: Partial<AnalysisOptions> = {}): FrameAnalysis {
   const o: AnalysisOptions = { ...DEFAULT_ANALYSIS, ...options };
@@ -230,9 +296,13 @@ export function analyseFrame(rgb: Uint8Array, width: number, height: number, opt
   const threshold = Math.max(o.minThreshold, o.noiseThresholdFactor * borderDist);
   const mask = new Uint8Array(n);
   for (let p = 0; p < n; p++) mask[p] = (dist[p] ?? 0) > threshold ? 1 : 0;
-  const { labels, pixels } = components(mask, w, h);
   const unit = w / 64;
   const minArea = Math.max(1, o.minAreaPx * unit * unit);
+  const labels = new Int32Array(n);
+  const pixels = components(mask, w, h).pixels.flatMap((list) => splitByColour(list, blurred, dist, background, minArea));
+  pixels.forEach((list, i) => {
+    for (const p of list) labels[p] = i + 1;
+  });
   const kept = pixels
     .map((list, i) => ({ list, label: i + 1 }))
     .filter((c) => c.list.length >= minArea)

@@ -48,6 +48,28 @@ export class PerceptionNet {
     return new PerceptionNet(architecture, vars);
   }
 
+  /** A network holding the weights of an exporter spec (e.g. read back from a shipped model.onnx). */
+  static fromMlpSpec(spec: MlpSpec): PerceptionNet {
+    const vars = new Map<string, Variable>();
+    const put = (prefix: string, layer: { inSize: number; outSize: number; weights: Float32Array; bias: Float32Array }): void => {
+      vars.set(`${prefix}.weight`, tf.variable(tf.tensor2d(layer.weights, [layer.inSize, layer.outSize]), true));
+      vars.set(`${prefix}.bias`, tf.variable(tf.tensor1d(layer.bias), true));
+    };
+    spec.trunk.forEach((layer, i) => {
+      if ((layer.activation ?? 'relu') !== 'relu') throw new VrGrpoError('MODEL_INVALID', `trunk layer ${i} is not a ReLU layer`);
+      put(`trunk${i}`, layer);
+    });
+    for (const head of HEADS) {
+      const layer = spec.heads.find((h) => h.name === head.name);
+      if (layer === undefined || layer.outSize !== head.classes.length) {
+        for (const v of vars.values()) v.dispose();
+        throw new VrGrpoError('MODEL_INVALID', `the network has no ${head.name} head with ${head.classes.length} classes`);
+      }
+      put(`head_${head.name}`, layer);
+    }
+    return new PerceptionNet({ inputSize: spec.input.size, hidden: spec.trunk.map((l) => l.outSize) }, vars);
+  }
+
   private variable(name: string): Variable {
     const v = this.vars.get(name);
     if (v === undefined) throw new VrGrpoError('INVALID_ARGUMENT', `perception net has no variable ${name}`);
