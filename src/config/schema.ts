@@ -41,7 +41,7 @@ export const samplerSchema = strict({
   /** Timestep shift (SD3-style): σ' = shift·σ / (1 + (shift−1)·σ); 1 = no shift. */
   shift: num({ gt: 0, max: 100 }).default(1),
   /** SDE steps are those with index in [start, end); ODE (Euler) elsewhere. end null = all steps. */
-  sdeWindow: strict({ start: int({ min: 0 }).default(0), end: int({ min: 1 }).nullable().default(null) }).prefault({}),
+  sdeWindow: strict({ start: int({ min: 0 }).default(0), end: int({ min: 1 }).nullable().default(3) }).prefault({}),
   /** Use the same initial noise for every member of a group. */
   sameNoiseInGroup: bool().default(false),
 });
@@ -81,8 +81,8 @@ export const trainingSchema = strict({
   /** Videos per prompt (G). */
   groupSize: int({ min: 2, max: 256 }).default(8),
   /** Prompts per step. */
-  promptsPerStep: int({ min: 1, max: 1024 }).default(4),
-  steps: int({ min: 1 }).default(40),
+  promptsPerStep: int({ min: 1, max: 1024 }).default(16),
+  steps: int({ min: 1 }).default(300),
   /** Adam learning rate of the LoRA adapters. */
   learningRate: num({ gt: 0, max: 1 }).default(0.003),
   /** PPO clip range ε of the ratio. */
@@ -96,14 +96,14 @@ export const trainingSchema = strict({
   /** Prompt file (one per line, or JSONL with a "prompt" field); null = the world's train split. */
   promptFile: str().nullable().default(null),
   /** Held-out gold evaluation every N steps (0 = only before and after). */
-  evalEvery: int({ min: 0 }).default(10),
+  evalEvery: int({ min: 0 }).default(25),
   evalPrompts: int({ min: 1 }).default(128),
   /** Checkpoint every N steps (and at the end). */
-  checkpointEvery: int({ min: 1 }).default(10),
+  checkpointEvery: int({ min: 1 }).default(25),
   /** MP4s of one sampled group every N steps (0 = never). */
-  videosEvery: int({ min: 0 }).default(10),
+  videosEvery: int({ min: 0 }).default(25),
   /** Verdict traces of one sampled group every N steps (0 = never). */
-  tracesEvery: int({ min: 0 }).default(5),
+  tracesEvery: int({ min: 0 }).default(10),
   /** 1: generate step t+1 while step t is judged (bounded staleness); 0: sequential. */
   pipelineStaleness: int({ min: 0, max: 1 }).default(1),
   advantage: strict({
@@ -118,7 +118,8 @@ export const trainingSchema = strict({
 });
 
 export const rewardSchema = strict({
-  mode: oneOf(['pairwise', 'pointwise'] as const).default('pairwise'),
+  /** pointwise: one judge conversation per video (fast, graded scores); pairwise: VR-Thinker comparisons of pairs. */
+  mode: oneOf(['pairwise', 'pointwise'] as const).default('pointwise'),
   /** Pairs judged per group: all pairs, or k random opponents per video. */
   plan: oneOf(['all-pairs', 'k-opponents'] as const).default('all-pairs'),
   opponents: int({ min: 1 }).default(3),

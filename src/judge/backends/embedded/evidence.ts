@@ -63,6 +63,16 @@ export interface VideoEvidence {
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((s, x) => s + x, 0) / xs.length);
 
+/**
+ * Sharpens a classifier probability towards a decision (p^k / (p^k + (1−p)^k)): the gold checks are hard decisions,
+ * so a confident 0.8 should count nearly as 1 while 0.5 stays undecided.
+ */
+export function sharpen(p: number, k = 3): number {
+  const a = Math.max(0, Math.min(1, p)) ** k;
+  const b = (1 - Math.max(0, Math.min(1, p))) ** k;
+  return a + b === 0 ? 0.5 : a / (a + b);
+}
+
 /** Least-squares slope of values over times. */
 function slope(ts: readonly number[], vs: readonly number[]): number {
   const tm = mean(ts);
@@ -121,10 +131,10 @@ export function videoEvidence(prompt: PromptSpec, frames: readonly PerceivedFram
       motion = seen.motion === want.motion ? soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1) : Math.min(0.3, soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1));
     }
     const speed = want.motion === 'still' ? null : track.length < 2 ? 0.3 : want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08);
-    return { colour: mean(colourP), shape: mean(shapeP), motion, speed, vx, vy, samples: track.length, track };
+    return { colour: sharpen(mean(colourP)), shape: sharpen(mean(shapeP)), motion, speed, vx, vy, samples: track.length, track };
   });
   const bi = BACKGROUND_COLOUR_NAMES.indexOf(prompt.background);
-  const background = mean(sorted.map((f) => f.backgroundProbs[bi] ?? 0));
+  const background = sharpen(mean(sorted.map((f) => f.backgroundProbs[bi] ?? 0)));
   const count = mean(sorted.map((f) => (f.objects.length === prompt.objects.length ? 1 : 0)));
   const checks: number[] = [];
   for (const o of objects) {

@@ -67,7 +67,7 @@ export interface TrainPerceptionResult {
 /** The two shipped versions: rm-v1 is deliberately weak (small, short, clean data only), rm-v2 the good one. */
 export const PERCEPTION_PRESETS = {
   'rm-v1': { steps: 180, hidden: [16], seed: 101, defectProbability: 0, batchSize: 64, learningRate: 0.003 },
-  'rm-v2': { steps: 1200, hidden: [128, 64], seed: 202, defectProbability: 0.6, batchSize: 128, learningRate: 0.002, scenes: { severity: [0.2, 1.6] as const, freeLayout: 0.3 } },
+  'rm-v2': { steps: 1200, hidden: [128, 64], seed: 202, defectProbability: 0.6, batchSize: 128, learningRate: 0.002, scenes: { severity: [0.2, 1.6] as const, freeLayout: 0.3, colourSpread: 0.5 } },
 } as const satisfies Record<string, Omit<TrainPerceptionOptions, 'version'>>;
 
 export type PerceptionPreset = keyof typeof PERCEPTION_PRESETS;

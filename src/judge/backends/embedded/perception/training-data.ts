@@ -8,6 +8,7 @@ import { Rng, deriveSeed } from '../../../../common/rng.js';
 import {
   BACKGROUND_COLOURS,
   BACKGROUND_COLOUR_NAMES,
+  BACKGROUND_OFFSET,
   DEFECTS,
   DEFECT_OFFSET,
   OBJECT_COLOURS,
@@ -53,6 +54,12 @@ export interface SceneDistribution {
   readonly severity: readonly [number, number];
   /** Probability that objects get a free position (anywhere in view) and size; default 0. */
   readonly freeLayout: number;
+  /**
+   * Probability that each object colour and the background colour are drawn uniformly from the whole RGB cube (labelled
+   * with the nearest named colour, as the gold evaluator does), so blended colours a generator produces are covered;
+   * default 0.
+   */
+  readonly colourSpread: number;
   /** Frames per video the random frame is taken from; default 24. */
   readonly frames: number;
   /** Frame size, px; default 64. */
@@ -67,6 +74,7 @@ export const DEFAULT_SCENES: Readonly<SceneDistribution> = Object.freeze({
   defectProbability: 0.5,
   severity: [0.4, 1.3] as const,
   freeLayout: 0,
+  colourSpread: 0,
   frames: 24,
   width: 64,
   height: 64,
@@ -173,6 +181,11 @@ export class FrameSampler {
         latent[b + SLOT.size] = rng.uniform(-1, 0.6);
       }
     }
+    for (let k = 0; k < prompt.objects.length; k++) {
+      if (!rng.bool(d.colourSpread)) continue;
+      for (let c = 0; c < 3; c++) latent[k * SLOT_DIM + SLOT.colour + c] = rng.uniform(-1, 1);
+    }
+    if (rng.bool(d.colourSpread)) for (let c = 0; c < 3; c++) latent[BACKGROUND_OFFSET + c] = rng.uniform(-1, 1);
     const defective = rng.bool(d.defectProbability);
     for (let i = 0; i < DEFECTS.length; i++) {
       latent[DEFECT_OFFSET + i] = defective && rng.bool(0.5) ? rng.uniform(d.severity[0], d.severity[1]) : -1;
