@@ -1,0 +1,81 @@
+/**
+ * `npm run bench:pipeline`: the same steps of the embedded default with and without pipelining (rollout of step t+1
+ * while step t is judged by the reward-server child process). Reports median step time, stage times, and the ratios
+ * the coordinator issue asks for. Results to bench/results/pipeline.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../src/common/logger.js';
+import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig, type Config } from '../src/config/index.js';
+import { Coordinator, type StepMetrics } from '../src/coordinator/coordinator.js';
+import { startLocalRewardServer } from '../src/coordinator/local-reward-server.js';
+import { EmbeddedGenerator } from '../src/generator/index.js';
+import { RewardClientPool } from '../src/reward-client/pool.js';
+import { chooseTensorBackend } from '../src/tensor/index.js';
+import { machineInfo, median } from './machine.js';
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 20);
+const base = loadConfig(DEFAULT_CONFIG_PATH);
+await chooseTensorBackend(base.tensor.backend);
+const tmp = mkdtempSync(join(tmpdir(), 'vrgrpo-bench-pipe-'));
+const server = await startLocalRewardServer({ configPath: DEFAULT_CONFIG_PATH, artifactRoot: tmp, log: silentLogger() });
+const pool = await RewardClientPool.create({ urls: [server.url], token: server.token });
+
+interface Measured {
+  readonly stepMs: number;
+  readonly generateMs: number;
+  readonly judgeMs: number;
+  readonly updateMs: number;
+}
+
+async function measure(staleness: number): Promise<Measured> {
+  const config: Config = { ...base, training: { ...base.training, pipelineStaleness: staleness, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 } };
+  const t = config.training;
+  const generator = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
+  const stamps: number[] = [];
+  const steps: StepMetrics[] = [];
+  const coordinator = new Coordinator({
+    config,
+    runDir: join(tmp, `s${staleness}`),
+    generator,
+    embedded: generator,
+    judge: pool,
+    log: silentLogger(),
+    steps: STEPS,
+    onStep: (s) => {
+      stamps.push(performance.now());
+      steps.push(s);
+    },
+  });
+  await coordinator.runLoop();
+  await generator.close();
+  const stepTimes = stamps.slice(1).map((x, i) => x - (stamps[i] ?? x)).slice(2);
+  const stage = (k: 'generateMs' | 'judgeMs' | 'updateMs'): number => median(steps.slice(3).map((s) => (s.timing as Record<string, number>)[k] ?? 0));
+  return { stepMs: median(stepTimes), generateMs: stage('generateMs'), judgeMs: stage('judgeMs'), updateMs: stage('updateMs') };
+}
+
+try {
+  const sequential = await measure(0);
+  const pipelined = await measure(1);
+  // The slowest stage: judging (the reward server) vs rollout + update on the coordinator's core.
+  const slowest = Math.max(sequential.judgeMs, sequential.generateMs + sequential.updateMs);
+  const result = {
+    benchmark: 'pipeline',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    setup: { steps: STEPS, promptsPerStep: base.training.promptsPerStep, groupSize: base.training.groupSize, rewardMode: base.reward.mode },
+    sequential,
+    pipelined,
+    slowestStageMs: slowest,
+    pipelinedOverSlowest: pipelined.stepMs / slowest,
+    speedup: sequential.stepMs / pipelined.stepMs,
+  };
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await pool.close();
+  await server.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
