@@ -82,7 +82,7 @@ export const trainingSchema = strict({
   groupSize: int({ min: 2, max: 256 }).default(8),
   /** Prompts per step. */
   promptsPerStep: int({ min: 1, max: 1024 }).default(16),
-  steps: int({ min: 1 }).default(300),
+  steps: int({ min: 1 }).default(270),
   /** Adam learning rate of the LoRA adapters. */
   learningRate: num({ gt: 0, max: 1 }).default(0.003),
   /** PPO clip range ε of the ratio. */

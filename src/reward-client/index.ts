@@ -10,3 +10,4 @@ export {
   type ServerHello,
   type StatusMessage,
 } from './client.js';
+export { RewardClientPool, isRetryable, type RewardPoolOptions, type PoolJudgeRequest, type PooledVerdict } from './pool.js';

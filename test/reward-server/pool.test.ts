@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VrGrpoError, isVrGrpoError } from '../../src/errors/index.js';
+import type { Judgment, JudgeService, JudgmentHooks, JudgmentRequest } from '../../src/judge/judge-service.js';
+import { RewardClientPool } from '../../src/reward-client/pool.js';
+import type { RewardServer } from '../../src/reward-server/index.js';
+import { BrightnessJudge } from './brightness-judge.js';
+import { ArtifactFixture, startServer, uniformVideo, within } from './helpers.js';
+
+/** A judge that fails every request with a retryable JUDGE_FAILED. */
+class FailingJudge implements JudgeService {
+  readonly backendName = 'failing';
+  calls = 0;
+  rmVersion(): string {
+    return 'test-rm-1';
+  }
+  judge(_request: JudgmentRequest, _hooks: JudgmentHooks): Promise<Judgment> {
+    this.calls += 1;
+    return Promise.reject(new VrGrpoError('JUDGE_FAILED', 'planted replica failure'));
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const bright = uniformVideo(200);
+const dark = uniformVideo(40);
+
+describe('reward client pool over real replicas', () => {
+  let fixture: ArtifactFixture;
+  beforeAll(async () => {
+    fixture = await ArtifactFixture.create();
+  });
+  afterAll(() => fixture.remove());
+
+  it('retries a failed judgment on another replica', async () => {
+    const failing = new FailingJudge();
+    const a = await startServer(fixture, { service: failing });
+    const b = await startServer(fixture);
+    const pool = await RewardClientPool.create({ urls: [a.server.url, b.server.url], maxAttempts: 3 });
+    try {
+      const results = await within(Promise.all([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'pooled judgments');
+      for (const r of results) {
+        expect(r.replica).toBe(b.server.url);
+        expect(r.verdict.answer?.OA).toBe(1);
+      }
+      expect(failing.calls).toBeGreaterThan(0);
+      expect(results.some((r) => r.attempts === 2)).toBe(true);
+    } finally {
+      await pool.close();
+      await a.server.close();
+      await b.server.close();
+    }
+  });
+
+  it('does not retry non-retryable errors, and routes around a replica that went away', async () => {
+    const a = await startServer(fixture);
+    const b = await startServer(fixture);
+    const pool = await RewardClientPool.create({ urls: [a.server.url, b.server.url], reconnectDelayMs: 50 });
+    try {
+      let caught: unknown;
+      try {
+        await pool.judge({ prompt: 'format-error', mode: 'pairwise', videos: [bright, dark] });
+      } catch (e) {
+        caught = e;
+      }
+      expect(isVrGrpoError(caught, 'FORMAT_ERROR')).toBe(true);
+      expect(a.judge.calls.length + b.judge.calls.length).toBe(1);
+      await a.server.close();
+      const after = await within(Promise.all([0, 1, 2].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'judgments after a replica closed');
+      for (const r of after) expect(r.replica).toBe(b.server.url);
+      expect(pool.connectedCount).toBe(1);
+    } finally {
+      await pool.close();
+      await b.server.close();
+    }
+  });
+
+  it('spreads concurrent judgments over replicas (least in flight)', async () => {
+    const servers: RewardServer[] = [];
+    const judges: BrightnessJudge[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await startServer(fixture);
+      servers.push(s.server);
+      judges.push(s.judge);
+    }
+    const pool = await RewardClientPool.create({ urls: servers.map((s) => s.url) });
+    try {
+      await within(Promise.all(Array.from({ length: 8 }, () => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'spread judgments');
+      expect(judges[0]?.calls.length).toBeGreaterThanOrEqual(3);
+      expect(judges[1]?.calls.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await pool.close();
+      for (const s of servers) await s.close();
+    }
+  });
+});
