@@ -10,8 +10,9 @@ import { Rng, deriveSeed } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
+import type {
+  EmbeddedGenerator} from '../generator/index.js';
 import {
-  EmbeddedGenerator,
   evaluatePolicyGold,
   loadCheckpoint,
   samplerOptionsFrom,

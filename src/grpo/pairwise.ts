@@ -62,7 +62,7 @@ export function winRates(n: number, outcomes: readonly ComparisonOutcome[]): num
  */
 export function bradleyTerry(n: number, outcomes: readonly ComparisonOutcome[], iterations = 200): number[] {
   const wins = new Array<number>(n).fill(0.5);
-  const games: Map<number, number>[] = Array.from({ length: n }, () => new Map());
+  const games: Map<number, number>[] = Array.from({ length: n }, () => new Map<number, number>());
   const played = new Array<boolean>(n).fill(false);
   for (const o of outcomes) {
     if (o.winner === null) continue;

@@ -17,6 +17,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function config(overrides: Record<string, unknown> = {}): Config {
   return defaultConfig({
+    reward: { mode: 'pairwise' },
     training: { groupSize: 4, promptsPerStep: 2, steps: 6, evalEvery: 0, evalPrompts: 16, checkpointEvery: 3, videosEvery: 0, tracesEvery: 2, pipelineStaleness: 1, ...overrides },
   });
 }

@@ -30,7 +30,8 @@ describe('embedded generator (shipped base checkpoint)', () => {
     const r = await generator.generate({ prompts, groupSize: 3, seed: 1, mp4Dir: dir });
     expect(r.videos.map((v) => v.id)).toEqual(['p0-m0', 'p0-m1', 'p0-m2', 'p1-m0', 'p1-m1', 'p1-m2']);
     expect(r.trajectory?.count).toBe(6);
-    expect(r.trajectory?.steps).toHaveLength(config.generator.sampler.steps);
+    const window = config.generator.sampler.sdeWindow;
+    expect(r.trajectory?.steps.map((s) => s.index)).toEqual(Array.from({ length: (window.end ?? config.generator.sampler.steps) - window.start }, (_, i) => window.start + i));
     for (const v of r.videos) {
       expect(v.video).toMatchObject({ width: 64, height: 64, frameCount: 24, fps: 8 });
       expect(v.video.data.length).toBe(24 * 64 * 64 * 3);

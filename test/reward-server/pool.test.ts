@@ -3,7 +3,7 @@ import { VrGrpoError, isVrGrpoError } from '../../src/errors/index.js';
 import type { Judgment, JudgeService, JudgmentHooks, JudgmentRequest } from '../../src/judge/judge-service.js';
 import { RewardClientPool } from '../../src/reward-client/pool.js';
 import type { RewardServer } from '../../src/reward-server/index.js';
-import { BrightnessJudge } from './brightness-judge.js';
+import type { BrightnessJudge } from './brightness-judge.js';
 import { ArtifactFixture, startServer, uniformVideo, within } from './helpers.js';
 
 /** A judge that fails every request with a retryable JUDGE_FAILED. */
