@@ -52,7 +52,7 @@ const t0 = performance.now();
 await zero.runLoop();
 const cpu = process.cpuUsage(cpu0);
 const videos = OVERHEAD_STEPS * config.training.promptsPerStep * config.training.groupSize;
-const overhead = { steps: OVERHEAD_STEPS, videos, cpuMsPerVideo: (cpu.user + cpu.system) / 1000 / videos, wallMsPerStep: (performance.now() - t0) / OVERHEAD_STEPS, note: 'includes the zero-cost judge (win-rate over 28 pairs per group) and run-dir writes' };
+const overhead = { steps: OVERHEAD_STEPS, videos, cpuMsPerVideo: (cpu.user + cpu.system) / 1000 / videos, wallMsPerStep: (performance.now() - t0) / OVERHEAD_STEPS, note: `includes the zero-cost judge (${config.reward.mode} rewards) and run-dir writes` };
 process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per video\n`);
 
 // Memory: the real embedded generator and trainer, zero-cost judge.

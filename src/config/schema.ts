@@ -164,7 +164,8 @@ export const rewardServerSchema = strict({
   /** file:// URIs must resolve inside this folder (relative to this config file); null = VRGRPO_ARTIFACT_ROOT, else ../runs. */
   artifactRoot: str().nullable().default(null),
   maxPayloadBytes: int({ min: 1024 }).default(64 * 1024 * 1024),
-  maxInFlightPerConnection: int({ min: 1, max: 10_000 }).default(8),
+  /** Judgments one connection may have in flight (a coordinator sends a whole step at once). */
+  maxInFlightPerConnection: int({ min: 1, max: 10_000 }).default(64),
   /** ms; 0 disables. */
   heartbeatIntervalMs: int({ min: 0 }).default(30_000),
   /** ms that SIGTERM lets in-flight judgments finish. */

@@ -219,7 +219,9 @@ export class Coordinator {
         // regenerates exactly what an uninterrupted run would have.
         const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
         if (prefetch) {
+          // Let the requests (and their inline videos) reach the reward servers before the rollout blocks this thread.
           await new Promise((resolve) => setImmediate(resolve));
+          await this.o.judge.whenDelivered?.();
           next = this.rollout(step + 1);
         }
         const groups = await judging;

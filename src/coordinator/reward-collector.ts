@@ -13,6 +13,8 @@ import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 /** The part of the reward pool the collector needs (a fake can stand in for it in tests). */
 export interface JudgeClient {
   judge(request: PoolJudgeRequest): Promise<PooledVerdict>;
+  /** Resolves when the requests made so far have reached their servers (optional). */
+  whenDelivered?(): Promise<void>;
 }
 
 export interface RewardSettings {

@@ -66,6 +66,8 @@ export class RewardClientPool {
   private seq = 0;
   private rr = 0;
   private readonly waiters = new Set<() => void>();
+  private undelivered = 0;
+  private readonly deliveryWaiters = new Set<() => void>();
 
   private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log'>> & { token: string | undefined }, log: Logger) {
     this.log = log;
@@ -147,7 +149,8 @@ export class RewardClientPool {
     const deadline = Date.now() + this.options.waitForReplicaMs;
     for (;;) {
       if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the reward pool is closed', { details: { reason: 'closed' } });
-      const up = this.replicas.filter((r) => this.healthy(r));
+      // A replica at its advertised in-flight limit would answer OVERLOADED: wait for a free slot instead.
+      const up = this.replicas.filter((r) => this.healthy(r) && r.inFlight < (r.client?.hello.limits.maxInFlight ?? Infinity));
       const preferred = up.filter((r) => !avoid.has(r.url));
       const choices = preferred.length > 0 ? preferred : up;
       if (choices.length > 0) {
@@ -157,14 +160,15 @@ export class RewardClientPool {
         if (chosen !== undefined) return chosen;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new VrGrpoError('JUDGE_FAILED', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
+      const busy = this.replicas.some((r) => r.client?.isOpen === true);
+      if (left <= 0 && !busy) throw new VrGrpoError('JUDGE_FAILED', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);
           this.waiters.delete(wake);
           resolve();
         };
-        const timer = setTimeout(wake, Math.min(left, 250));
+        const timer = setTimeout(wake, Math.min(Math.max(left, 50), 250));
         this.waiters.add(wake);
       });
     }
@@ -183,7 +187,11 @@ export class RewardClientPool {
       r.inFlight += 1;
       try {
         // Videos and the judge request go out back to back (the socket keeps their order): no round trip per video.
-        const sent = Promise.all(request.videos.map((v, i) => client.sendInlineVideo(`${id}-v${i}`, v)));
+        this.undelivered += 1;
+        const sent = Promise.all(request.videos.map((v, i) => client.sendInlineVideo(`${id}-v${i}`, v))).finally(() => {
+          this.undelivered -= 1;
+          if (this.undelivered === 0) for (const wake of this.deliveryWaiters) wake();
+        });
         const judged = client.judge({ id, prompt: request.prompt, mode: request.mode, videos: request.videos.map((_, i) => ({ inline: `${id}-v${i}` })), ...(request.options === undefined ? {} : { options: request.options }) });
         const [, verdict] = await Promise.all([sent, judged]);
         r.rmVersion = verdict.rmVersion;
@@ -196,13 +204,33 @@ export class RewardClientPool {
         this.log.warn({ replica: r.url, attempt, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
       } finally {
         r.inFlight -= 1;
+        for (const wake of this.waiters) wake();
       }
     }
     throw last instanceof Error ? last : new VrGrpoError('JUDGE_FAILED', 'judgment failed on every attempt');
   }
 
+  /**
+   * Resolves once every inline video sent so far has been acknowledged by its replica (or failed), at most after
+   * `timeoutMs`. A coordinator waits for this before blocking its event loop with CPU work, so the replicas are not
+   * starved of request bytes still sitting in its socket buffers.
+   */
+  whenDelivered(timeoutMs = 5_000): Promise<void> {
+    if (this.undelivered === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.deliveryWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.deliveryWaiters.add(done);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const wake of this.deliveryWaiters) wake();
     this.closed = true;
     for (const wake of this.waiters) wake();
     for (const r of this.replicas) {

@@ -11,14 +11,28 @@ import {
   OBJECT_COLOUR_NAMES,
   SHAPES,
   STILL_BELOW_PX_PER_FRAME,
+  BACKGROUND_COLOURS,
+  OBJECT_COLOURS,
   classifyMotion,
+  rgbDistance,
+  type Rgb,
 } from '../../../world/index.js';
 
 /** What the reasoner needs of one perceived frame (the Perception module's `FramePerception`). */
 export interface PerceivedFrame {
   readonly frameIndex: number;
   readonly backgroundProbs: Float32Array;
-  readonly objects: readonly { readonly x: number; readonly y: number; readonly area: number; readonly colourProbs: Float32Array; readonly shapeProbs: Float32Array }[];
+  /** Measured background colour (0..1), when the perception reports it. */
+  readonly background?: Rgb;
+  readonly objects: readonly {
+    readonly x: number;
+    readonly y: number;
+    readonly area: number;
+    readonly colourProbs: Float32Array;
+    readonly shapeProbs: Float32Array;
+    /** Measured core colour of the object (0..1), when the perception reports it. */
+    readonly rgb?: Rgb;
+  }[];
   readonly brightness: number;
   readonly sharpness: number;
   readonly noise: number;
@@ -67,6 +81,26 @@ const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce
  * Sharpens a classifier probability towards a decision (p^k / (p^k + (1−p)^k)): the gold checks are hard decisions,
  * so a confident 0.8 should count nearly as 1 while 0.5 stays undecided.
  */
+/**
+ * Soft nearest-colour assignment of a measured colour to `name` within a palette (Gaussian in RGB distance, σ = 0.06):
+ * the same rule the gold evaluator applies to the true colour, applied to what was measured in the pixels.
+ */
+export function measuredColourProb<K extends string>(palette: Readonly<Record<K, Rgb>>, rgb: Rgb, name: K): number {
+  let total = 0;
+  let mine = 0;
+  for (const k of Object.keys(palette) as K[]) {
+    const w = Math.exp(-(rgbDistance(palette[k], rgb) ** 2) / (2 * 0.06 ** 2));
+    total += w;
+    if (k === name) mine = w;
+  }
+  return total === 0 ? 0 : mine / total;
+}
+
+/** Classifier probability blended with the measured-colour assignment when a measurement exists. */
+function blend(classifier: number, measured: number | null): number {
+  return measured === null ? classifier : 0.5 * classifier + 0.5 * measured;
+}
+
 export function sharpen(p: number, k = 3): number {
   const a = Math.max(0, Math.min(1, p)) ** k;
   const b = (1 - Math.max(0, Math.min(1, p))) ** k;
@@ -113,7 +147,7 @@ export function videoEvidence(prompt: PromptSpec, frames: readonly PerceivedFram
         shapeP.push(0);
         continue;
       }
-      colourP.push(best.colourProbs[ci] ?? 0);
+      colourP.push(blend(best.colourProbs[ci] ?? 0, best.rgb === undefined ? null : measuredColourProb(OBJECT_COLOURS, best.rgb, want.colour)));
       shapeP.push(best.shapeProbs[si] ?? 0);
       track.push({ frame: f.frameIndex, x: best.x, y: best.y });
     }
@@ -134,7 +168,7 @@ export function videoEvidence(prompt: PromptSpec, frames: readonly PerceivedFram
     return { colour: sharpen(mean(colourP)), shape: sharpen(mean(shapeP)), motion, speed, vx, vy, samples: track.length, track };
   });
   const bi = BACKGROUND_COLOUR_NAMES.indexOf(prompt.background);
-  const background = sharpen(mean(sorted.map((f) => f.backgroundProbs[bi] ?? 0)));
+  const background = sharpen(mean(sorted.map((f) => blend(f.backgroundProbs[bi] ?? 0, f.background === undefined ? null : measuredColourProb(BACKGROUND_COLOURS, f.background, prompt.background)))));
   const count = mean(sorted.map((f) => (f.objects.length === prompt.objects.length ? 1 : 0)));
   const checks: number[] = [];
   for (const o of objects) {
