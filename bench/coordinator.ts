@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/ind
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
 import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
-import { FakeJudge } from './support/fake-judge.js';
+import { FakeJudge } from '../test/coordinator/fake-judge.js';
 import { machineInfo } from './machine.js';
 
 const MEMORY_STEPS = Number(process.env.BENCH_MEMORY_STEPS ?? 200);

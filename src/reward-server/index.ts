@@ -15,4 +15,4 @@ export {
 } from './options.js';
 export { CLOSE_CODES } from './connection.js';
 export { resolveArtifactUri } from './artifact-path.js';
-export { installSignalDrain, DRAIN_SIGNALS, type Drainable } from './signal-drain.js';
+export { installSignalDrain, DRAIN_SIGNALS, type Drainable } from '../common/signal-drain.js';

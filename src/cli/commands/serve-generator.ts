@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedGenerator } from '../../generator/index.js';
-import { GeneratorWorkerServer, installWorkerSignalDrain } from '../../generator/remote/index.js';
+import { installSignalDrain } from '../../common/signal-drain.js';
+import { GeneratorWorkerServer } from '../../generator/remote/index.js';
 import { commandContext, intOption, tensorBackend } from '../context.js';
 
 interface ServeGeneratorFlags {
@@ -38,7 +39,7 @@ export function registerServeGenerator(program: Command): void {
         const server = await GeneratorWorkerServer.start({ generator, log: ctx.log, host: flags.host ?? '127.0.0.1', port, token: token === '' ? null : token });
         ctx.log.info({ checkpoint: config.generator.checkpoint, auth: token !== '' }, 'generator worker ready');
         process.stdout.write(`listening ${server.url}\n`);
-        await installWorkerSignalDrain(server, ctx.log);
+        await installSignalDrain(server, ctx.log);
       } finally {
         await generator.close();
       }

@@ -21,4 +21,4 @@ export {
   REMOTE_CLOSE_TIMEOUT_MS,
   type RemoteGeneratorOptions,
 } from './remote-generator.js';
-export { installWorkerSignalDrain, WORKER_DRAIN_SIGNALS, type DrainableWorker } from './signal-drain.js';
+
