@@ -9,9 +9,9 @@ import type { Logger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { bearerChecker } from './auth.js';
+import { bearerChecker, handleHealthRequest, refuseUpgrade } from '../common/http.js';
 import { CLOSE_CODES, Connection, type ConnectionHost } from './connection.js';
-import { handleHttpRequest, refuseUpgrade, type HealthBody } from './http-responses.js';
+import type { HealthBody } from './health.js';
 import { compileRewardServerOptions, type ResolvedRewardServerOptions, type RewardServerOptions } from './options.js';
 
 /** Lifecycle of a reward server. Only `running` accepts connections and judgments; `draining` finishes what runs. */
@@ -95,7 +95,7 @@ export class RewardServer {
     this.#wss.on('error', (error: Error) => this.#log.error({ err: error.message }, 'websocket server error'));
     this.#http = http.createServer((req, res) => {
       try {
-        handleHttpRequest(req, res, () => this.#health());
+        handleHealthRequest(req, res, () => this.#health());
       } catch (error) {
         this.#log.error({ err: describe(error) }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500);

@@ -12,7 +12,8 @@ import { VrGrpoError } from '../../errors/index.js';
 import { GENERATOR_PROTOCOL_VERSION, type GeneratorWorkerMessage } from '../../protocol/generator-messages.js';
 import { SerialQueue } from './serial-queue.js';
 import { WORKER_CLOSE_CODES, WorkerConnection, type WorkerConnectionHost } from './worker-connection.js';
-import { bearerChecker, handleWorkerHttpRequest, refuseUpgrade, type WorkerHealthBody } from './worker-http.js';
+import { bearerChecker, handleHealthRequest, refuseUpgrade } from '../../common/http.js';
+import type { WorkerHealthBody } from './worker-health.js';
 import { compileGeneratorWorkerOptions, type GeneratorWorkerOptions, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
 
 /** Lifecycle of a worker. Only `running` accepts connections and requests; `draining` finishes what was accepted. */
@@ -90,7 +91,7 @@ export class GeneratorWorkerServer {
     this.#wss.on('error', (error: Error) => this.#log.error({ err: error.message }, 'websocket server error'));
     this.#http = http.createServer((req, res) => {
       try {
-        handleWorkerHttpRequest(req, res, () => this.#health());
+        handleHealthRequest(req, res, () => this.#health());
       } catch (error) {
         this.#log.error({ err: describe(error) }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500);

@@ -1,38 +1,30 @@
 /**
- * Plain-HTTP side of the generator worker: the bearer-token check of the upgrade, `/healthz`, 404s, and refusing an
- * upgrade with a status line. Same behaviour as the reward server's (src/reward-server/auth.ts, http-responses.ts);
- * kept here so the generator does not depend on a sibling service.
+ * Plain-HTTP pieces shared by the project's WebSocket servers (reward server, generator worker): the constant-time
+ * bearer-token check of the upgrade, `/healthz` (404 elsewhere, 405 for other methods), and refusing an upgrade with a
+ * status line and a JSON `{code, message}` body.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-/** The `/healthz` body. */
-export interface WorkerHealthBody {
-  readonly status: 'ok' | 'draining';
-  readonly generator: string;
-  readonly trainable: boolean;
-  /** Requests waiting for or holding the generator. */
-  readonly queued: number;
-  readonly connections: number;
-}
-
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/** A checker for `Authorization: Bearer <token>`, compared in constant time; with a `null` token every request passes. */
+/** A checker for `Authorization: Bearer <token>`; with a `null` token every request passes. */
 export function bearerChecker(token: string | null): (request: IncomingMessage) => boolean {
   if (token === null) return () => true;
   const expected = digest(token);
   return (request) => {
     const header = request.headers.authorization;
     if (typeof header !== 'string') return false;
-    const given = /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1];
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    const given = match?.[1];
     // Hashing first gives equal-length buffers, so the comparison time does not depend on the token's length.
     return given !== undefined && timingSafeEqual(digest(given), expected);
   };
 }
+
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, head = false): void {
   const text = JSON.stringify(body);
@@ -41,7 +33,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 /** Answers a plain HTTP request: `GET|HEAD /healthz` → 200 (503 while draining), other methods 405, other paths 404. */
-export function handleWorkerHttpRequest(req: IncomingMessage, res: ServerResponse, health: () => WorkerHealthBody): void {
+export function handleHealthRequest(req: IncomingMessage, res: ServerResponse, health: () => { readonly status: 'ok' | 'draining' }): void {
   let pathname: string;
   try {
     pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
