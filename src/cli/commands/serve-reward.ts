@@ -1,6 +1,7 @@
 /** `vr-grpo serve-reward`: the VR-Thinker reward server over WebSockets, with the embedded judge. */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_CONFIG_PATH } from '../../config/index.js';
 import type { Command } from 'commander';
 import { createEmbeddedJudge } from '../../judge/backends/embedded/index.js';
 import { RewardServer, installSignalDrain } from '../../reward-server/index.js';
@@ -27,7 +28,8 @@ export function registerServeReward(program: Command): void {
       const ctx = commandContext(flags.config);
       const rs = ctx.config.rewardServer;
       const port = intOption('--port', flags.port, 0) ?? rs.port;
-      const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(ctx.config.source === null ? '.' : resolve(ctx.config.source, '..'), '..', 'runs'));
+      // Default: the runs/ folder next to the config's folder (configs/../runs).
+      const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), '..', 'runs'));
       mkdirSync(artifactRoot, { recursive: true });
       const token = rs.token ?? process.env.VRGRPO_TOKEN ?? null;
       const service = await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint), judge: ctx.config.judge });

@@ -9,7 +9,7 @@
  */
 import { VrGrpoError } from '../../../errors/index.js';
 import type { Confidence, PairwiseAnswer, PointwiseScores, Preference } from '../../../protocol/index.js';
-import { OBJECT_COLOUR_NAMES, SHAPES, tryParsePrompt, type PromptSpec } from '../../../world/index.js';
+import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import { renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
@@ -188,6 +188,3 @@ export class EmbeddedReasoner implements Reasoner {
 }
 
 const round2 = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 100) / 100;
-
-/** Vocabulary sizes the perception heads must have (checked when wiring a model). */
-export const PERCEPTION_CLASSES = { colours: OBJECT_COLOUR_NAMES.length, shapes: SHAPES.length } as const;
