@@ -138,18 +138,8 @@ export class Coordinator {
   }
 
   private readLatest(): CoordinatorCheckpoint | null {
-    const f = join(this.run.path, 'checkpoints', 'latest.json');
-    if (!existsSync(f)) return null;
-    const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
-    return JSON.parse(readFileSync(join(this.run.path, 'checkpoints', latest.dir, 'coordinator.json'), 'utf8')) as CoordinatorCheckpoint;
-  }
-
-  /** Adapter + optimizer checkpoint folder of the latest checkpoint (to build the generator before `run`). */
-  static latestPolicyCheckpoint(runDir: string): string | null {
-    const f = join(runDir, 'checkpoints', 'latest.json');
-    if (!existsSync(f)) return null;
-    const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
-    return join(runDir, 'checkpoints', latest.dir, 'policy');
+    const dir = latestCheckpointDir(this.run.path);
+    return dir === null ? null : (JSON.parse(readFileSync(join(dir, 'coordinator.json'), 'utf8')) as CoordinatorCheckpoint);
   }
 
   private checkpoint(step: number): void {
@@ -319,11 +309,12 @@ export class Coordinator {
       reward[d] = mean(xs);
       rewardStd[d] = std(xs);
     }
-    const gold = current.prompts.flatMap((p, g) =>
-      p.spec === null
-        ? []
-        : current.result.videos.filter((v) => v.promptIndex === g && v.latent !== null).map((v) => evaluateScene(p.spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' }, decodeLatent(v.latent ?? new Float32Array(0), v.video.width, v.video.height))),
-    );
+    // Gold scores exist only for prompts of the world's grammar and videos with a scene latent.
+    const gold = current.prompts.flatMap((p, g) => {
+      const spec = p.spec;
+      if (spec === null) return [];
+      return current.result.videos.flatMap((v) => (v.promptIndex === g && v.latent !== null ? [evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height))] : []));
+    });
     const advValues = adv.advantages.flat().filter((x): x is number => x !== null);
     const hallucinations: Record<string, number> = {};
     for (const g of groups) for (const [k, v] of Object.entries(g.hallucinations)) hallucinations[k] = (hallucinations[k] ?? 0) + v;
@@ -363,9 +354,18 @@ export class Coordinator {
   }
 }
 
+/** Folder of a run's latest checkpoint (`checkpoints/latest.json` points at it), or null before the first one. */
+function latestCheckpointDir(runDir: string): string | null {
+  const f = join(runDir, 'checkpoints', 'latest.json');
+  if (!existsSync(f)) return null;
+  const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
+  return join(runDir, 'checkpoints', latest.dir);
+}
+
 /** Loads the adapters and optimizer state of a run's latest checkpoint (for building the generator on resume). */
 export function loadResumeState(runDir: string): { lora: ReadonlyMap<string, Float32Array>; optimizer: ReturnType<typeof loadCheckpoint>['optimizer'] } | null {
-  const dir = Coordinator.latestPolicyCheckpoint(runDir);
+  const latest = latestCheckpointDir(runDir);
+  const dir = latest === null ? null : join(latest, 'policy');
   if (dir === null || !existsSync(dir)) return null;
   const ck = loadCheckpoint(dir);
   return { lora: ck.lora, optimizer: ck.optimizer };

@@ -6,7 +6,7 @@
  * `parseGeneratorClientMessage` / `parseGeneratorWorkerMessage` accepts it. docs/generator-protocol.md documents it.
  */
 import { z } from 'zod';
-import type { ParseFailureCode, ParseOutcome } from './parse.js';
+import { parseTaggedMessage, type ParseOutcome } from './parse.js';
 
 export const GENERATOR_PROTOCOL_VERSION = 1;
 
@@ -212,57 +212,16 @@ export const generatorWorkerMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type GeneratorWorkerMessage = z.infer<typeof generatorWorkerMessageSchema>;
 
-// ---- edge parsing ----
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
-  if (issue.code === 'unrecognized_keys') return `${[path, ...issue.keys].filter((p) => p !== '').join('.')}: unknown field`;
-  return `${path === '' ? '(message)' : path}: ${issue.message}`;
-}
-
-function idOf(value: unknown): string | null {
-  if (value !== null && typeof value === 'object' && 'id' in value) {
-    const id = value.id;
-    if (typeof id === 'string' && id.length > 0 && id.length <= 128) return id;
-  }
-  return null;
-}
-
-function failure(code: ParseFailureCode, message: string, id: string | null): ParseOutcome<never> {
-  return { ok: false, code, message, id };
-}
+// ---- edge parsing (shared with the reward-server protocol: parse.ts) ----
 
 /** Parses one client text message on the worker side: BAD_MESSAGE (not JSON), UNKNOWN_TYPE, or INVALID_REQUEST naming the field. */
 export function parseGeneratorClientMessage(text: string): ParseOutcome<GeneratorClientMessage> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return failure('BAD_MESSAGE', 'message is not valid JSON', null);
-  }
-  const id = idOf(value);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return failure('INVALID_REQUEST', '(message): expected a JSON object', id);
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string') return failure('INVALID_REQUEST', 'type: expected string', id);
-  if (!(GENERATOR_CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-    return failure('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type.slice(0, 64))}`, id);
-  }
-  const parsed = generatorClientMessageSchema.safeParse(value);
-  if (!parsed.success) return failure('INVALID_REQUEST', parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id);
-  return { ok: true, message: parsed.data };
+  return parseTaggedMessage(text, generatorClientMessageSchema, GENERATOR_CLIENT_MESSAGE_TYPES);
 }
 
 /** Parses one worker text message on the client side. */
 export function parseGeneratorWorkerMessage(text: string): ParseOutcome<GeneratorWorkerMessage> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return failure('BAD_MESSAGE', 'message is not valid JSON', null);
-  }
-  const parsed = generatorWorkerMessageSchema.safeParse(value);
-  if (!parsed.success) return failure('INVALID_REQUEST', parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), idOf(value));
-  return { ok: true, message: parsed.data };
+  return parseTaggedMessage(text, generatorWorkerMessageSchema, null);
 }
 
 /** JSON Schema of the generator-worker protocol, for workers and clients in other languages. */

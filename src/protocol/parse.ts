@@ -22,8 +22,12 @@ function idOf(value: unknown): string | null {
   return null;
 }
 
-/** Parses one client text message. */
-export function parseClientMessage(text: string): ParseOutcome<ClientMessage> {
+/**
+ * Parses one text message against a tagged-union schema. With `knownTypes` (the receiving side of requests) a
+ * non-object, a missing `type` and an unknown `type` get their own answers before the schema runs; without it
+ * (responses) only the schema decides.
+ */
+export function parseTaggedMessage<T>(text: string, schema: z.ZodType<T>, knownTypes: readonly string[] | null): ParseOutcome<T> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -31,32 +35,25 @@ export function parseClientMessage(text: string): ParseOutcome<ClientMessage> {
     return { ok: false, code: 'BAD_MESSAGE', message: 'message is not valid JSON', id: null };
   }
   const id = idOf(value);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, code: 'INVALID_REQUEST', message: '(message): expected a JSON object', id };
+  if (knownTypes !== null) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return { ok: false, code: 'INVALID_REQUEST', message: '(message): expected a JSON object', id };
+    }
+    const type = (value as { type?: unknown }).type;
+    if (typeof type !== 'string') return { ok: false, code: 'INVALID_REQUEST', message: 'type: expected string', id };
+    if (!knownTypes.includes(type)) return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, id };
   }
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string') return { ok: false, code: 'INVALID_REQUEST', message: 'type: expected string', id };
-  if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-    return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown message type ${JSON.stringify(type.slice(0, 64))}`, id };
-  }
-  const parsed = clientMessageSchema.safeParse(value);
-  if (!parsed.success) {
-    return { ok: false, code: 'INVALID_REQUEST', message: parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id };
-  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return { ok: false, code: 'INVALID_REQUEST', message: parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id };
   return { ok: true, message: parsed.data };
+}
+
+/** Parses one client text message (server side). */
+export function parseClientMessage(text: string): ParseOutcome<ClientMessage> {
+  return parseTaggedMessage(text, clientMessageSchema, CLIENT_MESSAGE_TYPES);
 }
 
 /** Parses one server text message (client side). */
 export function parseServerMessage(text: string): ParseOutcome<ServerMessage> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, code: 'BAD_MESSAGE', message: 'message is not valid JSON', id: null };
-  }
-  const parsed = serverMessageSchema.safeParse(value);
-  if (!parsed.success) {
-    return { ok: false, code: 'INVALID_REQUEST', message: parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), id: idOf(value) };
-  }
-  return { ok: true, message: parsed.data };
+  return parseTaggedMessage(text, serverMessageSchema, null);
 }
