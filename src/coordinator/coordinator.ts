@@ -24,6 +24,7 @@ import {
 } from '../generator/index.js';
 import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
 import type { Media } from '../media/index.js';
+import type { VerdictMessage } from '../protocol/index.js';
 import { decodeLatent, evaluateScene } from '../world/index.js';
 import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampler, type PromptSamplerState, type SampledPrompt } from './prompt-sampler.js';
 import { collectGroupRewards, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
@@ -51,8 +52,30 @@ export interface CoordinatorOptions {
   /** For MP4s of sampled groups. */
   readonly media?: Media;
   readonly onStep?: (metrics: StepMetrics) => void;
+  /** Every event written to `events.jsonl` (start, resume, checkpoint, failures, swaps, drift trips…). */
+  readonly onEvent?: (event: Readonly<Record<string, unknown>>) => void;
+  /** A sampled group (prompt 0 of a step) whose MP4s were written: every `videosEvery` steps. */
+  readonly onSampledGroup?: (group: SampledGroup) => void;
   /** RM versions currently served (for metrics). */
   readonly rmVersions?: () => ReadonlyMap<string, string | null>;
+}
+
+/** One sampled group for the dashboard: videos (MP4 paths relative to the run dir) with rewards and verdicts. */
+export interface SampledGroup {
+  readonly step: number;
+  readonly prompt: string;
+  readonly videos: readonly {
+    readonly id: string;
+    /** Relative to the run directory, e.g. `videos/step-000025/v3.mp4`. */
+    readonly mp4: string;
+    /** Combined reward (NaN = masked). */
+    readonly reward: number;
+    readonly perDimension: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', number>>;
+    readonly advantage: number | null;
+    /** Gold accuracy of the scene (embedded world), else null. */
+    readonly goldAccuracy: number | null;
+  }[];
+  readonly verdicts: readonly VerdictMessage[];
 }
 
 export interface RunSummary {
@@ -98,7 +121,7 @@ export class Coordinator {
 
   constructor(private readonly o: CoordinatorOptions) {
     const c = o.config;
-    this.run = new RunDir(o.runDir);
+    this.run = new RunDir(o.runDir, o.onEvent);
     let saved: CoordinatorCheckpoint | null = null;
     if (o.resume === true) {
       saved = this.readLatest();
@@ -241,7 +264,9 @@ export class Coordinator {
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
           const dir = join(this.run.path, 'videos', `step-${pad(step)}`);
           mkdirSync(dir, { recursive: true });
-          for (const v of current.result.videos.filter((x) => x.promptIndex === 0)) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
+          const members = current.result.videos.filter((x) => x.promptIndex === 0);
+          for (const v of members) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
+          this.o.onSampledGroup?.(this.sampledGroup(step, current, groups[0], advantages.advantages[0] ?? []));
         }
         if (step === total) {
           const h = this.evaluate();
@@ -279,6 +304,30 @@ export class Coordinator {
       maskedVideos: masked,
       droppedGroups: dropped,
       failedJudgments: failed,
+    };
+  }
+
+  private sampledGroup(step: number, current: Rollout, group: GroupRewards | undefined, adv: readonly (number | null)[]): SampledGroup {
+    const prompt = current.prompts[0];
+    const spec = prompt?.spec ?? null;
+    const members = current.result.videos.filter((x) => x.promptIndex === 0);
+    return {
+      step,
+      prompt: prompt?.text ?? '',
+      videos: members.map((v, i) => ({
+        id: v.id,
+        mp4: join('videos', `step-${pad(step)}`, `${v.id}.mp4`),
+        reward: group?.rewards[i] ?? NaN,
+        perDimension: {
+          TA: group?.perDimension.TA[i] ?? NaN,
+          MQ: group?.perDimension.MQ[i] ?? NaN,
+          VQ: group?.perDimension.VQ[i] ?? NaN,
+          overall: group?.perDimension.overall[i] ?? NaN,
+        },
+        advantage: adv[i] ?? null,
+        goldAccuracy: spec === null || v.latent === null ? null : evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height)).accuracy,
+      })),
+      verdicts: group?.verdicts ?? [],
     };
   }
 

@@ -9,7 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 export class RunDir {
   readonly path: string;
 
-  constructor(path: string) {
+  /** `onEvent` sees every event as it is written (the live dashboard and metrics listen here). */
+  constructor(
+    path: string,
+    private readonly onEvent?: (record: Readonly<Record<string, unknown>>) => void,
+  ) {
     this.path = resolve(path);
     for (const sub of ['', 'videos', 'checkpoints']) mkdirSync(join(this.path, sub), { recursive: true });
   }
@@ -28,7 +32,9 @@ export class RunDir {
   }
 
   event(kind: string, detail: Record<string, unknown> = {}): void {
-    this.append('events.jsonl', { event: kind, ...detail });
+    const record = { time: new Date().toISOString(), event: kind, ...detail };
+    appendFileSync(this.file('events.jsonl'), `${JSON.stringify(record)}\n`);
+    this.onEvent?.(record);
   }
 
   /** Parsed lines of a jsonl file (missing file = none). */
