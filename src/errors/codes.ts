@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   GENERATOR_UNAVAILABLE: { retryable: true, summary: 'A remote generator worker cannot be reached, or its connection dropped while a request was pending.' },
   GENERATOR_FAILED: { retryable: false, summary: 'A generator (in-process or remote) failed to roll out or update; the message says why.' },
   INFERENCE_FAILED: { retryable: false, summary: 'Running an ONNX session failed.' },
+  BACKEND_UNAVAILABLE: { retryable: true, summary: 'The VLM server cannot be reached, dropped the connection, or kept answering 408/429/5xx (or a malformed body) after the allowed retries.' },
+  BACKEND_TIMEOUT: { retryable: true, summary: 'A request to the VLM server got no complete answer within the per-request timeout (judge.vlm.timeoutMs).' },
+  BACKEND_REJECTED: { retryable: false, summary: 'The VLM server refused a request with a 4xx status other than 408/429 (bad request, unknown model, context too long, authentication); the message carries the status and the server text.' },
 } as const satisfies Record<string, { readonly retryable: boolean; readonly summary: string }>;
 
 /** A stable error code. */
