@@ -1,6 +1,7 @@
 /** The configuration schema: every option with its default and unit. Parsed once, then frozen (see load.ts). */
 import { z } from 'zod';
 import { TENSOR_BACKENDS } from '../tensor/backend.js';
+import { DEFECTS } from '../world/latent.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
 const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
@@ -139,6 +140,14 @@ export const rewardSchema = strict({
   token: str().nullable().default(null),
   requestTimeoutMs: int({ min: 100 }).default(60_000),
   maxAttempts: int({ min: 1, max: 10 }).default(3),
+  /** A group whose judgments came from different RM versions (a swap mid-group): re-judge it, or drop it. */
+  versionMix: oneOf(['rejudge', 'drop'] as const).default('rejudge'),
+  /** Re-judgings of a mixed group before it is dropped. */
+  versionMixRetries: int({ min: 0, max: 5 }).default(2),
+  /** Replicas serving different RM versions: wait until they agree, or route only to the newest version. */
+  versionSkew: oneOf(['wait', 'newest'] as const).default('newest'),
+  /** On an RM version change: keep or reset the per-prompt reward statistics. */
+  onVersionChange: strict({ resetPromptStats: bool().default(true) }).prefault({}),
 });
 
 export const judgeSchema = strict({
@@ -153,6 +162,11 @@ export const judgeSchema = strict({
   maxFormatRetries: int({ min: 0, max: 8 }).default(2),
   /** Fraction of judgments re-judged with all frames to measure audit disagreement. */
   auditFraction: num({ min: 0, max: 1 }).default(0),
+  /**
+   * TESTING AID (embedded judge only): over-reward one quality defect the gold evaluator penalises — TA, VQ and overall
+   * rise by `bonus` per unit of the defect's measured severity. null = off (the default). See docs/judge.md.
+   */
+  plantedHack: strict({ defect: oneOf(DEFECTS), bonus: num({ gt: 0, max: 2 }) }).nullable().default(null),
 });
 
 export const rewardServerSchema = strict({

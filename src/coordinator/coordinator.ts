@@ -144,6 +144,8 @@ export class Coordinator {
       weights: r.weights,
       combination: r.combination,
       judgeOptions: {},
+      versionMix: r.versionMix,
+      versionMixRetries: r.versionMixRetries,
     };
   }
 

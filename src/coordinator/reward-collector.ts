@@ -26,6 +26,9 @@ export interface RewardSettings {
   readonly weights: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', number>>;
   readonly combination: Combination;
   readonly judgeOptions: JudgeOptions;
+  /** A group judged across an RM version change: re-judge it (up to `versionMixRetries` times), or drop it. */
+  readonly versionMix?: 'rejudge' | 'drop';
+  readonly versionMixRetries?: number;
 }
 
 export interface GroupRewards {
@@ -42,11 +45,39 @@ export interface GroupRewards {
   readonly framesViewed: number;
   readonly toolCalls: number;
   readonly hallucinations: Readonly<Record<string, number>>;
+  /** Times the group was re-judged because its judgments spanned RM versions. */
+  readonly versionRejudges: number;
 }
 
 const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', overall: 'OA' };
 
+/**
+ * One group's rewards, all from one RM version: a group whose judgments span a version change (a hot swap mid-group)
+ * is re-judged, or dropped (every video masked, failure code RM_VERSION_MIXED) — never mixed.
+ */
 export async function collectGroupRewards(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<GroupRewards> {
+  const retries = settings.versionMix === 'drop' ? 0 : (settings.versionMixRetries ?? 2);
+  let spent = { judgments: 0, framesViewed: 0, toolCalls: 0 };
+  for (let attempt = 0; ; attempt++) {
+    const g = await collectOnce(client, prompt, videos, settings, rng);
+    if (g.rmVersions.length <= 1) return { ...g, judgments: g.judgments + spent.judgments, versionRejudges: attempt };
+    spent = { judgments: spent.judgments + g.judgments, framesViewed: spent.framesViewed + g.framesViewed, toolCalls: spent.toolCalls + g.toolCalls };
+    if (attempt >= retries) {
+      const masked = new Array<number>(videos.length).fill(NaN);
+      return {
+        ...g,
+        rewards: masked,
+        perDimension: { TA: masked, MQ: masked, VQ: masked, overall: masked },
+        judgments: spent.judgments,
+        failedJudgments: g.failedJudgments + 1,
+        failureCodes: [...g.failureCodes, 'RM_VERSION_MIXED'],
+        versionRejudges: attempt,
+      };
+    }
+  }
+}
+
+async function collectOnce(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<Omit<GroupRewards, 'versionRejudges'>> {
   const n = videos.length;
   const verdicts: VerdictMessage[] = [];
   const failureCodes: string[] = [];

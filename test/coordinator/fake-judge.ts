@@ -15,6 +15,9 @@ export function redness(v: RawVideo): number {
 /** A judge preferring redder videos; `fail(callIndex)` makes chosen calls fail with JUDGE_FAILED. */
 export class FakeJudge implements JudgeClient {
   calls = 0;
+  /** The RM version verdicts carry; `versionAt(call)` overrides it per call (a hot swap mid-group). */
+  rmVersion = 'fake-v1';
+  versionAt: ((call: number) => string) | null = null;
 
   constructor(private readonly fail: (call: number, request: PoolJudgeRequest) => boolean = () => false) {}
 
@@ -31,7 +34,7 @@ export class FakeJudge implements JudgeClient {
       verdict: {
         type: 'verdict',
         id: `f${call}`,
-        rmVersion: 'fake-v1',
+        rmVersion: this.versionAt?.(call) ?? this.rmVersion,
         mode: request.mode,
         answer: request.mode === 'pairwise' ? { TA: p, MQ: p, VQ: p, OA: p, CF: 1 } : null,
         scores: scores.map((s) => ({ TA: norm(s), MQ: norm(s), VQ: norm(s), overall: norm(s) })),
