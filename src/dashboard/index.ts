@@ -1,0 +1,11 @@
+/** Public face of the live dashboard: the coordinator's HTTP endpoint (page, feed, metrics, videos) and its records. */
+export { MonitorServer, type MonitorServerState } from './monitor-server.js';
+export {
+  compileMonitorServerOptions,
+  DEFAULT_MONITOR_HOST,
+  DEFAULT_MONITOR_PORT,
+  type MetricsSource,
+  type MonitorServerOptions,
+  type ResolvedMonitorServerOptions,
+} from './options.js';
+export type { EventRecord, FeedEvent, FeedMessage, GroupRecord, GroupVideoRecord, HistoryBody, StepRecord } from './records.js';

@@ -1,0 +1,514 @@
+// @ts-check
+/**
+ * The vr-grpo live dashboard (plain browser script, no build step). Reads the run's history from `api/history`, then
+ * follows the `feed` (Server-Sent Events) from the last message it saw: step records become points on uPlot charts,
+ * events become the event log and the vertical markers (RM version changes, drift trips), and sampled groups show
+ * their videos, rewards and the verdicts' reasoning traces.
+ */
+'use strict';
+
+(() => {
+  /** @typedef {{ step: number, [key: string]: unknown }} StepRecord */
+  /** @typedef {{ atStep: number, event?: unknown, time?: unknown, [key: string]: unknown }} FeedEvent */
+  /** @typedef {{ index: number, role: string, text: string, framesShown: number[] }} Turn */
+  /** @typedef {{ id: string, rmVersion: string, mode: string, answer: Record<string, number> | null, toolCalls: number, turns?: Turn[], hallucinations: { kind: string, detail: string }[], forced: boolean, formatErrors: number }} Verdict */
+  /** @typedef {{ id: string, mp4: string, reward: number | null, perDimension: Record<string, number | null>, advantage: number | null, goldAccuracy: number | null }} GroupVideo */
+  /** @typedef {{ step: number, prompt: string, videos: GroupVideo[], verdicts: Verdict[] }} Group */
+  /** @typedef {{ title: string, seq: number, steps: StepRecord[], events: FeedEvent[], groups: Group[] }} History */
+  /** @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number, dash?: number[], points?: boolean }} SeriesSpec */
+  /** @typedef {{ step: number, label: string, color: string }} Marker */
+  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number] }} ChartSpec */
+
+  const DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'overall']);
+  const COLORS = { combined: '#0f172a', TA: '#2563eb', MQ: '#16a34a', VQ: '#d97706', overall: '#9333ea' };
+  const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#65a30d'];
+  const RM_COLOR = '#64748b';
+  const DRIFT_COLOR = '#dc2626';
+  const MAX_EVENTS_SHOWN = 200;
+  const MAX_VERDICTS_SHOWN = 64;
+  /** Whole-step tick spacings for the x axes. */
+  const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000];
+
+  const state = {
+    /** @type {StepRecord[]} */ records: [],
+    /** @type {FeedEvent[]} */ events: [],
+    /** @type {Group | null} */ group: null,
+    /** @type {number | null} */ totalSteps: null,
+    seq: 0,
+    /** Messages received live (not from the history). */
+    live: 0,
+  };
+
+  // ---- small helpers ----
+
+  /** @param {unknown} v @returns {v is number} */
+  const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+  /** @param {unknown} v @returns {number | null} */
+  const num = (v) => (isNum(v) ? v : null);
+  /** @param {unknown} v @returns {Record<string, unknown>} */
+  const obj = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? /** @type {Record<string, unknown>} */ (v) : {});
+  /** @param {number | null | undefined} v @param {number} [digits] */
+  const fmt = (v, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(digits));
+  /** @param {unknown} v */
+  const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+  /**
+   * Creates an element with attributes and children (strings become text nodes: nothing is parsed as HTML).
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string>} [attrs]
+   * @param {(Node | string)[]} [children]
+   * @returns {HTMLElementTagNameMap[K]}
+   */
+  function el(tag, attrs = {}, children = []) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  /** @param {string} id @returns {HTMLElement} */
+  function byId(id) {
+    const node = document.getElementById(id);
+    if (node === null) throw new Error(`dashboard: missing #${id}`);
+    return node;
+  }
+
+  /** The uPlot constructor, from the script tag before this one. @returns {typeof uPlot} */
+  function uPlotConstructor() {
+    const ctor = /** @type {unknown} */ (Reflect.get(window, 'uPlot'));
+    if (typeof ctor !== 'function') throw new Error('dashboard: uPlot did not load');
+    return /** @type {typeof uPlot} */ (ctor);
+  }
+  const UPlot = uPlotConstructor();
+
+  // ---- what the charts plot ----
+
+  /** Keys of an object-valued field over all records, in first-seen order. @param {readonly StepRecord[]} records @param {string} field */
+  function keysOf(records, field) {
+    /** @type {Set<string>} */
+    const keys = new Set();
+    for (const r of records) for (const [k, v] of Object.entries(obj(r[field]))) if (isNum(v)) keys.add(k);
+    return [...keys];
+  }
+
+  /** RM version changes: `rm_version_change` events, and changes of the step records' `rmVersions`. @returns {Marker[]} */
+  function rmMarkers() {
+    /** @type {Map<number, string>} */
+    const at = new Map();
+    let previous = '';
+    for (const r of state.records) {
+      const versions = Array.isArray(r.rmVersions) ? r.rmVersions.map(String).sort().join(', ') : '';
+      if (versions === '') continue;
+      if (previous !== '' && versions !== previous) at.set(r.step, versions);
+      previous = versions;
+    }
+    for (const e of state.events) {
+      if (e.event !== 'rm_version_change') continue;
+      const step = num(e.step) ?? e.atStep;
+      const to = e.to ?? e.rmVersion ?? e.version;
+      at.set(step, to === undefined ? 'RM change' : text(to));
+    }
+    return [...at].map(([step, label]) => ({ step, label, color: RM_COLOR }));
+  }
+
+  /** Drift detector trips (`drift` events). @returns {Marker[]} */
+  function driftMarkers() {
+    return state.events
+      .filter((e) => e.event === 'drift')
+      .map((e) => ({ step: num(e.step) ?? e.atStep, label: text(e.detector ?? e.kind ?? e.name ?? 'drift'), color: DRIFT_COLOR }));
+  }
+
+  /** @type {ChartSpec[]} */
+  const CHARTS = [
+    {
+      id: 'reward',
+      series: () => [
+        { key: 'combined', label: 'combined', color: COLORS.combined, width: 2.5, value: (r) => num(obj(r.reward).combined) },
+        ...DIMENSIONS.map((d) => ({ key: d, label: d, color: COLORS[d], value: (/** @type {StepRecord} */ r) => num(obj(r.reward)[d]) })),
+      ],
+      markers: () => [...rmMarkers(), ...driftMarkers()],
+    },
+    {
+      id: 'gold',
+      series: () => [
+        { key: 'goldAccuracy', label: 'train', color: '#0d9488', width: 2, value: (r) => num(r.goldAccuracy) },
+        { key: 'heldOutGoldAccuracy', label: 'held-out', color: '#7c3aed', width: 1.5, dash: [4, 4], points: true, value: (r) => num(r.heldOutGoldAccuracy) },
+      ],
+      markers: rmMarkers,
+    },
+    {
+      id: 'kl',
+      series: () => [
+        { key: 'kl', label: 'KL to ref', color: '#2563eb', width: 2, value: (r) => num(r.kl) },
+        { key: 'approxKl', label: 'approx KL', color: '#94a3b8', value: (r) => num(r.approxKl) },
+      ],
+      markers: rmMarkers,
+    },
+    {
+      id: 'drift',
+      series: (records) => keysOf(records, 'drift').map((k, i) => ({ key: k, label: k, color: PALETTE[i % PALETTE.length] ?? '#000', value: (r) => num(obj(r.drift)[k]) })),
+      markers: () => [...rmMarkers(), ...driftMarkers()],
+    },
+    {
+      id: 'hallucinations',
+      series: (records) =>
+        keysOf(records, 'hallucinations').map((k, i) => ({
+          key: k,
+          label: k.replaceAll('_', ' '),
+          color: PALETTE[i % PALETTE.length] ?? '#000',
+          value: (r) => {
+            const judgments = num(r.judgments);
+            const n = num(obj(r.hallucinations)[k]) ?? 0;
+            return judgments === null || judgments === 0 ? null : n / judgments;
+          },
+        })),
+      markers: rmMarkers,
+    },
+  ];
+
+  // ---- charts ----
+
+  /** Draws vertical dashed lines with a label at marker steps. @param {() => Marker[]} markers @returns {uPlot.Plugin} */
+  function markersPlugin(markers) {
+    return {
+      hooks: {
+        draw: [
+          (u) => {
+            const { left, top, width, height } = u.bbox;
+            const ctx = u.ctx;
+            const dpr = window.devicePixelRatio || 1;
+            ctx.save();
+            ctx.font = `${10 * dpr}px system-ui, sans-serif`;
+            ctx.textBaseline = 'top';
+            for (const m of markers()) {
+              const x = Math.round(u.valToPos(m.step, 'x', true));
+              if (!Number.isFinite(x) || x < left || x > left + width) continue;
+              ctx.strokeStyle = m.color;
+              ctx.fillStyle = m.color;
+              ctx.lineWidth = dpr;
+              ctx.setLineDash([4 * dpr, 3 * dpr]);
+              ctx.beginPath();
+              ctx.moveTo(x, top);
+              ctx.lineTo(x, top + height);
+              ctx.stroke();
+              ctx.fillText(m.label.length > 24 ? `${m.label.slice(0, 23)}…` : m.label, x + 3 * dpr, top + 2 * dpr);
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+  }
+
+  class Chart {
+    /** @param {ChartSpec} spec @param {HTMLElement} host */
+    constructor(spec, host) {
+      this.spec = spec;
+      this.host = host;
+      /** @type {uPlot | null} */
+      this.plot = null;
+      /** @type {string} */
+      this.keys = '';
+      new ResizeObserver(() => this.plot?.setSize(this.size())).observe(host);
+    }
+
+    size() {
+      return { width: Math.max(240, this.host.clientWidth), height: 220 };
+    }
+
+    /** Rebuilds the data from every record; recreates the plot when the set of series changed. */
+    update() {
+      const records = state.records;
+      const series = this.spec.series(records);
+      const keys = series.map((s) => s.key).join('|');
+      /** @type {uPlot.AlignedData} */
+      const data = [records.map((r) => r.step), ...series.map((s) => records.map(s.value))];
+      let points = 0;
+      for (const column of data.slice(1)) for (const v of column) if (v !== null && v !== undefined) points += 1;
+      this.host.dataset.points = String(points);
+      this.host.dataset.series = String(series.length);
+      const empty = document.querySelector(`[data-empty-for="${this.spec.id}"]`);
+      if (empty instanceof HTMLElement) empty.hidden = points > 0;
+      this.host.hidden = series.length === 0;
+      if (series.length === 0) return;
+      if (this.plot === null || keys !== this.keys) {
+        this.plot?.destroy();
+        this.keys = keys;
+        this.plot = new UPlot(this.options(series), data, this.host);
+      } else {
+        this.plot.setData(data);
+      }
+    }
+
+    /** @param {SeriesSpec[]} series @returns {uPlot.Options} */
+    options(series) {
+      const axis = { stroke: '#475569', grid: { stroke: '#e2e8f0', width: 1 }, ticks: { stroke: '#cbd5e1', width: 1 } };
+      return {
+        ...this.size(),
+        scales: { x: { time: false }, ...(this.spec.yRange === undefined ? {} : { y: { range: this.spec.yRange } }) },
+        axes: [{ ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 56 }],
+        cursor: { drag: { x: true, y: false } },
+        legend: { live: true },
+        series: [
+          { label: 'step', value: (_u, v) => (v === null ? '–' : String(v)) },
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: s.width ?? 1.5,
+            spanGaps: true,
+            ...(s.dash === undefined ? {} : { dash: s.dash }),
+            points: { show: s.points === true ? true : undefined, size: 5, fill: s.color },
+            value: (/** @type {uPlot} */ _u, /** @type {number | null} */ v) => fmt(v),
+          })),
+        ],
+        plugins: [markersPlugin(this.spec.markers)],
+      };
+    }
+  }
+
+  /** @type {Map<string, Chart>} */
+  const charts = new Map();
+  for (const spec of CHARTS) {
+    const host = document.querySelector(`[data-chart="${spec.id}"]`);
+    if (host instanceof HTMLElement) charts.set(spec.id, new Chart(spec, host));
+  }
+
+  // ---- header, events, group ----
+
+  function renderHeader() {
+    const last = state.records.at(-1);
+    const step = last?.step ?? 0;
+    const stepEl = byId('step');
+    stepEl.textContent = String(step);
+    stepEl.dataset.step = String(step);
+    byId('step-total').textContent = state.totalSteps === null ? '' : `/ ${state.totalSteps}`;
+    byId('stat-reward').textContent = fmt(num(obj(last?.reward).combined));
+    byId('stat-gold').textContent = fmt(num(last?.goldAccuracy));
+    const heldOut = [...state.records].reverse().find((r) => isNum(r.heldOutGoldAccuracy));
+    byId('stat-heldout').textContent = heldOut === undefined ? '–' : `${fmt(num(heldOut.heldOutGoldAccuracy))} @${heldOut.step}`;
+    const versions = Array.isArray(last?.rmVersions) ? last.rmVersions.map(String).join(', ') : '';
+    byId('stat-rm').textContent = versions === '' ? '–' : versions;
+  }
+
+  /** @param {FeedEvent} e */
+  function eventItem(e) {
+    const time = typeof e.time === 'string' || typeof e.time === 'number' ? new Date(e.time) : null;
+    const details = Object.entries(e)
+      .filter(([k]) => k !== 'time' && k !== 'event' && k !== 'atStep')
+      .map(([k, v]) => `${k}=${text(v)}`)
+      .join('  ');
+    const name = text(e.event ?? 'event');
+    return el('li', { class: `event event-${name.replace(/[^a-z0-9_-]/gi, '')}` }, [
+      el('span', { class: 'event-time' }, [time === null || Number.isNaN(time.getTime()) ? '' : time.toLocaleTimeString()]),
+      el('span', { class: 'event-name' }, [name]),
+      el('span', { class: 'event-step' }, [`step ${num(e.step) ?? e.atStep}`]),
+      el('span', { class: 'event-details' }, [details.length > 300 ? `${details.slice(0, 299)}…` : details]),
+    ]);
+  }
+
+  function renderEvents() {
+    const list = byId('events');
+    list.replaceChildren(...state.events.slice(-MAX_EVENTS_SHOWN).reverse().map(eventItem));
+  }
+
+  /** The URL of a run file (`videos/step-000001/v0.mp4` → `runs/videos/step-000001/v0.mp4`). @param {string} mp4 */
+  const videoUrl = (mp4) => `runs/${mp4.split('/').map(encodeURIComponent).join('/')}`;
+
+  /** @param {GroupVideo} v @param {number} best */
+  function videoCard(v, best) {
+    const reward = num(v.reward);
+    const adv = num(v.advantage);
+    const bars = DIMENSIONS.map((d) => {
+      const x = num(v.perDimension[d]);
+      const bar = el('span', { class: 'bar-fill' });
+      bar.style.width = `${x === null ? 0 : Math.round(Math.max(0, Math.min(1, x)) * 100)}%`;
+      bar.style.background = COLORS[d];
+      return el('div', { class: 'dim' }, [el('span', { class: 'dim-name' }, [d]), el('span', { class: 'bar' }, [bar]), el('span', { class: 'dim-value' }, [fmt(x, 2)])]);
+    });
+    // Short and small: load them whole and loop them silently, like a contact sheet that moves.
+    const video = el('video', { src: videoUrl(v.mp4), controls: '', autoplay: '', loop: '', muted: '', playsinline: '', preload: 'auto', 'data-video-id': v.id });
+    video.muted = true;
+    return el('figure', { class: `video-card${reward !== null && reward === best ? ' best' : ''}${reward === null ? ' masked' : ''}` }, [
+      video,
+      el('figcaption', {}, [
+        el('div', { class: 'row head' }, [el('span', { class: 'vid' }, [v.id]), el('b', { class: 'reward' }, [reward === null ? 'masked' : fmt(reward)])]),
+        el('div', { class: 'dims' }, bars),
+        el('div', { class: 'row' }, [el('span', {}, ['advantage']), el('b', { class: adv === null ? '' : adv >= 0 ? 'pos' : 'neg' }, [adv === null ? '–' : `${adv >= 0 ? '+' : ''}${fmt(adv, 2)}`])]),
+        el('div', { class: 'row' }, [el('span', {}, ['gold accuracy']), el('b', {}, [fmt(num(v.goldAccuracy), 2)])]),
+      ]),
+    ]);
+  }
+
+  /** @param {Verdict} v @param {number} i */
+  function verdictItem(v, i) {
+    const answer = v.answer === null ? 'pointwise' : Object.entries(v.answer).map(([k, x]) => `${k}=${x}`).join(' ');
+    const hall = v.hallucinations.length === 0 ? '' : ` · ⚠ ${v.hallucinations.map((h) => h.kind.replaceAll('_', ' ')).join(', ')}`;
+    const summary = el('summary', {}, [
+      el('span', { class: 'verdict-id' }, [`#${i + 1}`]),
+      ` ${answer} · ${v.toolCalls} tool call${v.toolCalls === 1 ? '' : 's'} · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
+    ]);
+    const turns = Array.isArray(v.turns) && v.turns.length > 0
+      ? v.turns.map((t) => el('div', { class: `turn turn-${t.role === 'tool' ? 'tool' : 'assistant'}` }, [
+          el('div', { class: 'turn-head' }, [`${t.role} · turn ${t.index + 1}${t.framesShown.length > 0 ? ` · frames ${t.framesShown.join(', ')}` : ''}`]),
+          el('pre', { class: 'trace' }, [t.text]),
+        ]))
+      : [el('p', { class: 'muted' }, ['No reasoning trace in this verdict.'])];
+    const problems = v.hallucinations.map((h) => el('li', {}, [`${h.kind}: ${h.detail}`]));
+    const details = el('details', { class: 'verdict' }, [summary, ...(problems.length > 0 ? [el('ul', { class: 'hallucinations' }, problems)] : []), ...turns]);
+    if (i === 0) details.open = true;
+    return details;
+  }
+
+  function renderGroup() {
+    const g = state.group;
+    byId('group-empty').hidden = g !== null;
+    if (g === null) return;
+    const section = byId('group');
+    section.dataset.step = String(g.step);
+    byId('group-meta').textContent = `step ${g.step} · ${g.videos.length} videos · ${g.verdicts.length} verdicts`;
+    byId('group-prompt').textContent = g.prompt;
+    const rewards = g.videos.map((v) => num(v.reward)).filter(isNum);
+    const best = rewards.length === 0 ? NaN : Math.max(...rewards);
+    byId('group-videos').replaceChildren(...g.videos.map((v) => videoCard(v, best)));
+    const verdicts = g.verdicts.slice(0, MAX_VERDICTS_SHOWN).map(verdictItem);
+    const more = g.verdicts.length > MAX_VERDICTS_SHOWN ? [el('p', { class: 'muted' }, [`… and ${g.verdicts.length - MAX_VERDICTS_SHOWN} more`])] : [];
+    byId('group-verdicts').replaceChildren(...(verdicts.length > 0 ? [el('h3', {}, ['Verdicts'])] : []), ...verdicts, ...more);
+  }
+
+  // ---- state updates; rendering is coalesced to one per animation frame ----
+
+  let dirty = { charts: false, events: false, group: false };
+  let scheduled = false;
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      const d = dirty;
+      dirty = { charts: false, events: false, group: false };
+      if (d.charts || d.events) {
+        renderHeader();
+        for (const c of charts.values()) c.update();
+      }
+      if (d.events) renderEvents();
+      if (d.group) renderGroup();
+    });
+  }
+
+  /** @param {StepRecord} r */
+  function addStep(r) {
+    if (!isNum(r.step)) return;
+    // A resumed run repeats steps: drop what it replaces.
+    const last = state.records.at(-1);
+    if (last !== undefined && r.step <= last.step) state.records = state.records.filter((x) => x.step < r.step);
+    state.records.push(r);
+    dirty.charts = true;
+  }
+
+  /** @param {FeedEvent} e */
+  function addEvent(e) {
+    state.events.push(e);
+    if (e.event === 'start' && isNum(e.steps)) state.totalSteps = e.steps;
+    if (state.events.length > 10_000) state.events.splice(0, state.events.length - 10_000);
+    dirty.events = true;
+  }
+
+  /** @param {Group} g */
+  function setGroup(g) {
+    state.group = g;
+    dirty.group = true;
+  }
+
+  /** @param {History} h */
+  function applyHistory(h) {
+    state.records = [];
+    state.events = [];
+    state.group = null;
+    state.totalSteps = null;
+    for (const r of h.steps) addStep(r);
+    for (const e of h.events) addEvent(e);
+    const g = h.groups.at(-1);
+    if (g !== undefined) setGroup(g);
+    state.seq = h.seq;
+    byId('title').textContent = h.title;
+    document.title = `${h.title} · vr-grpo live`;
+    dirty = { charts: true, events: true, group: true };
+    schedule();
+  }
+
+  /** @param {'connecting' | 'live' | 'reconnecting' | 'error'} s */
+  function setStatus(s) {
+    const node = byId('feed-status');
+    node.textContent = s;
+    node.dataset.status = s;
+  }
+
+  // ---- loading and the live feed ----
+
+  /** @type {EventSource | null} */
+  let feed = null;
+
+  async function load() {
+    const res = await fetch('api/history', { cache: 'no-store' });
+    if (!res.ok) throw new Error(`history: HTTP ${res.status}`);
+    const body = /** @type {unknown} */ (await res.json());
+    applyHistory(/** @type {History} */ (body));
+    connect();
+  }
+
+  function connect() {
+    feed?.close();
+    setStatus('connecting');
+    const source = new EventSource(`feed?since=${state.seq}`);
+    feed = source;
+    /**
+     * The parsed payload of a feed message; remembers its number.
+     * @param {Event} e
+     * @returns {unknown}
+     */
+    const payload = (e) => {
+      const m = /** @type {MessageEvent<unknown>} */ (e);
+      const seq = Number(m.lastEventId);
+      if (m.lastEventId !== '' && Number.isSafeInteger(seq) && seq > state.seq) state.seq = seq;
+      return typeof m.data === 'string' ? /** @type {unknown} */ (JSON.parse(m.data)) : null;
+    };
+    source.addEventListener('open', () => setStatus('live'));
+    source.addEventListener('error', () => setStatus(source.readyState === EventSource.CLOSED ? 'error' : 'reconnecting'));
+    source.addEventListener('hello', (e) => {
+      // A restarted server numbers from 1 again: start over from its history.
+      const hello = /** @type {{ seq: number }} */ (payload(e));
+      if (hello.seq < state.seq) {
+        source.close();
+        load().catch(fail);
+      }
+    });
+    source.addEventListener('step', (e) => {
+      state.live += 1;
+      addStep(/** @type {StepRecord} */ (payload(e)));
+      schedule();
+    });
+    source.addEventListener('event', (e) => {
+      state.live += 1;
+      addEvent(/** @type {FeedEvent} */ (payload(e)));
+      schedule();
+    });
+    source.addEventListener('group', (e) => {
+      state.live += 1;
+      setGroup(/** @type {Group} */ (payload(e)));
+      schedule();
+    });
+  }
+
+  /** @param {unknown} error */
+  function fail(error) {
+    setStatus('error');
+    console.error('dashboard:', error);
+    // Try again later; the server may be restarting.
+    setTimeout(() => load().catch(fail), 3000);
+  }
+
+  /** For tests and the curious: the page's state and charts. */
+  Reflect.set(window, 'vrgrpoDashboard', { state, charts });
+  load().catch(fail);
+})();
