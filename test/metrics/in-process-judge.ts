@@ -1,0 +1,22 @@
+/**
+ * The coordinator's `JudgeClient` over a judge service in this process (no reward server, no socket): raw videos
+ * become `RawFrameSource`s, judgments become pooled verdicts. For tests and benches that need the real embedded judge
+ * without a child process.
+ */
+import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
+import { RawFrameSource } from '../../src/judge/frame-source.js';
+import type { JudgeService } from '../../src/judge/judge-service.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
+
+export class InProcessJudge implements JudgeClient {
+  private seq = 0;
+
+  constructor(private readonly service: JudgeService) {}
+
+  async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
+    const id = `ip${++this.seq}`;
+    const videos = request.videos.map((v, i) => new RawFrameSource(v, `${id}-v${i}`));
+    const judgment = await this.service.judge({ id, prompt: request.prompt, mode: request.mode, videos, options: request.options ?? {} }, {});
+    return { replica: 'in-process', attempts: 1, verdict: { type: 'verdict', id, ...judgment } };
+  }
+}
