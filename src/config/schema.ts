@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { TENSOR_BACKENDS } from '../tensor/backend.js';
 import { DEFECTS } from '../world/latent.js';
+import { VLM_DEFAULTS } from '../judge/backends/vlm/options.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
 const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
@@ -150,7 +151,61 @@ export const rewardSchema = strict({
   onVersionChange: strict({ resetPromptStats: bool().default(true) }).prefault({}),
 });
 
+/** The OpenAI-compatible VLM backend (VR-Thinker behind vLLM/SGLang); see docs/vlm.md. */
+export const vlmSchema = strict({
+  /** API root, e.g. http://gpu-host:8000/v1 (requests go to {baseUrl}/chat/completions); required when judge.backend is vlm. */
+  baseUrl: str()
+    .regex(/^https?:\/\/\S+$/, { error: 'expected an http(s) URL' })
+    .nullable()
+    .default(null),
+  /** Served model name (vLLM --served-model-name); required when judge.backend is vlm. */
+  model: str().nullable().default(null),
+  /** Bearer token; null = VRGRPO_VLM_API_KEY, else none. */
+  apiKey: str().nullable().default(null),
+  /** RM version reported in verdicts; null = "vlm:<model>". */
+  rmVersion: str().nullable().default(null),
+  temperature: num({ min: 0, max: 2 }).default(VLM_DEFAULTS.temperature),
+  /** Completion tokens per turn. */
+  maxTokens: int({ min: 1 }).default(VLM_DEFAULTS.maxTokens),
+  /** Extra stop sequences. */
+  stop: z.array(str(), { error: 'expected a list of strings' }).max(8, { error: 'expected at most 8 stop sequences' }).default([...VLM_DEFAULTS.stop]),
+  /** Per HTTP request, ms. */
+  timeoutMs: int({ min: 1 }).default(VLM_DEFAULTS.timeoutMs),
+  /** Attempts per request on connection errors, 408, 429, 5xx (1 = no retry). */
+  maxAttempts: int({ min: 1, max: 20 }).default(VLM_DEFAULTS.maxAttempts),
+  retryBaseDelayMs: int({ min: 0 }).default(VLM_DEFAULTS.retryBaseDelayMs),
+  retryMaxDelayMs: int({ min: 0 }).default(VLM_DEFAULTS.retryMaxDelayMs),
+  /** Requests in flight to the server at once (per reward-server process). */
+  concurrency: int({ min: 1, max: 1024 }).default(VLM_DEFAULTS.concurrency),
+  imageFormat: oneOf(['jpeg', 'png'] as const).default(VLM_DEFAULTS.imageFormat),
+  jpegQuality: int({ min: 1, max: 100 }).default(VLM_DEFAULTS.jpegQuality),
+  /** Encoded frames kept for reuse across turns and pairs, bytes (0 = no cache). */
+  imageCacheBytes: int({ min: 0 }).default(VLM_DEFAULTS.imageCacheBytes),
+  /** Pixel budgets (width·height after resizing) of initial and selected frames. */
+  initialMinPixels: int({ min: 1 }).default(VLM_DEFAULTS.initialMinPixels),
+  initialMaxPixels: int({ min: 1 }).default(VLM_DEFAULTS.initialMaxPixels),
+  selectedMinPixels: int({ min: 1 }).default(VLM_DEFAULTS.selectedMinPixels),
+  selectedMaxPixels: int({ min: 1 }).default(VLM_DEFAULTS.selectedMaxPixels),
+  /** Resized sides are multiples of this (28 = Qwen2.5-VL's patch). */
+  resizeFactor: int({ min: 1, max: 256 }).default(VLM_DEFAULTS.resizeFactor),
+  /** Images one conversation may be shown in total. */
+  maxImages: int({ min: 1, max: 1024 }).default(VLM_DEFAULTS.maxImages),
+  /** Context tokens a conversation may reach; null = no budget. */
+  tokenBudget: int({ min: 1 }).nullable().default(VLM_DEFAULTS.tokenBudget),
+  /** text: tool described in the system prompt; tools: also sent as OpenAI `tools` (server needs tool parsing on). */
+  toolMode: oneOf(['text', 'tools'] as const).default(VLM_DEFAULTS.toolMode),
+  systemPrompt: z.string({ error: 'expected string' }).default(VLM_DEFAULTS.systemPrompt),
+  /** A "Frame N:" label before each image. */
+  frameLabels: bool().default(VLM_DEFAULTS.frameLabels),
+  /** Merged into every request body (e.g. { top_k: 1, seed: 0 }). */
+  extraBody: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).default({}),
+});
+
 export const judgeSchema = strict({
+  /** Which backend writes the judge's turns: the embedded ONNX judge, or an OpenAI-compatible VLM server. */
+  backend: oneOf(['embedded', 'vlm'] as const).default('embedded'),
+  /** Settings of the vlm backend (ignored by the embedded one). */
+  vlm: vlmSchema.prefault({}),
   /** Reward-model checkpoint of the embedded judge (folder with manifest.json + model.onnx). */
   checkpoint: str().default('../models/rm-v2'),
   /** Defaults for requests that do not set them. */
@@ -167,6 +222,14 @@ export const judgeSchema = strict({
    * rise by `bonus` per unit of the defect's measured severity. null = off (the default). See docs/judge.md.
    */
   plantedHack: strict({ defect: oneOf(DEFECTS), bonus: num({ gt: 0, max: 2 }) }).nullable().default(null),
+}).superRefine((j, ctx) => {
+  if (j.backend !== 'vlm') return;
+  for (const field of ['baseUrl', 'model'] as const) {
+    if (j.vlm[field] === null) ctx.addIssue({ code: 'custom', path: ['vlm', field], message: 'required when judge.backend is "vlm"' });
+  }
+  for (const kind of ['initial', 'selected'] as const) {
+    if (j.vlm[`${kind}MinPixels`] > j.vlm[`${kind}MaxPixels`]) ctx.addIssue({ code: 'custom', path: ['vlm', `${kind}MinPixels`], message: `expected <= ${kind}MaxPixels` });
+  }
 });
 
 export const rewardServerSchema = strict({

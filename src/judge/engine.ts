@@ -1,8 +1,8 @@
 /**
  * The thinking-with-image judge loop, the same for every backend: show initial frames, let the reasoner think and
  * call `select_frames` (≤ maxFramesPerCall frames, range-checked, errors returned as tool turns), keep images of only
- * the latest `memoryWindow` tool results (initial frames always), stop at an answer or the tool-call budget, and run
- * the hallucination checks on the trace.
+ * the latest `memoryWindow` tool results (initial frames always), stop at an answer or at a budget (tool calls, images
+ * shown, context tokens) with the last recommended answer marked forced, and run the hallucination checks on the trace.
  */
 import { Rng } from '../common/rng.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
@@ -49,7 +49,22 @@ export interface JudgeEngineOptions {
   readonly auditSeed?: number;
   /** Defaults for options a request leaves out (e.g. from the config's `judge` section). */
   readonly defaults?: Partial<ResolvedJudgeOptions>;
+  /**
+   * Images one conversation may be shown in total (initial frames + every tool result), as in VR-Thinker's released
+   * code. A selection that would exceed it ends the look-around: the last recommended answer becomes the answer
+   * (forced), or the judge is told to answer without more frames. Default 64.
+   */
+  readonly maxImages?: number;
+  /**
+   * Context tokens (prompt + completion, as the backend reports them) a conversation may reach. A turn past it that
+   * is not a final answer ends the conversation with the last recommended answer (forced), else FORMAT_ERROR.
+   * Default null: no budget (backends that report no usage are never stopped by it).
+   */
+  readonly tokenBudget?: number | null;
 }
+
+/** Default of {@link JudgeEngineOptions.maxImages}. */
+export const DEFAULT_MAX_IMAGES = 64;
 
 /** Uniformly spaced 0-based indices: m of 0..n-1. */
 export function uniformIndices(n: number, m: number): number[] {
@@ -87,6 +102,8 @@ export class JudgeEngine implements JudgeService {
   private readonly auditFraction: number;
   private readonly auditRng: Rng;
   private readonly defaults: Partial<ResolvedJudgeOptions>;
+  private readonly maxImages: number;
+  private readonly tokenBudget: number | null;
   private conversations = 0;
 
   constructor(
@@ -98,6 +115,10 @@ export class JudgeEngine implements JudgeService {
     this.auditFraction = options.auditFraction ?? 0;
     this.auditRng = Rng.fromSeed(options.auditSeed ?? 0);
     this.defaults = { ...options.defaults };
+    this.maxImages = options.maxImages ?? DEFAULT_MAX_IMAGES;
+    this.tokenBudget = options.tokenBudget ?? null;
+    if (!Number.isInteger(this.maxImages) || this.maxImages < 1) throw new VrGrpoError('INVALID_ARGUMENT', `maxImages must be an integer >= 1, got ${this.maxImages}`);
+    if (this.tokenBudget !== null && !(this.tokenBudget > 0)) throw new VrGrpoError('INVALID_ARGUMENT', `tokenBudget must be > 0 or null, got ${this.tokenBudget}`);
   }
 
   rmVersion(): string {
@@ -126,7 +147,8 @@ export class JudgeEngine implements JudgeService {
         hallucinations.push(...extra.hallucinations, ...r.hallucinations);
       }
       if (this.auditFraction > 0 && this.auditRng.next() < this.auditFraction) {
-        const all = await this.loop(request, request.videos, counts, { ...options, initialFrames: counts.reduce((s, c) => s + c, 0), maxToolCalls: 0 }, hooks.signal, undefined);
+        const allFrames = Math.min(counts.reduce((s, c) => s + c, 0), this.maxImages);
+        const all = await this.loop(request, request.videos, counts, { ...options, initialFrames: allFrames, maxToolCalls: 0 }, hooks.signal, undefined);
         if (all.answer !== null && all.answer.OA !== answer.OA) {
           hallucinations.push({ kind: 'audit_disagreement', detail: `with all frames the overall answer is ${all.answer.OA}, not ${answer.OA}` });
         }
@@ -199,7 +221,7 @@ export class JudgeEngine implements JudgeService {
       framesMs += performance.now() - t0;
       return out.sort((a, b) => a.index - b.index);
     };
-    const perVideo = Math.max(1, Math.floor(options.initialFrames / videos.length));
+    const perVideo = Math.max(1, Math.floor(Math.min(options.initialFrames, this.maxImages) / videos.length));
     const initial = videos.flatMap((_, k) => uniformIndices(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
     const shown = new Set<number>(initial);
     const videoWords = videos.length === 2 ? `Video 1 is frames 1-${counts[0] ?? 0}, video 2 is frames ${(counts[0] ?? 0) + 1}-${total}.` : `The video has frames 1-${total}.`;
@@ -221,6 +243,9 @@ export class JudgeEngine implements JudgeService {
     let toolCalls = 0;
     let formatErrors = 0;
     let lastRecommend: PairwiseAnswer | null = null;
+    /** Images shown so far in this conversation (counted against `maxImages`). */
+    let imagesShown = initial.length;
+    let imageBudgetSpent = false;
     const window = (): ConversationMessage[] => {
       const rounds = messages.filter((m) => m.toolRound !== null).length;
       return messages.map((m) => {
@@ -251,10 +276,19 @@ export class JudgeEngine implements JudgeService {
         const input = window();
         const visible = input.flatMap((m) => m.images.map((i) => i.index));
         const t0 = performance.now();
-        const text = await this.reasoner.next(
-          { conversationId, prompt: request.prompt, mode: request.mode, videoFrameCounts: counts, messages: input, toolCallsLeft: options.maxToolCalls - toolCalls, maxFramesPerCall: options.maxFramesPerCall },
+        const reply = await this.reasoner.next(
+          {
+            conversationId,
+            prompt: request.prompt,
+            mode: request.mode,
+            videoFrameCounts: counts,
+            messages: input,
+            toolCallsLeft: imageBudgetSpent ? 0 : options.maxToolCalls - toolCalls,
+            maxFramesPerCall: options.maxFramesPerCall,
+          },
           signal,
         );
+        const { text, contextTokens } = typeof reply === 'string' ? { text: reply, contextTokens: undefined } : reply;
         backendMs += performance.now() - t0;
         pushTurn({ index: turns.length, role: 'assistant', text, framesShown: visible });
         hallucinations.push(...unseenReferences(text, shown));
@@ -262,12 +296,20 @@ export class JudgeEngine implements JudgeService {
         const parsed = parseTurn(text, request.mode);
         if (parsed.kind === 'answer' && request.mode === 'pairwise') return finish(parsed.answer, null, false);
         if (parsed.kind === 'pointwise_answer' && request.mode === 'pointwise') return finish(null, parsed.scores, false);
+        if (parsed.kind === 'tool_call' && parsed.recommend !== null) lastRecommend = parsed.recommend;
+        if (this.tokenBudget !== null && contextTokens !== undefined && contextTokens > this.tokenBudget) {
+          // The context is full: no further request can be made, so the conversation ends here.
+          if (lastRecommend !== null && request.mode === 'pairwise') return finish(lastRecommend, null, true);
+          throw new VrGrpoError('FORMAT_ERROR', `the judge reached ${contextTokens} context tokens (budget ${this.tokenBudget}) without a final answer`, {
+            details: { contextTokens, tokenBudget: this.tokenBudget },
+          });
+        }
         if (parsed.kind === 'tool_call') {
-          if (parsed.recommend !== null) lastRecommend = parsed.recommend;
-          if (toolCalls >= options.maxToolCalls) {
+          if (toolCalls >= options.maxToolCalls || imageBudgetSpent) {
             if (lastRecommend !== null && request.mode === 'pairwise') return finish(lastRecommend, null, true);
             formatErrors += 1;
-            messages.push({ role: 'user', text: 'No tool calls are left. Give your final <answer> now.', images: [], toolRound: null });
+            const why = imageBudgetSpent ? `No more frames can be shown (at most ${this.maxImages} images).` : 'No tool calls are left.';
+            messages.push({ role: 'user', text: `${why} Give your final <answer> now.`, images: [], toolRound: null });
             continue;
           }
           toolCalls += 1;
@@ -290,6 +332,16 @@ export class JudgeEngine implements JudgeService {
             continue;
           }
           frames.sort((a, b) => a - b);
+          if (imagesShown + frames.length > this.maxImages) {
+            // The image budget ends the look-around like the tool budget does (not the judge's fault: no hallucination).
+            if (lastRecommend !== null && request.mode === 'pairwise') return finish(lastRecommend, null, true);
+            imageBudgetSpent = true;
+            const budgetText = `No more frames can be shown: ${imagesShown} of at most ${this.maxImages} images were shown already. Give your final answer from what you have seen.`;
+            messages.push({ role: 'tool', text: budgetText, images: [], toolRound: round });
+            pushTurn({ index: turns.length, role: 'tool', text: budgetText, framesShown: [] });
+            continue;
+          }
+          imagesShown += frames.length;
           const images = await fetch(frames);
           for (const f of frames) shown.add(f);
           const toolText = `Here are the selected frames: ${frames.join(', ')}.`;

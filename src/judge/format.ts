@@ -3,7 +3,10 @@
  * `<recommend answer> TA = 1, MQ = 0, VQ = 2, OA = 1, CF = 2 </recommend answer>` + `<tool_call>{"name":
  * "select_frames","arguments":{"target_frames":[…]}}</tool_call>`, or a final `<answer> TA = …, CF = … </answer>`.
  * Released-code format: `<synthesis>…</synthesis><think>…</think>` and a final `<final answer>… \boxed{1}</final
- * answer>` (overall only). Tags are matched case- and space-insensitively. Pointwise answers carry scores in [0, 1].
+ * answer>` (overall only; a `<recommend answer>` or `<answer>` holding only `\boxed{n}` reads the same way). Tags are
+ * matched case- and space-insensitively. Chat-template end markers (`<|im_end|>`, `<|endoftext|>`) are ignored, and a
+ * trailing `<tool_call>` left unclosed (a stop sequence cut `</tool_call>`) is still read. Pointwise answers carry
+ * scores in [0, 1].
  */
 import type { Confidence, PairwiseAnswer, PointwiseScores, Preference } from '../protocol/index.js';
 
@@ -69,8 +72,14 @@ function parsePointwise(body: string): PointwiseScores | null {
   return { TA: d.TA, MQ: d.MQ, VQ: d.VQ, overall: d.OA };
 }
 
+/** Chat-template markers a server may leave in the text (`<|im_end|>`, `<|endoftext|>`, `<|eot_id|>`). */
+const END_MARKERS = /<\|(?:im_end|endoftext|eot_id)\|>/g;
+
 function parseToolCall(body: string): { ok: true; targetFrames: number[] } | { ok: false; reason: string } {
-  const json = body.replace(/<\|im_end\|>/g, '').trim();
+  const json = body
+    .replace(END_MARKERS, '')
+    .trim()
+    .replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/i, '$1');
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -98,32 +107,52 @@ function parseToolCall(body: string): { ok: true; targetFrames: number[] } | { o
   return { ok: true, targetFrames: out };
 }
 
+/** `\boxed{n}` (the released code's overall answer) as an overall-only pairwise answer (other dimensions mirror it). */
+function parseBoxed(body: string): PairwiseAnswer | null {
+  const boxed = /\\boxed\s*\{\s*([0-2])\s*\}/.exec(body);
+  const oa = boxed?.[1] === undefined ? NaN : Number(boxed[1]);
+  return isPref(oa) ? { TA: oa, MQ: oa, VQ: oa, OA: oa, CF: 2 } : null;
+}
+
+/** Body of a `<tool_call>` that is still open at the end of the text (a stop sequence removed `</tool_call>`). */
+function unclosedToolCall(text: string): string | null {
+  const m = /<\s*tool_call\s*>((?:(?!<\s*\/?\s*tool_call\s*>)[\s\S])*)$/i.exec(text);
+  return m?.[1] === undefined || m[1].trim() === '' ? null : m[1];
+}
+
 /** Parses one assistant turn. Never throws: unparseable text is `{ kind: 'invalid' }`. */
 export function parseTurn(text: string, mode: 'pairwise' | 'pointwise'): ParsedTurn {
-  const toolBody = tagContent(text, 'tool_call');
+  const clean = text.replace(END_MARKERS, '');
+  const toolBody = tagContent(clean, 'tool_call') ?? unclosedToolCall(clean);
   if (toolBody !== null) {
-    const rec = tagContent(text, 'recommend answer');
-    return { kind: 'tool_call', recommend: rec === null ? null : parsePairwiseAnswer(rec), call: parseToolCall(toolBody), text };
+    const rec = tagContent(clean, 'recommend answer');
+    return { kind: 'tool_call', recommend: rec === null ? null : (parsePairwiseAnswer(rec) ?? parseBoxed(rec)), call: parseToolCall(toolBody), text };
   }
-  const answer = tagContent(text, 'answer');
+  const answer = tagContent(clean, 'answer');
   if (answer !== null) {
     if (mode === 'pointwise') {
       const scores = parsePointwise(answer);
       return scores === null ? { kind: 'invalid', reason: 'pointwise <answer> needs TA, MQ, VQ, OA in [0, 1]', text } : { kind: 'pointwise_answer', scores, text };
     }
     const parsed = parsePairwiseAnswer(answer);
-    return parsed === null
+    if (parsed !== null) return { kind: 'answer', answer: parsed, overallOnly: false, text };
+    const boxed = parseBoxed(answer);
+    return boxed === null
       ? { kind: 'invalid', reason: '<answer> needs TA, MQ, VQ, OA in {0, 1, 2} and CF in {1, 2, 3}', text }
-      : { kind: 'answer', answer: parsed, overallOnly: false, text };
+      : { kind: 'answer', answer: boxed, overallOnly: true, text };
   }
-  const final = tagContent(text, 'final answer');
+  const final = tagContent(clean, 'final answer');
   if (final !== null) {
-    const boxed = /\\boxed\s*\{\s*([0-2])\s*\}/.exec(final);
-    const oa = boxed?.[1] === undefined ? NaN : Number(boxed[1]);
-    if (mode === 'pairwise' && isPref(oa)) return { kind: 'answer', answer: { TA: oa, MQ: oa, VQ: oa, OA: oa, CF: 2 }, overallOnly: true, text };
+    const boxed = mode === 'pairwise' ? parseBoxed(final) : null;
+    if (boxed !== null) return { kind: 'answer', answer: boxed, overallOnly: true, text };
     return { kind: 'invalid', reason: '<final answer> must end in \\boxed{1} or \\boxed{2}', text };
   }
   return { kind: 'invalid', reason: 'no <answer>, <final answer> or <tool_call> found', text };
+}
+
+/** The text form of a `select_frames` call (how structured `tool_calls` of an OpenAI response enter the transcript). */
+export function renderToolCall(name: string, args: unknown): string {
+  return `<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`;
 }
 
 export function formatPairwise(a: PairwiseAnswer): string {

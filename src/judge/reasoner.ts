@@ -29,12 +29,19 @@ export interface ReasonerInput {
   readonly maxFramesPerCall: number;
 }
 
+/** A turn with what producing it cost, for backends that know (a VLM server reports token usage). */
+export interface ReasonerReply {
+  readonly text: string;
+  /** Tokens of the context after this turn (prompt + completion of the request that produced it); checked against the engine's token budget. */
+  readonly contextTokens?: number;
+}
+
 export interface Reasoner {
   readonly name: string;
   /** The reward-model version this reasoner serves. */
   readonly rmVersion: string;
-  /** The next assistant turn (VR-Thinker text). */
-  next(input: ReasonerInput, signal?: AbortSignal): Promise<string>;
+  /** The next assistant turn (VR-Thinker text), alone or with its cost. */
+  next(input: ReasonerInput, signal?: AbortSignal): Promise<string | ReasonerReply>;
   /** Frees per-conversation scratch. */
   release(conversationId: string): void;
   close(): Promise<void>;

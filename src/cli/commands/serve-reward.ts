@@ -1,9 +1,10 @@
-/** `vr-grpo serve-reward`: the VR-Thinker reward server over WebSockets, with the embedded judge. */
+/** `vr-grpo serve-reward`: the VR-Thinker reward server over WebSockets, with the embedded judge or a VLM backend (judge.backend). */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../../config/index.js';
 import type { Command } from 'commander';
 import { createEmbeddedJudge } from '../../judge/backends/embedded/index.js';
+import { createVlmJudge, vlmOptionsFromConfig } from '../../judge/backends/vlm/index.js';
 import { RewardServer, installSignalDrain } from '../../reward-server/index.js';
 import { commandContext, intOption, media } from '../context.js';
 
@@ -18,11 +19,11 @@ interface ServeFlags {
 export function registerServeReward(program: Command): void {
   program
     .command('serve-reward')
-    .description('serve the reward model (embedded judge) over WebSockets; prints "listening ws://HOST:PORT" when ready')
+    .description('serve the reward model (judge.backend: embedded judge or a VLM server) over WebSockets; prints "listening ws://HOST:PORT" when ready')
     .option('--host <host>', 'interface to bind (default: rewardServer.host, 127.0.0.1)')
     .option('--port <n>', 'port, 0 = free port (default: rewardServer.port)')
     .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
-    .option('--checkpoint <dir>', 'reward-model checkpoint (default: judge.checkpoint)')
+    .option('--checkpoint <dir>', 'embedded reward-model checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeFlags) => {
       const ctx = commandContext(flags.config);
@@ -32,7 +33,11 @@ export function registerServeReward(program: Command): void {
       const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), '..', 'runs'));
       mkdirSync(artifactRoot, { recursive: true });
       const token = rs.token ?? process.env.VRGRPO_TOKEN ?? null;
-      const service = await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint), judge: ctx.config.judge });
+      const judge = ctx.config.judge;
+      const service =
+        judge.backend === 'vlm'
+          ? await createVlmJudge({ vlm: vlmOptionsFromConfig(judge.vlm), judge })
+          : await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint), judge });
       const server = await RewardServer.start({
         service,
         media: await media(ctx),
