@@ -249,6 +249,58 @@ export const rewardServerSchema = strict({
   drainTimeoutMs: int({ min: 0 }).default(30_000),
 });
 
+export const driftSchema = strict({
+  /** Run the drift and hacking detectors (gauges, `drift` events). */
+  enabled: bool().default(true),
+  /** Steps in the reference window of per-video rewards; also the step means that standardise Page-Hinkley. */
+  referenceSteps: int({ min: 1, max: 10_000 }).default(10),
+  /** Steps in the recent window. */
+  recentSteps: int({ min: 1, max: 10_000 }).default(10),
+  /** trailing: the reference is the steps just before the recent window (sudden shifts); initial: the run's first steps (cumulative drift). */
+  reference: oneOf(['trailing', 'initial'] as const).default('trailing'),
+  /** Quantile bins of the PSI. */
+  psiBins: int({ min: 2, max: 100 }).default(10),
+  /** PSI at or above this trips (per dimension): < 0.1 stable, 0.1–0.25 moderate, > 0.25 shifted. */
+  psiThreshold: num({ gt: 0 }).default(0.25),
+  /** Page-Hinkley on the step mean reward, in units of the std of the first `referenceSteps` step means. */
+  pageHinkley: strict({
+    delta: num({ min: 0 }).default(0.5),
+    lambda: num({ gt: 0 }).default(10),
+    minSamples: int({ min: 1 }).default(10),
+  }).prefault({}),
+  /** Reward hacking (embedded world): proxy reward rising while the gold score falls, over a sliding window of steps. */
+  hacking: strict({
+    window: int({ min: 3, max: 10_000 }).default(12),
+    /** Both slopes must be this many standard errors from 0 (proxy up, gold down). */
+    tThreshold: num({ min: 0 }).default(2.5),
+    /** Minimum rise of the proxy's fitted line over the window (reward units). */
+    minProxyRise: num({ min: 0 }).default(0.05),
+    /** Minimum fall of the gold's fitted line over the window. */
+    minGoldDrop: num({ min: 0 }).default(0.02),
+    /** Reward dimension whose step mean is the proxy. */
+    proxy: oneOf(['combined', 'TA', 'MQ', 'VQ', 'overall'] as const).default('combined'),
+    /** Gold score: overall = 0.6·accuracy + 0.4·quality (the gold overall score), or accuracy / quality alone. */
+    gold: oneOf(['overall', 'accuracy', 'quality'] as const).default('overall'),
+  }).prefault({}),
+  /** The anchor set: fixed videos generated at run start (kept in the run dir) and re-judged. */
+  anchors: strict({
+    /** Re-judge every N steps (0 = only at the start and after RM version changes). */
+    every: int({ min: 0 }).default(25),
+    /** Prompts of the anchor set and videos per prompt. */
+    prompts: int({ min: 1, max: 1024 }).default(8),
+    groupSize: int({ min: 2, max: 256 }).default(4),
+    /** Kendall τ of a dimension's anchor ranking vs the first pass below this trips. */
+    tauThreshold: num({ min: -1, max: 1 }).default(0.8),
+    /** |anchor mean − first pass mean| of a dimension above this trips. */
+    meanShiftThreshold: num({ gt: 0 }).default(0.05),
+  }).prefault({}),
+});
+
+export const monitoringSchema = strict({
+  /** Drift and reward-hacking detection (src/metrics/drift). */
+  drift: driftSchema.prefault({}),
+});
+
 export const configSchema = strict({
   /** Root seed of a run. */
   seed: int({ min: 0 }).default(1234),
@@ -261,6 +313,7 @@ export const configSchema = strict({
   reward: rewardSchema.prefault({}),
   judge: judgeSchema.prefault({}),
   rewardServer: rewardServerSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
 });
 
 /** The parsed configuration (defaults filled). */

@@ -14,4 +14,7 @@ export interface AnchorPass {
   readonly scores: Readonly<Record<string, readonly number[]>>;
   /** Per dimension, the mean over videos with a score. */
   readonly means: Readonly<Record<string, number>>;
+  /** Judgments made and failed in this pass. */
+  readonly judgments: number;
+  readonly failedJudgments: number;
 }

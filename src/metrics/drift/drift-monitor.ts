@@ -1,7 +1,8 @@
 /**
  * The drift monitor: one object the coordinator feeds every step (per-video rewards by dimension, gold scores when the
  * world has them) and after every anchor pass, returning the current gauge values and the detectors that tripped.
- *   - PSI per dimension: recent window of per-video rewards vs the reference window (rising-edge trips);
+ *   - PSI per dimension: recent window of per-video rewards vs the reference window (trips once, re-arms below half
+ *     the threshold);
  *   - Page-Hinkley per dimension on the step mean, standardised by the first `referenceSteps` step means;
  *   - proxy-vs-gold divergence (reward hacking) on the proxy dimension's step mean vs the gold score;
  *   - anchors: mean shift and Kendall τ per dimension against the first pass, and against the previous pass.
@@ -159,13 +160,13 @@ export class DriftMonitor {
     return { referenceSteps: this.options.referenceSteps, recentSteps: this.options.recentSteps, reference: this.options.reference };
   }
 
-  /** Rising edge of a condition: true the first time it holds, then not again until it has stopped holding. */
-  private edge(key: string, holds: boolean): boolean {
-    if (!holds) {
-      this.disarmed.delete(key);
-      return false;
-    }
-    if (this.disarmed.has(key)) return false;
+  /**
+   * Rising edge of a condition: true the first time it holds, then not again until `cleared` (a stricter "back to
+   * normal", e.g. below half the threshold, so noise around a threshold does not trip again and again).
+   */
+  private edge(key: string, holds: boolean, cleared: boolean): boolean {
+    if (cleared) this.disarmed.delete(key);
+    if (!holds || this.disarmed.has(key)) return false;
     this.disarmed.add(key);
     return true;
   }
@@ -199,7 +200,7 @@ export class DriftMonitor {
       if (w.ready && ref.length > 0 && rec.length > 0) {
         const v = psi(ref, rec, this.options.psiBins);
         psiValues[dim] = v;
-        if (this.edge(`psi:${dim}`, v >= this.options.psiThreshold)) trips.push({ detector: 'psi', dimension: dim, value: v, threshold: this.options.psiThreshold, step: o.step, direction: null });
+        if (this.edge(`psi:${dim}`, v >= this.options.psiThreshold, v < this.options.psiThreshold / 2)) trips.push({ detector: 'psi', dimension: dim, value: v, threshold: this.options.psiThreshold, step: o.step, direction: null });
       }
       const m = meanOf(values);
       if (!Number.isFinite(m)) continue;
@@ -247,10 +248,10 @@ export class DriftMonitor {
     const a = this.options.anchors;
     if (first !== null) {
       for (const [dim, tau] of Object.entries(vsFirst.kendallTau)) {
-        if (this.edge(`anchor_kendall_tau:${dim}`, Number.isFinite(tau) && tau < a.tauThreshold)) trips.push({ detector: 'anchor_kendall_tau', dimension: dim, value: tau, threshold: a.tauThreshold, step: pass.step, direction: null });
+        if (this.edge(`anchor_kendall_tau:${dim}`, Number.isFinite(tau) && tau < a.tauThreshold, Number.isFinite(tau) && tau >= a.tauThreshold)) trips.push({ detector: 'anchor_kendall_tau', dimension: dim, value: tau, threshold: a.tauThreshold, step: pass.step, direction: null });
       }
       for (const [dim, shift] of Object.entries(vsFirst.meanShift)) {
-        if (this.edge(`anchor_mean_shift:${dim}`, Math.abs(shift) > a.meanShiftThreshold)) trips.push({ detector: 'anchor_mean_shift', dimension: dim, value: shift, threshold: a.meanShiftThreshold, step: pass.step, direction: null });
+        if (this.edge(`anchor_mean_shift:${dim}`, Math.abs(shift) > a.meanShiftThreshold, Math.abs(shift) <= a.meanShiftThreshold)) trips.push({ detector: 'anchor_mean_shift', dimension: dim, value: shift, threshold: a.meanShiftThreshold, step: pass.step, direction: null });
       }
     }
     const sameVersions = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && [...x].sort().every((v, i) => v === [...y].sort()[i]);

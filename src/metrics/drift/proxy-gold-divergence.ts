@@ -3,7 +3,7 @@
  * proxy reward (what the judge pays) and of a gold score (what is actually true), and trips when the proxy rises and the
  * gold falls, both beyond noise (t-statistics of the slopes) and both by a minimum amount over the window.
  * The value (exported as a gauge) is min(t of the proxy slope, −t of the gold slope): positive only when the two
- * diverge in the suspicious direction. It trips once per episode and re-arms when the value falls back below the
+ * diverge in the suspicious direction. It trips once per episode and re-arms when the value falls below half the
  * threshold. The state is plain data (checkpoints, resume).
  */
 import { VrGrpoError } from '../../errors/index.js';
@@ -77,8 +77,10 @@ export class ProxyGoldDivergence {
     const o = this.options;
     const firing = value !== null && value >= o.tThreshold && proxyRise >= o.minProxyRise && goldDrop >= o.minGoldDrop;
     const tripped = firing && this.armed;
-    // Once per episode: disarm on a trip, re-arm once the condition no longer holds.
-    this.armed = !firing;
+    // Once per episode: disarm on a trip; re-arm only when the value has fallen below half the threshold (hysteresis,
+    // so noise around the threshold does not trip again and again).
+    if (tripped) this.armed = false;
+    else if (value === null || value < o.tThreshold / 2) this.armed = true;
     return { value, proxySlope: p.slope, goldSlope: g.slope, proxyT: p.t, goldT: g.t, proxyRise, goldDrop, tripped };
   }
 

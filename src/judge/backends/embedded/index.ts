@@ -1,16 +1,23 @@
 /** The embedded judge backend: ONNX perception + measured signals + the evidence-driven reasoner, in the judge engine. */
 import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
 import { Perception, videoSignals } from './perception/index.js';
+import type { PlantedHack } from './planted-hack.js';
 import { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
 
 export { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
+export { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
 export { videoEvidence, type VideoEvidence, type PerceivedFrame, type QualitySignals } from './evidence.js';
 
 export interface EmbeddedJudgeOptions {
   /** Reward-model checkpoint folder (manifest.json + model.onnx), e.g. models/rm-v2. */
   readonly modelDir: string;
   /** Engine settings from the config's `judge` section (defaults for requests, re-asks, audits). */
-  readonly judge?: Partial<ResolvedJudgeOptions> & { readonly maxFormatRetries?: number; readonly auditFraction?: number };
+  readonly judge?: Partial<ResolvedJudgeOptions> & {
+    readonly maxFormatRetries?: number;
+    readonly auditFraction?: number;
+    /** TESTING AID: the config's `judge.plantedHack` (used when `reasoner.plantedHack` is not set). */
+    readonly plantedHack?: PlantedHack | null;
+  };
   readonly reasoner?: EmbeddedReasonerOptions;
 }
 
@@ -24,7 +31,8 @@ export async function createEmbeddedJudge(options: EmbeddedJudgeOptions): Promis
     close: () => perception.close(),
   };
   const j = options.judge ?? {};
-  return new JudgeEngine(new EmbeddedReasoner(port, options.reasoner), {
+  const plantedHack = options.reasoner?.plantedHack ?? j.plantedHack ?? null;
+  return new JudgeEngine(new EmbeddedReasoner(port, { ...options.reasoner, plantedHack }), {
     ...(j.maxFormatRetries === undefined ? {} : { maxFormatRetries: j.maxFormatRetries }),
     ...(j.auditFraction === undefined ? {} : { auditFraction: j.auditFraction }),
     defaults: j,

@@ -13,6 +13,7 @@ import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import { renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
+import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
 
 /** The perception the reasoner needs (implemented by `Perception` + `videoSignals`). */
 export interface PerceptionPort {
@@ -31,6 +32,8 @@ export interface EmbeddedReasonerOptions {
   readonly maxOwnToolCalls?: number;
   /** Preference thresholds per dimension (differences of estimated scores below them are ties). */
   readonly tie?: { readonly TA: number; readonly MQ: number; readonly VQ: number; readonly OA: number };
+  /** TESTING AID (planted-hack.ts): over-reward one quality defect. Default null (off). */
+  readonly plantedHack?: PlantedHack | null;
 }
 
 interface Scratch {
@@ -50,12 +53,14 @@ export class EmbeddedReasoner implements Reasoner {
   private readonly closeCall: number;
   private readonly maxOwnToolCalls: number;
   private readonly tie: { TA: number; MQ: number; VQ: number; OA: number };
+  private readonly hack: PlantedHack | null;
 
   constructor(
     private readonly perception: PerceptionPort,
     options: EmbeddedReasonerOptions = {},
   ) {
-    this.rmVersion = perception.version;
+    this.hack = options.plantedHack ?? null;
+    this.rmVersion = hackedRmVersion(perception.version, this.hack);
     this.certaintyFloor = options.certaintyFloor ?? 0.5;
     this.closeCall = options.closeCall ?? 0.06;
     this.maxOwnToolCalls = options.maxOwnToolCalls ?? 2;
@@ -118,9 +123,9 @@ export class EmbeddedReasoner implements Reasoner {
     // A prompt outside the world's grammar gives no checkable attributes: text alignment is then uninformative (0.5).
     const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
     const e = videoEvidence(prompt, frames, quality, s.width / 64);
-    if (spec !== null) return e;
+    if (spec !== null) return applyPlantedHack(e, quality, this.hack);
     const TA = 0.5;
-    return { ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ };
+    return applyPlantedHack({ ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, quality, this.hack);
   }
 
   private compare(a: VideoEvidence, b: VideoEvidence): PairwiseAnswer {
