@@ -10,6 +10,7 @@ import type { RawVideo } from '../media/index.js';
 import {
   PROTOCOL_VERSION,
   parseClientMessage,
+  type AdminRequest,
   turnSchema,
   verdictSchema,
   type JudgeRequest,
@@ -48,15 +49,16 @@ export interface ConnectionHost {
   judgmentCompleted(): void;
   /** The socket closed; forget the connection. */
   connectionClosed(connection: Connection): void;
+  /** Answers an admin command (checks its admin token); never rejects. */
+  admin(request: AdminRequest): Promise<ServerMessage>;
 }
 
-/** The binary message the connection expects next, announced by a `video` header. */
-interface ExpectedVideo {
-  readonly header: VideoHeader;
-  readonly bytes: number;
-  /** False when the header was refused: the binary that follows is dropped without another error. */
-  readonly accepted: boolean;
-}
+/**
+ * The binary message the connection expects next, announced by a `video` header. A refused header (its error already
+ * sent, including a `video` message that failed its schema) leaves `accepted: false`: the binary that follows is
+ * dropped without another error.
+ */
+type ExpectedVideo = { readonly accepted: true; readonly header: VideoHeader; readonly bytes: number } | { readonly accepted: false };
 
 /** The abort reason when the client goes away (never sent: there is nobody to send it to). */
 const DISCONNECTED = 'client disconnected';
@@ -150,6 +152,12 @@ export class Connection {
     }
   }
 
+  /** Sends a server-initiated message (e.g. `version_changed`); dropped once the connection is closing. */
+  notify(message: ServerMessage): void {
+    if (this.#closing) return;
+    this.#send(message);
+  }
+
   /** Starts the closing handshake (no effect once closing). */
   close(code: number, reason: string): void {
     this.#closing = true;
@@ -182,6 +190,7 @@ export class Connection {
   }
 
   #sendError(id: string | null, code: ErrorCode, message: string): void {
+    this.#host.options.metrics.errorSent(code);
     this.#send({ type: 'error', id, code, message });
   }
 
@@ -206,6 +215,7 @@ export class Connection {
     const parsed = parseClientMessage(buffer.toString('utf8'));
     if (!parsed.ok) {
       this.#sendError(parsed.id, parsed.code, parsed.message);
+      if (parsed.type === 'video') this.#expected = { accepted: false };
       return;
     }
     const message = parsed.message;
@@ -225,6 +235,11 @@ export class Connection {
       case 'judge':
         this.#onJudge(message);
         return;
+      case 'load_checkpoint':
+      case 'rollback':
+      case 'checkpoint_status':
+        this.#onAdmin(message);
+        return;
       default:
         assertNever(message, 'client message');
     }
@@ -234,6 +249,13 @@ export class Connection {
     if (protocol === PROTOCOL_VERSION) return;
     this.#sendError(null, 'PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, client announced ${protocol}`);
     this.close(CLOSE_CODES.protocolError, 'protocol mismatch');
+  }
+
+  #onAdmin(request: AdminRequest): void {
+    // Handled concurrently with judgments (a load takes a while); the answer goes out when it is ready.
+    void this.#host.admin(request).then((answer) => {
+      if (!this.#closing) this.#send(answer);
+    });
   }
 
   #onVideoHeader(header: VideoHeader): void {
@@ -254,7 +276,7 @@ export class Connection {
         };
       }
     }
-    this.#expected = { header, bytes, accepted: refusal === null };
+    this.#expected = refusal === null ? { accepted: true, header, bytes } : { accepted: false };
     if (refusal !== null) this.#sendError(header.ref, refusal.code, refusal.message);
   }
 
@@ -324,7 +346,7 @@ export class Connection {
   // ---- judging ----
 
   async #frameSources(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>): Promise<TrackedFrameSource[]> {
-    const { artifactRoot, media, judgeSize } = this.#host.options;
+    const { artifactRoot, media, judgeSize, metrics } = this.#host.options;
     return Promise.all(
       request.videos.map(async (ref, index): Promise<TrackedFrameSource> => {
         let source: FrameSource;
@@ -342,7 +364,8 @@ export class Connection {
           }
           source = new FileFrameSource(media, file, judgeSize ?? undefined);
         }
-        return new TrackedFrameSource(source);
+        const kind = 'inline' in ref ? 'inline' : 'file';
+        return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames));
       }),
     );
   }
@@ -366,9 +389,25 @@ export class Connection {
       }
       this.#send(verdict.data);
       this.#host.judgmentCompleted();
+      const v = verdict.data;
+      this.#host.options.metrics.judgment({
+        mode: request.mode,
+        outcome: 'ok',
+        seconds: (performance.now() - started) / 1000,
+        rmVersion: v.rmVersion,
+        verdict: {
+          toolCalls: v.toolCalls,
+          framesViewed: v.framesViewed.reduce((sum, f) => sum + f.length, 0),
+          formatErrors: v.formatErrors,
+          forced: v.forced,
+          hallucinations: v.hallucinations,
+          turns: turns === undefined ? null : turns.filter((t) => t.role === 'assistant').length,
+        },
+      });
       this.#log.debug({ id: request.id, ms: Math.round(performance.now() - started) }, 'verdict sent');
     } catch (error) {
       const failure = this.#failureOf(error, sources, signal);
+      this.#host.options.metrics.judgment({ mode: request.mode, outcome: this.#closing ? 'cancelled' : 'failed', seconds: (performance.now() - started) / 1000, code: failure.code });
       if (this.#closing) {
         this.#log.debug({ id: request.id, code: failure.code }, 'judgment ended after the connection closed');
         return;
