@@ -26,8 +26,7 @@ export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** What the metrics read from the server at scrape time. */
 export interface RewardServerView {
-  /** The judge backend's name (embedded, vlm, …). */
-  backend(): string;
+  readonly backend: string;
   /** The RM version new judgments start on (may throw; then `unknown`). */
   rmVersion(): string;
   inFlight(): number;
@@ -222,20 +221,12 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
     }
   }
 
-  #backendName(): string {
-    try {
-      return this.#view?.backend() ?? 'unknown';
-    } catch {
-      return 'unknown';
-    }
-  }
-
   /** Keeps the info gauge on the version being served and counts changes. */
   #noteVersion(version: string): void {
     if (version === this.#version) return;
     if (this.#version !== null) this.#checkpointChanges.inc();
     this.#version = version;
     this.#checkpointInfo.reset();
-    this.#checkpointInfo.set({ rm_version: version, backend: this.#backendName() }, 1);
+    this.#checkpointInfo.set({ rm_version: version, backend: this.#view?.backend ?? 'unknown' }, 1);
   }
 }

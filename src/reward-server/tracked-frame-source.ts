@@ -1,7 +1,6 @@
 /**
  * A FrameSource wrapper that remembers the first VIDEO_DECODE_FAILED its source raised, so a lazily decoded file that
- * fails inside the judge is reported with that code even when the backend wraps or replaces the error; and times each
- * read of frames (for the frame-decode metrics).
+ * fails inside the judge is reported with that code even when the backend wraps or replaces the error.
  */
 import { isVrGrpoError, type VrGrpoError } from '../errors/index.js';
 import type { FrameSource } from '../judge/frame-source.js';
@@ -9,11 +8,7 @@ import type { FrameSource } from '../judge/frame-source.js';
 export class TrackedFrameSource implements FrameSource {
   #decodeFailure: VrGrpoError | null = null;
 
-  /** `onFrames`, when given, is told the duration (seconds) and frame count of every successful `frames()` read. */
-  constructor(
-    private readonly inner: FrameSource,
-    private readonly onFrames?: (seconds: number, frames: number) => void,
-  ) {}
+  constructor(private readonly inner: FrameSource) {}
 
   get label(): string {
     return this.inner.label;
@@ -28,11 +23,8 @@ export class TrackedFrameSource implements FrameSource {
     return this.#watch(this.inner.frameCount());
   }
 
-  async frames(indices: readonly number[]): Promise<Uint8Array[]> {
-    const started = performance.now();
-    const frames = await this.#watch(this.inner.frames(indices));
-    this.onFrames?.((performance.now() - started) / 1000, frames.length);
-    return frames;
+  frames(indices: readonly number[]): Promise<Uint8Array[]> {
+    return this.#watch(this.inner.frames(indices));
   }
 
   size(): Promise<{ readonly width: number; readonly height: number }> {
