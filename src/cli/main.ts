@@ -4,6 +4,7 @@ import { isVrGrpoError } from '../errors/index.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
+import { registerRm } from './commands/rm.js';
 import { registerServeGenerator } from './commands/serve-generator.js';
 import { registerServeReward } from './commands/serve-reward.js';
 import { registerTrain } from './commands/train.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServeReward(program);
   registerServeGenerator(program);
   registerJudge(program);
+  registerRm(program);
   return program;
 }
 

@@ -247,6 +247,23 @@ export const rewardServerSchema = strict({
   heartbeatIntervalMs: int({ min: 0 }).default(30_000),
   /** ms that SIGTERM lets in-flight judgments finish. */
   drainTimeoutMs: int({ min: 0 }).default(30_000),
+  /** Admin token of load_checkpoint / rollback / checkpoint_status (docs/rm-swap.md); null = VRGRPO_ADMIN_TOKEN, else admin commands are off. */
+  adminToken: str().nullable().default(null),
+  /** Swapping reward-model checkpoints while serving (docs/rm-swap.md). */
+  checkpoints: strict({
+    /** Watch mode: swap to complete checkpoint folders that appear in this folder (relative to this config file); null = off. */
+    watchDir: str().nullable().default(null),
+    /** ms between two scans of watchDir. */
+    watchIntervalMs: int({ min: 50 }).default(1_000),
+    /** Pairwise canary judgments a new version must complete and parse before it serves. */
+    canaryPairs: int({ min: 1, max: 64 }).default(4),
+    /** Pointwise canary judgments (of the pairs' first videos). */
+    canaryPointwise: int({ min: 0, max: 64 }).default(2),
+    /** ms the whole canary may take. */
+    canaryTimeoutMs: int({ min: 100 }).default(60_000),
+    /** Minimum agreement (0–1) of a new version with the current one on the pairwise canary; null = none. */
+    agreementFloor: num({ min: 0, max: 1 }).nullable().default(null),
+  }).prefault({}),
 });
 
 export const driftSchema = strict({

@@ -224,8 +224,11 @@ export class CoordinatorMetrics implements MetricsSource {
     }
   }
 
-  /** Per-video rewards of a step by dimension (NaN = masked, skipped), for the reward histogram. */
-  recordRewards(perDimension: Readonly<Partial<Record<RewardDimension, readonly number[]>>>): void {
+  /**
+   * Per-video rewards of a step by dimension (NaN = masked, skipped), for the reward histogram — the same
+   * `rewardsByDimension` the drift monitor observes. INVALID_ARGUMENT for a dimension outside REWARD_DIMENSIONS.
+   */
+  recordRewards(perDimension: Readonly<Partial<Record<string, readonly number[]>>>): void {
     for (const [dimension, values] of Object.entries(perDimension)) {
       if (!(REWARD_DIMENSIONS as readonly string[]).includes(dimension)) throw new VrGrpoError('INVALID_ARGUMENT', `recordRewards: unknown dimension ${JSON.stringify(dimension)}`);
       for (const v of values ?? []) if (Number.isFinite(v)) this.#reward.observe({ dimension }, v);

@@ -26,7 +26,8 @@ export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** What the metrics read from the server at scrape time. */
 export interface RewardServerView {
-  readonly backend: string;
+  /** The judge backend's name (embedded, vlm, …). */
+  backend(): string;
   /** The RM version new judgments start on (may throw; then `unknown`). */
   rmVersion(): string;
   inFlight(): number;
@@ -221,12 +222,20 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
     }
   }
 
+  #backendName(): string {
+    try {
+      return this.#view?.backend() ?? 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
   /** Keeps the info gauge on the version being served and counts changes. */
   #noteVersion(version: string): void {
     if (version === this.#version) return;
     if (this.#version !== null) this.#checkpointChanges.inc();
     this.#version = version;
     this.#checkpointInfo.reset();
-    this.#checkpointInfo.set({ rm_version: version, backend: this.#view?.backend ?? 'unknown' }, 1);
+    this.#checkpointInfo.set({ rm_version: version, backend: this.#backendName() }, 1);
   }
 }

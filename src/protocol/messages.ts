@@ -4,6 +4,14 @@
  * or `parseServerMessage` accepts it. docs/protocol.md documents it; `protocolJsonSchema()` exports it.
  */
 import { z } from 'zod';
+import {
+  checkpointStatusRequestSchema,
+  checkpointStatusResultSchema,
+  checkpointSwappedSchema,
+  loadCheckpointSchema,
+  rollbackSchema,
+  versionChangedSchema,
+} from './admin-messages.js';
 import { hallucinationSchema, pairwiseAnswerSchema, pointwiseScoresSchema, turnSchema } from './judge-types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -68,9 +76,19 @@ export type VideoHeader = z.infer<typeof videoHeaderSchema>;
 export const statusRequestSchema = z.strictObject({ type: z.literal('status'), id: id.optional() });
 export const pingSchema = z.strictObject({ type: z.literal('ping'), id: id.optional(), t: z.number().optional() });
 
-export const clientMessageSchema = z.discriminatedUnion('type', [helloSchema, judgeSchema, videoHeaderSchema, statusRequestSchema, pingSchema]);
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  judgeSchema,
+  videoHeaderSchema,
+  statusRequestSchema,
+  pingSchema,
+  // admin commands (admin-messages.ts)
+  loadCheckpointSchema,
+  rollbackSchema,
+  checkpointStatusRequestSchema,
+]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
-export const CLIENT_MESSAGE_TYPES = ['hello', 'judge', 'video', 'status', 'ping'] as const;
+export const CLIENT_MESSAGE_TYPES = ['hello', 'judge', 'video', 'status', 'ping', 'load_checkpoint', 'rollback', 'checkpoint_status'] as const;
 
 // ---- server → client ----
 
@@ -131,5 +149,9 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   statusResultSchema,
   pongSchema,
   videoReceivedSchema,
+  // admin answers and the swap notification (admin-messages.ts)
+  checkpointSwappedSchema,
+  checkpointStatusResultSchema,
+  versionChangedSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

@@ -11,11 +11,14 @@ import { assertRawVideo, type RawVideo } from '../media/index.js';
 import {
   PROTOCOL_VERSION,
   parseServerMessage,
+  type CheckpointStatusMessage,
+  type CheckpointSwappedMessage,
   type ErrorMessage,
   type JudgeRequest,
   type ServerMessage,
   type Turn,
   type VerdictMessage,
+  type VersionChangedMessage,
 } from '../protocol/index.js';
 
 /** Default time to open the socket and receive the server `hello`, in milliseconds. */
@@ -36,7 +39,23 @@ export interface RewardClientOptions {
   readonly clientName?: string;
   /** Logger for protocol anomalies (unparseable or unexpected server messages). Default: silent. */
   readonly log?: Logger;
+  /** Called when the server announces that new judgments start on another reward-model version (`version_changed`). */
+  readonly onVersionChange?: (change: VersionChange) => void;
 }
+
+/** A `version_changed` notification: the version new judgments start on, the one before, why, and when (ISO 8601). */
+export type VersionChange = Omit<VersionChangedMessage, 'type'>;
+
+/** Options of the admin calls. */
+export interface AdminCallOptions {
+  /** The server's admin token; without it (or with a wrong one) the server answers ADMIN_FORBIDDEN. */
+  readonly adminToken?: string;
+  /** Overrides the client's per-request timeout, in milliseconds (a load runs its canary first). */
+  readonly timeoutMs?: number;
+}
+
+/** What `loadCheckpoint` loads: a checkpoint folder on the server (embedded), or a VLM model name and/or endpoint. */
+export type CheckpointToLoad = { readonly checkpoint: string } | { readonly model?: string; readonly baseUrl?: string; readonly rmVersion?: string };
 
 export interface JudgeCallOptions {
   /** Called for each streamed turn (set `options.stream` in the request to get any). */
@@ -47,6 +66,7 @@ export interface JudgeCallOptions {
 
 export type ServerHello = Extract<ServerMessage, { type: 'hello' }>;
 export type StatusMessage = Extract<ServerMessage, { type: 'status' }>;
+type AdminAnswer = CheckpointSwappedMessage | CheckpointStatusMessage;
 
 interface Pending<T> {
   readonly resolve: (value: T) => void;
@@ -91,24 +111,32 @@ export class RewardServerClient {
   readonly #videos = new Map<string, Pending<number>>();
   readonly #statuses = new Map<string, Pending<StatusMessage>>();
   readonly #pings = new Map<string, Pending<number>>();
+  readonly #admin = new Map<string, Pending<AdminAnswer>>();
+  readonly #onVersionChange: ((change: VersionChange) => void) | undefined;
+  #rmVersion: string;
   #nextId = 1;
   #closeInfo: { code: number; reason: string } | null = null;
   #closing: Promise<void> | null = null;
   readonly #closed: Promise<void>;
 
-  private constructor(ws: WebSocket, hello: ServerHello, log: Logger, timeoutMs: number, closed: Promise<void>) {
+  private constructor(ws: WebSocket, handshake: Handshake, log: Logger, timeoutMs: number, closed: Promise<void>, onVersionChange: ((change: VersionChange) => void) | undefined) {
     this.#ws = ws;
-    this.hello = hello;
+    this.hello = handshake.hello;
+    this.#rmVersion = handshake.hello.rmVersion;
     this.#log = log;
     this.#timeoutMs = timeoutMs;
     this.#closed = closed;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    this.#onVersionChange = onVersionChange;
+    const onMessage = (data: RawData, isBinary: boolean): void => {
       try {
         this.#onMessage(data, isBinary);
       } catch (error) {
         this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'reward client: message handler failed');
       }
-    });
+    };
+    // Messages that arrived right behind the hello (e.g. a version_changed in the same TCP segment) come first.
+    for (const early of handshake.takeEarly()) onMessage(early.data, early.isBinary);
+    ws.on('message', onMessage);
     ws.once('close', (code: number, reason: Buffer) => {
       this.#closeInfo = { code, reason: reason.toString('utf8') };
       this.#failAll(new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason.toString('utf8')}` : ''})`, { details: { reason: 'disconnected', closeCode: code } }));
@@ -129,19 +157,19 @@ export class RewardServerClient {
       perMessageDeflate: false,
     });
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    let hello: ServerHello;
+    let handshake: Handshake;
     try {
-      hello = await RewardServerClient.#handshake(ws, url, connectTimeoutMs, options.clientName ?? 'vr-grpo-client');
+      handshake = await RewardServerClient.#handshake(ws, url, connectTimeoutMs, options.clientName ?? 'vr-grpo-client');
     } catch (error) {
       ws.terminate();
       await closed;
       throw error;
     }
-    return new RewardServerClient(ws, hello, log, timeoutMs, closed);
+    return new RewardServerClient(ws, handshake, log, timeoutMs, closed, options.onVersionChange);
   }
 
-  static #handshake(ws: WebSocket, url: string, timeoutMs: number, clientName: string): Promise<ServerHello> {
-    return new Promise<ServerHello>((resolve, reject) => {
+  static #handshake(ws: WebSocket, url: string, timeoutMs: number, clientName: string): Promise<Handshake> {
+    return new Promise<Handshake>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
         ws.off('message', onMessage);
@@ -176,7 +204,19 @@ export class RewardServerClient {
         }
         cleanup();
         ws.on('error', () => undefined); // errors after the handshake are reported through 'close'
-        resolve(message);
+        // Keep what arrives until the client object listens (same tick for most, but a segment can hold several frames).
+        const early: { data: RawData; isBinary: boolean }[] = [];
+        const keep = (data: RawData, isBinary: boolean): void => {
+          early.push({ data, isBinary });
+        };
+        ws.on('message', keep);
+        resolve({
+          hello: message,
+          takeEarly: () => {
+            ws.off('message', keep);
+            return early.splice(0);
+          },
+        });
       };
       const onUnexpected = (_request: unknown, response: IncomingMessage): void => {
         const status = response.statusCode ?? 0;
@@ -208,9 +248,14 @@ export class RewardServerClient {
     return this.#closeInfo;
   }
 
-  /** Requests in flight (judgments, inline videos, status and ping). */
+  /** Requests in flight (judgments, inline videos, status, ping and admin commands). */
   get pendingCount(): number {
-    return this.#judges.size + this.#videos.size + this.#statuses.size + this.#pings.size;
+    return this.#judges.size + this.#videos.size + this.#statuses.size + this.#pings.size + this.#admin.size;
+  }
+
+  /** The version new judgments on this server start on: the hello's, then the latest `version_changed`. */
+  get rmVersion(): string {
+    return this.#rmVersion;
   }
 
   /**
@@ -263,6 +308,33 @@ export class RewardServerClient {
     const started = performance.now();
     await this.#request<number>(this.#pings, id, { type: 'ping', id, t: Date.now() }, undefined, (pending) => pending);
     return performance.now() - started;
+  }
+
+  /**
+   * Admin: loads a checkpoint on the server, validates it and switches to it; resolves with the `checkpoint_swapped`
+   * answer. Rejects with the server's code: ADMIN_FORBIDDEN, SWAP_IN_PROGRESS, CHECKPOINT_NOT_FOUND, MODEL_INVALID,
+   * CHECKPOINT_INVALID, CANARY_FAILED, CHECKPOINT_REJECTED, … `checkpoint` is a path on the server's filesystem.
+   */
+  loadCheckpoint(what: CheckpointToLoad, options: AdminCallOptions & { readonly agreementFloor?: number | null } = {}): Promise<CheckpointSwappedMessage> {
+    const id = this.#newId('load');
+    const message = { type: 'load_checkpoint', id, ...what, ...adminField(options), ...(options.agreementFloor === undefined ? {} : { agreementFloor: options.agreementFloor }) };
+    return this.#request<AdminAnswer>(this.#admin, id, message, options.timeoutMs, (pending) => pending).then((answer) => expectAnswer(answer, 'checkpoint_swapped'));
+  }
+
+  /** Admin: switches the server back to its previous version. CHECKPOINT_NOT_FOUND when it has none. */
+  rollback(options: AdminCallOptions = {}): Promise<CheckpointSwappedMessage> {
+    const id = this.#newId('rollback');
+    return this.#request<AdminAnswer>(this.#admin, id, { type: 'rollback', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then((answer) =>
+      expectAnswer(answer, 'checkpoint_swapped'),
+    );
+  }
+
+  /** Admin: the server's checkpoint state (current, previous, loading, swaps, rejections, watch). */
+  checkpointStatus(options: AdminCallOptions = {}): Promise<CheckpointStatusMessage> {
+    const id = this.#newId('ckpt-status');
+    return this.#request<AdminAnswer>(this.#admin, id, { type: 'checkpoint_status', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then((answer) =>
+      expectAnswer(answer, 'checkpoint_status'),
+    );
   }
 
   /** Closes the connection (1000); pending requests reject with JUDGE_FAILED `disconnected`. Idempotent. */
@@ -361,6 +433,13 @@ export class RewardServerClient {
       case 'error':
         this.#onError(message);
         return;
+      case 'checkpoint_swapped':
+      case 'checkpoint_status':
+        this.#settle(this.#admin, message.id)?.resolve(message);
+        return;
+      case 'version_changed':
+        this.#onVersionChanged(message);
+        return;
       case 'hello':
         return;
       default: {
@@ -370,11 +449,26 @@ export class RewardServerClient {
     }
   }
 
+  #onVersionChanged(message: VersionChangedMessage): void {
+    this.#rmVersion = message.rmVersion;
+    const { type: _type, ...change } = message;
+    try {
+      this.#onVersionChange?.(change);
+    } catch (error) {
+      this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'reward client: onVersionChange failed');
+    }
+  }
+
   #onError(message: ErrorMessage): void {
     const error = errorFromServer(message);
     if (message.id !== null) {
       // Judge errors carry the request id; inline-video errors carry the video's ref.
-      const pending = this.#settle(this.#judges, message.id) ?? this.#settle(this.#videos, message.id) ?? this.#settle(this.#statuses, message.id) ?? this.#settle(this.#pings, message.id);
+      const pending =
+        this.#settle(this.#judges, message.id) ??
+        this.#settle(this.#videos, message.id) ??
+        this.#settle(this.#statuses, message.id) ??
+        this.#settle(this.#pings, message.id) ??
+        this.#settle(this.#admin, message.id);
       if (pending !== undefined) {
         pending.reject(error);
         return;
@@ -388,6 +482,7 @@ export class RewardServerClient {
     this.#failTable(this.#videos, error);
     this.#failTable(this.#statuses, error);
     this.#failTable(this.#pings, error);
+    this.#failTable(this.#admin, error);
   }
 
   #failTable<T>(table: Map<string, Pending<T>>, error: VrGrpoError): void {
@@ -397,4 +492,19 @@ export class RewardServerClient {
       pending.reject(new VrGrpoError(error.code, error.message, { details: { ...error.details, id: key } }));
     }
   }
+}
+
+/** The handshake's outcome: the server hello, and the messages that arrived behind it before the client listened. */
+interface Handshake {
+  readonly hello: ServerHello;
+  readonly takeEarly: () => { data: RawData; isBinary: boolean }[];
+}
+
+function adminField(options: AdminCallOptions): { adminToken?: string } {
+  return options.adminToken === undefined ? {} : { adminToken: options.adminToken };
+}
+
+function expectAnswer<T extends AdminAnswer['type']>(answer: AdminAnswer, type: T): Extract<AdminAnswer, { type: T }> {
+  if (answer.type !== type) throw new VrGrpoError('JUDGE_FAILED', `expected a ${type} answer, got ${answer.type}`, { details: { reason: 'unexpected answer' } });
+  return answer as Extract<AdminAnswer, { type: T }>;
 }

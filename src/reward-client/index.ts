@@ -5,9 +5,12 @@ export {
   CLIENT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  type AdminCallOptions,
+  type CheckpointToLoad,
   type JudgeCallOptions,
   type RewardClientOptions,
   type ServerHello,
   type StatusMessage,
+  type VersionChange,
 } from './client.js';
-export { RewardClientPool, isRetryable, type RewardPoolOptions, type PoolJudgeRequest, type PooledVerdict } from './pool.js';
+export { RewardClientPool, isRetryable, type RewardPoolOptions, type PoolJudgeRequest, type PooledVerdict, type VersionChangeListener } from './pool.js';

@@ -23,7 +23,16 @@ export interface RewardPoolOptions {
   /** How long a judgment waits for any replica to be connected, ms. Default 10000. */
   readonly waitForReplicaMs?: number;
   readonly log?: Logger;
+  /** Called when a replica's reward-model version changes (see {@link RewardClientPool.onVersionChange}). */
+  readonly onVersionChange?: VersionChangeListener;
 }
+
+/**
+ * A replica now serves `rmVersion` where it served `previous`: announced by the server (`version_changed`, after a
+ * swap, a rollback or a watch-mode load), or seen on reconnection (a restarted replica on another checkpoint). Not
+ * called for a replica's first connection (read `versions()`).
+ */
+export type VersionChangeListener = (url: string, rmVersion: string, previous: string) => void;
 
 export interface PoolJudgeRequest {
   readonly prompt: string;
@@ -68,8 +77,9 @@ export class RewardClientPool {
   private readonly waiters = new Set<() => void>();
   private undelivered = 0;
   private readonly deliveryWaiters = new Set<() => void>();
+  private readonly versionListeners = new Set<VersionChangeListener>();
 
-  private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log'>> & { token: string | undefined }, log: Logger) {
+  private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log' | 'onVersionChange'>> & { token: string | undefined }, log: Logger) {
     this.log = log;
     this.replicas = options.urls.map((url) => ({ url, client: null, connecting: null, inFlight: 0, delayMs: options.reconnectDelayMs, timer: null, rmVersion: null, failures: 0 }));
   }
@@ -89,13 +99,39 @@ export class RewardClientPool {
       },
       options.log ?? silentLogger(),
     );
+    if (options.onVersionChange !== undefined) pool.versionListeners.add(options.onVersionChange);
     await Promise.all(pool.replicas.map((r) => pool.connect(r)));
     return pool;
   }
 
-  /** RM version announced by each connected replica. */
+  /**
+   * The reward-model version each replica's new judgments start on (its hello, kept current by `version_changed`);
+   * null for a replica that is not connected. A verdict names the version it was judged on: `verdict.rmVersion`.
+   */
   versions(): ReadonlyMap<string, string | null> {
     return new Map(this.replicas.map((r) => [r.url, r.client?.isOpen === true ? r.rmVersion : null]));
+  }
+
+  /** Adds a listener of replica version changes; returns the function that removes it. */
+  onVersionChange(listener: VersionChangeListener): () => void {
+    this.versionListeners.add(listener);
+    return () => {
+      this.versionListeners.delete(listener);
+    };
+  }
+
+  private setVersion(r: Replica, rmVersion: string): void {
+    const previous = r.rmVersion;
+    r.rmVersion = rmVersion;
+    if (previous === null || previous === rmVersion) return;
+    this.log.info({ replica: r.url, rmVersion, previous }, 'reward replica changed version');
+    for (const listener of this.versionListeners) {
+      try {
+        listener(r.url, rmVersion, previous);
+      } catch (e) {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'onVersionChange listener failed');
+      }
+    }
   }
 
   get connectedCount(): number {
@@ -106,13 +142,20 @@ export class RewardClientPool {
     if (this.closed) return Promise.resolve();
     r.connecting ??= (async () => {
       try {
-        const client = await RewardServerClient.connect(r.url, { ...(this.options.token === undefined ? {} : { token: this.options.token }), timeoutMs: this.options.requestTimeoutMs, log: this.log });
+        const client = await RewardServerClient.connect(r.url, {
+          ...(this.options.token === undefined ? {} : { token: this.options.token }),
+          timeoutMs: this.options.requestTimeoutMs,
+          log: this.log,
+          onVersionChange: (change) => {
+            if (r.client === client) this.setVersion(r, change.rmVersion);
+          },
+        });
         if (this.closed) {
           await client.close();
           return;
         }
         r.client = client;
-        r.rmVersion = client.hello.rmVersion;
+        this.setVersion(r, client.rmVersion);
         r.delayMs = this.options.reconnectDelayMs;
         this.log.info({ replica: r.url, rmVersion: r.rmVersion }, 'reward replica connected');
         for (const wake of this.waiters) wake();
@@ -194,7 +237,7 @@ export class RewardClientPool {
         });
         const judged = client.judge({ id, prompt: request.prompt, mode: request.mode, videos: request.videos.map((_, i) => ({ inline: `${id}-v${i}` })), ...(request.options === undefined ? {} : { options: request.options }) });
         const [, verdict] = await Promise.all([sent, judged]);
-        r.rmVersion = verdict.rmVersion;
+        // Not r.rmVersion = verdict.rmVersion: a judgment that started before a swap finishes on the old version.
         r.failures = 0;
         return { verdict, replica: r.url, attempts: attempt };
       } catch (e) {

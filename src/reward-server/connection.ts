@@ -10,6 +10,7 @@ import type { RawVideo } from '../media/index.js';
 import {
   PROTOCOL_VERSION,
   parseClientMessage,
+  type AdminRequest,
   turnSchema,
   verdictSchema,
   type JudgeRequest,
@@ -48,6 +49,8 @@ export interface ConnectionHost {
   judgmentCompleted(): void;
   /** The socket closed; forget the connection. */
   connectionClosed(connection: Connection): void;
+  /** Answers an admin command (checks its admin token); never rejects. */
+  admin(request: AdminRequest): Promise<ServerMessage>;
 }
 
 /**
@@ -149,6 +152,12 @@ export class Connection {
     }
   }
 
+  /** Sends a server-initiated message (e.g. `version_changed`); dropped once the connection is closing. */
+  notify(message: ServerMessage): void {
+    if (this.#closing) return;
+    this.#send(message);
+  }
+
   /** Starts the closing handshake (no effect once closing). */
   close(code: number, reason: string): void {
     this.#closing = true;
@@ -181,6 +190,7 @@ export class Connection {
   }
 
   #sendError(id: string | null, code: ErrorCode, message: string): void {
+    this.#host.options.metrics.errorSent(code);
     this.#send({ type: 'error', id, code, message });
   }
 
@@ -225,6 +235,11 @@ export class Connection {
       case 'judge':
         this.#onJudge(message);
         return;
+      case 'load_checkpoint':
+      case 'rollback':
+      case 'checkpoint_status':
+        this.#onAdmin(message);
+        return;
       default:
         assertNever(message, 'client message');
     }
@@ -234,6 +249,13 @@ export class Connection {
     if (protocol === PROTOCOL_VERSION) return;
     this.#sendError(null, 'PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, client announced ${protocol}`);
     this.close(CLOSE_CODES.protocolError, 'protocol mismatch');
+  }
+
+  #onAdmin(request: AdminRequest): void {
+    // Handled concurrently with judgments (a load takes a while); the answer goes out when it is ready.
+    void this.#host.admin(request).then((answer) => {
+      if (!this.#closing) this.#send(answer);
+    });
   }
 
   #onVideoHeader(header: VideoHeader): void {
@@ -324,7 +346,7 @@ export class Connection {
   // ---- judging ----
 
   async #frameSources(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>): Promise<TrackedFrameSource[]> {
-    const { artifactRoot, media, judgeSize } = this.#host.options;
+    const { artifactRoot, media, judgeSize, metrics } = this.#host.options;
     return Promise.all(
       request.videos.map(async (ref, index): Promise<TrackedFrameSource> => {
         let source: FrameSource;
@@ -342,7 +364,8 @@ export class Connection {
           }
           source = new FileFrameSource(media, file, judgeSize ?? undefined);
         }
-        return new TrackedFrameSource(source);
+        const kind = 'inline' in ref ? 'inline' : 'file';
+        return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames));
       }),
     );
   }
@@ -366,9 +389,25 @@ export class Connection {
       }
       this.#send(verdict.data);
       this.#host.judgmentCompleted();
+      const v = verdict.data;
+      this.#host.options.metrics.judgment({
+        mode: request.mode,
+        outcome: 'ok',
+        seconds: (performance.now() - started) / 1000,
+        rmVersion: v.rmVersion,
+        verdict: {
+          toolCalls: v.toolCalls,
+          framesViewed: v.framesViewed.reduce((sum, f) => sum + f.length, 0),
+          formatErrors: v.formatErrors,
+          forced: v.forced,
+          hallucinations: v.hallucinations,
+          turns: turns === undefined ? null : turns.filter((t) => t.role === 'assistant').length,
+        },
+      });
       this.#log.debug({ id: request.id, ms: Math.round(performance.now() - started) }, 'verdict sent');
     } catch (error) {
       const failure = this.#failureOf(error, sources, signal);
+      this.#host.options.metrics.judgment({ mode: request.mode, outcome: this.#closing ? 'cancelled' : 'failed', seconds: (performance.now() - started) / 1000, code: failure.code });
       if (this.#closing) {
         this.#log.debug({ id: request.id, code: failure.code }, 'judgment ended after the connection closed');
         return;

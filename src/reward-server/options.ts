@@ -2,9 +2,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../common/logger.js';
+import { RewardServerMetrics, type RewardServerMetricsSink } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { JudgeService } from '../judge/judge-service.js';
 import type { Media } from '../media/index.js';
+import type { CheckpointManager } from './checkpoint-manager.js';
 
 /** Default interface to listen on: loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -44,6 +46,13 @@ export interface RewardServerOptions {
    * (UNAUTHORIZED). `/healthz` needs no token. Default: `null` (no authentication).
    */
   readonly token?: string | null;
+  /**
+   * Whether `GET /metrics` needs the bearer `token` too (only when a token is set). Default: `false` — like `/healthz`,
+   * scrapable without a token (the exposition carries only bounded labels; see docs/metrics.md).
+   */
+  readonly metricsRequireToken?: boolean;
+  /** This server's metrics, served at `GET /metrics` (docs/metrics.md); one per server. Default: a new `RewardServerMetrics`. */
+  readonly metrics?: RewardServerMetricsSink;
   /** Largest WebSocket message (text or binary), in bytes; a larger one closes the connection with 1009. Default: 64 MiB. */
   readonly maxPayloadBytes?: number;
   /** Judge requests one connection may have in flight; one more is answered with OVERLOADED. Default: 8. */
@@ -64,6 +73,17 @@ export interface RewardServerOptions {
   readonly defaultInlineFps?: number;
   /** Name announced in the `hello` message. Default: `'vr-grpo-reward-server'`. */
   readonly serverName?: string;
+  /**
+   * Admin token: `load_checkpoint`, `rollback` and `checkpoint_status` must carry it in their `adminToken` field
+   * (ADMIN_FORBIDDEN otherwise). Must differ from `token`. Default: `null` (admin commands disabled).
+   */
+  readonly adminToken?: string | null;
+  /**
+   * The checkpoint manager that makes the reward model swappable; pass it as `service` too. The server answers admin
+   * commands through it and sends `version_changed` to every connection when it switches. Not closed by the server.
+   * Default: `null` (no swapping).
+   */
+  readonly checkpoints?: CheckpointManager | null;
 }
 
 /** Every option filled in and checked; frozen. */
@@ -76,6 +96,8 @@ export interface ResolvedRewardServerOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | null;
+  readonly metricsRequireToken: boolean;
+  readonly metrics: RewardServerMetricsSink;
   readonly maxPayloadBytes: number;
   readonly maxInFlightPerConnection: number;
   readonly maxInlineBytesPerConnection: number;
@@ -84,6 +106,8 @@ export interface ResolvedRewardServerOptions {
   readonly judgeSize: { readonly width: number; readonly height: number } | null;
   readonly defaultInlineFps: number;
   readonly serverName: string;
+  readonly adminToken: string | null;
+  readonly checkpoints: CheckpointManager | null;
 }
 
 function invalid(field: string, reason: string, got: unknown): VrGrpoError {
@@ -119,6 +143,15 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
   if (token !== null && (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token))) {
     throw invalid('token', 'expected null or a non-empty string without whitespace', token === null ? null : '<redacted>');
   }
+  const adminToken = options.adminToken ?? null;
+  if (adminToken !== null && (typeof adminToken !== 'string' || adminToken.length === 0 || /[\s]/.test(adminToken))) {
+    throw invalid('adminToken', 'expected null or a non-empty string without whitespace', '<redacted>');
+  }
+  if (adminToken !== null && adminToken === token) throw invalid('adminToken', 'must differ from token (the admin token is the stronger credential)', '<redacted>');
+  const checkpoints = options.checkpoints ?? null;
+  if (checkpoints !== null && options.service !== checkpoints) {
+    throw invalid('checkpoints', 'the checkpoint manager must also be the service (pass it as both service and checkpoints)', '<manager>');
+  }
   const host = options.host ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'expected a non-empty string', host);
   const judgeSize = options.judgeSize ?? null;
@@ -132,6 +165,7 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
   }
   const serverName = options.serverName ?? DEFAULT_SERVER_NAME;
   if (typeof serverName !== 'string' || serverName.length === 0) throw invalid('serverName', 'expected a non-empty string', serverName);
+  if (options.metricsRequireToken !== undefined && typeof options.metricsRequireToken !== 'boolean') throw invalid('metricsRequireToken', 'expected a boolean', options.metricsRequireToken);
   return Object.freeze({
     service: options.service,
     media: options.media,
@@ -140,6 +174,8 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
     host,
     port: integer('port', options.port, 0, 0, 65_535),
     token,
+    metricsRequireToken: options.metricsRequireToken ?? false,
+    metrics: options.metrics ?? new RewardServerMetrics(),
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 1024),
     maxInFlightPerConnection: integer('maxInFlightPerConnection', options.maxInFlightPerConnection, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, 1),
     maxInlineBytesPerConnection: integer('maxInlineBytesPerConnection', options.maxInlineBytesPerConnection, DEFAULT_MAX_INLINE_BYTES_PER_CONNECTION, 0),
@@ -148,5 +184,7 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
     judgeSize: judgeSize === null ? null : Object.freeze({ width: judgeSize.width, height: judgeSize.height }),
     defaultInlineFps,
     serverName,
+    adminToken,
+    checkpoints,
   });
 }

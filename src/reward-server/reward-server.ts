@@ -1,15 +1,18 @@
 /**
  * The reward server: one HTTP server that upgrades authorised requests to WebSocket connections speaking the judge
- * protocol (src/protocol) and answers `GET /healthz`. Lifecycle: starting → running → draining → closed; `close()`
+ * protocol (src/protocol) and answers `GET /healthz` and `GET /metrics` (docs/metrics.md). Lifecycle: starting → running → draining → closed; `close()`
  * drains in-flight judgments (aborting them after `drainTimeoutMs`), closes every socket and the listener.
  */
 import http, { type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../common/logger.js';
+import { isMetricsRequest, serveMetrics } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerChecker, handleHealthRequest, refuseUpgrade } from '../common/http.js';
+import { AdminCommands } from './admin.js';
+import type { CheckpointEvent } from './checkpoint-manager.js';
 import { CLOSE_CODES, Connection, type ConnectionHost } from './connection.js';
 import type { HealthBody } from './health.js';
 import { compileRewardServerOptions, type ResolvedRewardServerOptions, type RewardServerOptions } from './options.js';
@@ -63,6 +66,8 @@ export class RewardServer {
   #judgmentsCompleted = 0;
   #heartbeat: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
+  /** Stops forwarding checkpoint switches as `version_changed` (set while a checkpoint manager is attached). */
+  #unsubscribeCheckpoints: (() => void) | null = null;
   readonly #closed: Promise<void>;
   #markClosed: () => void = () => undefined;
 
@@ -70,6 +75,7 @@ export class RewardServer {
     this.options = options;
     this.#log = options.log.child({ component: 'reward-server' });
     this.#authorized = bearerChecker(options.token);
+    const admin = new AdminCommands(options.adminToken, options.checkpoints, this.#log);
     this.#host = {
       options,
       isDraining: () => this.#state !== 'running',
@@ -87,14 +93,28 @@ export class RewardServer {
       connectionClosed: (connection) => {
         this.#connections.delete(connection);
       },
+      admin: (request) => admin.handle(request, this.#state !== 'running'),
     };
+    if (options.checkpoints !== null) this.#unsubscribeCheckpoints = options.checkpoints.subscribe((event) => this.#onCheckpointEvent(event));
     this.#closed = new Promise<void>((resolve) => {
       this.#markClosed = resolve;
     });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, clientTracking: false, perMessageDeflate: false });
     this.#wss.on('error', (error: Error) => this.#log.error({ err: error.message }, 'websocket server error'));
+    options.metrics.bind({
+      backend: () => this.options.service.backendName,
+      rmVersion: () => this.#rmVersion(),
+      inFlight: () => this.inFlight,
+      connections: () => this.#connections.size,
+    });
+    // `/metrics` needs the bearer token only when asked to (docs/metrics.md): by default it is scrapable like /healthz.
+    const metricsAuthorized = options.metricsRequireToken ? this.#authorized : undefined;
     this.#http = http.createServer((req, res) => {
       try {
+        if (isMetricsRequest(req)) {
+          void serveMetrics(req, res, options.metrics, { ...(metricsAuthorized === undefined ? {} : { authorized: metricsAuthorized }), onError: (error) => this.#log.error({ err: describe(error) }, 'metrics collection failed') });
+          return;
+        }
         handleHealthRequest(req, res, () => this.#health());
       } catch (error) {
         this.#log.error({ err: describe(error) }, 'http handler failed');
@@ -211,6 +231,8 @@ export class RewardServer {
     if (this.#state === 'closed') return;
     this.#transition('draining');
     this.#log.info({ inFlight: this.inFlight, connections: this.#connections.size }, 'draining');
+    this.#unsubscribeCheckpoints?.();
+    this.#unsubscribeCheckpoints = null;
     await this.#step('drain judgments', () => this.#drainJudgments());
     await this.#step('stop heartbeat', () => {
       if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
@@ -270,11 +292,13 @@ export class RewardServer {
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error: Error) => this.#log.debug({ err: error.message }, 'upgrade socket error'));
     if (this.#state !== 'running') {
+      this.options.metrics.upgradeRefused('shutting_down');
       refuseUpgrade(socket, 503, 'SHUTTING_DOWN', 'server is shutting down');
       return;
     }
     if (!this.#authorized(req)) {
       this.#log.warn({ remote: req.socket.remoteAddress }, 'upgrade refused: missing or wrong bearer token');
+      this.options.metrics.upgradeRefused('unauthorized');
       refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="vr-grpo"' });
       return;
     }
@@ -290,10 +314,20 @@ export class RewardServer {
       return;
     }
     this.#connections.add(connection);
+    this.options.metrics.connectionOpened();
     connection.start();
   }
 
   // ---- messages ----
+
+  /** Tells every connection that new judgments start on another version. */
+  #onCheckpointEvent(event: CheckpointEvent): void {
+    if (event.type !== 'swapped') return;
+    const reason = event.action === 'rollback' ? 'rollback' : event.origin === 'watch' ? 'watch' : 'load';
+    const message: ServerMessage = { type: 'version_changed', rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, at: event.at.toISOString() };
+    for (const connection of this.#connections) connection.notify(message);
+    this.#log.info({ rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, connections: this.#connections.size }, 'version_changed sent');
+  }
 
   #rmVersion(): string {
     try {

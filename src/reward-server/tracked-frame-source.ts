@@ -1,6 +1,7 @@
 /**
  * A FrameSource wrapper that remembers the first VIDEO_DECODE_FAILED its source raised, so a lazily decoded file that
- * fails inside the judge is reported with that code even when the backend wraps or replaces the error.
+ * fails inside the judge is reported with that code even when the backend wraps or replaces the error; and times each
+ * read of frames (for the frame-decode metrics).
  */
 import { isVrGrpoError, type VrGrpoError } from '../errors/index.js';
 import type { FrameSource } from '../judge/frame-source.js';
@@ -8,7 +9,11 @@ import type { FrameSource } from '../judge/frame-source.js';
 export class TrackedFrameSource implements FrameSource {
   #decodeFailure: VrGrpoError | null = null;
 
-  constructor(private readonly inner: FrameSource) {}
+  /** `onFrames`, when given, is told the duration (seconds) and frame count of every successful `frames()` read. */
+  constructor(
+    private readonly inner: FrameSource,
+    private readonly onFrames?: (seconds: number, frames: number) => void,
+  ) {}
 
   get label(): string {
     return this.inner.label;
@@ -23,8 +28,11 @@ export class TrackedFrameSource implements FrameSource {
     return this.#watch(this.inner.frameCount());
   }
 
-  frames(indices: readonly number[]): Promise<Uint8Array[]> {
-    return this.#watch(this.inner.frames(indices));
+  async frames(indices: readonly number[]): Promise<Uint8Array[]> {
+    const started = performance.now();
+    const frames = await this.#watch(this.inner.frames(indices));
+    this.onFrames?.((performance.now() - started) / 1000, frames.length);
+    return frames;
   }
 
   size(): Promise<{ readonly width: number; readonly height: number }> {

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -205,12 +206,17 @@ export function sentImages(body: ChatBody): SentImage[] {
   return out;
 }
 
-/** Decodes a JPEG data URL: size and the first pixel's red value. */
-export function decodeJpegUrl(url: string): { width: number; height: number; red: number } {
-  const m = /^data:image\/jpeg;base64,(.+)$/.exec(url);
-  if (m?.[1] === undefined) throw new Error(`not a JPEG data URL: ${url.slice(0, 40)}`);
-  const img = jpeg.decode(Buffer.from(m[1], 'base64'), { useTArray: true });
-  return { width: img.width, height: img.height, red: img.data[0] ?? -1 };
+/** Decodes a JPEG or PNG data URL: format, size and the first pixel's red value. */
+export function decodeImageUrl(url: string): { format: 'jpeg' | 'png'; width: number; height: number; red: number } {
+  const m = /^data:image\/(jpeg|png);base64,(.+)$/.exec(url);
+  if (m?.[1] === undefined || m[2] === undefined) throw new Error(`not a JPEG/PNG data URL: ${url.slice(0, 40)}`);
+  const bytes = Buffer.from(m[2], 'base64');
+  if (m[1] === 'png') {
+    const png = PNG.sync.read(bytes);
+    return { format: 'png', width: png.width, height: png.height, red: png.data[0] ?? -1 };
+  }
+  const img = jpeg.decode(bytes, { useTArray: true });
+  return { format: 'jpeg', width: img.width, height: img.height, red: img.data[0] ?? -1 };
 }
 
 /** Frame range of the conversation from the task text ("frames 1-24", "video 2 is frames 25-48"). */

@@ -49,7 +49,7 @@ describe('/healthz and other paths', () => {
         status: 200,
         body: { status: 'ok', rmVersion: 'test-rm-1', backend: 'test-brightness', inFlight: 0, connections: 1 },
       });
-      expect((await httpGet(server.port, '/metrics')).status).toBe(404);
+      expect((await httpGet(server.port, '/nope')).status).toBe(404);
       expect((await httpGet(server.port, '/')).status).toBe(404);
       expect((await httpGet(server.port, '/healthz', 'POST')).status).toBe(405);
       await ws.close();

@@ -3,10 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../../config/index.js';
 import type { Command } from 'commander';
-import { createEmbeddedJudge } from '../../judge/backends/embedded/index.js';
+import { VrGrpoError } from '../../errors/index.js';
 import { createVlmJudge, vlmOptionsFromConfig } from '../../judge/backends/vlm/index.js';
-import { RewardServer, installSignalDrain } from '../../reward-server/index.js';
-import { commandContext, intOption, media } from '../context.js';
+import {
+  CheckpointManager,
+  RewardServer,
+  embeddedServiceFactory,
+  installSignalDrain,
+  type CheckpointSource,
+  type ServiceFactory,
+} from '../../reward-server/index.js';
+import { commandContext, intOption, media, type CommandContext } from '../context.js';
 
 interface ServeFlags {
   config?: string;
@@ -14,6 +21,25 @@ interface ServeFlags {
   port?: string;
   artifactRoot?: string;
   checkpoint?: string;
+  watchCheckpoints?: string;
+}
+
+/** The configured backend's service factory and the version to start on. */
+function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFactory; initial: CheckpointSource } {
+  const judge = ctx.config.judge;
+  if (judge.backend === 'vlm') {
+    const base = vlmOptionsFromConfig(judge.vlm);
+    return {
+      initial: { kind: 'vlm' },
+      factory: async (source) => {
+        if (source.kind !== 'vlm') throw new VrGrpoError('INVALID_REQUEST', 'this server runs the VLM backend: load_checkpoint needs a model and/or baseUrl, not a checkpoint path');
+        // Another model gets its own label (vlm:<model>) unless the request names one.
+        const rmVersion = source.rmVersion ?? (source.model === undefined ? base.rmVersion : null);
+        return createVlmJudge({ vlm: { ...base, model: source.model ?? base.model, baseUrl: source.baseUrl ?? base.baseUrl, rmVersion }, judge });
+      },
+    };
+  }
+  return { initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) }, factory: embeddedServiceFactory({ judge }) };
 }
 
 export function registerServeReward(program: Command): void {
@@ -24,6 +50,7 @@ export function registerServeReward(program: Command): void {
     .option('--port <n>', 'port, 0 = free port (default: rewardServer.port)')
     .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
     .option('--checkpoint <dir>', 'embedded reward-model checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
+    .option('--watch-checkpoints <dir>', 'swap to complete checkpoint folders that appear in this folder (default: rewardServer.checkpoints.watchDir)')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeFlags) => {
       const ctx = commandContext(flags.config);
@@ -33,25 +60,44 @@ export function registerServeReward(program: Command): void {
       const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), '..', 'runs'));
       mkdirSync(artifactRoot, { recursive: true });
       const token = rs.token ?? process.env.VRGRPO_TOKEN ?? null;
-      const judge = ctx.config.judge;
-      const service =
-        judge.backend === 'vlm'
-          ? await createVlmJudge({ vlm: vlmOptionsFromConfig(judge.vlm), judge })
-          : await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint), judge });
-      const server = await RewardServer.start({
-        service,
-        media: await media(ctx),
+      const adminToken = rs.adminToken ?? process.env.VRGRPO_ADMIN_TOKEN ?? null;
+      const ck = rs.checkpoints;
+      // Relative to the working directory on the command line, to the config file's folder in the config.
+      const watchDir = flags.watchCheckpoints !== undefined ? resolve(flags.watchCheckpoints) : ck.watchDir === null ? null : resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), ck.watchDir);
+      if (watchDir !== null) mkdirSync(watchDir, { recursive: true });
+      const { factory, initial } = backend(ctx, flags);
+      const service = await CheckpointManager.create({
+        factory,
+        initial,
         log: ctx.log,
-        artifactRoot,
-        host: flags.host ?? rs.host,
-        port,
-        token: token === '' ? null : token,
-        maxPayloadBytes: rs.maxPayloadBytes,
-        maxInFlightPerConnection: rs.maxInFlightPerConnection,
-        heartbeatIntervalMs: rs.heartbeatIntervalMs,
-        drainTimeoutMs: rs.drainTimeoutMs,
+        canary: { pairs: ck.canaryPairs, pointwise: ck.canaryPointwise, timeoutMs: ck.canaryTimeoutMs },
+        agreementFloor: ck.agreementFloor,
+        // A VLM endpoint may come up after the server; the embedded judge is checked before it serves.
+        validateInitial: ctx.config.judge.backend !== 'vlm',
+        watch: watchDir === null ? null : { dir: watchDir, intervalMs: ck.watchIntervalMs },
       });
-      ctx.log.info({ rmVersion: service.rmVersion(), artifactRoot, auth: token !== null }, 'reward server ready');
+      let server: RewardServer;
+      try {
+        server = await RewardServer.start({
+          service,
+          checkpoints: service,
+          adminToken: adminToken === '' ? null : adminToken,
+          media: await media(ctx),
+          log: ctx.log,
+          artifactRoot,
+          host: flags.host ?? rs.host,
+          port,
+          token: token === '' ? null : token,
+          maxPayloadBytes: rs.maxPayloadBytes,
+          maxInFlightPerConnection: rs.maxInFlightPerConnection,
+          heartbeatIntervalMs: rs.heartbeatIntervalMs,
+          drainTimeoutMs: rs.drainTimeoutMs,
+        });
+      } catch (error) {
+        await service.close();
+        throw error;
+      }
+      ctx.log.info({ backend: service.backendName, rmVersion: service.rmVersion(), artifactRoot, auth: token !== null, admin: adminToken !== null && adminToken !== '', watchDir }, 'reward server ready');
       process.stdout.write(`listening ${server.url}\n`);
       await installSignalDrain(server, ctx.log);
       await service.close();

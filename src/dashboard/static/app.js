@@ -210,7 +210,12 @@
       this.plot = null;
       /** @type {string} */
       this.keys = '';
+      /** The user dragged a range: keep it while new steps arrive (double-click zooms out). */
+      this.zoomed = false;
       new ResizeObserver(() => this.plot?.setSize(this.size())).observe(host);
+      host.addEventListener('dblclick', () => {
+        this.zoomed = false;
+      });
     }
 
     size() {
@@ -235,9 +240,10 @@
       if (this.plot === null || keys !== this.keys) {
         this.plot?.destroy();
         this.keys = keys;
+        this.zoomed = false;
         this.plot = new UPlot(this.options(series), data, this.host);
       } else {
-        this.plot.setData(data);
+        this.plot.setData(data, !this.zoomed);
       }
     }
 
@@ -262,6 +268,13 @@
             value: (/** @type {uPlot} */ _u, /** @type {number | null} */ v) => fmt(v),
           })),
         ],
+        hooks: {
+          setSelect: [
+            (u) => {
+              if (u.select.width > 0) this.zoomed = true;
+            },
+          ],
+        },
         plugins: [markersPlugin(this.spec.markers)],
       };
     }
