@@ -4,7 +4,7 @@ export {
   compileMonitorServerOptions,
   DEFAULT_MONITOR_HOST,
   DEFAULT_MONITOR_PORT,
-  type MetricsSource,
+  type RegistryLike,
   type MonitorServerOptions,
   type ResolvedMonitorServerOptions,
 } from './options.js';

@@ -8,6 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger.js';
 import { handleHealthRequest } from '../common/http.js';
 import { VrGrpoError } from '../errors/index.js';
+import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { loadAssets, type Asset } from './assets.js';
 import { FeedHistory, type StoredMessage } from './history.js';
 import { compileMonitorServerOptions, type MonitorServerOptions, type ResolvedMonitorServerOptions } from './options.js';
@@ -227,16 +228,7 @@ export class MonitorServer {
       sendText(res, 404, 'no metrics registry\n');
       return;
     }
-    let text: string;
-    try {
-      text = await source.metrics();
-    } catch (error) {
-      this.#log.error({ err: describe(error) }, 'collecting metrics failed');
-      sendText(res, 500, 'collecting metrics failed\n');
-      return;
-    }
-    res.writeHead(200, { 'content-type': source.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : text);
+    await serveMetrics(req, res, source, { onError: (error) => this.#log.error({ err: describe(error) }, 'collecting metrics failed') });
   }
 
   #feed(req: IncomingMessage, res: ServerResponse, url: URL): void {

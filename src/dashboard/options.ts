@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
+import type { MetricsSource } from '../metrics/metrics-endpoint.js';
 
 /** Default interface to listen on: loopback only. */
 export const DEFAULT_MONITOR_HOST = '127.0.0.1';
@@ -22,8 +23,8 @@ export const DEFAULT_MAX_CLIENTS = 32;
 /** Default bytes a slow `/feed` client may have queued before it is dropped (its browser reconnects and catches up). */
 export const DEFAULT_MAX_CLIENT_BUFFER_BYTES = 1024 * 1024;
 
-/** What `GET /metrics` serves: a prom-client `Registry` fits (`metrics()` and `contentType`). */
-export interface MetricsSource {
+/** A prom-client `Registry`, as far as `/metrics` needs it. */
+export interface RegistryLike {
   metrics(): Promise<string>;
   readonly contentType: string;
 }
@@ -35,8 +36,11 @@ export interface MonitorServerOptions {
   readonly port?: number;
   /** The run directory; `GET /runs/videos/…` serves its MP4s. Default: `null` (no videos served). */
   readonly runDir?: string | null;
-  /** Served at `GET /metrics` (content type from the source). Default: `null` (`/metrics` answers 404). */
-  readonly metrics?: MetricsSource | null;
+  /**
+   * Served at `GET /metrics`: a `MetricsSource` (`CoordinatorMetrics`) or a prom-client `Registry` (its content type
+   * is used). Default: `null` (`/metrics` answers 404).
+   */
+  readonly metrics?: MetricsSource | RegistryLike | null;
   /** Page title (e.g. the run's name). Default: the run directory's base name, else `'vr-grpo'`. */
   readonly title?: string;
   /** Logger; the server logs through `log.child({ component: 'monitor-server' })`. Default: silent. */
@@ -87,10 +91,16 @@ const scalars = z.object({
   maxClientBufferBytes: count(1024).default(DEFAULT_MAX_CLIENT_BUFFER_BYTES),
 }).strict();
 
-function isMetricsSource(value: unknown): value is MetricsSource {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Partial<Record<keyof MetricsSource, unknown>>;
-  return typeof v.metrics === 'function' && typeof v.contentType === 'string';
+/** The one shape `/metrics` serves from: a registry is wrapped; null when `value` is neither. */
+function metricsSource(value: unknown): MetricsSource | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Partial<Record<keyof MetricsSource | keyof RegistryLike, unknown>>;
+  if (typeof v.exposition === 'function') return value as MetricsSource;
+  if (typeof v.metrics === 'function' && typeof v.contentType === 'string') {
+    const registry = value as RegistryLike;
+    return { exposition: async () => ({ contentType: registry.contentType, body: await registry.metrics() }) };
+  }
+  return null;
 }
 
 /** Fills defaults and validates every option once, into a frozen object; INVALID_ARGUMENT names the first bad field. */
@@ -102,8 +112,11 @@ export function compileMonitorServerOptions(options: MonitorServerOptions = {}):
     const field = issue?.path.join('.') ?? '';
     throw new VrGrpoError('INVALID_ARGUMENT', `monitor server option ${field}: ${issue?.message ?? 'invalid'}`, { details: { field, reason: issue?.message ?? 'invalid' } });
   }
-  if (metrics !== null && !isMetricsSource(metrics)) {
-    throw new VrGrpoError('INVALID_ARGUMENT', 'monitor server option metrics: expected null or an object with metrics() and contentType (a prom-client Registry)', { details: { field: 'metrics', reason: 'not a metrics source' } });
+  const source = metrics === null ? null : metricsSource(metrics);
+  if (metrics !== null && source === null) {
+    throw new VrGrpoError('INVALID_ARGUMENT', 'monitor server option metrics: expected null, a MetricsSource (exposition()) or a prom-client Registry (metrics(), contentType)', {
+      details: { field: 'metrics', reason: 'not a metrics source' },
+    });
   }
   const p = parsed.data;
   const runDir = p.runDir === null ? null : path.resolve(p.runDir);
@@ -111,7 +124,7 @@ export function compileMonitorServerOptions(options: MonitorServerOptions = {}):
     host: p.host,
     port: p.port,
     runDir,
-    metrics,
+    metrics: source,
     title: p.title ?? (runDir === null ? 'vr-grpo' : path.basename(runDir)),
     log,
     heartbeatIntervalMs: p.heartbeatIntervalMs,

@@ -10,6 +10,7 @@ import { MonitorServer, type GroupRecord, type HistoryBody, type StepRecord } fr
 import { parseRange } from '../../src/dashboard/run-videos.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { Media } from '../../src/media/index.js';
+import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import { SseReader, request } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-dash-'));
@@ -208,6 +209,15 @@ describe('MonitorServer: /metrics', () => {
     expect(res.headers['content-type']).toBe(registry.contentType);
     expect(res.body.toString('utf8')).toBe(await registry.metrics());
     expect(res.body.toString('utf8')).toContain('vrgrpo_test_steps_total 3');
+    // The coordinator's own metrics (a MetricsSource) go through the same endpoint.
+    const coordinatorMetrics = new CoordinatorMetrics();
+    coordinatorMetrics.recordStep(step(7, { kl: 0.25 }));
+    const viaSource = await request((await start({ metrics: coordinatorMetrics })).url, '/metrics');
+    expect(viaSource.status).toBe(200);
+    expect(viaSource.headers['content-type']).toBe(coordinatorMetrics.registry.contentType);
+    expect(viaSource.body.toString('utf8')).toBe((await coordinatorMetrics.exposition()).body);
+    expect(viaSource.body.toString('utf8')).toMatch(/^vrgrpo_\w*kl\w* 0\.25$/m);
+    await expect(MonitorServer.start({ port: 0, metrics: {} as Registry })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'metrics');
     const bare = await start();
     expect((await request(bare.url, '/metrics')).status).toBe(404);
     const broken = await start({ metrics: { contentType: 'text/plain', metrics: () => Promise.reject(new Error('boom')) } });

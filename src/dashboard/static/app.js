@@ -84,12 +84,34 @@
 
   // ---- what the charts plot ----
 
-  /** Keys of an object-valued field over all records, in first-seen order. @param {readonly StepRecord[]} records @param {string} field */
-  function keysOf(records, field) {
-    /** @type {Set<string>} */
-    const keys = new Set();
-    for (const r of records) for (const [k, v] of Object.entries(obj(r[field]))) if (isNum(v)) keys.add(k);
-    return [...keys];
+  /**
+   * The numeric gauges of an object-valued field over all records, in first-seen order: `{psi: 0.1}` gives `psi`;
+   * a per-dimension map gives its `combined` value as `psi`, or one gauge per key (`tau TA`) when it has none.
+   * @param {readonly StepRecord[]} records
+   * @param {string} field
+   * @returns {{ key: string, label: string, value: (r: StepRecord) => number | null }[]}
+   */
+  function gaugesOf(records, field) {
+    /** @type {Map<string, { key: string, label: string, value: (r: StepRecord) => number | null }>} */
+    const gauges = new Map();
+    for (const r of records) {
+      for (const [name, v] of Object.entries(obj(r[field]))) {
+        if (isNum(v)) {
+          if (!gauges.has(name)) gauges.set(name, { key: name, label: name, value: (x) => num(obj(x[field])[name]) });
+          continue;
+        }
+        const inner = obj(v);
+        if ('combined' in inner) {
+          if (!gauges.has(name)) gauges.set(name, { key: name, label: name, value: (x) => num(obj(obj(x[field])[name]).combined) });
+          continue;
+        }
+        for (const [k, w] of Object.entries(inner)) {
+          const key = `${name}.${k}`;
+          if (isNum(w) && !gauges.has(key)) gauges.set(key, { key, label: `${name} ${k}`, value: (x) => num(obj(obj(x[field])[name])[k]) });
+        }
+      }
+    }
+    return [...gauges.values()];
   }
 
   /** RM version changes: `rm_version_change` events, and changes of the step records' `rmVersions`. @returns {Marker[]} */
@@ -116,7 +138,11 @@
   function driftMarkers() {
     return state.events
       .filter((e) => e.event === 'drift')
-      .map((e) => ({ step: num(e.step) ?? e.atStep, label: text(e.detector ?? e.kind ?? e.name ?? 'drift'), color: DRIFT_COLOR }));
+      .map((e) => ({
+        step: num(e.step) ?? e.atStep,
+        label: `${text(e.detector ?? e.kind ?? e.name ?? 'drift')}${typeof e.dimension === 'string' ? ` ${e.dimension}` : ''}`,
+        color: DRIFT_COLOR,
+      }));
   }
 
   /** @type {ChartSpec[]} */
@@ -147,20 +173,19 @@
     },
     {
       id: 'drift',
-      series: (records) => keysOf(records, 'drift').map((k, i) => ({ key: k, label: k, color: PALETTE[i % PALETTE.length] ?? '#000', value: (r) => num(obj(r.drift)[k]) })),
+      series: (records) => gaugesOf(records, 'drift').map((g, i) => ({ ...g, color: PALETTE[i % PALETTE.length] ?? '#000' })),
       markers: () => [...rmMarkers(), ...driftMarkers()],
     },
     {
       id: 'hallucinations',
       series: (records) =>
-        keysOf(records, 'hallucinations').map((k, i) => ({
-          key: k,
-          label: k.replaceAll('_', ' '),
+        gaugesOf(records, 'hallucinations').map((g, i) => ({
+          key: g.key,
+          label: g.label.replaceAll('_', ' '),
           color: PALETTE[i % PALETTE.length] ?? '#000',
           value: (r) => {
             const judgments = num(r.judgments);
-            const n = num(obj(r.hallucinations)[k]) ?? 0;
-            return judgments === null || judgments === 0 ? null : n / judgments;
+            return judgments === null || judgments === 0 ? null : (g.value(r) ?? 0) / judgments;
           },
         })),
       markers: rmMarkers,
