@@ -238,6 +238,8 @@ export const rewardServerSchema = strict({
   port: int({ min: 0, max: 65535 }).default(0),
   /** Bearer token for the WebSocket upgrade; null = VRGRPO_TOKEN, else no authentication. */
   token: str().nullable().default(null),
+  /** GET /metrics needs the bearer token too; false = scrapable without it, like /healthz (docs/metrics.md). */
+  metricsRequireToken: bool().default(false),
   /** file:// URIs must resolve inside this folder (relative to this config file); null = VRGRPO_ARTIFACT_ROOT, else ../runs. */
   artifactRoot: str().nullable().default(null),
   maxPayloadBytes: int({ min: 1024 }).default(64 * 1024 * 1024),
@@ -314,6 +316,11 @@ export const driftSchema = strict({
 });
 
 export const monitoringSchema = strict({
+  /** Prometheus metrics of the coordinator and the reward servers (docs/metrics.md). */
+  metrics: strict({
+    /** Judgments in the sliding window of the hallucination rates (`…_hallucinations_per_judgment`). */
+    hallucinationWindow: int({ min: 1, max: 1_000_000 }).default(500),
+  }).prefault({}),
   /** Drift and reward-hacking detection (src/metrics/drift). */
   drift: driftSchema.prefault({}),
 });

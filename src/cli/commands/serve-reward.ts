@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_PATH } from '../../config/index.js';
 import type { Command } from 'commander';
 import { VrGrpoError } from '../../errors/index.js';
 import { createVlmJudge, vlmOptionsFromConfig } from '../../judge/backends/vlm/index.js';
+import { RewardServerMetrics } from '../../metrics/index.js';
 import {
   CheckpointManager,
   RewardServer,
@@ -92,6 +93,8 @@ export function registerServeReward(program: Command): void {
           maxInFlightPerConnection: rs.maxInFlightPerConnection,
           heartbeatIntervalMs: rs.heartbeatIntervalMs,
           drainTimeoutMs: rs.drainTimeoutMs,
+          metricsRequireToken: rs.metricsRequireToken,
+          metrics: new RewardServerMetrics({ hallucinationWindow: ctx.config.monitoring.metrics.hallucinationWindow }),
         });
       } catch (error) {
         await service.close();
