@@ -30,7 +30,7 @@ export interface ChatClientDeps {
   readonly random?: () => number;
 }
 
-/** One completed exchange: the parsed completion, the attempts it took, and time spent in HTTP. */
+/** One completed exchange: the parsed completion and the attempts it took. */
 export interface ChatResult {
   readonly completion: ChatCompletion;
   readonly attempts: number;
@@ -79,7 +79,7 @@ export class ChatCompletionsClient {
   private readonly limit: ConcurrencyLimit;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly random: () => number;
-  /** Aborted by close(): ends in-flight requests and waits. */
+  /** Aborted by close(): ends in-flight requests and backoff waits. */
   private readonly lifetime = new AbortController();
   private closed = false;
 
@@ -187,7 +187,7 @@ export class ChatCompletionsClient {
       : new VrGrpoError('JUDGE_FAILED', 'judgment aborted during a VLM request', { details: { reason: 'aborted' } });
   }
 
-  /** Ends in-flight requests and waits (they reject with JUDGE_FAILED); idempotent. */
+  /** Ends in-flight requests and waiting ones (they reject with JUDGE_FAILED, reason `closed`); idempotent. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;

@@ -25,11 +25,9 @@ export interface BuiltConversation {
   readonly messages: ChatMessage[];
   /** The OpenAI `tools` array, in 'tools' mode. */
   readonly tools: ChatTool[] | null;
-  /** Frame indices of the images sent, in order (for token estimates and traces). */
-  readonly imagesSent: { readonly index: number; readonly role: ImageRole }[];
 }
 
-function imageParts(message: ConversationMessage, role: ImageRole, labels: boolean, urlOf: ImageUrlOf, sent: BuiltConversation['imagesSent']): ChatContentPart[] {
+function imageParts(message: ConversationMessage, role: ImageRole, labels: boolean, urlOf: ImageUrlOf): ChatContentPart[] {
   const parts: ChatContentPart[] = [];
   // Kept and dropped images in frame order, so a placeholder sits where its image used to be.
   const items = [...message.images.map((image) => ({ index: image.index, image })), ...message.droppedImages.map((index) => ({ index, image: null }))].sort((a, b) => a.index - b.index);
@@ -40,7 +38,6 @@ function imageParts(message: ConversationMessage, role: ImageRole, labels: boole
     }
     if (labels) parts.push({ type: 'text', text: frameLabel(index) });
     parts.push({ type: 'image_url', image_url: { url: urlOf(image, role) } });
-    sent.push({ index, role });
   }
   return parts;
 }
@@ -61,7 +58,6 @@ export function buildConversation(input: ReasonerInput, options: ConversationOpt
   const tool = selectFramesTool(total, input.maxFramesPerCall);
   const system = options.toolMode === 'text' ? [options.systemPrompt, toolPreamble(tool)].filter((t) => t !== '').join('\n\n') : options.systemPrompt;
   const messages: ChatMessage[] = system === '' ? [] : [{ role: 'system', content: system }];
-  const sent: { index: number; role: ImageRole }[] = [];
   // The engine's own system text (the task and answer format) opens the first user turn: the system slot holds the tool.
   const instructions = input.messages.filter((m) => m.role === 'system').map((m) => m.text);
   const firstUser = input.messages.findIndex((m) => m.role === 'user');
@@ -75,17 +71,17 @@ export function buildConversation(input: ReasonerInput, options: ConversationOpt
       case 'user': {
         const initial = i === firstUser;
         const text = initial ? [...instructions, m.text].join('\n\n') : m.text;
-        const images = imageParts(m, initial ? 'initial' : 'selected', options.frameLabels, urlOf, sent);
+        const images = imageParts(m, initial ? 'initial' : 'selected', options.frameLabels, urlOf);
         messages.push({ role: 'user', content: images.length === 0 ? text : mergeText([{ type: 'text', text }, ...images]) });
         break;
       }
       case 'tool': {
-        const images = imageParts(m, 'selected', options.frameLabels, urlOf, sent);
+        const images = imageParts(m, 'selected', options.frameLabels, urlOf);
         const text = `${TOOL_RESULT_PREFIX}\n${m.text}`;
         messages.push({ role: 'user', content: images.length === 0 ? text : mergeText([{ type: 'text', text }, ...images]) });
         break;
       }
     }
   }
-  return { messages, tools: options.toolMode === 'tools' ? [tool] : null, imagesSent: sent };
+  return { messages, tools: options.toolMode === 'tools' ? [tool] : null };
 }
