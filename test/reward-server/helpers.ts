@@ -95,7 +95,8 @@ export async function startServer(
   return { server, judge };
 }
 
-function rawText(data: RawData): string {
+/** The text of a ws message, whatever shape `ws` delivered it in. */
+export function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
   return data.toString('utf8');
