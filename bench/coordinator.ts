@@ -68,7 +68,7 @@ const mem = new Coordinator({
   log: silentLogger(),
   steps: MEMORY_STEPS,
   onStep: (s) => {
-    if (s.step % 10 === 0) samples.push({ step: s.step, rssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount() });
+    if (s.step > 0 && s.step % 10 === 0) samples.push({ step: s.step, rssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount() });
   },
 });
 await mem.runLoop();

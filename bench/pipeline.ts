@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig, type Config } from '../src/config/index.js';
 import { Coordinator, type StepMetrics } from '../src/coordinator/coordinator.js';
-import { startLocalRewardServer } from '../src/coordinator/local-reward-server.js';
+import { startLocalRewardServers } from '../src/coordinator/local-reward-server.js';
 import { EmbeddedGenerator } from '../src/generator/index.js';
 import { RewardClientPool } from '../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
@@ -19,8 +19,9 @@ const STEPS = Number(process.env.BENCH_STEPS ?? 20);
 const base = loadConfig(DEFAULT_CONFIG_PATH);
 await chooseTensorBackend(base.tensor.backend);
 const tmp = mkdtempSync(join(tmpdir(), 'vrgrpo-bench-pipe-'));
-const server = await startLocalRewardServer({ configPath: DEFAULT_CONFIG_PATH, artifactRoot: tmp, log: silentLogger() });
-const pool = await RewardClientPool.create({ urls: [server.url], token: server.token });
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? base.reward.localServers);
+const server = await startLocalRewardServers(REPLICAS, { configPath: DEFAULT_CONFIG_PATH, artifactRoot: tmp, log: silentLogger() });
+const pool = await RewardClientPool.create({ urls: [...server.urls], token: server.token });
 
 interface Measured {
   readonly stepMs: number;
@@ -44,6 +45,7 @@ async function measure(staleness: number): Promise<Measured> {
     log: silentLogger(),
     steps: STEPS,
     onStep: (s) => {
+      if (s.step === 0) return; // the held-out evaluation before training
       stamps.push(performance.now());
       steps.push(s);
     },
@@ -64,7 +66,7 @@ try {
     benchmark: 'pipeline',
     date: new Date().toISOString(),
     machine: machineInfo(),
-    setup: { steps: STEPS, promptsPerStep: base.training.promptsPerStep, groupSize: base.training.groupSize, rewardMode: base.reward.mode },
+    setup: { steps: STEPS, rewardServers: REPLICAS, promptsPerStep: base.training.promptsPerStep, groupSize: base.training.groupSize, rewardMode: base.reward.mode },
     sequential,
     pipelined,
     slowestStageMs: slowest,

@@ -6,6 +6,7 @@ import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
 import { registerRm } from './commands/rm.js';
 import { registerServeGenerator } from './commands/serve-generator.js';
+import { registerScreenshot } from './commands/screenshot.js';
 import { registerServeReward } from './commands/serve-reward.js';
 import { registerTrain } from './commands/train.js';
 import { registerTrainRewardModel } from './commands/train-reward-model.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerServeGenerator(program);
   registerJudge(program);
   registerRm(program);
+  registerScreenshot(program);
   return program;
 }
 

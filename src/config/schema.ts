@@ -137,6 +137,8 @@ export const rewardSchema = strict({
   combination: oneOf(['sum-then-normalise', 'normalise-then-sum'] as const).default('sum-then-normalise'),
   /** Reward-server URLs; empty = start a local server as a child process. */
   servers: z.array(str(), { error: 'expected a list of ws:// URLs' }).default([]),
+  /** With no `servers`: how many local reward-server child processes to start (the pool spreads judgments over them). */
+  localServers: int({ min: 1, max: 64 }).default(2),
   /** Token for the servers in `servers` (null: VRGRPO_TOKEN). */
   token: str().nullable().default(null),
   requestTimeoutMs: int({ min: 100 }).default(60_000),
@@ -316,6 +318,14 @@ export const driftSchema = strict({
 });
 
 export const monitoringSchema = strict({
+  /** The coordinator's HTTP port: the live dashboard at `/`, Prometheus metrics at `/metrics`, `/healthz` (docs/monitoring.md). */
+  http: strict({
+    enabled: bool().default(true),
+    /** Bind address; loopback by default (forward the port to watch a remote run). */
+    host: str().default('127.0.0.1'),
+    /** TCP port (`--metrics-port`); 0 = a free port. When the port is taken, a free one is used and logged. */
+    port: int({ min: 0, max: 65535 }).default(9464),
+  }).prefault({}),
   /** Prometheus metrics of the coordinator and the reward servers (docs/metrics.md). */
   metrics: strict({
     /** Judgments in the sliding window of the hallucination rates (`…_hallucinations_per_judgment`). */

@@ -27,7 +27,7 @@ import type { Media } from '../media/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
 import { decodeLatent, evaluateScene } from '../world/index.js';
 import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampler, type PromptSamplerState, type SampledPrompt } from './prompt-sampler.js';
-import { collectGroupRewards, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
+import { collectGroupRewards, rewardSettingsFromConfig, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { RunDir } from './run-dir.js';
 
 export type CoordinatorState = 'ready' | 'running' | 'stopping' | 'stopped';
@@ -51,13 +51,45 @@ export interface CoordinatorOptions {
   readonly resume?: boolean;
   /** For MP4s of sampled groups. */
   readonly media?: Media;
+  /** Every line written to metrics.jsonl: one per step, and the step-0 line (held-out evaluation before training). */
   readonly onStep?: (metrics: StepMetrics) => void;
   /** Every event written to `events.jsonl` (start, resume, checkpoint, failures, swaps, drift trips…). */
   readonly onEvent?: (event: Readonly<Record<string, unknown>>) => void;
   /** A sampled group (prompt 0 of a step) whose MP4s were written: every `videosEvery` steps. */
   readonly onSampledGroup?: (group: SampledGroup) => void;
-  /** RM versions currently served (for metrics). */
-  readonly rmVersions?: () => ReadonlyMap<string, string | null>;
+  /** Watches each step before its metrics line is written (drift detectors, anchor re-judging); see {@link StepMonitor}. */
+  readonly monitor?: StepMonitor;
+}
+
+/** What a step monitor sees of one step: its metrics line so far and the per-video rewards behind it. */
+export interface ObservedStep {
+  readonly step: number;
+  readonly metrics: StepMetrics;
+  /** Per dimension (`combined`, `TA`, `MQ`, `VQ`, `overall`), per video of the step; NaN = masked. */
+  readonly rewardsByDimension: Readonly<Record<string, readonly number[]>>;
+  /** RM versions the step's verdicts came from. */
+  readonly rmVersions: readonly string[];
+}
+
+/** Context a step monitor gets when the loop starts. */
+export interface MonitorStart {
+  /** The first step the loop runs (1, or the step after the checkpoint on resume). */
+  readonly firstStep: number;
+  /** The state `checkpointState()` returned at the checkpoint resumed from; null on a fresh run. */
+  readonly restored: unknown;
+  /** Writes an event to `events.jsonl` (and the `onEvent` hook). */
+  readonly event: (kind: string, detail: Record<string, unknown>) => void;
+}
+
+/**
+ * Runs beside the loop (the run monitor: drift detectors, anchors, RM version changes). `observeStep` is awaited
+ * after each update; the fields it returns are merged into the step's metrics line. Its state goes into every
+ * checkpoint so a resumed run's detectors continue where they were.
+ */
+export interface StepMonitor {
+  start(context: MonitorStart): Promise<void>;
+  observeStep(step: ObservedStep): Promise<Record<string, unknown>>;
+  checkpointState(): unknown;
 }
 
 /** One sampled group for the dashboard: videos (MP4 paths relative to the run dir) with rewards and verdicts. */
@@ -97,6 +129,8 @@ interface CoordinatorCheckpoint {
   readonly sampler: PromptSamplerState;
   readonly tracker: StatTrackerState | null;
   readonly heldOutBefore: GoldSummary | null;
+  /** The step monitor's state (absent in checkpoints written without a monitor). */
+  readonly monitor?: unknown;
 }
 
 interface Rollout {
@@ -118,6 +152,9 @@ export class Coordinator {
   private readonly settings: RewardSettings;
   private firstStep = 1;
   private heldOutBefore: GoldSummary | null = null;
+  private restoredMonitor: unknown = null;
+  /** RM versions of the last step's verdicts (a change resets the per-prompt statistics, by config). */
+  private verdictVersions: string[] = [];
 
   constructor(private readonly o: CoordinatorOptions) {
     const c = o.config;
@@ -128,6 +165,7 @@ export class Coordinator {
       if (saved === null) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no checkpoint to resume in ${this.run.path}`);
       this.firstStep = saved.step + 1;
       this.heldOutBefore = saved.heldOutBefore;
+      this.restoredMonitor = saved.monitor ?? null;
     }
     this.sampler =
       c.training.promptFile === null
@@ -135,18 +173,12 @@ export class Coordinator {
         : new FilePromptSampler(readPromptFile(c.training.promptFile), deriveSeed(c.seed, 3), saved?.sampler);
     const a = c.training.advantage;
     this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;
-    const r = c.reward;
-    this.settings = {
-      mode: r.mode,
-      plan: r.plan === 'all-pairs' ? { kind: 'all-pairs' } : { kind: 'k-opponents', k: r.opponents },
-      bothOrders: r.bothOrders,
-      aggregation: r.aggregation,
-      weights: r.weights,
-      combination: r.combination,
-      judgeOptions: {},
-      versionMix: r.versionMix,
-      versionMixRetries: r.versionMixRetries,
-    };
+    this.settings = rewardSettingsFromConfig(c);
+  }
+
+  /** The first step `runLoop` runs: 1, or the step after the checkpoint resumed from. */
+  get startStep(): number {
+    return this.firstStep;
   }
 
   get lifecycle(): CoordinatorState {
@@ -175,7 +207,13 @@ export class Coordinator {
       const opt = e.optimizerState();
       saveCheckpoint(join(root, 'policy'), { policy: e.policy, base: { ref: this.o.config.generator.checkpoint }, lora: true, ...(opt === null ? {} : { optimizer: opt }), metadata: { step } });
     }
-    const state: CoordinatorCheckpoint = { step, sampler: this.sampler.state(), tracker: this.tracker?.state() ?? null, heldOutBefore: this.heldOutBefore };
+    const state: CoordinatorCheckpoint = {
+      step,
+      sampler: this.sampler.state(),
+      tracker: this.tracker?.state() ?? null,
+      heldOutBefore: this.heldOutBefore,
+      ...(this.o.monitor === undefined ? {} : { monitor: this.o.monitor.checkpointState() }),
+    };
     this.run.writeJson(join('checkpoints', dir, 'coordinator.json'), state);
     this.run.writeJson(join('checkpoints', 'latest.json'), { step, dir });
     this.run.event('checkpoint', { step, dir });
@@ -206,11 +244,16 @@ export class Coordinator {
       this.run.writeJson('config.json', c);
       this.run.event('start', { steps: total, generator: this.o.generator.name });
       this.heldOutBefore = this.evaluate();
-      if (this.heldOutBefore !== null) this.run.append('metrics.jsonl', { step: 0, heldOutGoldAccuracy: this.heldOutBefore.accuracy, heldOut: this.heldOutBefore });
+      if (this.heldOutBefore !== null) {
+        const before: StepMetrics = { step: 0, heldOutGoldAccuracy: this.heldOutBefore.accuracy, heldOut: this.heldOutBefore };
+        this.run.append('metrics.jsonl', before);
+        this.o.onStep?.(before);
+      }
     } else {
       this.run.truncateMetricsAfter(this.firstStep - 1);
       this.run.event('resume', { fromStep: this.firstStep });
     }
+    await this.o.monitor?.start({ firstStep: this.firstStep, restored: this.restoredMonitor, event: (kind, detail) => this.run.event(kind, detail) });
     const first: Record<string, number> = {};
     let last: Record<string, number> = {};
     let klLast = 0;
@@ -249,6 +292,9 @@ export class Coordinator {
         else await this.o.generator.discard([current.result.rolloutId]);
         const updateMs = performance.now() - tUpdate;
         const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs });
+        if (this.o.monitor !== undefined) {
+          Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions as string[] }));
+        }
         masked += advantages.maskedVideos;
         dropped += advantages.droppedGroups.length;
         failed += groups.reduce((s, g) => s + g.failedJudgments, 0);
@@ -335,6 +381,14 @@ export class Coordinator {
 
   private advantages(current: Rollout, groups: readonly GroupRewards[]): ReturnType<typeof groupAdvantages> {
     const a = this.o.config.training.advantage;
+    // A new RM version scores on its own scale: per-prompt statistics gathered under the old one are reset (by config).
+    const versions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
+    const changed = this.verdictVersions.length > 0 && versions.length > 0 && versions.join('\n') !== this.verdictVersions.join('\n');
+    if (changed && this.tracker !== null && this.o.config.reward.onVersionChange.resetPromptStats) {
+      this.tracker.clear();
+      this.run.event('prompt_stats_reset', { step: current.step, rmVersions: versions });
+    }
+    if (versions.length > 0) this.verdictVersions = versions;
     if (this.tracker === null) return groupAdvantages(groups.map((g) => g.rewards), { std: a.std, clip: a.clip, epsilon: a.epsilon });
     // Per-prompt statistics: normalise each group against its prompt's history.
     const tracker = this.tracker;
@@ -403,6 +457,13 @@ export class Coordinator {
       timing,
     };
   }
+}
+
+/** Per dimension, the per-video rewards of a step's groups in group order (NaN = masked). */
+function rewardsByDimension(groups: readonly GroupRewards[]): Record<string, number[]> {
+  const out: Record<string, number[]> = { combined: groups.flatMap((g) => [...g.rewards]) };
+  for (const d of DIMS) out[d] = groups.flatMap((g) => [...g.perDimension[d]]);
+  return out;
 }
 
 /** Folder of a run's latest checkpoint (`checkpoints/latest.json` points at it), or null before the first one. */

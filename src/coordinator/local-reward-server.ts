@@ -17,8 +17,17 @@ export interface LocalRewardServer {
   stop(): Promise<void>;
 }
 
-export async function startLocalRewardServer(options: { configPath: string | null; artifactRoot: string; log: Logger; startTimeoutMs?: number }): Promise<LocalRewardServer> {
-  const token = randomBytes(18).toString('base64url');
+export interface LocalRewardServerOptions {
+  readonly configPath: string | null;
+  readonly artifactRoot: string;
+  readonly log: Logger;
+  /** Bearer token the child requires. Default: a fresh random one. */
+  readonly token?: string;
+  readonly startTimeoutMs?: number;
+}
+
+export async function startLocalRewardServer(options: LocalRewardServerOptions): Promise<LocalRewardServer> {
+  const token = options.token ?? randomBytes(18).toString('base64url');
   const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot];
   if (options.configPath !== null) args.push('--config', options.configPath);
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -66,4 +75,28 @@ export async function startLocalRewardServer(options: { configPath: string | nul
       return stopping;
     },
   };
+}
+
+/** `count` local reward servers sharing one token, for the pool to spread judgments over (one per core pays off). */
+export interface LocalRewardServers {
+  readonly urls: readonly string[];
+  readonly token: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `count` local reward servers at once; if one fails to start, the others are stopped before the error is thrown. */
+export async function startLocalRewardServers(count: number, options: Omit<LocalRewardServerOptions, 'token'>): Promise<LocalRewardServers> {
+  if (!Number.isInteger(count) || count < 1) throw new VrGrpoError('INVALID_ARGUMENT', `local reward servers: expected an integer >= 1, got ${String(count)}`);
+  const token = randomBytes(18).toString('base64url');
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startLocalRewardServer({ ...options, token })));
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await stop();
+    throw failed.reason;
+  }
+  return { urls: servers.map((s) => s.url), token, stop };
 }

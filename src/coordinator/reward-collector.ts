@@ -5,6 +5,7 @@
  * none of whose judgments succeeded is masked (NaN) and counted.
  */
 import type { Rng } from '../common/rng.js';
+import type { Config } from '../config/index.js';
 import { bradleyTerry, combineDimensions, planComparisons, winRates, type Combination, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
 import type { RawVideo } from '../media/index.js';
 import type { JudgeOptions, PairwiseDimension, VerdictMessage } from '../protocol/index.js';
@@ -47,6 +48,22 @@ export interface GroupRewards {
   readonly hallucinations: Readonly<Record<string, number>>;
   /** Times the group was re-judged because its judgments spanned RM versions. */
   readonly versionRejudges: number;
+}
+
+/** The run's reward settings from the config's `reward` section. */
+export function rewardSettingsFromConfig(config: Config): RewardSettings {
+  const r = config.reward;
+  return {
+    mode: r.mode,
+    plan: r.plan === 'all-pairs' ? { kind: 'all-pairs' } : { kind: 'k-opponents', k: r.opponents },
+    bothOrders: r.bothOrders,
+    aggregation: r.aggregation,
+    weights: r.weights,
+    combination: r.combination,
+    judgeOptions: {},
+    versionMix: r.versionMix,
+    versionMixRetries: r.versionMixRetries,
+  };
 }
 
 const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', overall: 'OA' };

@@ -2,10 +2,13 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
-import { startLocalRewardServer, type LocalRewardServer } from '../../coordinator/local-reward-server.js';
+import { startLocalRewardServers, type LocalRewardServers } from '../../coordinator/local-reward-server.js';
 import { EmbeddedGenerator, type TrainableGenerator } from '../../generator/index.js';
 import { RemoteGenerator } from '../../generator/remote/index.js';
+import { rewardSettingsFromConfig } from '../../coordinator/reward-collector.js';
+import { RunMonitor } from '../../coordinator/run-monitor.js';
 import { RewardClientPool } from '../../reward-client/pool.js';
+import { startTrainMonitoring, type TrainMonitoring } from '../train-monitoring.js';
 import { commandContext, intOption, media, tensorBackend } from '../context.js';
 import { createProgress } from '../progress.js';
 
@@ -15,6 +18,7 @@ interface TrainFlags {
   runDir?: string;
   resume?: string;
   generator?: string;
+  metricsPort?: string;
 }
 
 function printSummary(s: RunSummary): void {
@@ -41,11 +45,13 @@ export function registerTrain(program: Command): void {
     .option('--run-dir <dir>', 'run folder (default runs/<timestamp>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
     .option('--generator <url>', 'a remote generator worker (ws://…) instead of the in-process policy')
+    .option('--metrics-port <port>', 'HTTP port of the dashboard and /metrics (default monitoring.http.port, 9464; 0 = a free port)')
     .option('--config <file>', 'config file')
     .action(async (flags: TrainFlags) => {
       const ctx = commandContext(flags.config);
       const { config, log } = ctx;
       const steps = intOption('--steps', flags.steps, 1);
+      const metricsPort = intOption('--metrics-port', flags.metricsPort, 0);
       const runDir = resolve(flags.resume ?? flags.runDir ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
       await tensorBackend(ctx);
       const m = await media(ctx);
@@ -66,21 +72,24 @@ export function registerTrain(program: Command): void {
         if (resumeState !== null) embedded.policy.setParameters(resumeState.lora);
         generator = embedded;
       }
-      let local: LocalRewardServer | null = null;
+      let local: LocalRewardServers | null = null;
       let pool: RewardClientPool | null = null;
+      let monitoring: TrainMonitoring | null = null;
       try {
         const r = config.reward;
         let urls = r.servers;
         let token = r.token ?? process.env.VRGRPO_TOKEN;
         if (urls.length === 0) {
-          local = await startLocalRewardServer({ configPath: config.source, artifactRoot: runDir, log });
-          urls = [local.url];
+          local = await startLocalRewardServers(r.localServers, { configPath: config.source, artifactRoot: runDir, log });
+          urls = [...local.urls];
           token = local.token;
         }
         pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, log });
         const total = steps ?? config.training.steps;
         const progress = createProgress(total, 'train [{bar}] {value}/{total} | reward {reward} | gold {gold} | KL {kl} | ETA {eta_formatted}', log);
         const activePool = pool;
+        monitoring = await startTrainMonitoring({ config, runDir, ...(metricsPort === undefined ? {} : { port: metricsPort }), log });
+        const monitor = new RunMonitor({ config, runDir, generator, judge: activePool, settings: rewardSettingsFromConfig(config), metrics: monitoring.metrics, rmVersions: () => activePool.versions(), log });
         const coordinator = new Coordinator({
           config,
           runDir,
@@ -91,14 +100,16 @@ export function registerTrain(program: Command): void {
           steps: total,
           resume: flags.resume !== undefined,
           media: m,
-          rmVersions: () => activePool.versions(),
-          onStep: (s: StepMetrics) => {
+          monitor,
+          ...monitoring.hooks((s: StepMetrics) => {
+            if (s.step === 0) return;
             const reward = (s.reward as Record<string, number> | undefined)?.combined;
             const gold = s.goldAccuracy as number | null;
             const kl = s.kl as number | null;
             progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
-          },
+          }),
         });
+        if (flags.resume !== undefined) monitoring.replay(coordinator.startStep - 1);
         const onSignal = (): void => coordinator.stop();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
@@ -112,6 +123,7 @@ export function registerTrain(program: Command): void {
           process.off('SIGTERM', onSignal);
         }
       } finally {
+        await monitoring?.close();
         await pool?.close();
         await local?.stop();
         await generator.close();

@@ -1,0 +1,149 @@
+/**
+ * The run monitor: the coordinator's `StepMonitor` for live monitoring. Each step it feeds the per-video rewards to
+ * the drift detectors (PSI, Page-Hinkley, proxy-vs-gold divergence) and the Prometheus metrics, re-judges the anchor
+ * set every N steps and as soon as the step's verdicts come from another RM version, writes a `drift` event per trip
+ * and an `rm_version_change` event per version change, and returns the gauges for the step's metrics line (the
+ * dashboard plots them from there). Its state rides in the coordinator's checkpoints.
+ */
+import { z } from 'zod';
+import type { Logger } from '../common/logger.js';
+import type { Config } from '../config/index.js';
+import type { TrainableGenerator } from '../generator/index.js';
+import { REWARD_DIMENSIONS, type CoordinatorMetrics, type RewardDimension } from '../metrics/index.js';
+import { DriftMonitor, type AnchorDriftReport, type DriftMonitorState, type DriftStepReport, type DriftTrip } from '../metrics/drift/index.js';
+import { ensureAnchorSet, judgeAnchors, type AnchorSet } from './anchor-set.js';
+import type { MonitorStart, ObservedStep, StepMonitor } from './coordinator.js';
+import type { JudgeClient, RewardSettings } from './reward-collector.js';
+
+export interface RunMonitorOptions {
+  readonly config: Config;
+  readonly runDir: string;
+  /** Builds the anchor set at run start (the rollout is discarded). */
+  readonly generator: TrainableGenerator;
+  /** Re-judges the anchors (the run's reward pool). */
+  readonly judge: JudgeClient;
+  readonly settings: RewardSettings;
+  /** The coordinator's Prometheus metrics; null = none. */
+  readonly metrics: CoordinatorMetrics | null;
+  /** RM versions the reward servers serve now (the pool's `versions()`), for the per-server info gauge. */
+  readonly rmVersions?: () => ReadonlyMap<string, string | null>;
+  readonly log: Logger;
+  /** Sees every step's full drift report (benchmarks record the detectors' trajectories). */
+  readonly onReport?: (report: DriftStepReport) => void;
+}
+
+/** What the monitor keeps in a checkpoint. */
+const stateSchema = z.object({
+  drift: z.unknown().nullable(),
+  /** RM versions of the previous step's verdicts (a change re-judges the anchors). */
+  lastVersions: z.array(z.string()),
+});
+type RunMonitorState = z.infer<typeof stateSchema>;
+
+const isDimension = (d: string): d is RewardDimension => (REWARD_DIMENSIONS as readonly string[]).includes(d);
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x);
+const rounded = (r: Readonly<Record<string, number>>): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
+
+export class RunMonitor implements StepMonitor {
+  readonly #o: RunMonitorOptions;
+  #drift: DriftMonitor | null = null;
+  #anchors: AnchorSet | null = null;
+  #lastVersions: string[] = [];
+  #event: MonitorStart['event'] = () => undefined;
+
+  constructor(options: RunMonitorOptions) {
+    this.#o = options;
+  }
+
+  async start(context: MonitorStart): Promise<void> {
+    this.#event = context.event;
+    const d = this.#o.config.monitoring.drift;
+    if (!d.enabled) return;
+    const restored = context.restored === null ? null : stateSchema.parse(context.restored);
+    this.#drift = new DriftMonitor(d, (restored?.drift ?? undefined) as DriftMonitorState | undefined);
+    this.#lastVersions = restored?.lastVersions ?? [];
+    this.#anchors = await ensureAnchorSet(this.#o.runDir, this.#o.generator, this.#o.config);
+    // The first pass (step 0, before any update) is the reference every later pass is compared with.
+    if (restored === null) await this.#judgeAnchors(context.firstStep - 1, 'start');
+  }
+
+  async observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
+    const m = this.#o.metrics;
+    if (m !== null) {
+      m.recordRewards(Object.fromEntries(Object.entries(s.rewardsByDimension).filter(([d]) => isDimension(d))));
+      if (this.#o.rmVersions !== undefined) m.setRmVersions(this.#o.rmVersions());
+    }
+    const drift = this.#drift;
+    if (drift === null) return {};
+    const goldAccuracy = typeof s.metrics.goldAccuracy === 'number' ? s.metrics.goldAccuracy : null;
+    const goldQuality = typeof s.metrics.goldQuality === 'number' ? s.metrics.goldQuality : null;
+    const report = drift.observeStep({ step: s.step, rewardsByDimension: s.rewardsByDimension, goldAccuracy, goldQuality });
+    for (const [dim, v] of Object.entries(report.psi)) if (isDimension(dim)) m?.setDriftGauge('psi', v, { dimension: dim });
+    for (const [dim, v] of Object.entries(report.pageHinkley)) if (isDimension(dim)) m?.setDriftGauge('page_hinkley', v, { dimension: dim });
+    if (report.proxyGoldDivergence !== null) m?.setDriftGauge('proxy_gold_divergence', report.proxyGoldDivergence);
+    this.#o.onReport?.(report);
+    this.#trips(report.trips);
+    const out: Record<string, unknown> = {
+      drift: {
+        psi: rounded(report.psi),
+        page_hinkley: rounded(report.pageHinkley),
+        ...(report.proxyGoldDivergence === null ? {} : { proxy_gold_divergence: round(report.proxyGoldDivergence) }),
+      },
+    };
+    const versions = s.rmVersions.length === 0 ? this.#lastVersions : [...s.rmVersions].sort();
+    const changed = this.#lastVersions.length > 0 && !sameSet(versions, this.#lastVersions);
+    if (changed) this.#event('rm_version_change', { step: s.step, from: this.#lastVersions, to: versions });
+    this.#lastVersions = versions;
+    const every = this.#o.config.monitoring.drift.anchors.every;
+    if (changed || (every > 0 && s.step % every === 0)) {
+      const a = await this.#judgeAnchors(s.step, changed ? 'rm_version_change' : 'scheduled');
+      if (a !== null) {
+        out.anchors = a;
+        Object.assign(out.drift as Record<string, unknown>, { anchor_mean_shift: a.meanShift, anchor_kendall_tau: a.kendallTau });
+      }
+    }
+    return out;
+  }
+
+  checkpointState(): RunMonitorState {
+    return { drift: this.#drift?.state() ?? null, lastVersions: this.#lastVersions };
+  }
+
+  #trips(trips: readonly DriftTrip[]): void {
+    for (const t of trips) {
+      this.#o.metrics?.driftTripped(t.detector);
+      this.#event('drift', { step: t.step, detector: t.detector, ...(t.dimension === null ? {} : { dimension: t.dimension }), value: round(t.value), threshold: t.threshold, ...(t.direction === null ? {} : { direction: t.direction }) });
+      this.#o.log.warn({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value }, 'drift detector tripped');
+    }
+  }
+
+  /** One anchor pass: gauges, trips, an `anchors` event (with the drift since the previous pass); null without anchors. */
+  async #judgeAnchors(step: number, reason: 'start' | 'scheduled' | 'rm_version_change'): Promise<Record<string, unknown> | null> {
+    const drift = this.#drift;
+    const anchors = this.#anchors;
+    if (drift === null || anchors === null) return null;
+    const pass = await judgeAnchors(this.#o.judge, anchors, this.#o.settings, { step });
+    const report: AnchorDriftReport = drift.observeAnchors(pass);
+    const m = this.#o.metrics;
+    for (const [dim, v] of Object.entries(report.means)) if (isDimension(dim)) m?.setDriftGauge('anchor_mean', v, { dimension: dim });
+    for (const [dim, v] of Object.entries(report.meanShift)) if (isDimension(dim)) m?.setDriftGauge('anchor_mean_shift', v, { dimension: dim });
+    for (const [dim, v] of Object.entries(report.kendallTau)) if (isDimension(dim)) m?.setDriftGauge('anchor_kendall_tau', v, { dimension: dim });
+    this.#trips(report.trips);
+    const summary = {
+      step,
+      reason,
+      rmVersions: report.rmVersions,
+      judgments: pass.judgments,
+      failedJudgments: pass.failedJudgments,
+      means: rounded(report.means),
+      meanShift: rounded(report.meanShift),
+      kendallTau: rounded(report.kendallTau),
+      ...(report.sincePrevious === null
+        ? {}
+        : { sincePrevious: { step: report.sincePrevious.step, rmVersions: report.sincePrevious.rmVersions, meanShift: rounded(report.sincePrevious.meanShift), kendallTau: rounded(report.sincePrevious.kendallTau) } }),
+    };
+    this.#event('anchors', summary);
+    return summary;
+  }
+}
