@@ -50,6 +50,7 @@ export class RunMonitor implements StepMonitor {
   #drift: DriftMonitor | null = null;
   #anchors: AnchorSet | null = null;
   #lastVersions: string[] = [];
+  #skewed = false;
   #event: MonitorStart['event'] = () => undefined;
 
   constructor(options: RunMonitorOptions) {
@@ -70,9 +71,11 @@ export class RunMonitor implements StepMonitor {
 
   async observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
     const m = this.#o.metrics;
-    if (m !== null) {
-      m.recordRewards(Object.fromEntries(Object.entries(s.rewardsByDimension).filter(([d]) => isDimension(d))));
-      if (this.#o.rmVersions !== undefined) m.setRmVersions(this.#o.rmVersions());
+    m?.recordRewards(Object.fromEntries(Object.entries(s.rewardsByDimension).filter(([d]) => isDimension(d))));
+    if (this.#o.rmVersions !== undefined) {
+      const served = this.#o.rmVersions();
+      m?.setRmVersions(served);
+      this.#skew(s.step, served);
     }
     const drift = this.#drift;
     if (drift === null) return {};
@@ -104,6 +107,17 @@ export class RunMonitor implements StepMonitor {
       }
     }
     return out;
+  }
+
+  /** An `rm_version_skew` event when the replicas start (or stop) serving different RM versions. */
+  #skew(step: number, served: ReadonlyMap<string, string | null>): void {
+    const known = [...served].filter((e): e is [string, string] => e[1] !== null);
+    const distinct = [...new Set(known.map(([, v]) => v))].sort();
+    const skewed = distinct.length > 1;
+    if (skewed === this.#skewed) return;
+    this.#skewed = skewed;
+    this.#event('rm_version_skew', { step, skewed, versions: distinct, servers: Object.fromEntries(known), policy: this.#o.config.reward.versionSkew });
+    if (skewed) this.#o.log.warn({ step, versions: distinct }, 'reward servers serve different RM versions');
   }
 
   checkpointState(): RunMonitorState {

@@ -25,7 +25,18 @@ export interface RewardPoolOptions {
   readonly log?: Logger;
   /** Called when a replica's reward-model version changes (see {@link RewardClientPool.onVersionChange}). */
   readonly onVersionChange?: VersionChangeListener;
+  /**
+   * Replicas serving different RM versions (a swap rolled out to some of them): `newest` routes only to replicas on
+   * the version a replica most recently switched to; `wait` holds new judgments until the connected replicas agree
+   * (at most `versionWaitMs`, then as `newest`); `any` ignores versions. Replicas that disagree from the start, before
+   * any of them changed, have no newest version: `newest` routes to all of them, `wait` waits. Default `any`.
+   */
+  readonly versionSkew?: VersionSkewPolicy;
+  /** Longest a judgment waits under `versionSkew: wait`, ms. Default 60000. */
+  readonly versionWaitMs?: number;
 }
+
+export type VersionSkewPolicy = 'newest' | 'wait' | 'any';
 
 /**
  * A replica now serves `rmVersion` where it served `previous`: announced by the server (`version_changed`, after a
@@ -79,6 +90,9 @@ export class RewardClientPool {
   private readonly deliveryWaiters = new Set<() => void>();
   private readonly versionListeners = new Set<VersionChangeListener>();
 
+  /** The version a replica most recently switched to (null until one changes). */
+  private newestVersion: string | null = null;
+
   private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log' | 'onVersionChange'>> & { token: string | undefined }, log: Logger) {
     this.log = log;
     this.replicas = options.urls.map((url) => ({ url, client: null, connecting: null, inFlight: 0, delayMs: options.reconnectDelayMs, timer: null, rmVersion: null, failures: 0 }));
@@ -96,6 +110,8 @@ export class RewardClientPool {
         reconnectDelayMs: options.reconnectDelayMs ?? 200,
         maxReconnectDelayMs: options.maxReconnectDelayMs ?? 5_000,
         waitForReplicaMs: options.waitForReplicaMs ?? 10_000,
+        versionSkew: options.versionSkew ?? 'any',
+        versionWaitMs: options.versionWaitMs ?? 60_000,
       },
       options.log ?? silentLogger(),
     );
@@ -124,6 +140,8 @@ export class RewardClientPool {
     const previous = r.rmVersion;
     r.rmVersion = rmVersion;
     if (previous === null || previous === rmVersion) return;
+    this.newestVersion = rmVersion;
+    for (const wake of this.waiters) wake();
     this.log.info({ replica: r.url, rmVersion, previous }, 'reward replica changed version');
     for (const listener of this.versionListeners) {
       try {
@@ -187,13 +205,29 @@ export class RewardClientPool {
     return r.client !== null;
   }
 
+  /** The connected replicas a new judgment may go to under the version-skew policy; null = wait for agreement. */
+  private eligible(connected: readonly Replica[], skewDeadline: number): readonly Replica[] | null {
+    const policy = this.options.versionSkew;
+    if (policy === 'any' || new Set(connected.map((r) => r.rmVersion)).size <= 1) return connected;
+    if (policy === 'wait' && Date.now() < skewDeadline) return null;
+    const newest = connected.filter((r) => r.rmVersion === this.newestVersion);
+    return newest.length > 0 ? newest : connected;
+  }
+
   /** Least-in-flight connected replica, not in `avoid` when possible; waits (bounded) for one to connect. */
   private async pick(avoid: ReadonlySet<string>): Promise<Replica> {
     const deadline = Date.now() + this.options.waitForReplicaMs;
+    const skewDeadline = Date.now() + this.options.versionWaitMs;
+    let waitingForAgreement = false;
     for (;;) {
       if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the reward pool is closed', { details: { reason: 'closed' } });
+      const eligible = this.eligible(this.replicas.filter((r) => this.healthy(r)), skewDeadline);
+      if (eligible === null && !waitingForAgreement) {
+        waitingForAgreement = true;
+        this.log.info({ versions: Object.fromEntries(this.versions()) }, 'reward replicas serve different RM versions; waiting until they agree');
+      }
       // A replica at its advertised in-flight limit would answer OVERLOADED: wait for a free slot instead.
-      const up = this.replicas.filter((r) => this.healthy(r) && r.inFlight < (r.client?.hello.limits.maxInFlight ?? Infinity));
+      const up = (eligible ?? []).filter((r) => r.inFlight < (r.client?.hello.limits.maxInFlight ?? Infinity));
       const preferred = up.filter((r) => !avoid.has(r.url));
       const choices = preferred.length > 0 ? preferred : up;
       if (choices.length > 0) {
@@ -202,7 +236,7 @@ export class RewardClientPool {
         const chosen = tied[this.rr++ % tied.length];
         if (chosen !== undefined) return chosen;
       }
-      const left = deadline - Date.now();
+      const left = (eligible === null ? skewDeadline : deadline) - Date.now();
       const busy = this.replicas.some((r) => r.client?.isOpen === true);
       if (left <= 0 && !busy) throw new VrGrpoError('JUDGE_FAILED', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
       await new Promise<void>((resolve) => {
