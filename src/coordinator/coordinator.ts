@@ -454,6 +454,7 @@ export class Coordinator {
       ratioStd: stats?.ratioStd ?? null,
       onPolicyMaxRatioDeviation: stats?.onPolicyMaxRatioDeviation ?? null,
       gradNorm: stats?.gradNorm ?? null,
+      learningRate: stats?.learningRate ?? null,
       timing,
     };
   }

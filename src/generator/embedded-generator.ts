@@ -30,6 +30,20 @@ export interface EmbeddedGeneratorOptions {
 }
 
 /** The configured sampler options (SDE mode). */
+/** The Flow-GRPO trainer options of `config.training` for a run of `totalSteps` steps (the schedule's length). */
+export function trainerOptionsFrom(config: Config, totalSteps: number = config.training.steps): FlowGrpoOptions {
+  const t = config.training;
+  return {
+    learningRate: t.learningRate,
+    clipRange: t.clipRange,
+    beta: t.beta,
+    timestepFraction: t.timestepFraction,
+    maxGradNorm: t.maxGradNorm,
+    innerEpochs: t.innerEpochs,
+    schedule: t.lrSchedule === 'constant' ? { kind: 'constant' } : { kind: 'cosine', totalUpdates: totalSteps * t.innerEpochs, minFraction: t.lrMinFraction },
+  };
+}
+
 export function samplerOptionsFrom(config: Config): SamplerOptions {
   const s = config.generator.sampler;
   return { mode: 'sde', steps: s.steps, noiseLevel: s.noiseLevel, shift: s.shift, sdeWindow: { ...s.sdeWindow }, sameNoiseInGroup: s.sameNoiseInGroup };

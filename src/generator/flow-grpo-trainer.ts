@@ -21,6 +21,21 @@ export interface FlowGrpoOptions {
   readonly maxGradNorm: number;
   /** Passes over the batch per update; the first is on-policy. */
   readonly innerEpochs: number;
+  /**
+   * Learning-rate schedule over the optimizer's updates (one per inner epoch): constant, or cosine from
+   * `learningRate` down to `minFraction`·`learningRate` at `totalUpdates` (and held there). Default constant.
+   * It follows the optimizer's own step count, so a resumed trainer continues on the same curve.
+   */
+  readonly schedule?: LearningRateSchedule;
+}
+
+export type LearningRateSchedule = { readonly kind: 'constant' } | { readonly kind: 'cosine'; readonly totalUpdates: number; readonly minFraction: number };
+
+/** The learning rate of update number `done` + 1 (`done` updates already applied). */
+export function scheduledLearningRate(base: number, schedule: LearningRateSchedule | undefined, done: number): number {
+  if (schedule === undefined || schedule.kind === 'constant') return base;
+  const progress = Math.min(1, done / Math.max(1, schedule.totalUpdates));
+  return base * (schedule.minFraction + (1 - schedule.minFraction) * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
 export interface UpdateStats {
@@ -37,6 +52,8 @@ export interface UpdateStats {
   /** Largest |r − 1| on the first (on-policy) pass: 0 up to float error. */
   readonly onPolicyMaxRatioDeviation: number;
   readonly gradNorm: number;
+  /** The learning rate of the last optimizer update (absent from generators that do not report it). */
+  readonly learningRate?: number;
 }
 
 export class FlowGrpoTrainer {
@@ -63,7 +80,7 @@ export class FlowGrpoTrainer {
     }
     const keep = advantages.flatMap((a, i) => (a !== null && Number.isFinite(a) ? [i] : []));
     if (keep.length === 0 || batch.steps.length === 0) {
-      return { rows: 0, videos: 0, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0 };
+      return { rows: 0, videos: 0, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0, learningRate: this.adam.learningRate };
     }
     const sub = selectVideos(batch, keep);
     const stepCount = Math.max(1, Math.round(this.options.timestepFraction * sub.steps.length));
@@ -109,6 +126,7 @@ export class FlowGrpoTrainer {
           if (g !== undefined) named[name] = g;
         }
         const clippedGrads = clipByGlobalNorm(named, this.options.maxGradNorm);
+        this.adam.learningRate = scheduledLearningRate(this.options.learningRate, this.options.schedule, this.adam.step);
         this.adam.apply(clippedGrads.grads);
         value.dispose();
         const kept = [ratioOut, klOut, policyOut] as (tf.Tensor | null)[];
@@ -131,6 +149,7 @@ export class FlowGrpoTrainer {
           ratioStd: Math.sqrt(r.reduce((s, x) => s + (x - meanR) ** 2, 0) / Math.max(1, r.length)),
           onPolicyMaxRatioDeviation: onPolicyDev,
           gradNorm: clippedGrads.norm.dataSync()[0] ?? 0,
+          learningRate: this.adam.learningRate,
         };
       });
     }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
-import { FlowGrpoTrainer, FlowPolicy, sampleLatents, trajectoryLogProbs } from '../../src/generator/index.js';
+import { FlowGrpoTrainer, FlowPolicy, sampleLatents, scheduledLearningRate, trajectoryLogProbs } from '../../src/generator/index.js';
 import { groupAdvantages } from '../../src/grpo/index.js';
 import { liveTensorCount, scoped } from '../../src/tensor/index.js';
 import { SDE, SMALL, features, useBackend } from './helpers.js';
@@ -9,6 +9,40 @@ beforeAll(useBackend);
 
 const OPTIONS = { learningRate: 3e-3, clipRange: 0.2, beta: 0, timestepFraction: 1, maxGradNorm: 1, innerEpochs: 2 };
 const PROMPTS = ['a red circle moving left fast on a navy background', 'a blue square staying still on a beige background'];
+
+describe('learning-rate schedule', () => {
+  it('cosine goes from the base rate to minFraction × base at totalUpdates and stays there; constant stays', () => {
+    const cosine = { kind: 'cosine', totalUpdates: 100, minFraction: 0.1 } as const;
+    expect(scheduledLearningRate(2e-3, undefined, 50)).toBe(2e-3);
+    expect(scheduledLearningRate(2e-3, { kind: 'constant' }, 50)).toBe(2e-3);
+    expect(scheduledLearningRate(2e-3, cosine, 0)).toBeCloseTo(2e-3, 12);
+    expect(scheduledLearningRate(2e-3, cosine, 50)).toBeCloseTo(2e-3 * (0.1 + 0.9 * 0.5), 12);
+    expect(scheduledLearningRate(2e-3, cosine, 25)).toBeCloseTo(2e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.SQRT1_2)), 12);
+    expect(scheduledLearningRate(2e-3, cosine, 100)).toBeCloseTo(2e-4, 12);
+    expect(scheduledLearningRate(2e-3, cosine, 400)).toBeCloseTo(2e-4, 12);
+  });
+
+  it('a trainer follows it per optimizer update, and one restored from the optimizer state continues on the same curve', () => {
+    const schedule = { kind: 'cosine', totalUpdates: 6, minFraction: 0 } as const;
+    const policy = FlowPolicy.create(SMALL, 23);
+    const trainer = new FlowGrpoTrainer(policy, { ...OPTIONS, schedule });
+    let restored: FlowGrpoTrainer | null = null;
+    try {
+      const { trajectory } = sampleLatents(policy, features(PROMPTS, 4), Rng.fromSeed(3), SDE, true);
+      const adv = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? 1 : -1));
+      // Two inner epochs per update: the second epoch of update k is optimizer step 2k.
+      const rates = [trainer.update(trajectory, adv).learningRate, trainer.update(trajectory, adv).learningRate];
+      expect(rates[0]).toBeCloseTo(scheduledLearningRate(3e-3, schedule, 1), 12);
+      expect(rates[1]).toBeCloseTo(scheduledLearningRate(3e-3, schedule, 3), 12);
+      restored = new FlowGrpoTrainer(policy, { ...OPTIONS, schedule }, trainer.optimizerState());
+      expect(restored.update(trajectory, adv).learningRate).toBeCloseTo(scheduledLearningRate(3e-3, schedule, 5), 12);
+    } finally {
+      restored?.dispose();
+      trainer.dispose();
+      policy.dispose();
+    }
+  });
+});
 
 describe('Flow-GRPO trainer', () => {
   it('is on-policy on the first pass (every ratio 1, KL 0 with fresh adapters) and moves the policy after', () => {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
 import { startLocalRewardServers, type LocalRewardServers } from '../../coordinator/local-reward-server.js';
-import { EmbeddedGenerator, type TrainableGenerator } from '../../generator/index.js';
+import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
 import { RemoteGenerator } from '../../generator/remote/index.js';
 import { rewardSettingsFromConfig } from '../../coordinator/reward-collector.js';
 import { RunMonitor } from '../../coordinator/run-monitor.js';
@@ -62,11 +62,10 @@ export function registerTrain(program: Command): void {
         generator = await RemoteGenerator.connect(flags.generator, token === undefined ? {} : { token });
       } else {
         const resumeState = flags.resume === undefined ? null : loadResumeState(runDir);
-        const t = config.training;
         embedded = await EmbeddedGenerator.create({
           config,
           media: m,
-          trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+          trainer: trainerOptionsFrom(config, steps ?? config.training.steps),
           ...(resumeState?.optimizer == null ? {} : { optimizerState: resumeState.optimizer }),
         });
         if (resumeState !== null) embedded.policy.setParameters(resumeState.lora);
