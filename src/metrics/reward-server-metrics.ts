@@ -65,6 +65,8 @@ export interface RewardServerMetricsSink extends MetricsSource {
   upgradeRefused(reason: UpgradeRefusal): void;
   /** Every `error` message sent, by code. */
   errorSent(code: string): void;
+  /** A checkpoint load or validation was refused (the current version kept serving), by error code. */
+  checkpointRejected(code: string): void;
   judgment(record: JudgmentRecord): void;
   /** One read of frames from a video: how long it took and how many frames it returned. */
   frameDecode(source: FrameSourceKind, seconds: number, frames: number): void;
@@ -103,6 +105,7 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
   readonly #forced;
   readonly #hallucinations;
   readonly #errorsSent;
+  readonly #checkpointRejections;
   readonly #connectionsOpened;
   readonly #upgradesRefused;
   readonly #decodeDuration;
@@ -136,6 +139,7 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
     this.#connectionsOpened = m.counter('vrgrpo_rm_connections_opened_total', 'WebSocket connections accepted.');
     this.#upgradesRefused = m.counter('vrgrpo_rm_upgrades_refused_total', 'WebSocket upgrades refused, by reason (unauthorized, shutting_down).', ['reason']);
     this.#errorsSent = m.counter('vrgrpo_rm_errors_sent_total', 'Error messages sent to clients (refused requests, bad messages, failed judgments), by code.', ['code']);
+    this.#checkpointRejections = m.counter('vrgrpo_rm_checkpoint_rejections_total', 'Checkpoint loads refused (the current version kept serving), by error code.', ['code']);
     this.#decodeDuration = m.histogram('vrgrpo_rm_frame_decode_duration_seconds', 'Time of one read of frames from a video, by source (file: ffmpeg decode, inline: copy).', DECODE_BUCKETS, ['source']);
     this.#framesDecoded = m.counter('vrgrpo_rm_frames_decoded_total', 'Frames read from videos, by source.', ['source']);
     for (const kind of HALLUCINATION_KINDS) this.#hallucinations.inc({ kind }, 0);
@@ -180,6 +184,10 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
 
   errorSent(code: string): void {
     this.#errorsSent.inc({ code });
+  }
+
+  checkpointRejected(code: string): void {
+    this.#checkpointRejections.inc({ code });
   }
 
   judgment(record: JudgmentRecord): void {

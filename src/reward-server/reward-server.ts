@@ -322,6 +322,7 @@ export class RewardServer {
 
   /** Tells every connection that new judgments start on another version. */
   #onCheckpointEvent(event: CheckpointEvent): void {
+    if (event.type === 'rejected') this.options.metrics.checkpointRejected(event.code);
     if (event.type !== 'swapped') return;
     const reason = event.action === 'rollback' ? 'rollback' : event.origin === 'watch' ? 'watch' : 'load';
     const message: ServerMessage = { type: 'version_changed', rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, at: event.at.toISOString() };

@@ -161,6 +161,9 @@ describe('admin commands over the reward server', () => {
       const status = await admin.checkpointStatus({ adminToken: ADMIN });
       expect(status).toMatchObject({ type: 'checkpoint_status', state: 'serving', current: { rmVersion: 'rm-v1', origin: 'initial' }, previous: null, swaps: 1, rollbacks: 1, rejections: 2, lastRejection: { code: 'MODEL_INVALID', source: corrupt, origin: 'admin' }, watch: null });
       expect(changes).toHaveLength(2);
+      // …and on the server's /metrics, by code (the refusals of the earlier test are admission errors, not loads).
+      const text = (await server.options.metrics.exposition()).body;
+      expect(text).toMatch(/^vrgrpo_rm_checkpoint_rejections_total\{code="MODEL_INVALID"\} 1$/m);
     } finally {
       await Promise.all([client.close(), admin.close(), pool.close()]);
     }
