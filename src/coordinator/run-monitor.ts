@@ -51,6 +51,7 @@ export class RunMonitor implements StepMonitor {
   #anchors: AnchorSet | null = null;
   #lastVersions: string[] = [];
   #skewed = false;
+  readonly #connected = new Map<string, boolean>();
   #event: MonitorStart['event'] = () => undefined;
 
   constructor(options: RunMonitorOptions) {
@@ -75,6 +76,7 @@ export class RunMonitor implements StepMonitor {
     if (this.#o.rmVersions !== undefined) {
       const served = this.#o.rmVersions();
       m?.setRmVersions(served);
+      this.#connectivity(s.step, served);
       this.#skew(s.step, served);
     }
     const drift = this.#drift;
@@ -107,6 +109,18 @@ export class RunMonitor implements StepMonitor {
       }
     }
     return out;
+  }
+
+  /** `reward_server_down` / `reward_server_up` events when a reward server's connection is lost or back (seen per step). */
+  #connectivity(step: number, served: ReadonlyMap<string, string | null>): void {
+    for (const [url, version] of served) {
+      const up = version !== null;
+      const before = this.#connected.get(url);
+      this.#connected.set(url, up);
+      if (before === undefined || before === up) continue;
+      this.#event(up ? 'reward_server_up' : 'reward_server_down', { step, server: url, ...(up ? { rmVersion: version } : {}) });
+      if (!up) this.#o.log.warn({ step, server: url }, 'reward server connection lost; the pool reconnects with backoff');
+    }
   }
 
   /** An `rm_version_skew` event when the replicas start (or stop) serving different RM versions. */

@@ -96,6 +96,7 @@ export class CoordinatorMetrics implements MetricsSource {
   readonly #toolCalls;
   readonly #hallucinations;
   readonly #serverInfo;
+  readonly #serverUp;
   readonly #serverChanges;
   readonly #verdictVersions;
   readonly #drift: ReadonlyMap<string, Gauge<'dimension'>>;
@@ -142,6 +143,7 @@ export class CoordinatorMetrics implements MetricsSource {
     });
     m.gauge('vrgrpo_hallucination_window_judgments', 'Judgments currently in the sliding hallucination window.', [], (g) => g.set(this.#window.size));
     this.#serverInfo = m.gauge('vrgrpo_reward_server_info', 'The RM version each reward server serves (value 1; servers of unknown version are absent).', ['server', 'rm_version']);
+    this.#serverUp = m.gauge('vrgrpo_reward_server_connected', 'Whether the coordinator is connected to each reward server (1) or not (0: down, reconnecting).', ['server']);
     this.#serverChanges = m.counter('vrgrpo_reward_server_rm_changes_total', 'Times the RM version of a reward server changed (checkpoint swaps).', ['server']);
     this.#verdictVersions = m.gauge('vrgrpo_verdict_rm_version_info', 'RM versions that produced the latest step verdicts (value 1).', ['rm_version']);
     this.#drift = new Map(DRIFT_GAUGES.map((name) => [name, m.gauge(`vrgrpo_drift_${name}`, DRIFT_HELP[name], ['dimension'])]));
@@ -249,6 +251,7 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#serverInfo.reset();
     for (const [url, version] of versions) {
       const server = serverLabel(url);
+      this.#serverUp.set({ server }, version === null ? 0 : 1);
       const before = this.#rmVersions.get(server);
       if (before === undefined) this.#serverChanges.inc({ server }, 0);
       if (version === null) continue;
