@@ -17,7 +17,7 @@
   /** @typedef {{ title: string, seq: number, steps: StepRecord[], events: FeedEvent[], groups: Group[] }} History */
   /** @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number, dash?: number[], points?: boolean }} SeriesSpec */
   /** @typedef {{ step: number, label: string, color: string }} Marker */
-  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number] }} ChartSpec */
+  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number], withStepZero?: boolean }} ChartSpec */
 
   const DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'overall']);
   const COLORS = { combined: '#0f172a', TA: '#2563eb', MQ: '#16a34a', VQ: '#d97706', overall: '#9333ea' };
@@ -162,6 +162,8 @@
         { key: 'heldOutGoldAccuracy', label: 'held-out', color: '#7c3aed', width: 1.5, dash: [4, 4], points: true, value: (r) => num(r.heldOutGoldAccuracy) },
       ],
       markers: rmMarkers,
+      // The step-0 line is the held-out evaluation before training: the curve's starting point.
+      withStepZero: true,
     },
     {
       id: 'kl',
@@ -249,7 +251,7 @@
 
     /** Rebuilds the data from every record; recreates the plot when the set of series changed. */
     update() {
-      const records = state.records;
+      const records = this.spec.withStepZero === true ? state.records : state.records.filter((r) => r.step > 0);
       const series = this.spec.series(records);
       const keys = series.map((s) => s.key).join('|');
       /** @type {uPlot.AlignedData} */
