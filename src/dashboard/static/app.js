@@ -208,7 +208,9 @@
             ctx.save();
             ctx.font = `${10 * dpr}px system-ui, sans-serif`;
             ctx.textBaseline = 'top';
-            for (const m of markers()) {
+            // Labels that would overlap the previous one are left out (the line stays; the legend and events list say more).
+            let labelEnd = -Infinity;
+            for (const m of [...markers()].sort((a, b) => a.step - b.step)) {
               const x = Math.round(u.valToPos(m.step, 'x', true));
               if (!Number.isFinite(x) || x < left || x > left + width) continue;
               ctx.strokeStyle = m.color;
@@ -219,7 +221,11 @@
               ctx.moveTo(x, top);
               ctx.lineTo(x, top + height);
               ctx.stroke();
-              ctx.fillText(m.label.length > 24 ? `${m.label.slice(0, 23)}…` : m.label, x + 3 * dpr, top + 2 * dpr);
+              const label = m.label.length > 24 ? `${m.label.slice(0, 23)}…` : m.label;
+              if (x + 3 * dpr > labelEnd) {
+                ctx.fillText(label, x + 3 * dpr, top + 2 * dpr);
+                labelEnd = x + 3 * dpr + ctx.measureText(label).width + 4 * dpr;
+              }
             }
             ctx.restore();
           },
