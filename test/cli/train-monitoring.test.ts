@@ -4,18 +4,18 @@
  * and the dashboard page answer; afterwards the run folder holds the anchor passes, the drift gauges in every step line
  * and the verdicts' RM version. Then `--resume` continues and refills the dashboard from the run folder.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { SKIP_PROMTOOL, parseExposition, runPromtool, sampleSum, sampleValue } from '../metrics/helpers.js';
+import { CliChildren, dashboardUrl, jsonLines, until, type CliChild } from './child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrgrpo-train-mon-'));
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+const children = new CliChildren();
+afterAll(async () => {
+  await children.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,52 +34,20 @@ writeFileSync(
   ].join('\n'),
 );
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-/** Starts `vr-grpo train` and resolves with the dashboard URL it prints (bounded). */
-function startTrain(args: readonly string[]): Promise<Started> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'train', '--config', configFile, '--metrics-port', '0', ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Starts `vr-grpo train` and resolves once it printed its dashboard URL (bounded). */
+async function startTrain(args: readonly string[]): Promise<CliChild & { readonly url: string }> {
+  const run = children.start(['train', '--config', configFile, '--metrics-port', '0', ...args]);
+  const url = await until('the dashboard URL', 120_000, () => {
+    if (run.child.exitCode !== null) throw new Error(`train exited before printing its dashboard URL:\n${run.output()}`);
+    return dashboardUrl(run.output());
   });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  void exited.then(() => clearTimeout(timer));
-  return new Promise((resolve, reject) => {
-    const poll = setInterval(() => {
-      const m = /dashboard (http:\/\/\S+\/) /.exec(out);
-      if (m?.[1] !== undefined) {
-        clearInterval(poll);
-        resolve({ child, url: m[1], output: () => out, exited });
-      }
-    }, 20);
-    void exited.then((code) => {
-      clearInterval(poll);
-      reject(new Error(`train exited (${String(code)}) before printing its dashboard URL:\n${out}`));
-    });
-  });
+  return { ...run, url };
 }
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
   return { status: res.status, text: await res.text() };
 }
-
-const lines = (file: string): Record<string, unknown>[] =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('vr-grpo train: live monitoring on its HTTP port', () => {
   const runDir = join(dir, 'run');
@@ -118,10 +86,10 @@ describe('vr-grpo train: live monitoring on its HTTP port', () => {
       expect(check.code).toBe(0);
     }
 
-    const events = lines(join(runDir, 'events.jsonl'));
+    const events = jsonLines(join(runDir, 'events.jsonl'));
     const anchorSteps = events.filter((e) => e.event === 'anchors').map((e) => e.step);
     expect(anchorSteps).toEqual([0, 3, 6]);
-    const steps = lines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
+    const steps = jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
     expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const r of steps) expect(r.rmVersions).toEqual(['rm-v2']);
     // PSI needs the reference and recent windows full (2 + 2 steps): from step 4 on, for every dimension.
@@ -146,7 +114,7 @@ describe('vr-grpo train: live monitoring on its HTTP port', () => {
     }
     expect(history?.steps.map((s) => s.step).slice(0, STEPS + 1)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(await run.exited, run.output()).toBe(0);
-    const steps = lines(join(runDir, 'metrics.jsonl')).map((r) => r.step);
+    const steps = jsonLines(join(runDir, 'metrics.jsonl')).map((r) => r.step);
     expect(steps).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });

@@ -4,20 +4,19 @@
  * uninterrupted run with the same seed (rewards, gold accuracy, KL, gradient norm). Real child processes throughout:
  * each `train` starts its own local reward servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
+import { CliChildren, jsonLines } from '../cli/child.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'vr-grpo.js');
 const STEPS = 10;
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'vr-grpo-coord-kill-')));
-const children: ChildProcess[] = [];
+const children = new CliChildren();
 
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+afterAll(async () => {
+  await children.killAll();
   rmSync(base, { recursive: true, force: true });
 });
 
@@ -33,25 +32,7 @@ writeFileSync(
   ].join('\n'),
 );
 
-function train(args: readonly string[]): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [BIN, 'train', '--config', config, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  void exited.then(() => clearTimeout(timer));
-  return { child, exited, output: () => out };
-}
-
-const lines = (file: string): Record<string, unknown>[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-    : [];
+const train = (args: readonly string[]): ReturnType<CliChildren['start']> => children.start(['train', '--config', config, ...args]);
 
 /** The numbers of a step that must not depend on the interruption. */
 const numbers = (r: Record<string, unknown>): Record<string, unknown> => ({
@@ -71,25 +52,25 @@ describe('the coordinator killed with SIGKILL, then --resume', () => {
     const runDir = join(base, 'killed');
     const first = train(['--run-dir', runDir]);
     // Kill it after step 5 was written (a checkpoint exists at step 3; steps 4-5 must be redone, not duplicated).
-    for (let i = 0; i < 2400 && lines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) >= 5).length === 0; i++) {
+    for (let i = 0; i < 2400 && jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) >= 5).length === 0; i++) {
       if (first.child.exitCode !== null) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(first.child.exitCode, first.output()).toBeNull();
     first.child.kill('SIGKILL');
     await first.exited;
-    const beforeResume = lines(join(runDir, 'metrics.jsonl')).map((r) => r.step as number);
+    const beforeResume = jsonLines(join(runDir, 'metrics.jsonl')).map((r) => r.step as number);
     expect(beforeResume.at(-1)).toBeLessThan(STEPS);
 
     const resumed = train(['--resume', runDir]);
     expect(await resumed.exited, resumed.output()).toBe(0);
     expect(await straight.exited, straight.output()).toBe(0);
 
-    const got = lines(join(runDir, 'metrics.jsonl'));
-    const want = lines(join(straightDir, 'metrics.jsonl'));
+    const got = jsonLines(join(runDir, 'metrics.jsonl'));
+    const want = jsonLines(join(straightDir, 'metrics.jsonl'));
     expect(got.map((r) => r.step)).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i)); // step 0 = held-out before
     expect(got.map(numbers)).toEqual(want.map(numbers));
-    const events = lines(join(runDir, 'events.jsonl'));
+    const events = jsonLines(join(runDir, 'events.jsonl'));
     const resume = events.find((e) => e.event === 'resume');
     expect([4, 7]).toContain(resume?.fromStep); // the step after a checkpoint (every 3 steps)
   }, 600_000);

@@ -5,76 +5,39 @@
  * group, every step), every step is written once, the run finishes, and the events and /metrics show the replica
  * going down and rejoining.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
+import { CliChildren, dashboardUrl, getText, jsonLines, listeningUrl, until, type CliChild } from '../cli/child.js';
 import { parseExposition, sampleSum } from '../metrics/helpers.js';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'vr-grpo.js');
 const TOKEN = 'kill-test-token';
 const STEPS = 80;
 const PROMPTS = 4;
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'vr-grpo-replica-kill-')));
-const children: ChildProcess[] = [];
+const children = new CliChildren();
+const env = { VRGRPO_TOKEN: TOKEN };
 
 afterAll(async () => {
-  await Promise.all(
-    children.map(async (c) => {
-      if (c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  await children.killAll();
   rmSync(base, { recursive: true, force: true });
 });
 
-function start(args: readonly string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, VRGRPO_TOKEN: TOKEN, VRGRPO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
-async function until<T>(what: string, ms: number, read: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (v !== null) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const serveReward = async (port: number): Promise<{ child: ChildProcess; url: string }> => {
-  const s = start(['serve-reward', '--port', String(port), '--artifact-root', base]);
+const serveReward = async (port: number): Promise<{ child: CliChild['child']; url: string }> => {
+  const s = children.start(['serve-reward', '--port', String(port), '--artifact-root', base], env);
   const url = await until('serve-reward to listen', 90_000, () => {
     if (s.child.exitCode !== null) throw new Error(`serve-reward exited: ${s.output()}`);
-    return /^listening (ws:\/\/\S+)$/m.exec(s.output())?.[1] ?? null;
+    return listeningUrl(s.output());
   });
   return { child: s.child, url };
 };
 
 const scrape = async (dashboard: string): Promise<ReturnType<typeof parseExposition> | null> => {
-  const text = await fetch(`${dashboard}metrics`)
-    .then((r) => (r.ok ? r.text() : null))
-    .catch(() => null);
+  const text = await getText(`${dashboard}metrics`);
   return text === null ? null : parseExposition(text);
 };
-
-const lines = (file: string): Record<string, unknown>[] =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('a reward-server replica killed mid-run and restarted', () => {
   it('loses no group, counts no judgment twice, and shows the replica leave and rejoin', async () => {
@@ -94,8 +57,8 @@ describe('a reward-server replica killed mid-run and restarted', () => {
       ].join('\n'),
     );
     const runDir = join(base, 'run');
-    const train = start(['train', '--config', config, '--run-dir', runDir, '--metrics-port', '0']);
-    const dashboard = await until('the dashboard URL', 90_000, () => /dashboard (http:\/\/\S+\/) /.exec(train.output())?.[1] ?? null);
+    const train = children.start(['train', '--config', config, '--run-dir', runDir, '--metrics-port', '0'], env);
+    const dashboard = await until('the dashboard URL', 90_000, () => dashboardUrl(train.output()));
     const stepOf = async (): Promise<number> => sampleSum((await scrape(dashboard)) ?? [], 'vrgrpo_step');
     const connected = async (): Promise<number | null> => {
       const s = await scrape(dashboard);
@@ -117,7 +80,7 @@ describe('a reward-server replica killed mid-run and restarted', () => {
     });
     expect(await until('train to finish', 240_000, () => (train.child.exitCode === null ? null : train.child.exitCode)), train.output()).toBe(0);
 
-    const steps = lines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
+    const steps = jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
     expect(steps.map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     for (const r of steps) {
       expect(r.judgments).toBe(PROMPTS); // pointwise: one judgment per group — a retried one is not counted twice
@@ -125,7 +88,7 @@ describe('a reward-server replica killed mid-run and restarted', () => {
       expect(r.maskedVideos).toBe(0);
       expect(r.droppedGroups).toBe(0);
     }
-    const events = lines(join(runDir, 'events.jsonl'));
+    const events = jsonLines(join(runDir, 'events.jsonl'));
     const down = events.findIndex((e) => e.event === 'reward_server_down' && e.server === victim.url);
     const up = events.findIndex((e) => e.event === 'reward_server_up' && e.server === victim.url);
     expect(down).toBeGreaterThanOrEqual(0);
