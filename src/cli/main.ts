@@ -9,6 +9,7 @@ import { registerServeGenerator } from './commands/serve-generator.js';
 import { registerScreenshot } from './commands/screenshot.js';
 import { registerServeReward } from './commands/serve-reward.js';
 import { registerTrain } from './commands/train.js';
+import { registerTrainJudge } from './commands/train-judge.js';
 import { registerTrainRewardModel } from './commands/train-reward-model.js';
 import { UsageError } from './context.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerPretrainGenerator(program);
   registerTrainRewardModel(program);
+  registerTrainJudge(program);
   registerServeReward(program);
   registerServeGenerator(program);
   registerJudge(program);

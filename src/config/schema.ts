@@ -338,6 +338,61 @@ export const monitoringSchema = strict({
   drift: driftSchema.prefault({}),
 });
 
+/** Training the learned judge (issue 8; docs/judge-training.md): data, policy, and the three stages. */
+export const judgeTrainingSchema = strict({
+  /** Seed of the training data, initialisation and sampling. */
+  seed: int({ min: 0 }).default(8),
+  /** Gold pairs (train split) the stages learn from; pairs with a tied overall gold preference are skipped. */
+  trainPairs: int({ min: 8, max: 100_000 }).default(800),
+  /** Gold pairs (held-out split, other seed than the benchmark's) measured after each stage. */
+  validationPairs: int({ min: 8, max: 100_000 }).default(200),
+  /** Where cached perceptions of the pairs are kept (relative to this file); null = <project>/runs/judge-training-cache. */
+  cacheDir: str().nullable().default(null),
+  /** Widths of the policy's ReLU layers. */
+  hidden: z.array(int({ min: 1, max: 4096 }), { error: 'expected a list of layer widths' }).min(1).default([64, 64]),
+  /** per-dimension (TA, MQ, VQ, OA, CF) or overall-only answers (the ablation). */
+  answerMode: oneOf(['per-dimension', 'overall-only'] as const).default('per-dimension'),
+  /** Tool calls the policy may make per judgment. */
+  maxToolCalls: int({ min: 0, max: 8 }).default(3),
+  coldStart: strict({
+    epochs: int({ min: 0 }).default(60),
+    batchSize: int({ min: 1 }).default(64),
+    learningRate: num({ gt: 0, max: 1 }).default(0.003),
+  }).prefault({}),
+  rft: strict({
+    /** Traces sampled per training pair; those right on every decided dimension are kept. */
+    samplesPerPair: int({ min: 1, max: 64 }).default(4),
+    epochs: int({ min: 0 }).default(30),
+    batchSize: int({ min: 1 }).default(64),
+    learningRate: num({ gt: 0, max: 1 }).default(0.001),
+  }).prefault({}),
+  grpo: strict({
+    iterations: int({ min: 0 }).default(40),
+    pairsPerIteration: int({ min: 1 }).default(32),
+    /** Traces per pair (G). */
+    groupSize: int({ min: 2, max: 64 }).default(8),
+    learningRate: num({ gt: 0, max: 1 }).default(0.0005),
+    clipRange: num({ gt: 0, max: 10 }).default(0.2),
+    innerEpochs: int({ min: 1, max: 16 }).default(2),
+    maxGradNorm: num({ gt: 0 }).default(1),
+    /** Validation measurement every N iterations (0 = only at the end). */
+    evalEvery: int({ min: 0 }).default(10),
+    weights: strict({
+      format: num({ min: 0 }).default(0.25),
+      accuracy: num({ min: 0 }).default(1),
+      /** Share of the overall answer in the accuracy term; the rest is per-dimension. */
+      overallShare: num({ min: 0, max: 1 }).default(0.5),
+      cotGain: num({ min: 0 }).default(0.5),
+    }).prefault({}),
+    exploration: strict({
+      /** Minimum share of traces per batch that look at extra frames. */
+      floor: num({ min: 0, max: 1 }).default(0.3),
+      /** Reward added to exploring traces while the share is below the floor (0 = off). */
+      bonus: num({ min: 0 }).default(0.2),
+    }).prefault({}),
+  }).prefault({}),
+});
+
 export const configSchema = strict({
   /** Root seed of a run. */
   seed: int({ min: 0 }).default(1234),
@@ -351,6 +406,7 @@ export const configSchema = strict({
   judge: judgeSchema.prefault({}),
   rewardServer: rewardServerSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
+  judgeTraining: judgeTrainingSchema.prefault({}),
 });
 
 /** The parsed configuration (defaults filled). */

@@ -1,0 +1,79 @@
+/**
+ * The learned judge backend: the embedded judge's ONNX perception and evidence, with a trained policy (ONNX) deciding
+ * when and where to look and what to answer. A checkpoint folder (`manifest.json` with format `vr-grpo/learned-judge`,
+ * `policy.onnx`, `perception/`) is one reward-model version, served by `createLearnedJudge` (`checkpointFormat(dir)`
+ * tells such a folder from a perception-only one).
+ * Training lives in src/judge-training (it loads tfjs; this runtime does not).
+ */
+import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
+import { Perception, videoSignals } from '../embedded/perception/index.js';
+import type { PerceptionPort } from '../embedded/reasoner.js';
+import type { Decoding } from './action.js';
+import { readLearnedCheckpoint } from './manifest.js';
+import { OnnxPolicy } from './onnx-policy.js';
+import { LearnedReasoner } from './reasoner.js';
+
+export { LearnedReasoner, type LearnedReasonerOptions, type RecordedStep } from './reasoner.js';
+export { OnnxPolicy, POLICY_SIGNATURE } from './onnx-policy.js';
+export { JsPolicy, checkPolicySpec } from './mlp-spec.js';
+export type { PolicyPort } from './policy-port.js';
+export { ObservationTracker, type Observation } from './observation.js';
+export { FEATURE_NAMES, FEATURE_SIZE, observationFeatures, type ObservationParts } from './features.js';
+export { actionLogProb, decodeAction, type ActionContext, type Decoding, type PolicyAction } from './action.js';
+export { ANSWER_MODES, POLICY_HEADS, answerHeadsOf, type AnswerMode, type PolicyLogits } from './heads.js';
+export { SLOT_COUNT, SEGMENTS_PER_VIDEO, FRAMES_PER_SLOT, framesToSlots, slotFrames, slotOfFrame } from './slots.js';
+export {
+  LEARNED_FORMAT,
+  checkpointFormat,
+  readLearnedCheckpoint,
+  writeLearnedCheckpoint,
+  type LearnedCheckpoint,
+  type LearnedManifest,
+  type TrainingStage,
+} from './manifest.js';
+
+export interface LearnedJudgeOptions {
+  /** Learned checkpoint folder (manifest.json + policy.onnx + perception/). */
+  readonly modelDir: string;
+  /** Engine settings from the config's `judge` section. */
+  readonly judge?: Partial<ResolvedJudgeOptions> & { readonly maxFormatRetries?: number; readonly auditFraction?: number };
+  /** Default greedy. */
+  readonly decoding?: Decoding;
+}
+
+/** The perception port of a perception folder (ONNX session + measured signals). */
+export async function perceptionPort(dir: string): Promise<PerceptionPort> {
+  const perception = await Perception.create(dir);
+  return {
+    version: perception.version,
+    perceive: (frames, width, height) => perception.perceive(frames, width, height),
+    signals: (frames, width, height) => videoSignals(frames, width, height),
+    close: () => perception.close(),
+  };
+}
+
+/** Loads a learned checkpoint (perception + policy, both ONNX) and returns a ready judge engine. */
+export async function createLearnedJudge(options: LearnedJudgeOptions): Promise<JudgeEngine> {
+  const checkpoint = readLearnedCheckpoint(options.modelDir);
+  const port = await perceptionPort(checkpoint.perceptionDir);
+  let policy: OnnxPolicy;
+  try {
+    policy = await OnnxPolicy.create(checkpoint.policyBytes, `${checkpoint.dir}/${checkpoint.manifest.policy.file}`);
+  } catch (e) {
+    await port.close();
+    throw e;
+  }
+  const m = checkpoint.manifest;
+  const reasoner = new LearnedReasoner(port, policy, {
+    version: m.version,
+    answerMode: m.actions.answerMode,
+    maxOwnToolCalls: m.actions.maxOwnToolCalls,
+    ...(options.decoding === undefined ? {} : { decoding: options.decoding }),
+  });
+  const j = options.judge ?? {};
+  return new JudgeEngine(reasoner, {
+    ...(j.maxFormatRetries === undefined ? {} : { maxFormatRetries: j.maxFormatRetries }),
+    ...(j.auditFraction === undefined ? {} : { auditFraction: j.auditFraction }),
+    defaults: j,
+  });
+}

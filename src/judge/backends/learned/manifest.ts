@@ -1,0 +1,150 @@
+/**
+ * The learned judge's checkpoint folder: `manifest.json` (format, version, training stage, the policy's file, hash,
+ * architecture and feature layout, the action layout, the perception it runs on, how it was trained and measured),
+ * `policy.onnx`, and `perception/` — a copy of the perception model folder it was trained on, so one folder is one
+ * servable reward-model version (hot-swappable like `rm-v2`). Reading validates everything against this code; writing
+ * is atomic (temporary sibling folder, then rename).
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { VrGrpoError } from '../../../errors/index.js';
+import { MANIFEST_FILE, readPerceptionDir, sha256Hex } from '../embedded/perception/manifest.js';
+import { FEATURE_NAMES, FEATURE_SIZE } from './features.js';
+import { ANSWER_MODES } from './heads.js';
+import { FRAMES_PER_SLOT, SEGMENTS_PER_VIDEO } from './slots.js';
+
+export const LEARNED_FORMAT = 'vr-grpo/learned-judge';
+export const LEARNED_FORMAT_VERSION = 1;
+export const POLICY_FILE = 'policy.onnx';
+export const PERCEPTION_SUBDIR = 'perception';
+export const TRAINING_STAGES = ['cold-start', 'rft', 'grpo'] as const;
+export type TrainingStage = (typeof TRAINING_STAGES)[number];
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+
+const manifestSchema = z.object({
+  format: z.literal(LEARNED_FORMAT),
+  formatVersion: z.literal(LEARNED_FORMAT_VERSION),
+  version: z.string().min(1),
+  stage: z.enum(TRAINING_STAGES),
+  createdAt: z.string(),
+  policy: z.object({
+    file: z.string(),
+    bytes: z.number().int().positive(),
+    sha256: sha,
+    opset: z.number().int(),
+    irVersion: z.number().int(),
+    hidden: z.array(z.number().int().positive()),
+    parameters: z.number().int().nonnegative(),
+    featureSize: z.number().int().positive(),
+    features: z.array(z.string()),
+  }),
+  actions: z.object({
+    answerMode: z.enum(ANSWER_MODES),
+    segmentsPerVideo: z.number().int().positive(),
+    framesPerSlot: z.number().int().positive(),
+    maxOwnToolCalls: z.number().int().nonnegative(),
+  }),
+  perception: z.object({ dir: z.string(), version: z.string(), sha256: sha }),
+  training: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), z.unknown()),
+});
+
+export type LearnedManifest = z.infer<typeof manifestSchema>;
+
+export interface LearnedCheckpoint {
+  readonly dir: string;
+  readonly manifest: LearnedManifest;
+  readonly policyBytes: Uint8Array;
+  /** The perception model folder to load (inside the checkpoint). */
+  readonly perceptionDir: string;
+}
+
+/** The `format` field of `dir/manifest.json`, or null when there is none (missing, unreadable, no format). */
+export function checkpointFormat(dir: string): string | null {
+  const file = join(resolve(dir), MANIFEST_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return raw !== null && typeof raw === 'object' && typeof (raw as { format?: unknown }).format === 'string' ? (raw as { format: string }).format : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseLearnedManifest(raw: unknown, where: string): LearnedManifest {
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new VrGrpoError('MODEL_INVALID', `learned judge manifest ${where}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`, {
+      details: { manifest: where, field: first?.path.join('.') ?? '' },
+    });
+  }
+  const m = parsed.data;
+  const fail = (what: string): never => {
+    throw new VrGrpoError('MODEL_INVALID', `learned judge ${where}: ${what}`, { details: { manifest: where, version: m.version } });
+  };
+  if (m.policy.featureSize !== FEATURE_SIZE || m.policy.features.length !== FEATURE_NAMES.length || m.policy.features.some((f, i) => f !== FEATURE_NAMES[i])) {
+    fail(`its feature layout (${m.policy.featureSize} features) differs from this code's (${FEATURE_SIZE})`);
+  }
+  if (m.actions.segmentsPerVideo !== SEGMENTS_PER_VIDEO || m.actions.framesPerSlot !== FRAMES_PER_SLOT) {
+    fail(`its frame slots (${m.actions.segmentsPerVideo} segments × ${m.actions.framesPerSlot} frames) differ from this code's (${SEGMENTS_PER_VIDEO} × ${FRAMES_PER_SLOT})`);
+  }
+  return m;
+}
+
+/**
+ * Reads a learned checkpoint: CHECKPOINT_NOT_FOUND when the folder or manifest is missing; MODEL_INVALID when the
+ * manifest is malformed or foreign to this code, or the policy or perception files do not match their hashes.
+ */
+export function readLearnedCheckpoint(dir: string): LearnedCheckpoint {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge folder at ${root}`, { details: { dir: root } });
+  const file = join(root, MANIFEST_FILE);
+  if (!existsSync(file)) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new VrGrpoError('MODEL_INVALID', `learned judge manifest ${file} is not valid JSON`, { details: { dir: root }, cause: e });
+  }
+  const manifest = parseLearnedManifest(raw, file);
+  const policyFile = join(root, manifest.policy.file);
+  if (!existsSync(policyFile)) throw new VrGrpoError('MODEL_INVALID', `policy file ${policyFile} is missing`, { details: { dir: root } });
+  const policyBytes = new Uint8Array(readFileSync(policyFile));
+  if (policyBytes.length !== manifest.policy.bytes || sha256Hex(policyBytes) !== manifest.policy.sha256) {
+    throw new VrGrpoError('MODEL_INVALID', `policy ${policyFile} does not match its manifest (size or sha256)`, { details: { dir: root } });
+  }
+  const perceptionDir = resolve(root, manifest.perception.dir);
+  const perception = readPerceptionDir(perceptionDir);
+  if (perception.manifest.model.sha256 !== manifest.perception.sha256) {
+    throw new VrGrpoError('MODEL_INVALID', `perception model in ${perceptionDir} is not the one the policy was trained on (sha256 differs)`, { details: { dir: root } });
+  }
+  return { dir: root, manifest, policyBytes, perceptionDir };
+}
+
+/**
+ * Writes a checkpoint folder atomically: the manifest, the policy, a copy of the perception folder `perceptionSource`
+ * (manifest.json + its model file) and any `extraFiles` (e.g. metrics.json), replacing what was at `dir`.
+ */
+export function writeLearnedCheckpoint(dir: string, manifest: LearnedManifest, policyBytes: Uint8Array, perceptionSource: string, extraFiles: Readonly<Record<string, string>> = {}): void {
+  const target = resolve(dir);
+  parseLearnedManifest(manifest, `${target} (before writing)`);
+  const perception = readPerceptionDir(perceptionSource);
+  if (perception.manifest.model.sha256 !== manifest.perception.sha256) {
+    throw new VrGrpoError('INVALID_ARGUMENT', `perception ${perceptionSource} is not the one named in the manifest`);
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
+  mkdirSync(join(tmp, manifest.perception.dir), { recursive: true });
+  copyFileSync(join(perception.dir, MANIFEST_FILE), join(tmp, manifest.perception.dir, MANIFEST_FILE));
+  copyFileSync(join(perception.dir, perception.manifest.model.file), join(tmp, manifest.perception.dir, perception.manifest.model.file));
+  writeFileSync(join(tmp, manifest.policy.file), policyBytes);
+  for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(tmp, name), text);
+  writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  const old = `${tmp}.old`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(tmp, target);
+  rmSync(old, { recursive: true, force: true });
+}

@@ -1,0 +1,135 @@
+/**
+ * Per-conversation observation state of the learned judge: perceives the images present in the reasoner's input (only
+ * those — what was perceived earlier survives as the judge's own notes, as for the embedded reasoner), turns the frames
+ * seen so far into evidence per video, and builds the policy's feature vector. Shared by the learned reasoner and by
+ * the cold-start recorder that observes the rule-based teacher.
+ */
+import { VrGrpoError } from '../../../errors/index.js';
+import type { PairwiseAnswer } from '../../../protocol/index.js';
+import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
+import type { ReasonerInput } from '../../reasoner.js';
+import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from '../embedded/evidence.js';
+import type { PerceptionPort } from '../embedded/reasoner.js';
+import { observationFeatures } from './features.js';
+import { videoOffsets } from './slots.js';
+
+/** What the judge knows at one turn. */
+export interface Observation {
+  readonly spec: PromptSpec | null;
+  readonly counts: readonly number[];
+  readonly offsets: readonly number[];
+  /** Per video. */
+  readonly evidence: readonly VideoEvidence[];
+  readonly signals: readonly QualitySignals[];
+  /** 1-based frames of the shared index space perceived so far. */
+  readonly seen: ReadonlySet<number>;
+  /** Assistant turns before this one. */
+  readonly turn: number;
+  readonly toolCallsLeft: number;
+  readonly lastCallFailed: boolean;
+  readonly recommend: PairwiseAnswer | null;
+  /** The policy's input (pairwise only; null for pointwise). */
+  readonly features: Float32Array | null;
+}
+
+interface Scratch {
+  readonly seen: Map<number, PerceivedFrame>;
+  width: number;
+  height: number;
+  recommend: PairwiseAnswer | null;
+}
+
+export class ObservationTracker {
+  private readonly scratch = new Map<string, Scratch>();
+
+  constructor(private readonly perception: PerceptionPort) {}
+
+  /** Perceives the new images of `input` and returns the observation for the turn to write. */
+  async observe(input: ReasonerInput): Promise<Observation> {
+    let s = this.scratch.get(input.conversationId);
+    if (s === undefined) {
+      s = { seen: new Map(), width: 0, height: 0, recommend: null };
+      this.scratch.set(input.conversationId, s);
+    }
+    const fresh = input.messages.flatMap((m) => m.images).filter((img) => !s.seen.has(img.index));
+    const unique = [...new Map(fresh.map((f) => [f.index, f])).values()];
+    const first = unique[0];
+    if (first !== undefined) {
+      s.width = first.width;
+      s.height = first.height;
+      const perceived = await this.perception.perceive(unique.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
+      for (const p of perceived) s.seen.set(p.frameIndex, p);
+    }
+    const spec = tryParsePrompt(input.prompt);
+    const counts = input.videoFrameCounts;
+    const offsets = videoOffsets(counts);
+    const perVideo = counts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
+    const lastTool = [...input.messages].reverse().find((m) => m.role === 'tool');
+    const lastMessage = input.messages.at(-1);
+    const lastCallFailed = lastTool !== undefined && lastMessage === lastTool && lastTool.images.length === 0 && lastTool.droppedImages.length === 0;
+    const turn = input.messages.filter((m) => m.role === 'assistant').length;
+    let features: Float32Array | null = null;
+    if (input.mode === 'pairwise') {
+      const [a, b] = perVideo;
+      if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
+      const seenOf = (k: number): number[] =>
+        [...s.seen.keys()].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + (counts[k] ?? 0)).map((g) => g - (offsets[k] ?? 0) - 1);
+      features = observationFeatures({
+        evidence: [a.evidence, b.evidence],
+        signals: [a.signals, b.signals],
+        seen: [seenOf(0), seenOf(1)],
+        counts: [counts[0] ?? 0, counts[1] ?? 0],
+        turn,
+        toolCallsLeft: input.toolCallsLeft,
+        lastCallFailed,
+        recommend: s.recommend,
+        promptKnown: spec !== null,
+        objects: spec?.objects.length ?? 1,
+      });
+    }
+    return {
+      spec,
+      counts,
+      offsets,
+      evidence: perVideo.map((v) => v.evidence),
+      signals: perVideo.map((v) => v.signals),
+      seen: new Set(s.seen.keys()),
+      turn,
+      toolCallsLeft: input.toolCallsLeft,
+      lastCallFailed,
+      recommend: s.recommend,
+      features,
+    };
+  }
+
+  /** Notes the answer recommended on a tool turn (it becomes part of the next observation). */
+  setRecommend(conversationId: string, answer: PairwiseAnswer | null): void {
+    const s = this.scratch.get(conversationId);
+    if (s !== undefined) s.recommend = answer;
+  }
+
+  /** Size of the frames perceived in a conversation (0 × 0 before any). */
+  frameSize(conversationId: string): { width: number; height: number } {
+    const s = this.scratch.get(conversationId);
+    return { width: s?.width ?? 0, height: s?.height ?? 0 };
+  }
+
+  release(conversationId: string): void {
+    this.scratch.delete(conversationId);
+  }
+
+  clear(): void {
+    this.scratch.clear();
+  }
+
+  private evidenceFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): { evidence: VideoEvidence; signals: QualitySignals } {
+    const frames = [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+    const signals = this.perception.signals(frames, s.width, s.height);
+    // A caption outside the world's grammar gives no checkable attributes: text alignment is then uninformative (0.5).
+    const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
+    const e = videoEvidence(prompt, frames, signals, s.width / 64);
+    if (spec !== null) return { evidence: e, signals };
+    const TA = 0.5;
+    return { evidence: { ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, signals };
+  }
+}
