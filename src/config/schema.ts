@@ -96,7 +96,7 @@ export const trainingSchema = strict({
   maxGradNorm: num({ gt: 0 }).default(1),
   innerEpochs: int({ min: 1, max: 16 }).default(1),
   /** Learning-rate schedule over the run's updates: constant, or cosine decay to `lrMinFraction`·learningRate at the last step. */
-  lrSchedule: oneOf(['constant', 'cosine'] as const).default('constant'),
+  lrSchedule: oneOf(['constant', 'cosine'] as const).default('cosine'),
   lrMinFraction: num({ min: 0, max: 1 }).default(0.1),
   /** Prompt file (one per line, or JSONL with a "prompt" field); null = the world's train split. */
   promptFile: str().nullable().default(null),

@@ -142,7 +142,9 @@ export class RunMonitor implements StepMonitor {
     for (const t of trips) {
       this.#o.metrics?.driftTripped(t.detector);
       this.#event('drift', { step: t.step, detector: t.detector, ...(t.dimension === null ? {} : { dimension: t.dimension }), value: round(t.value), threshold: t.threshold, ...(t.direction === null ? {} : { direction: t.direction }) });
-      this.#o.log.warn({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value }, 'drift detector tripped');
+      // PSI and Page-Hinkley trip as the policy learns (rewards are meant to move): events and gauges, not warnings.
+      const level = t.detector === 'psi' || t.detector === 'page_hinkley' ? 'debug' : 'warn';
+      this.#o.log[level]({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value }, 'drift detector tripped');
     }
   }
 
