@@ -1,7 +1,7 @@
 /**
  * Starts `vr-grpo serve-reward` as a child process on loopback (free port, random token), waits for its
  * `listening ws://…` line, and stops it (SIGTERM, then SIGKILL) on `stop()`. Used by `vr-grpo train` on the embedded
- * default when no reward servers are configured.
+ * default when no reward servers are configured. The child exits by itself when this process dies (its stdin closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,11 +28,12 @@ export interface LocalRewardServerOptions {
 
 export async function startLocalRewardServer(options: LocalRewardServerOptions): Promise<LocalRewardServer> {
   const token = options.token ?? randomBytes(18).toString('base64url');
-  const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot];
+  const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot, '--exit-with-parent'];
   if (options.configPath !== null) args.push('--config', options.configPath);
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, VRGRPO_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin is a pipe the child watches (--exit-with-parent): if this process dies, even by SIGKILL, the child drains.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderrTail = '';

@@ -1,15 +1,15 @@
 /**
  * The coordinator killed with SIGKILL mid-run, then `vr-grpo train --resume`: the run continues from its last
  * checkpoint with no missing and no duplicated step in metrics.jsonl, and every step's numbers equal those of an
- * uninterrupted run with the same seed (rewards, gold accuracy, KL, gradient norm). Real child processes throughout:
- * each `train` starts its own local reward servers.
+ * uninterrupted run with the same seed (rewards, gold accuracy, KL, gradient norm), and the killed run's local reward
+ * servers exit on their own. Real child processes throughout: each `train` starts its own local reward servers.
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
-import { CliChildren, jsonLines } from '../cli/child.js';
+import { CliChildren, jsonLines, until } from '../cli/child.js';
 
 const STEPS = 10;
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'vr-grpo-coord-kill-')));
@@ -59,6 +59,20 @@ describe('the coordinator killed with SIGKILL, then --resume', () => {
     expect(first.child.exitCode, first.output()).toBeNull();
     first.child.kill('SIGKILL');
     await first.exited;
+    // Its local reward servers notice (their stdin closed) and drain: no process is left behind.
+    const orphans = (): number[] =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--artifact-root\u0000${runDir}\u0000`);
+          } catch {
+            return false; // exited while we looked
+          }
+        })
+        .map(Number);
+    expect(orphans().length).toBeGreaterThan(0);
+    await until('the killed run\'s reward servers to exit', 30_000, () => (orphans().length === 0 ? true : null));
     const beforeResume = jsonLines(join(runDir, 'metrics.jsonl')).map((r) => r.step as number);
     expect(beforeResume.at(-1)).toBeLessThan(STEPS);
 

@@ -23,6 +23,7 @@ interface ServeFlags {
   artifactRoot?: string;
   checkpoint?: string;
   watchCheckpoints?: string;
+  exitWithParent?: boolean;
 }
 
 /** The configured backend's service factory and the version to start on. */
@@ -52,6 +53,7 @@ export function registerServeReward(program: Command): void {
     .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
     .option('--checkpoint <dir>', 'embedded reward-model checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
     .option('--watch-checkpoints <dir>', 'swap to complete checkpoint folders that appear in this folder (default: rewardServer.checkpoints.watchDir)')
+    .option('--exit-with-parent', 'drain and exit when stdin closes (the parent that spawned it with a stdin pipe died): how `train` starts its local servers')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeFlags) => {
       const ctx = commandContext(flags.config);
@@ -102,6 +104,21 @@ export function registerServeReward(program: Command): void {
       }
       ctx.log.info({ backend: service.backendName, rmVersion: service.rmVersion(), artifactRoot, auth: token !== null, admin: adminToken !== null && adminToken !== '', watchDir }, 'reward server ready');
       process.stdout.write(`listening ${server.url}\n`);
+      if (flags.exitWithParent === true) {
+        // The parent holds the other end of stdin: when it dies, even by SIGKILL, stdin ends and this server drains.
+        const drainOrphan = (): void => {
+          ctx.log.warn('parent gone (stdin closed); draining');
+          process.kill(process.pid, 'SIGTERM');
+        };
+        process.stdin.once('end', drainOrphan);
+        process.stdin.once('error', drainOrphan);
+        process.stdin.resume();
+        void server.closed.then(() => {
+          process.stdin.off('end', drainOrphan);
+          process.stdin.off('error', drainOrphan);
+          process.stdin.destroy();
+        });
+      }
       await installSignalDrain(server, ctx.log);
       await service.close();
     });
