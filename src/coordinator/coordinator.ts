@@ -445,6 +445,9 @@ export class Coordinator {
       toolCallsPerJudgment: judgments === 0 ? 0 : groups.reduce((s, g) => s + g.toolCalls, 0) / judgments,
       hallucinations,
       rmVersions: [...new Set(groups.flatMap((g) => [...g.rmVersions]))],
+      // One entry per group: the RM version behind all of its rewards (a group never mixes versions; groups of one
+      // step may differ when a swap lands mid-step).
+      groupRmVersions: groups.map((g) => [...g.rmVersions].sort().join('+')),
       kl: stats?.klLoss ?? null,
       approxKl: stats?.approxKl ?? null,
       policyLoss: stats?.policyLoss ?? null,

@@ -41,7 +41,6 @@ const stateSchema = z.object({
 type RunMonitorState = z.infer<typeof stateSchema>;
 
 const isDimension = (d: string): d is RewardDimension => (REWARD_DIMENSIONS as readonly string[]).includes(d);
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x);
 const rounded = (r: Readonly<Record<string, number>>): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 
@@ -97,7 +96,9 @@ export class RunMonitor implements StepMonitor {
       },
     };
     const versions = s.rmVersions.length === 0 ? this.#lastVersions : [...s.rmVersions].sort();
-    const changed = this.#lastVersions.length > 0 && !sameSet(versions, this.#lastVersions);
+    // A change is a version not seen in the previous step (a swap landing mid-step shows both versions for one step;
+    // the step after, with the old one gone, is not another change).
+    const changed = this.#lastVersions.length > 0 && versions.some((v) => !this.#lastVersions.includes(v));
     if (changed) this.#event('rm_version_change', { step: s.step, from: this.#lastVersions, to: versions });
     this.#lastVersions = versions;
     const every = this.#o.config.monitoring.drift.anchors.every;

@@ -45,5 +45,5 @@ describe('the embedded default learns', () => {
     } finally {
       await generator.close();
     }
-  });
+  }, 300_000);
 });
