@@ -82,6 +82,8 @@ export async function startLocalRewardServer(options: LocalRewardServerOptions):
 export interface LocalRewardServers {
   readonly urls: readonly string[];
   readonly token: string;
+  /** Process ids of the children, in `urls` order. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -99,5 +101,5 @@ export async function startLocalRewardServers(count: number, options: Omit<Local
     await stop();
     throw failed.reason;
   }
-  return { urls: servers.map((s) => s.url), token, stop };
+  return { urls: servers.map((s) => s.url), token, pids: servers.map((s) => s.pid), stop };
 }
