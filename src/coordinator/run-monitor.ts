@@ -60,10 +60,10 @@ export class RunMonitor implements StepMonitor {
   async start(context: MonitorStart): Promise<void> {
     this.#event = context.event;
     const d = this.#o.config.monitoring.drift;
-    if (!d.enabled) return;
     const restored = context.restored === null ? null : stateSchema.parse(context.restored);
-    this.#drift = new DriftMonitor(d, (restored?.drift ?? undefined) as DriftMonitorState | undefined);
     this.#lastVersions = restored?.lastVersions ?? [];
+    if (!d.enabled) return;
+    this.#drift = new DriftMonitor(d, (restored?.drift ?? undefined) as DriftMonitorState | undefined);
     this.#anchors = await ensureAnchorSet(this.#o.runDir, this.#o.generator, this.#o.config);
     // The first pass (step 0, before any update) is the reference every later pass is compared with.
     if (restored === null) await this.#judgeAnchors(context.firstStep - 1, 'start');
@@ -78,6 +78,12 @@ export class RunMonitor implements StepMonitor {
       this.#connectivity(s.step, served);
       this.#skew(s.step, served);
     }
+    const versions = s.rmVersions.length === 0 ? this.#lastVersions : [...s.rmVersions].sort();
+    // A change is a version not seen in the previous step (a swap landing mid-step shows both versions for one step;
+    // the step after, with the old one gone, is not another change). Reported with or without the drift detectors.
+    const changed = this.#lastVersions.length > 0 && versions.some((v) => !this.#lastVersions.includes(v));
+    if (changed) this.#event('rm_version_change', { step: s.step, from: this.#lastVersions, to: versions });
+    this.#lastVersions = versions;
     const drift = this.#drift;
     if (drift === null) return {};
     const goldAccuracy = typeof s.metrics.goldAccuracy === 'number' ? s.metrics.goldAccuracy : null;
@@ -95,12 +101,6 @@ export class RunMonitor implements StepMonitor {
         ...(report.proxyGoldDivergence === null ? {} : { proxy_gold_divergence: round(report.proxyGoldDivergence) }),
       },
     };
-    const versions = s.rmVersions.length === 0 ? this.#lastVersions : [...s.rmVersions].sort();
-    // A change is a version not seen in the previous step (a swap landing mid-step shows both versions for one step;
-    // the step after, with the old one gone, is not another change).
-    const changed = this.#lastVersions.length > 0 && versions.some((v) => !this.#lastVersions.includes(v));
-    if (changed) this.#event('rm_version_change', { step: s.step, from: this.#lastVersions, to: versions });
-    this.#lastVersions = versions;
     const every = this.#o.config.monitoring.drift.anchors.every;
     if (changed || (every > 0 && s.step % every === 0)) {
       const a = await this.#judgeAnchors(s.step, changed ? 'rm_version_change' : 'scheduled');
