@@ -6,13 +6,13 @@
  * Each point: BENCH_JUDGMENTS (600) pointwise judgments of a small inline video, BENCH_CONCURRENCY (64) in flight,
  * median of BENCH_REPEATS (3) rounds after a warm-up round. Results to bench/results/scaling.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/index.js';
 import type { RawVideo } from '../src/media/index.js';
 import { RewardClientPool } from '../src/reward-client/pool.js';
 import { machineInfo, median } from './machine.js';
+import { startChildServer, stopChildServer, type ChildServer } from './support/child-server.js';
 
 const COST_MS = Number(process.env.BENCH_COST_MS ?? 8);
 const JUDGMENTS = Number(process.env.BENCH_JUDGMENTS ?? 600);
@@ -26,30 +26,7 @@ const video: RawVideo = { width: 32, height: 32, frameCount: 8, fps: 8, data: ne
 type CostKind = 'cpu' | 'sleep';
 const KINDS: readonly CostKind[] = ['cpu', 'sleep'];
 
-async function startServer(kind: CostKind): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'run-ts.js'), join(PROJECT_ROOT, 'bench', 'support', 'fixed-cost-server.ts'), String(COST_MS), TOKEN, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('a bench reward server did not start in 60 s')), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`a bench reward server exited (${String(code)})`)));
-  });
-  return { child, url };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
+const startServer = (kind: CostKind): Promise<ChildServer> => startChildServer('fixed-cost-server.ts', [String(COST_MS), TOKEN, kind]);
 
 /** One round: JUDGMENTS judgments with CONCURRENCY in flight; judgments per second. */
 async function round(pool: RewardClientPool): Promise<number> {
@@ -79,7 +56,7 @@ for (const kind of KINDS) {
       process.stderr.write(`${kind}, ${n} replica(s): ${median(rounds).toFixed(1)} judgments/s\n`);
     } finally {
       await pool.close();
-      await Promise.all(servers.map((s) => stop(s.child)));
+      await Promise.all(servers.map(stopChildServer));
     }
   }
 }

@@ -5,7 +5,6 @@
  * as a binary message, the HTTP client as base64 in the JSON body). Median of BENCH_REPEATS (3) rounds of
  * BENCH_JUDGMENTS (400) judgments per point. Results to bench/results/transport.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { PROJECT_ROOT } from '../src/config/index.js';
 import type { RawVideo } from '../src/media/index.js';
 import { RewardServerClient } from '../src/reward-client/index.js';
 import { machineInfo, median } from './machine.js';
+import { startChildServer, stopChildServer } from './support/child-server.js';
 
 const JUDGMENTS = Number(process.env.BENCH_JUDGMENTS ?? 400);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -20,31 +20,6 @@ const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,64').split(',').map(Number);
 const TOKEN = 'bench-transport';
 const video: RawVideo = { width: 64, height: 64, frameCount: 24, fps: 8, data: new Uint8Array(64 * 64 * 3 * 24).fill(120) };
 const videoBase64 = Buffer.from(video.data).toString('base64');
-
-async function startChild(script: string, args: readonly string[], pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'run-ts.js'), join(PROJECT_ROOT, 'bench', 'support', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start in 60 s`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited (${String(code)})`)));
-  });
-  return { child, url };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 interface Point {
   readonly judgmentsPerSecond: number;
@@ -95,8 +70,8 @@ function postJson(agent: http.Agent, url: URL, body: string): Promise<void> {
   });
 }
 
-const ws = await startChild('fixed-cost-server.ts', ['0', TOKEN], /listening (ws:\/\/\S+)/);
-const bare = await startChild('bare-http-server.ts', [], /listening (http:\/\/\S+)/);
+const ws = await startChildServer('fixed-cost-server.ts', ['0', TOKEN]);
+const bare = await startChildServer('bare-http-server.ts', []);
 const rows: { clients: number; rewardServer: Point; bareHttp: Point }[] = [];
 try {
   for (const clients of CLIENTS) {
@@ -134,7 +109,7 @@ try {
     }
   }
 } finally {
-  await Promise.all([stop(ws.child), stop(bare.child)]);
+  await Promise.all([stopChildServer(ws), stopChildServer(bare)]);
 }
 const result = { benchmark: 'transport', date: new Date().toISOString(), machine: machineInfo(), setup: { judgments: JUDGMENTS, repeats: REPEATS, video: '64×64, 24 frames (295 kB raw)' }, rows };
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
