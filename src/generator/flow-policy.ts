@@ -6,7 +6,7 @@
  */
 import { Rng } from '../common/rng.js';
 import { VrGrpoError } from '../errors/index.js';
-import { tf, type Tensor2D, type Variable } from '../tensor/index.js';
+import { tf, variableFrom, type Tensor2D, type Variable } from '../tensor/index.js';
 
 export interface PolicyArchitecture {
   readonly latentDim: number;
@@ -89,12 +89,12 @@ export class FlowPolicy {
     for (const [name, shape] of base) {
       const spec = specs.get(name.split('.')[0] ?? '');
       const std = name.endsWith('.b') || spec === undefined ? 0 : spec.gain / Math.sqrt(spec.inDim);
-      baseVars.set(name, tf.variable(tf.tensor(initValues(shape, std, rng), shape), true));
+      baseVars.set(name, variableFrom(tf.tensor(initValues(shape, std, rng), shape), true));
     }
     const loraVars = new Map<string, Variable>();
     for (const [name, shape] of lora) {
       const std = name.endsWith('.loraA') ? 1 / Math.sqrt(shape[0] ?? 1) : 0;
-      loraVars.set(name, tf.variable(tf.tensor(initValues(shape, std, rng), shape), false));
+      loraVars.set(name, variableFrom(tf.tensor(initValues(shape, std, rng), shape), false));
     }
     return new FlowPolicy(architecture, baseVars, loraVars);
   }

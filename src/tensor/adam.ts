@@ -1,5 +1,6 @@
 /** Adam over named tfjs variables, with state that can be saved and restored exactly, and global-norm gradient clipping. */
 import * as tf from '@tensorflow/tfjs';
+import { variableFrom } from './scoped.js';
 
 export interface AdamOptions {
   readonly learningRate: number;
@@ -30,8 +31,8 @@ export class Adam {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
     for (const [name, variable] of vars) {
-      this.m.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+      this.m.set(name, variableFrom(tf.zerosLike(variable), false));
+      this.v.set(name, variableFrom(tf.zerosLike(variable), false));
     }
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/index.js';
-import { EmbeddedGenerator, evaluatePolicyGold, loadCheckpoint, samplerOptionsFrom } from '../../src/generator/index.js';
+import { EmbeddedGenerator, evaluatePolicyGold, loadCheckpoint, samplerOptionsFrom, trainerOptionsFrom } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
 import { liveTensorCount } from '../../src/tensor/index.js';
 import { useBackend } from './helpers.js';
@@ -26,6 +26,19 @@ afterAll(async () => {
 const prompts = ['a red circle moving left fast on a navy background', 'a green cross staying still and a white square moving up slowly on a maroon background'];
 
 describe('embedded generator (shipped base checkpoint)', () => {
+  it('releases every tensor it made on close, trainer and Adam state included (a soak builds one per run)', async () => {
+    const config = defaultConfig();
+    const before = liveTensorCount();
+    for (let i = 0; i < 2; i++) {
+      const g = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config, 10) });
+      const r = await g.generate({ prompts: ['a red circle moving left fast on a navy background'], groupSize: 2, seed: i });
+      await g.update([{ rolloutId: r.rolloutId, advantages: [1, -1] }]);
+      expect(liveTensorCount()).toBeGreaterThan(before);
+      await g.close();
+      expect(liveTensorCount()).toBe(before);
+    }
+  });
+
   it('returns G videos per prompt with trajectories, rendered at the configured size, and MP4s on request', async () => {
     const r = await generator.generate({ prompts, groupSize: 3, seed: 1, mp4Dir: dir });
     expect(r.videos.map((v) => v.id)).toEqual(['p0-m0', 'p0-m1', 'p0-m2', 'p1-m0', 'p1-m1', 'p1-m2']);

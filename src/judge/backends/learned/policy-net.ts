@@ -7,7 +7,7 @@
 import { Rng } from '../../../common/rng.js';
 import { VrGrpoError } from '../../../errors/index.js';
 import type { MlpSpec } from '../../../onnx/index.js';
-import { scoped, tf, type Tensor1D, type Tensor2D, type Variable } from '../../../tensor/index.js';
+import { scoped, tf, variableFrom, type Tensor1D, type Tensor2D, type Variable } from '../../../tensor/index.js';
 import { answerClass, type ActionContext, type PolicyAction } from './action.js';
 import { FEATURE_SIZE } from './features.js';
 import { ACT_CLASSES, ANSWER_HEADS, POLICY_HEADS, POLICY_INPUT_NAME, answerHeadsOf, type AnswerHead, type PolicyHeadName, type PolicyLogits } from './heads.js';
@@ -108,8 +108,8 @@ export class PolicyNet {
     const vars = new Map<string, Variable>();
     const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => {
       const std = gain / Math.sqrt(inSize);
-      vars.set(`${prefix}.weight`, tf.variable(tf.tensor2d(rng.normals(inSize * outSize).map((x) => x * std), [inSize, outSize]), true));
-      vars.set(`${prefix}.bias`, tf.variable(tf.zeros([outSize]), true));
+      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(rng.normals(inSize * outSize).map((x) => x * std), [inSize, outSize]), true));
+      vars.set(`${prefix}.bias`, variableFrom(tf.zeros([outSize]), true));
     };
     let width = FEATURE_SIZE;
     architecture.hidden.forEach((h, i) => {
@@ -125,8 +125,8 @@ export class PolicyNet {
     checkPolicySpec(spec, spec.graphName ?? 'spec');
     const vars = new Map<string, Variable>();
     const put = (prefix: string, layer: { inSize: number; outSize: number; weights: Float32Array; bias: Float32Array }): void => {
-      vars.set(`${prefix}.weight`, tf.variable(tf.tensor2d(layer.weights, [layer.inSize, layer.outSize]), true));
-      vars.set(`${prefix}.bias`, tf.variable(tf.tensor1d(layer.bias), true));
+      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(layer.weights, [layer.inSize, layer.outSize]), true));
+      vars.set(`${prefix}.bias`, variableFrom(tf.tensor1d(layer.bias), true));
     };
     spec.trunk.forEach((layer, i) => put(`trunk${i}`, layer));
     for (const head of POLICY_HEADS) {
