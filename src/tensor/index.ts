@@ -4,3 +4,4 @@ export type { Tensor, Tensor1D, Tensor2D, Variable, Scalar } from './tf.js';
 export * from './backend.js';
 export * from './adam.js';
 export * from './scoped.js';
+export * from './dense-vars.js';

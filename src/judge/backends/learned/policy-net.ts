@@ -7,7 +7,7 @@
 import { Rng } from '../../../common/rng.js';
 import { VrGrpoError } from '../../../errors/index.js';
 import type { MlpSpec } from '../../../onnx/index.js';
-import { scoped, tf, variableFrom, type Tensor1D, type Tensor2D, type Variable } from '../../../tensor/index.js';
+import { scoped, tf, addDense, addInitDense, type Tensor1D, type Tensor2D, type Variable } from '../../../tensor/index.js';
 import { answerClass, type ActionContext, type PolicyAction } from './action.js';
 import { FEATURE_SIZE } from './features.js';
 import { ACT_CLASSES, ANSWER_HEADS, POLICY_HEADS, POLICY_INPUT_NAME, answerHeadsOf, type AnswerHead, type PolicyHeadName, type PolicyLogits } from './heads.js';
@@ -106,11 +106,7 @@ export class PolicyNet {
     if (architecture.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new VrGrpoError('INVALID_ARGUMENT', `invalid policy architecture ${JSON.stringify(architecture)}`);
     const rng = Rng.fromSeed(seed);
     const vars = new Map<string, Variable>();
-    const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => {
-      const std = gain / Math.sqrt(inSize);
-      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(rng.normals(inSize * outSize).map((x) => x * std), [inSize, outSize]), true));
-      vars.set(`${prefix}.bias`, variableFrom(tf.zeros([outSize]), true));
-    };
+    const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => addInitDense(vars, prefix, inSize, outSize, gain, rng);
     let width = FEATURE_SIZE;
     architecture.hidden.forEach((h, i) => {
       dense(`trunk${i}`, width, h, Math.SQRT2);
@@ -124,10 +120,7 @@ export class PolicyNet {
   static fromMlpSpec(spec: MlpSpec): PolicyNet {
     checkPolicySpec(spec, spec.graphName ?? 'spec');
     const vars = new Map<string, Variable>();
-    const put = (prefix: string, layer: { inSize: number; outSize: number; weights: Float32Array; bias: Float32Array }): void => {
-      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(layer.weights, [layer.inSize, layer.outSize]), true));
-      vars.set(`${prefix}.bias`, variableFrom(tf.tensor1d(layer.bias), true));
-    };
+    const put = (prefix: string, layer: Parameters<typeof addDense>[2]): void => addDense(vars, prefix, layer);
     spec.trunk.forEach((layer, i) => put(`trunk${i}`, layer));
     for (const head of POLICY_HEADS) {
       const layer = spec.heads.find((h) => h.name === head.name);

@@ -6,7 +6,7 @@
 import { Rng } from '../../../../common/rng.js';
 import { VrGrpoError } from '../../../../errors/index.js';
 import type { MlpSpec } from '../../../../onnx/index.js';
-import { scoped, tf, variableFrom, type Tensor2D, type Variable } from '../../../../tensor/index.js';
+import { scoped, tf, addDense, addInitDense, type Tensor2D, type Variable } from '../../../../tensor/index.js';
 import { HEADS, INPUT_NAME, type HeadName } from './heads.js';
 
 export interface NetArchitecture {
@@ -34,11 +34,7 @@ export class PerceptionNet {
     }
     const rng = Rng.fromSeed(seed);
     const vars = new Map<string, Variable>();
-    const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => {
-      const std = gain / Math.sqrt(inSize);
-      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(rng.normals(inSize * outSize).map((x) => x * std), [inSize, outSize]), true));
-      vars.set(`${prefix}.bias`, variableFrom(tf.zeros([outSize]), true));
-    };
+    const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => addInitDense(vars, prefix, inSize, outSize, gain, rng);
     let width = architecture.inputSize;
     architecture.hidden.forEach((h, i) => {
       dense(`trunk${i}`, width, h, Math.SQRT2);
@@ -51,10 +47,7 @@ export class PerceptionNet {
   /** A network holding the weights of an exporter spec (e.g. read back from a shipped model.onnx). */
   static fromMlpSpec(spec: MlpSpec): PerceptionNet {
     const vars = new Map<string, Variable>();
-    const put = (prefix: string, layer: { inSize: number; outSize: number; weights: Float32Array; bias: Float32Array }): void => {
-      vars.set(`${prefix}.weight`, variableFrom(tf.tensor2d(layer.weights, [layer.inSize, layer.outSize]), true));
-      vars.set(`${prefix}.bias`, variableFrom(tf.tensor1d(layer.bias), true));
-    };
+    const put = (prefix: string, layer: Parameters<typeof addDense>[2]): void => addDense(vars, prefix, layer);
     spec.trunk.forEach((layer, i) => {
       if ((layer.activation ?? 'relu') !== 'relu') throw new VrGrpoError('MODEL_INVALID', `trunk layer ${i} is not a ReLU layer`);
       put(`trunk${i}`, layer);
