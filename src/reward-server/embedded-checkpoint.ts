@@ -1,12 +1,18 @@
 /**
- * The embedded backend's {@link ServiceFactory}: loads a checkpoint folder (manifest.json + model.onnx) into a judge
- * service after checking it — the manifest parses, the model file matches its recorded size and sha256, the ONNX
- * model's input/output signature is the one its manifest declares, and both are the one this code expects.
+ * The embedded backend's {@link ServiceFactory}: loads a checkpoint folder into a judge service after checking it.
+ * Two kinds of folder are served:
+ * - a perception checkpoint (manifest.json + model.onnx; the rule-based reasoner): the manifest parses, the model file
+ *   matches its recorded size and sha256, the ONNX model's input/output signature is the one its manifest declares,
+ *   and both are the one this code expects;
+ * - a learned-judge checkpoint (manifest format `vr-grpo/learned-judge`: policy.onnx + perception/, written by
+ *   `vr-grpo train-judge`): the manifest, policy and perception copy are checked by `readLearnedCheckpoint`, the
+ *   policy's signature by its ONNX session, and the perception copy as above.
  */
 import { resolve } from 'node:path';
 import { VrGrpoError } from '../errors/index.js';
 import { createEmbeddedJudge, type EmbeddedJudgeOptions } from '../judge/backends/embedded/index.js';
 import { readPerceptionDir } from '../judge/backends/embedded/perception/index.js';
+import { LEARNED_FORMAT, checkpointFormat, createLearnedJudge, readLearnedCheckpoint } from '../judge/backends/learned/index.js';
 import type { JudgeService } from '../judge/judge-service.js';
 import { OnnxModel } from '../onnx/index.js';
 import type { CheckpointSource, ServiceFactory } from './checkpoint-source.js';
@@ -73,6 +79,7 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
       throw new VrGrpoError('INVALID_REQUEST', 'this server runs the embedded judge: load_checkpoint needs a checkpoint path, not a model/baseUrl', { details: { source: source.kind } });
     }
     const dir = resolve(source.path);
+    if (checkpointFormat(dir) === LEARNED_FORMAT) return learnedService(dir, options);
     // CHECKPOINT_NOT_FOUND (no folder or manifest) or MODEL_INVALID (bad manifest, size or sha256 mismatch).
     const { manifest, bytes } = readPerceptionDir(dir);
     await checkDeclaredSignature(dir, bytes, manifest.signature);
@@ -85,4 +92,18 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
     }
     return service;
   };
+}
+
+/** A learned-judge checkpoint as a service: its perception copy checked like a perception checkpoint, then loaded. */
+async function learnedService(dir: string, options: EmbeddedFactoryOptions): Promise<JudgeService> {
+  // MODEL_INVALID / CHECKPOINT_NOT_FOUND: manifest schema, policy size and sha256, feature and slot layout, perception copy.
+  const checkpoint = readLearnedCheckpoint(dir);
+  const perception = readPerceptionDir(checkpoint.perceptionDir);
+  await checkDeclaredSignature(checkpoint.perceptionDir, perception.bytes, perception.manifest.signature);
+  const service = await createLearnedJudge({ modelDir: dir, ...(options.judge === undefined ? {} : { judge: options.judge }) });
+  if (service.rmVersion() !== checkpoint.manifest.version) {
+    await service.close();
+    throw new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${dir} changed while it was loaded (manifest version ${checkpoint.manifest.version}, loaded ${service.rmVersion()})`, { details: { dir } });
+  }
+  return service;
 }

@@ -2,10 +2,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { createEmbeddedJudge } from '../../judge/backends/embedded/index.js';
 import { FileFrameSource } from '../../judge/frame-source.js';
 import type { Turn, VerdictMessage } from '../../protocol/index.js';
 import { RewardServerClient } from '../../reward-client/index.js';
+import { embeddedServiceFactory } from '../../reward-server/index.js';
 import { UsageError, commandContext, intOption, media } from '../context.js';
 
 interface JudgeFlags {
@@ -77,9 +77,10 @@ export function registerJudge(program: Command): void {
         }
       } else {
         const m = await media(ctx);
-        const judge = await createEmbeddedJudge({ modelDir: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint), judge: ctx.config.judge });
+        // A perception checkpoint (rule-based reasoner) or a learned-judge checkpoint, checked as a reward server checks it.
+        const judge = await embeddedServiceFactory({ judge: ctx.config.judge })({ kind: 'path', path: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint) }, { signal: new AbortController().signal });
         try {
-          const j = await judge.judge({ id: 'cli-1', prompt: flags.prompt, mode, videos: paths.map((p) => new FileFrameSource(m, p)), options });
+          const j = await judge.judge({ id: 'cli-1', prompt: flags.prompt, mode, videos: paths.map((p) => new FileFrameSource(m, p)), options }, {});
           verdict = { type: 'verdict', id: 'cli-1', ...j };
         } finally {
           await judge.close();
