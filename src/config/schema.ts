@@ -60,6 +60,22 @@ export const generatorSchema = strict({
   timeFeatures: int({ min: 2, max: 256 }).multipleOf(2, { error: 'expected even integer' }).default(16),
   lora: strict({ rank: int({ min: 1, max: 256 }).default(8), alpha: num({ gt: 0 }).default(16) }).prefault({}),
   sampler: samplerSchema.prefault({}),
+  /** A remote generator worker (`vr-grpo serve-generator`) instead of the in-process policy. */
+  worker: strict({
+    /** ws://host:port of the worker; null = the in-process policy. `train --generator URL` overrides it. */
+    url: str().nullable().default(null),
+    /**
+     * The worker lost during a step (killed mid-rollout, connection dropped): `retry` reconnects (the worker must come
+     * back with the same policy: start it with --state-dir) and redoes the step; `fail` stops the run with the error.
+     */
+    onFailure: oneOf(['retry', 'fail'] as const).default('retry'),
+    /** Attempts of one step, the first included, when onFailure is retry. */
+    maxAttempts: int({ min: 1, max: 100 }).default(3),
+    /** How long a retry waits for the worker to come back, in milliseconds. */
+    reconnectTimeoutMs: int({ min: 1 }).default(60_000),
+    /** Time one call (rollout, update) may take, in milliseconds. */
+    timeoutMs: int({ min: 1 }).default(300_000),
+  }).prefault({}),
 });
 
 export const pretrainSchema = strict({

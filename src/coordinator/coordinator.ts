@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
-import { VrGrpoError } from '../errors/index.js';
+import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
 import type {
   EmbeddedGenerator} from '../generator/index.js';
 import {
@@ -140,6 +140,17 @@ interface Rollout {
   readonly generateMs: number;
 }
 
+/** A step's rollout, judgments and update, and the next step's rollout when it was prefetched. */
+interface StepCore {
+  readonly current: Rollout;
+  readonly groups: readonly GroupRewards[];
+  readonly judgeMs: number;
+  readonly advantages: ReturnType<typeof groupAdvantages>;
+  readonly stats: UpdateStats | null;
+  readonly updateMs: number;
+  readonly next: Promise<Rollout> | null;
+}
+
 const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
 const finite = (xs: readonly number[]): number[] => xs.filter(Number.isFinite);
 const pad = (n: number): string => String(n).padStart(6, '0');
@@ -149,6 +160,8 @@ export class Coordinator {
   private readonly run: RunDir;
   private readonly sampler: PromptSampler;
   private readonly tracker: PerPromptStatTracker | null;
+  /** Prompts drawn for steps not finished yet (the current one, a prefetched next one). */
+  private readonly stepPrompts = new Map<number, readonly SampledPrompt[]>();
   private readonly settings: RewardSettings;
   private firstStep = 1;
   private heldOutBefore: GoldSummary | null = null;
@@ -226,12 +239,99 @@ export class Coordinator {
     return evaluatePolicyGold(e.policy, c, { split: 'heldout', prompts: c.training.evalPrompts, seed: deriveSeed(c.seed, 5), sampler: { ...samplerOptionsFrom(c), mode: 'ode' }, useLora: true });
   }
 
+  /** The prompts of a step: drawn once, so a retried step (or a discarded prefetch) uses the same ones. */
+  private promptsOf(step: number): readonly SampledPrompt[] {
+    let prompts = this.stepPrompts.get(step);
+    if (prompts === undefined) {
+      prompts = this.sampler.next(this.o.config.training.promptsPerStep);
+      this.stepPrompts.set(step, prompts);
+    }
+    return prompts;
+  }
+
   private async rollout(step: number): Promise<Rollout> {
     const c = this.o.config;
-    const prompts = this.sampler.next(c.training.promptsPerStep);
+    const prompts = this.promptsOf(step);
     const t0 = performance.now();
     const result = await this.o.generator.generate({ prompts: prompts.map((p) => p.text), groupSize: c.training.groupSize, seed: deriveSeed(c.seed, 1000 + step) });
     return { step, prompts, result, generateMs: performance.now() - t0 };
+  }
+
+  /**
+   * One step's rollout, judging and update, retried by `generator.worker.onFailure`: when the generator is lost
+   * (GENERATOR_UNAVAILABLE: a remote worker killed mid-rollout or mid-update) and it can `recover()`, the step is done
+   * again from its rollout — same prompts, same seed — on the recovered worker, up to `maxAttempts` times; rollouts of
+   * the lost worker are gone, so a prefetched next rollout is dropped too. Without retry, or when recovery fails
+   * (GENERATOR_UNAVAILABLE after the reconnect timeout, GENERATOR_STATE_LOST), the error ends the run.
+   */
+  private async attemptStep(step: number, total: number, prefetched: Promise<Rollout> | null): Promise<StepCore> {
+    const w = this.o.config.generator.worker;
+    const recover = this.o.generator.recover?.bind(this.o.generator);
+    const retry = w.onFailure === 'retry' && recover !== undefined;
+    const maxAttempts = retry ? w.maxAttempts : 1;
+    let pending = prefetched;
+    for (let attempt = 1; ; attempt++) {
+      const tracker = this.tracker?.state() ?? null;
+      const versions = this.verdictVersions;
+      try {
+        return await this.stepOnce(step, total, pending);
+      } catch (e) {
+        pending = null;
+        if (tracker !== null) this.tracker?.restore(tracker);
+        this.verdictVersions = versions;
+        const lost = isVrGrpoError(e) && e.code === 'GENERATOR_UNAVAILABLE';
+        if (!lost || !retry || attempt >= maxAttempts) throw e;
+        this.run.event('generator_retry', { step, attempt, maxAttempts, code: e.code, message: e.message, call: e.details.id ?? null });
+        this.o.log.warn({ step, attempt, maxAttempts, err: e.message }, 'generator lost during the step: reconnecting, then redoing the step');
+        await recover();
+        this.run.event('generator_recovered', { step, attempt });
+      }
+    }
+  }
+
+  /** The step once; on failure, a prefetched next rollout is awaited and released before the error propagates. */
+  private async stepOnce(step: number, total: number, prefetched: Promise<Rollout> | null): Promise<StepCore> {
+    const c = this.o.config;
+    let next: Promise<Rollout> | null = null;
+    try {
+      const current = await (prefetched ?? this.rollout(step));
+      const tJudge = performance.now();
+
+        const judging = Promise.all(
+          current.prompts.map((p, g) => {
+            const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
+            return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
+          }),
+        );
+        // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
+        // regenerates exactly what an uninterrupted run would have.
+        const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
+        if (prefetch) {
+          // Let the requests (and their inline videos) reach the reward servers before the rollout blocks this thread.
+          await new Promise((resolve) => setImmediate(resolve));
+          await this.o.judge.whenDelivered?.();
+          next = this.rollout(step + 1);
+          // Handled here, so a rollout that fails while this step is judged is not an unhandled rejection; the
+          // error still reaches whoever awaits `next` (the next step, or the clean-up below).
+          next.catch(() => undefined);
+        }
+        const groups = await judging;
+        const judgeMs = performance.now() - tJudge;
+        const tUpdate = performance.now();
+        const advantages = this.advantages(current, groups);
+        const flat = advantages.advantages.flat();
+        let stats: UpdateStats | null = null;
+        if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
+        else await this.o.generator.discard([current.result.rolloutId]);
+        const updateMs = performance.now() - tUpdate;
+      return { current, groups, judgeMs, advantages, stats, updateMs, next };
+    } catch (e) {
+      if (next !== null) {
+        const orphan = await next.catch(() => null);
+        if (orphan !== null) await this.o.generator.discard([orphan.result.rolloutId]).catch(() => undefined);
+      }
+      throw e;
+    }
   }
 
   async runLoop(): Promise<RunSummary> {
@@ -264,33 +364,12 @@ export class Coordinator {
     let step = this.firstStep;
     try {
       for (; step <= total; step++) {
-        const current = await (next ?? this.rollout(step));
+        const prefetched = next;
         next = null;
-        const tJudge = performance.now();
-        const judging = Promise.all(
-          current.prompts.map((p, g) => {
-            const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
-            return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
-          }),
-        );
-        // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
-        // regenerates exactly what an uninterrupted run would have.
-        const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
-        if (prefetch) {
-          // Let the requests (and their inline videos) reach the reward servers before the rollout blocks this thread.
-          await new Promise((resolve) => setImmediate(resolve));
-          await this.o.judge.whenDelivered?.();
-          next = this.rollout(step + 1);
-        }
-        const groups = await judging;
-        const judgeMs = performance.now() - tJudge;
-        const tUpdate = performance.now();
-        const advantages = this.advantages(current, groups);
-        const flat = advantages.advantages.flat();
-        let stats: UpdateStats | null = null;
-        if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
-        else await this.o.generator.discard([current.result.rolloutId]);
-        const updateMs = performance.now() - tUpdate;
+        const attempt = await this.attemptStep(step, total, prefetched);
+        next = attempt.next;
+        this.stepPrompts.delete(step);
+        const { current, groups, judgeMs, advantages, stats, updateMs } = attempt;
         const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs });
         if (this.o.monitor !== undefined) {
           Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions as string[] }));
@@ -330,10 +409,14 @@ export class Coordinator {
           break;
         }
       }
+    } catch (e) {
+      this.run.event('failed', { step, ...(isVrGrpoError(e) ? { code: e.code } : {}), message: e instanceof Error ? e.message : String(e) });
+      throw e;
     } finally {
       if (next !== null) {
         const pending = await next.catch(() => null);
-        if (pending !== null) await this.o.generator.discard([pending.result.rolloutId]);
+        // Best effort: after a lost worker there is nothing left to discard, and the step's error is what matters.
+        if (pending !== null) await this.o.generator.discard([pending.result.rolloutId]).catch(() => undefined);
       }
       this.state = 'stopped';
     }

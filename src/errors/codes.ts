@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   JUDGE_FAILED: { retryable: true, summary: 'A judgment failed for a reason not covered by a more specific code (the message says why).' },
   MODEL_INVALID: { retryable: false, summary: 'An ONNX model file or its manifest is missing, malformed, or has an unexpected input/output signature.' },
   GENERATOR_UNAVAILABLE: { retryable: true, summary: 'A remote generator worker cannot be reached, or its connection dropped while a request was pending.' },
+  GENERATOR_STATE_LOST: { retryable: false, summary: 'A remote generator worker came back with another policy than the run trained (it restarted without its state folder, or from an older state); retrying on it would silently train a reset policy.' },
   GENERATOR_FAILED: { retryable: false, summary: 'A generator (in-process or remote) failed to roll out or update; the message says why.' },
   INFERENCE_FAILED: { retryable: false, summary: 'Running an ONNX session failed.' },
   BACKEND_UNAVAILABLE: { retryable: true, summary: 'The VLM server cannot be reached, dropped the connection, or kept answering 408/429/5xx (or a malformed body) after the allowed retries.' },

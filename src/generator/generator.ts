@@ -64,4 +64,14 @@ export interface TrainableGenerator extends Generator {
   update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats>;
   /** Forgets rollouts that will not be used (e.g. a failed step). */
   discard(rolloutIds: readonly string[]): Promise<void>;
+  /**
+   * Policy updates applied since the base checkpoint, for a generator that keeps its policy across restarts (a worker
+   * with a state folder, src/generator/worker-state.ts). Absent: the generator does not keep count.
+   */
+  policyUpdates?(): number;
+  /**
+   * After a GENERATOR_UNAVAILABLE, gets the generator serving again (a remote worker: reconnect and check its policy);
+   * rejects when it cannot. Absent: a failure cannot be recovered from.
+   */
+  recover?(): Promise<void>;
 }

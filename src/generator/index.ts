@@ -11,3 +11,4 @@ export * from './embedded-generator.js';
 export * from './gold-eval.js';
 export * from './pretrain.js';
 export * from './flow-grpo-trainer.js';
+export * from './worker-state.js';

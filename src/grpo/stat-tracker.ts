@@ -39,4 +39,10 @@ export class PerPromptStatTracker {
   clear(): void {
     this.buffers.clear();
   }
+
+  /** Back to a saved state (a retried step must not count its first attempt's rewards). */
+  restore(state: StatTrackerState): void {
+    this.buffers.clear();
+    for (const [k, v] of Object.entries(state.buffers)) this.buffers.set(k, [...v]);
+  }
 }

@@ -193,6 +193,11 @@ export const workerStatusSchema = z.object({
   /** Rollouts and updates completed since start. */
   rollouts: z.number().int().min(0),
   updates: z.number().int().min(0),
+  /**
+   * Updates the served policy has had since its base checkpoint, counting those restored from the worker's state
+   * folder after a restart; null when the worker does not keep its policy across restarts.
+   */
+  policyUpdates: z.number().int().min(0).nullable().default(null),
 });
 export type WorkerStatusMessage = z.infer<typeof workerStatusSchema>;
 

@@ -1,7 +1,7 @@
 /** `vr-grpo serve-generator`: the embedded generator (trainable) as a remote generator worker over WebSockets. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EmbeddedGenerator } from '../../generator/index.js';
+import { EmbeddedGenerator, PersistentGenerator, readWorkerState, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
 import { installSignalDrain } from '../../common/signal-drain.js';
 import { GeneratorWorkerServer } from '../../generator/remote/index.js';
 import { commandContext, intOption, tensorBackend } from '../context.js';
@@ -11,6 +11,7 @@ interface ServeGeneratorFlags {
   host?: string;
   port?: string;
   checkpoint?: string;
+  stateDir?: string;
 }
 
 /** Environment variable holding the worker's bearer token (unset or empty: no authentication). */
@@ -23,6 +24,7 @@ export function registerServeGenerator(program: Command): void {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <n>', 'port, 0 = free port', '0')
     .option('--checkpoint <dir>', 'policy checkpoint folder (default: generator.checkpoint of the config)')
+    .option('--state-dir <dir>', 'keep the policy (adapters, optimizer, update count) here after every update and restore it on start, so a restarted worker continues where it was')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeGeneratorFlags) => {
       const ctx = commandContext(flags.config);
@@ -30,11 +32,12 @@ export function registerServeGenerator(program: Command): void {
       const config = flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
       const token = process.env[GENERATOR_TOKEN_ENV] ?? '';
       await tensorBackend(ctx);
-      const t = config.training;
-      const generator = await EmbeddedGenerator.create({
-        config,
-        trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
-      });
+      const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
+      const state = stateDir === null ? null : readWorkerState(stateDir);
+      const embedded = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config), ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }) });
+      if (state !== null) embedded.policy.setParameters(state.lora);
+      const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, config.generator.checkpoint, state?.updates ?? 0);
+      if (stateDir !== null) ctx.log.info({ stateDir, restoredUpdates: state?.updates ?? 0 }, state === null ? 'generator worker state: none yet (starting from the base checkpoint)' : 'generator worker state restored');
       try {
         const server = await GeneratorWorkerServer.start({ generator, log: ctx.log, host: flags.host ?? '127.0.0.1', port, token: token === '' ? null : token });
         ctx.log.info({ checkpoint: config.generator.checkpoint, auth: token !== '' }, 'generator worker ready');

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
 import { startLocalRewardServers, type LocalRewardServers } from '../../coordinator/local-reward-server.js';
 import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
-import { RemoteGenerator } from '../../generator/remote/index.js';
+import { ReconnectingGenerator } from '../../generator/remote/index.js';
 import { rewardSettingsFromConfig } from '../../coordinator/reward-collector.js';
 import { RunMonitor } from '../../coordinator/run-monitor.js';
 import { RewardClientPool } from '../../reward-client/pool.js';
@@ -44,7 +44,7 @@ export function registerTrain(program: Command): void {
     .option('--steps <n>', 'steps in total (default: training.steps)')
     .option('--run-dir <dir>', 'run folder (default runs/<timestamp>)')
     .option('--resume <dir>', 'continue the run in this folder from its last checkpoint')
-    .option('--generator <url>', 'a remote generator worker (ws://…) instead of the in-process policy')
+    .option('--generator <url>', 'a remote generator worker (ws://…) instead of the in-process policy (default: generator.worker.url)')
     .option('--metrics-port <port>', 'HTTP port of the dashboard and /metrics (default monitoring.http.port, 9464; 0 = a free port)')
     .option('--config <file>', 'config file')
     .action(async (flags: TrainFlags) => {
@@ -57,9 +57,11 @@ export function registerTrain(program: Command): void {
       const m = await media(ctx);
       let generator: TrainableGenerator;
       let embedded: EmbeddedGenerator | null = null;
-      if (flags.generator !== undefined) {
+      const workerUrl = flags.generator ?? config.generator.worker.url;
+      if (workerUrl !== null) {
         const token = process.env.VRGRPO_GENERATOR_TOKEN;
-        generator = await RemoteGenerator.connect(flags.generator, token === undefined ? {} : { token });
+        const w = config.generator.worker;
+        generator = await ReconnectingGenerator.connect(workerUrl, { ...(token === undefined ? {} : { token }), timeoutMs: w.timeoutMs, reconnectTimeoutMs: w.reconnectTimeoutMs, log });
       } else {
         const resumeState = flags.resume === undefined ? null : loadResumeState(runDir);
         embedded = await EmbeddedGenerator.create({

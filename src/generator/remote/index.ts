@@ -22,3 +22,4 @@ export {
   type RemoteGeneratorOptions,
 } from './remote-generator.js';
 
+export { ReconnectingGenerator, DEFAULT_RECONNECT_TIMEOUT_MS, RECONNECT_FIRST_DELAY_MS, type ReconnectingGeneratorOptions } from './reconnecting-generator.js';

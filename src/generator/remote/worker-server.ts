@@ -309,6 +309,7 @@ export class GeneratorWorkerServer {
       connections: this.#connections.size,
       rollouts: this.#rollouts,
       updates: this.#updates,
+      policyUpdates: 'update' in this.options.generator && this.options.generator.policyUpdates !== undefined ? this.options.generator.policyUpdates() : null,
     };
   }
 
