@@ -183,11 +183,11 @@ for (const name of ['oo-cold-start', 'oo-rft']) {
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const table = [
-  '| row | pairwise acc. (OA) | TA | MQ | VQ | per-dim mean | frames viewed | share of all frames | tool calls | looked closer | train s |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| row | pairwise acc. (OA) | TA | MQ | VQ | per-dim mean | frames viewed | share of all frames | tool calls | looked closer | first answer OA | train s |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map((r) => {
     const m = r.metrics;
-    return `| ${r.row} | ${f3(m.pairwiseAccuracy)} | ${f3(m.perDimension.TA)} | ${f3(m.perDimension.MQ)} | ${f3(m.perDimension.VQ)} | ${f3(m.perDimensionMean)} | ${m.meanFramesViewed.toFixed(1)} | ${f3(m.meanFramesViewed / totalFrames)} | ${m.meanToolCalls.toFixed(2)} | ${f3(m.exploredShare)} | ${r.trainSeconds === null ? '–' : r.trainSeconds.toFixed(0)} |`;
+    return `| ${r.row} | ${f3(m.pairwiseAccuracy)} | ${f3(m.perDimension.TA)} | ${f3(m.perDimension.MQ)} | ${f3(m.perDimension.VQ)} | ${f3(m.perDimensionMean)} | ${m.meanFramesViewed.toFixed(1)} | ${f3(m.meanFramesViewed / totalFrames)} | ${m.meanToolCalls.toFixed(2)} | ${f3(m.exploredShare)} | ${f3(m.firstAnswerAccuracy)} | ${r.trainSeconds === null ? '–' : r.trainSeconds.toFixed(0)} |`;
   }),
 ].join('\n');
 
