@@ -296,34 +296,33 @@ export class Coordinator {
     try {
       const current = await (prefetched ?? this.rollout(step));
       const tJudge = performance.now();
-
-        const judging = Promise.all(
-          current.prompts.map((p, g) => {
-            const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
-            return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
-          }),
-        );
-        // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
-        // regenerates exactly what an uninterrupted run would have.
-        const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
-        if (prefetch) {
-          // Let the requests (and their inline videos) reach the reward servers before the rollout blocks this thread.
-          await new Promise((resolve) => setImmediate(resolve));
-          await this.o.judge.whenDelivered?.();
-          next = this.rollout(step + 1);
-          // Handled here, so a rollout that fails while this step is judged is not an unhandled rejection; the
-          // error still reaches whoever awaits `next` (the next step, or the clean-up below).
-          next.catch(() => undefined);
-        }
-        const groups = await judging;
-        const judgeMs = performance.now() - tJudge;
-        const tUpdate = performance.now();
-        const advantages = this.advantages(current, groups);
-        const flat = advantages.advantages.flat();
-        let stats: UpdateStats | null = null;
-        if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
-        else await this.o.generator.discard([current.result.rolloutId]);
-        const updateMs = performance.now() - tUpdate;
+      const judging = Promise.all(
+        current.prompts.map((p, g) => {
+          const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
+          return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
+        }),
+      );
+      // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
+      // regenerates exactly what an uninterrupted run would have.
+      const prefetch = c.training.pipelineStaleness > 0 && step < total && step % c.training.checkpointEvery !== 0;
+      if (prefetch) {
+        // Let the requests (and their inline videos) reach the reward servers before the rollout blocks this thread.
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.o.judge.whenDelivered?.();
+        next = this.rollout(step + 1);
+        // Handled here, so a rollout that fails while this step is judged is not an unhandled rejection; the
+        // error still reaches whoever awaits `next` (the next step, or the clean-up below).
+        next.catch(() => undefined);
+      }
+      const groups = await judging;
+      const judgeMs = performance.now() - tJudge;
+      const tUpdate = performance.now();
+      const advantages = this.advantages(current, groups);
+      const flat = advantages.advantages.flat();
+      let stats: UpdateStats | null = null;
+      if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
+      else await this.o.generator.discard([current.result.rolloutId]);
+      const updateMs = performance.now() - tUpdate;
       return { current, groups, judgeMs, advantages, stats, updateMs, next };
     } catch (e) {
       if (next !== null) {

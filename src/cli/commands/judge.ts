@@ -52,7 +52,7 @@ export function registerJudge(program: Command): void {
     .option('--trace', 'print the reasoning turns')
     .option('--both-orders', 'pairwise: judge both orders and reconcile')
     .option('--max-tool-calls <n>', 'select_frames calls allowed')
-    .option('--checkpoint <dir>', 'reward-model checkpoint for in-process judging (default: judge.checkpoint)')
+    .option('--checkpoint <dir>', 'reward-model checkpoint for in-process judging: a perception or a learned-judge folder (default: judge.checkpoint)')
     .option('--config <file>', 'config file')
     .action(async (flags: JudgeFlags) => {
       const ctx = commandContext(flags.config);

@@ -62,7 +62,7 @@ export function registerRm(program: Command): void {
     rm
       .command('swap')
       .description('load a checkpoint on the server, validate it (signature, canary) and switch to it')
-      .option('--checkpoint <path>', 'embedded: checkpoint folder (manifest.json + model.onnx) as seen by the server; relative paths are made absolute here')
+      .option('--checkpoint <path>', 'embedded: checkpoint folder (a perception checkpoint, or a learned judge from train-judge) as seen by the server; relative paths are made absolute here')
       .option('--model <name>', 'VLM: the model name to judge with')
       .option('--base-url <url>', 'VLM: the OpenAI-compatible endpoint')
       .option('--rm-version <label>', 'VLM: the version label verdicts carry (default vlm:<model>)')
