@@ -3,7 +3,7 @@
  * update the adapters, the optimizer state and the number of updates applied are written atomically to
  * `<stateDir>/policy` (a policy checkpoint referring to the base); a worker started on the same folder restores them.
  * The update count is what the worker reports (`status.policyUpdates`) and what a reconnecting coordinator checks
- * before it retries a rollout on the restarted worker (see RetryingGenerator).
+ * before it redoes a step on the restarted worker (src/generator/remote/reconnecting-generator.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
