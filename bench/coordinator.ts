@@ -1,7 +1,7 @@
 /**
  * `npm run bench:coordinator`: coordinator overhead per video with a zero-cost generator and judge (CPU time of the
  * coordinator itself), and memory over a long run of the embedded generator with a zero-cost judge (RSS growth after
- * warm-up, tfjs tensor count). Results to bench/results/coordinator.json.
+ * warm-up, tfjs tensor count). Overhead: the median of BENCH_REPEATS (3) runs. Results to bench/results/coordinator.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
-import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
+import { EmbeddedGenerator, trainerOptionsFrom, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
 import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
 import { FakeJudge } from '../test/coordinator/fake-judge.js';
-import { machineInfo } from './machine.js';
+import { machineInfo, median } from './machine.js';
 
 const MEMORY_STEPS = Number(process.env.BENCH_MEMORY_STEPS ?? 200);
 const OVERHEAD_STEPS = Number(process.env.BENCH_OVERHEAD_STEPS ?? 50);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const base = loadConfig(DEFAULT_CONFIG_PATH);
 await chooseTensorBackend(base.tensor.backend);
 const tmp = mkdtempSync(join(tmpdir(), 'vrgrpo-bench-coord-'));
@@ -46,18 +47,29 @@ const config = { ...base, training: { ...base.training, evalEvery: 0, videosEver
 const embedded = await EmbeddedGenerator.create({ config });
 const template = await embedded.generate({ prompts: ['a red circle staying still on a gray background', 'a blue square moving up fast on a beige background', 'a white cross moving left slowly on a navy background', 'a green diamond moving down fast on a maroon background'], groupSize: config.training.groupSize, seed: 1 });
 await embedded.close();
-const zero = new Coordinator({ config, runDir: join(tmp, 'overhead'), generator: new ZeroCostGenerator(template), embedded: null, judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-await zero.runLoop();
-const cpu = process.cpuUsage(cpu0);
 const videos = OVERHEAD_STEPS * config.training.promptsPerStep * config.training.groupSize;
-const overhead = { steps: OVERHEAD_STEPS, videos, cpuMsPerVideo: (cpu.user + cpu.system) / 1000 / videos, wallMsPerStep: (performance.now() - t0) / OVERHEAD_STEPS, note: `includes the zero-cost judge (${config.reward.mode} rewards) and run-dir writes` };
-process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per video\n`);
+const rounds: { cpuMsPerVideo: number; wallMsPerStep: number }[] = [];
+for (let r = 0; r < REPEATS; r++) {
+  const zero = new Coordinator({ config, runDir: join(tmp, `overhead-${r}`), generator: new ZeroCostGenerator(template), embedded: null, judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await zero.runLoop();
+  const cpu = process.cpuUsage(cpu0);
+  rounds.push({ cpuMsPerVideo: (cpu.user + cpu.system) / 1000 / videos, wallMsPerStep: (performance.now() - t0) / OVERHEAD_STEPS });
+}
+const overhead = {
+  steps: OVERHEAD_STEPS,
+  videos,
+  repeats: REPEATS,
+  cpuMsPerVideo: median(rounds.map((x) => x.cpuMsPerVideo)),
+  wallMsPerStep: median(rounds.map((x) => x.wallMsPerStep)),
+  rounds,
+  note: `medians over ${REPEATS} runs; includes the zero-cost judge (${config.reward.mode} rewards) and run-dir writes`,
+};
+process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per video (median of ${REPEATS})\n`);
 
 // Memory: the real embedded generator and trainer, zero-cost judge.
-const t = config.training;
-const gen = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
+const gen = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config, MEMORY_STEPS) });
 const samples: { step: number; rssMiB: number; tensors: number }[] = [];
 const mem = new Coordinator({
   config,

@@ -51,7 +51,7 @@ if (SEEDS.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`BENCH_SEE
 const backend = await chooseTensorBackend(config.tensor.backend);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const machine = machineInfo();
-log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.cpuModel}; tensor backend ${backend.name}`);
+log(`tensor backend ${backend.name}`);
 
 /** One checkpoint to train: its stage, parent and option overrides. */
 interface Variant {

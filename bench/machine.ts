@@ -9,15 +9,23 @@ export interface MachineInfo {
   readonly platform: string;
 }
 
+let announced = false;
+
+/** The machine's facts; the first call also prints them to stderr, so every benchmark's output names its machine. */
 export function machineInfo(): MachineInfo {
   const list = cpus();
-  return {
+  const info: MachineInfo = {
     cores: list.length,
     cpuModel: list[0]?.model ?? 'unknown',
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
+  if (!announced) {
+    announced = true;
+    process.stderr.write(`machine: ${info.cores} cores (${info.cpuModel}), ${info.memoryGiB} GiB, node ${info.node}, ${info.platform}\n`);
+  }
+  return info;
 }
 
 export function median(xs: readonly number[]): number {
