@@ -70,7 +70,8 @@ process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per 
 
 // Memory: the real embedded generator and trainer, zero-cost judge.
 const gen = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config, MEMORY_STEPS) });
-const samples: { step: number; rssMiB: number; tensors: number }[] = [];
+const samples: { step: number; rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number; tensors: number }[] = [];
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 const mem = new Coordinator({
   config,
   runDir: join(tmp, 'memory'),
@@ -80,7 +81,11 @@ const mem = new Coordinator({
   log: silentLogger(),
   steps: MEMORY_STEPS,
   onStep: (s) => {
-    if (s.step > 0 && s.step % 10 === 0) samples.push({ step: s.step, rssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount() });
+    if (s.step > 0 && s.step % 10 === 0) {
+      // RSS, and where it lives: the JS heap, memory outside it, and ArrayBuffers (the tfjs wasm heap is one).
+      const m = process.memoryUsage();
+      samples.push({ step: s.step, rssMiB: m.rss / 2 ** 20, heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers), tensors: liveTensorCount() });
+    }
   },
 });
 await mem.runLoop();
