@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { Rng, deriveSeed } from '../src/common/rng.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
 import { EmbeddedReasoner } from '../src/judge/backends/embedded/index.js';
-import { OnnxPolicy, readLearnedCheckpoint, type AnswerMode } from '../src/judge/backends/learned/index.js';
+import { OnnxPolicy, readLearnedCheckpoint, type AnswerMode, type TrainingStage } from '../src/judge/backends/learned/index.js';
 import { JudgeEngine } from '../src/judge/engine.js';
 import {
   PairLoader,
@@ -36,7 +36,6 @@ import {
   type StageOverrides,
   type TrainingData,
 } from '../src/judge-training/index.js';
-import type { TrainingStage } from '../src/judge/backends/learned/index.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
 import { machineInfo, median } from './machine.js';
 

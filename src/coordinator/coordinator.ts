@@ -14,9 +14,9 @@ import type {
   EmbeddedGenerator} from '../generator/index.js';
 import {
   evaluatePolicyGold,
-  loadCheckpoint,
+  readAdapterState,
   samplerOptionsFrom,
-  saveCheckpoint,
+  type AdapterState,
   type GenerateResult,
   type GoldSummary,
   type TrainableGenerator,
@@ -215,11 +215,7 @@ export class Coordinator {
   private checkpoint(step: number): void {
     const dir = `step-${pad(step)}`;
     const root = join(this.run.path, 'checkpoints', dir);
-    const e = this.o.embedded;
-    if (e !== null) {
-      const opt = e.optimizerState();
-      saveCheckpoint(join(root, 'policy'), { policy: e.policy, base: { ref: this.o.config.generator.checkpoint }, lora: true, ...(opt === null ? {} : { optimizer: opt }), metadata: { step } });
-    }
+    this.o.embedded?.saveAdapters(join(root, 'policy'), { step });
     const state: CoordinatorCheckpoint = {
       step,
       sampler: this.sampler.state(),
@@ -561,10 +557,9 @@ function latestCheckpointDir(runDir: string): string | null {
 }
 
 /** Loads the adapters and optimizer state of a run's latest checkpoint (for building the generator on resume). */
-export function loadResumeState(runDir: string): { lora: ReadonlyMap<string, Float32Array>; optimizer: ReturnType<typeof loadCheckpoint>['optimizer'] } | null {
+export function loadResumeState(runDir: string): AdapterState | null {
   const latest = latestCheckpointDir(runDir);
   const dir = latest === null ? null : join(latest, 'policy');
   if (dir === null || !existsSync(dir)) return null;
-  const ck = loadCheckpoint(dir);
-  return { lora: ck.lora, optimizer: ck.optimizer };
+  return readAdapterState(dir);
 }

@@ -179,6 +179,19 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   return { dir: root, manifest, base, lora: groups.get('lora') ?? new Map<string, Float32Array>(), optimizer };
 }
 
+/** What a trained generator resumes from: its adapters, its Adam state and the metadata saved with them. */
+export interface AdapterState {
+  readonly lora: ReadonlyMap<string, Float32Array>;
+  readonly optimizer: AdamState | null;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** The adapter state of a checkpoint folder written by `EmbeddedGenerator.saveAdapters` (or any LoRA checkpoint). */
+export function readAdapterState(dir: string): AdapterState {
+  const ck = loadCheckpoint(dir);
+  return { lora: ck.lora, optimizer: ck.optimizer, metadata: ck.manifest.metadata };
+}
+
 /** Builds a policy from a checkpoint; architecture fields given in `expect` must match the manifest. */
 export function policyFromCheckpoint(checkpoint: LoadedCheckpoint, expect: Partial<PolicyArchitecture> = {}): FlowPolicy {
   const arch = checkpoint.manifest.architecture;

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { Media } from '../media/index.js';
 import { decodeLatent, renderScene } from '../world/index.js';
-import { loadCheckpoint, policyFromCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, policyFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { FlowGrpoTrainer, type FlowGrpoOptions, type UpdateStats } from './flow-grpo-trainer.js';
 import type { FlowPolicy } from './flow-policy.js';
 import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from './generator.js';
@@ -148,6 +148,15 @@ export class EmbeddedGenerator implements TrainableGenerator {
   /** Adam state of the trainer (for checkpoints); null when not trainable. */
   optimizerState(): AdamState | null {
     return this.trainer?.optimizerState() ?? null;
+  }
+
+  /**
+   * Writes the adapters and the Adam state (when trainable) to `dir` atomically, as a checkpoint referring to the
+   * configured base checkpoint; `readAdapterState` reads them back.
+   */
+  saveAdapters(dir: string, metadata: Record<string, unknown>): void {
+    const optimizer = this.optimizerState();
+    saveCheckpoint(dir, { policy: this.policy, base: { ref: this.config.generator.checkpoint }, lora: true, ...(optimizer === null ? {} : { optimizer }), metadata });
   }
 
   update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {

@@ -8,17 +8,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { VrGrpoError } from '../errors/index.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { readAdapterState, type AdapterState } from './checkpoint.js';
 import type { EmbeddedGenerator } from './embedded-generator.js';
 import type { UpdateStats } from './flow-grpo-trainer.js';
-import type { AdamState } from '../tensor/index.js';
 import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from './generator.js';
 
-/** What a worker restores from its state folder. */
-export interface WorkerPolicyState {
-  readonly lora: ReadonlyMap<string, Float32Array>;
-  readonly optimizer: AdamState | null;
-  /** Policy updates applied since the base checkpoint. */
+/** What a worker restores from its state folder: its adapter state and the policy updates applied since the base. */
+export interface WorkerPolicyState extends AdapterState {
   readonly updates: number;
 }
 
@@ -28,12 +24,12 @@ const policyDir = (stateDir: string): string => join(stateDir, 'policy');
 export function readWorkerState(stateDir: string): WorkerPolicyState | null {
   const dir = policyDir(stateDir);
   if (!existsSync(join(dir, 'manifest.json'))) return null;
-  const ck = loadCheckpoint(dir);
-  const updates = ck.manifest.metadata.updates;
+  const state = readAdapterState(dir);
+  const updates = state.metadata.updates;
   if (typeof updates !== 'number' || !Number.isInteger(updates) || updates < 0) {
     throw new VrGrpoError('CHECKPOINT_INVALID', `worker state ${dir}: metadata.updates must be a non-negative integer`, { details: { dir } });
   }
-  return { lora: ck.lora, optimizer: ck.optimizer, updates };
+  return { ...state, updates };
 }
 
 /**
@@ -47,8 +43,6 @@ export class PersistentGenerator implements TrainableGenerator {
   constructor(
     private readonly inner: EmbeddedGenerator,
     private readonly stateDir: string,
-    /** The base checkpoint folder the adapters belong to. */
-    private readonly baseRef: string,
     restoredUpdates: number,
   ) {
     this.name = inner.name;
@@ -66,14 +60,7 @@ export class PersistentGenerator implements TrainableGenerator {
   async update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
     const stats = await this.inner.update(rollouts);
     this.#updates += 1;
-    const optimizer = this.inner.optimizerState();
-    saveCheckpoint(policyDir(this.stateDir), {
-      policy: this.inner.policy,
-      base: { ref: this.baseRef },
-      lora: true,
-      ...(optimizer === null ? {} : { optimizer }),
-      metadata: { updates: this.#updates },
-    });
+    this.inner.saveAdapters(policyDir(this.stateDir), { updates: this.#updates });
     return stats;
   }
 

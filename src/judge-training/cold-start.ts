@@ -7,41 +7,31 @@
 import { deriveSeed } from '../common/rng.js';
 import { PolicyNet } from '../judge/backends/learned/policy-net.js';
 import type { TrainingData } from './data.js';
-import { keepForImitation } from './filters.js';
-import { fitImitation } from './imitation.js';
+import { fitAndValidate, keptTurns } from './imitation-stage.js';
 import { summarise } from './metrics.js';
 import type { ColdStartOptions } from './options.js';
 import { teacherTraces } from './rollouts.js';
 import type { StageResult } from './stage-result.js';
-import { measurePolicy } from './validation.js';
 
 export async function runColdStart(data: TrainingData, o: ColdStartOptions, log: (line: string) => void = () => undefined): Promise<StageResult> {
   const t0 = performance.now();
   const teacher = await teacherTraces(data.cache, data.train, { answerMode: o.answerMode, maxOwnToolCalls: o.maxToolCalls, judge: { maxToolCalls: o.maxToolCalls } });
-  const kept = teacher.filter((t) => keepForImitation(t, o.answerMode));
-  const steps = kept.flatMap((t) => t.steps);
+  const { kept, steps, selectTurns } = keptTurns(teacher, o.answerMode);
   const rolloutSeconds = (performance.now() - t0) / 1000;
   log(`cold start: ${kept.length}/${teacher.length} teacher traces kept (${steps.length} turns) in ${rolloutSeconds.toFixed(1)} s`);
   const net = PolicyNet.create({ hidden: o.hidden }, deriveSeed(o.seed, 11));
-  try {
-    const fit = fitImitation(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 12) });
-    log(`cold start: imitation ${fit.seconds.toFixed(1)} s, loss ${fit.lossCurve[0]?.loss ?? NaN} → ${fit.lossCurve.at(-1)?.loss ?? NaN}`);
-    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls);
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      net,
-      training: { stage: 'cold-start', options: o, trainPairs: data.train.length, seconds: Math.round(seconds * 10) / 10 },
-      metrics: {
-        teacher: summarise(teacher, o.answerMode),
-        kept: { traces: kept.length, of: teacher.length, turns: steps.length, selectTurns: steps.filter((s) => s.action.kind === 'select').length },
-        imitation: fit,
-        validation,
-        seconds: { rollouts: rolloutSeconds, imitation: fit.seconds, total: seconds },
-      },
+  const { fit, validation } = await fitAndValidate(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 12) }, data, o, 'cold start: imitation', log);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    net,
+    training: { stage: 'cold-start', options: o, trainPairs: data.train.length, seconds: Math.round(seconds * 10) / 10 },
+    metrics: {
+      teacher: summarise(teacher, o.answerMode),
+      kept: { traces: kept.length, of: teacher.length, turns: steps.length, selectTurns },
+      imitation: fit,
       validation,
-    };
-  } catch (e) {
-    net.dispose();
-    throw e;
-  }
+      seconds: { rollouts: rolloutSeconds, imitation: fit.seconds, total: seconds },
+    },
+    validation,
+  };
 }

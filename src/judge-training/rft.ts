@@ -8,13 +8,12 @@ import { PolicyNet } from '../judge/backends/learned/policy-net.js';
 import { readMlpFromOnnx } from '../onnx/index.js';
 import { exportPolicy } from './checkpoint.js';
 import type { TrainingData } from './data.js';
-import { keepForImitation } from './filters.js';
-import { fitImitation } from './imitation.js';
+import { fitAndValidate, keptTurns } from './imitation-stage.js';
 import { summarise } from './metrics.js';
 import type { RftOptions } from './options.js';
 import { policyTraces } from './rollouts.js';
 import type { StageResult } from './stage-result.js';
-import { jsPolicyOf, measurePolicy } from './validation.js';
+import { jsPolicyOf } from './validation.js';
 
 /** A trainable copy of a network. */
 export function clonePolicy(net: PolicyNet): PolicyNet {
@@ -30,31 +29,23 @@ export async function runRft(data: TrainingData, parent: PolicyNet, o: RftOption
     maxOwnToolCalls: o.maxToolCalls,
     judge: { maxToolCalls: o.maxToolCalls },
   });
-  const kept = samples.filter((t) => keepForImitation(t, o.answerMode));
-  const steps = kept.flatMap((t) => t.steps);
+  const { kept, steps, selectTurns } = keptTurns(samples, o.answerMode);
   const rolloutSeconds = (performance.now() - t0) / 1000;
   const pairsCovered = new Set(kept.map((t) => t.pairId)).size;
   log(`rft: kept ${kept.length}/${samples.length} sampled traces (${pairsCovered} pairs, ${steps.length} turns) in ${rolloutSeconds.toFixed(1)} s`);
   const net = clonePolicy(parent);
-  try {
-    const fit = fitImitation(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 22) });
-    log(`rft: fine-tuning ${fit.seconds.toFixed(1)} s, loss ${fit.lossCurve[0]?.loss ?? NaN} → ${fit.lossCurve.at(-1)?.loss ?? NaN}`);
-    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls);
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      net,
-      training: { stage: 'rft', options: o, trainPairs: data.train.length, seconds: Math.round(seconds * 10) / 10 },
-      metrics: {
-        samples: summarise(samples, o.answerMode),
-        kept: { traces: kept.length, of: samples.length, pairs: pairsCovered, turns: steps.length, selectTurns: steps.filter((s) => s.action.kind === 'select').length },
-        fineTuning: fit,
-        validation,
-        seconds: { rollouts: rolloutSeconds, fineTuning: fit.seconds, total: seconds },
-      },
+  const { fit, validation } = await fitAndValidate(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 22) }, data, o, 'rft: fine-tuning', log);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    net,
+    training: { stage: 'rft', options: o, trainPairs: data.train.length, seconds: Math.round(seconds * 10) / 10 },
+    metrics: {
+      samples: summarise(samples, o.answerMode),
+      kept: { traces: kept.length, of: samples.length, pairs: pairsCovered, turns: steps.length, selectTurns },
+      fineTuning: fit,
       validation,
-    };
-  } catch (e) {
-    net.dispose();
-    throw e;
-  }
+      seconds: { rollouts: rolloutSeconds, fineTuning: fit.seconds, total: seconds },
+    },
+    validation,
+  };
 }

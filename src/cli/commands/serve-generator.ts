@@ -36,7 +36,7 @@ export function registerServeGenerator(program: Command): void {
       const state = stateDir === null ? null : readWorkerState(stateDir);
       const embedded = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config), ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }) });
       if (state !== null) embedded.policy.setParameters(state.lora);
-      const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, config.generator.checkpoint, state?.updates ?? 0);
+      const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, state?.updates ?? 0);
       if (stateDir !== null) ctx.log.info({ stateDir, restoredUpdates: state?.updates ?? 0 }, state === null ? 'generator worker state: none yet (starting from the base checkpoint)' : 'generator worker state restored');
       try {
         const server = await GeneratorWorkerServer.start({ generator, log: ctx.log, host: flags.host ?? '127.0.0.1', port, token: token === '' ? null : token });

@@ -72,11 +72,6 @@ export class ReconnectingGenerator implements TrainableGenerator {
     return this.#reconnects;
   }
 
-  /** Updates this run applied through this object (over every connection). */
-  get appliedUpdates(): number {
-    return this.#applied;
-  }
-
   #live(): RemoteGenerator {
     if (this.#closed) throw new VrGrpoError('GENERATOR_UNAVAILABLE', 'the remote generator is closed', { details: { reason: 'closed', url: this.#url } });
     const c = this.#current;
