@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'tmp/**', 'runs/**', 'bench/results/**', 'models/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'tmp/**', 'runs/**', 'bench/results/**', 'models/**', 'bin/**', '.ci/**', '.ci-out/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -1,16 +1,14 @@
 /**
- * Headless Chromium through playwright-core, for the dashboard's screenshot and its browser test. Uses the system
- * browser (Debian's `chromium` package at /usr/bin/chromium, or `CHROMIUM_PATH`); nothing is downloaded. Each launch
- * gets a fresh profile directory, removed when the browser closes.
+ * Headless Chromium through playwright-core, for the dashboard's screenshot and its browser test. The executable is
+ * found by `resolveChromium` (option → `CHROMIUM_PATH` → a system browser on `PATH` → the npm-shipped one); nothing
+ * is downloaded. Each launch gets a fresh profile directory, removed when the browser closes.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { VrGrpoError } from '../errors/index.js';
-
-/** Where Debian's `chromium` package installs the browser. */
-export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
+import { resolveChromium, type ChromiumSource } from './chromium-executable.js';
 
 /** Flags for a quiet, sandbox-free headless run in a container: no GPU, no network chatter of the browser's own. */
 export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
@@ -24,40 +22,34 @@ export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
   '--disable-sync',
 ]);
 
-/** `CHROMIUM_PATH`, else /usr/bin/chromium. */
-export function chromiumPath(): string {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CHROMIUM_PATH;
-}
-
 export interface Chromium {
   readonly context: BrowserContext;
+  /** The executable that runs, and where it was found. */
+  readonly executable: { readonly path: string; readonly source: ChromiumSource };
   /** Closes the browser and removes its profile directory. Idempotent. */
   close(): Promise<void>;
 }
 
 /**
- * Launches headless Chromium with a fresh profile. Rejects with INVALID_ARGUMENT (`details.reason: 'chromium missing'`)
- * when the executable does not exist — install Debian's `chromium` or set `CHROMIUM_PATH`.
+ * Launches headless Chromium with a fresh profile. Rejects with `BROWSER_NOT_FOUND` when no executable can be found
+ * (see `resolveChromium`).
  */
 export async function launchChromium(
   options: { executablePath?: string; viewport?: { width: number; height: number }; deviceScaleFactor?: number } = {},
 ): Promise<Chromium> {
-  const executablePath = options.executablePath ?? chromiumPath();
-  if (!existsSync(executablePath)) {
-    throw new VrGrpoError('INVALID_ARGUMENT', `no Chromium at ${executablePath}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`, {
-      details: { field: 'executablePath', reason: 'chromium missing', path: executablePath },
-    });
-  }
+  const executable = await resolveChromium(options.executablePath === undefined ? {} : { executablePath: options.executablePath });
   const profile = mkdtempSync(path.join(tmpdir(), 'vrgrpo-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath,
+      executablePath: executable.path,
       headless: true,
       args: [...CHROMIUM_ARGS],
       viewport: options.viewport ?? { width: 1400, height: 1000 },
       deviceScaleFactor: options.deviceScaleFactor ?? 1,
+      // A fixed locale: without it Chromium derives one from LANG/LC_ALL, and a POSIX form such as "en_US@posix"
+      // becomes a language tag that Intl rejects (the page's number formatting then throws).
+      locale: 'en-US',
       timeout: 30_000,
     });
   } catch (error) {
@@ -67,6 +59,7 @@ export async function launchChromium(
   let closing: Promise<void> | null = null;
   return {
     context,
+    executable,
     close: () => {
       closing ??= (async () => {
         try {

@@ -13,7 +13,7 @@ export interface ScreenshotOptions {
   readonly deviceScaleFactor?: number;
   /** How long to wait for the page to show data, in milliseconds. Default: 20000. */
   readonly timeoutMs?: number;
-  /** Chromium executable. Default: `CHROMIUM_PATH`, else /usr/bin/chromium. */
+  /** Chromium executable. Default: `CHROMIUM_PATH`, else a system chromium on `PATH`, else the npm-shipped one. */
   readonly executablePath?: string;
 }
 

@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { retryable: false, summary: 'A function or command received an argument outside its documented domain.' },
   TENSOR_BACKEND_UNAVAILABLE: { retryable: false, summary: 'The requested TensorFlow.js backend cannot be loaded on this machine.' },
   FFMPEG_NOT_FOUND: { retryable: false, summary: 'No usable ffmpeg/ffprobe binary was found (config, FFMPEG_PATH/FFPROBE_PATH, PATH, bundled package).' },
+  BROWSER_NOT_FOUND: { retryable: false, summary: 'No usable Chromium was found (option, CHROMIUM_PATH, a system chromium on PATH, or the one shipped in @sparticuz/chromium), or the shipped one could not be unpacked.' },
   VIDEO_DECODE_FAILED: { retryable: false, summary: 'A video file is missing, corrupt or cannot be probed/decoded; carries the tail of ffmpeg stderr.' },
   VIDEO_ENCODE_FAILED: { retryable: false, summary: 'ffmpeg failed to encode frames to a video file; carries the tail of ffmpeg stderr.' },
   CHECKPOINT_NOT_FOUND: { retryable: false, summary: 'A model checkpoint directory or its manifest does not exist.' },

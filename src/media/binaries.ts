@@ -1,7 +1,7 @@
 /** Finds the ffmpeg and ffprobe executables: option → FFMPEG_PATH/FFPROBE_PATH → PATH → bundled npm binaries. */
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { findOnPath, whyNotExecutable } from '../common/executables.js';
 import { VrGrpoError } from '../errors/index.js';
 
 /** Where a binary was found: the explicit option, the environment variable, a `PATH` directory, or the npm package. */
@@ -43,35 +43,6 @@ const SPECS: Readonly<Record<BinaryName, BinarySpec>> = Object.freeze({
 interface Found {
   readonly path: string;
   readonly source: BinarySource;
-}
-
-/** Why `file` cannot be run, or `undefined` when it is an executable regular file. */
-export function whyNotExecutable(file: string): string | undefined {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    return 'does not exist';
-  }
-  if (!stat.isFile()) return 'is not a regular file';
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    return 'is not executable';
-  }
-  return undefined;
-}
-
-function searchPath(name: BinaryName, env: NodeJS.ProcessEnv): string | undefined {
-  const pathVar = env.PATH ?? env.Path ?? '';
-  const fileName = process.platform === 'win32' ? `${name}.exe` : name;
-  // Empty entries would mean "current directory"; skipping them keeps a stray binary in cwd from being picked.
-  const dirs = pathVar.split(path.delimiter).filter((dir) => dir.length > 0);
-  for (const dir of dirs) {
-    const candidate = path.resolve(dir, fileName);
-    if (whyNotExecutable(candidate) === undefined) return candidate;
-  }
-  return undefined;
 }
 
 /**
@@ -118,7 +89,7 @@ function resolveOne(spec: BinarySpec, explicit: string | undefined, env: NodeJS.
     return { path: resolved, source: 'env' };
   }
 
-  const onPath = searchPath(spec.name, env);
+  const onPath = findOnPath([spec.name], env);
   if (onPath !== undefined) return { path: onPath, source: 'path' };
 
   const pkg = bundled(spec);

@@ -1,6 +1,7 @@
 /** Creates fluent-ffmpeg commands bound to resolved binaries and runs them with a SIGKILL timeout and no stray events. */
 import ffmpeg from 'fluent-ffmpeg';
-import { whyNotExecutable, type FfmpegBinaries } from './binaries.js';
+import { whyNotExecutable } from '../common/executables.js';
+import type { FfmpegBinaries } from './binaries.js';
 
 /** A fluent-ffmpeg command; only this folder sees the vendor type. */
 export type FfmpegCommand = ffmpeg.FfmpegCommand;

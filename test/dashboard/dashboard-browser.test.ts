@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { defaultConfig } from '../../src/config/index.js';
 import { Coordinator, type SampledGroup } from '../../src/coordinator/coordinator.js';
-import { chromiumPath, launchChromium, pollPage, type Chromium } from '../../src/dashboard/browser.js';
+import { launchChromium, pollPage, type Chromium } from '../../src/dashboard/browser.js';
 import { MonitorServer } from '../../src/dashboard/index.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
@@ -14,21 +14,17 @@ import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../coordinator/fake-judge.js';
 
 // The dashboard in a real browser during a short real run: the embedded generator, the fake judge of the coordinator
-// tests, real MP4s through ffmpeg, Debian's Chromium driven by playwright-core. CI installs chromium; set
-// VRGRPO_SKIP_BROWSER=1 to skip on a machine without it.
-const SKIP = process.env.VRGRPO_SKIP_BROWSER === '1';
+// tests, real MP4s through ffmpeg, Chromium driven by playwright-core: a system chromium when there is one, else the
+// one shipped in the @sparticuz/chromium npm package — so this test runs on every machine that ran `npm install`.
 const STEPS = 4;
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-dash-browser-'));
 let browser: Chromium | null = null;
 let server: MonitorServer | null = null;
 
 beforeAll(async () => {
-  if (SKIP) return;
-  if (!existsSync(chromiumPath())) {
-    throw new Error(`the dashboard browser test needs Chromium at ${chromiumPath()}: apt-get install chromium (or set CHROMIUM_PATH), or set VRGRPO_SKIP_BROWSER=1 to skip it`);
-  }
   await chooseTensorBackend('auto');
   browser = await launchChromium({ viewport: { width: 1280, height: 900 } });
+  console.info(`dashboard browser test: Chromium from ${browser.executable.source} (${browser.executable.path})`);
 });
 afterAll(async () => {
   await browser?.close();
@@ -40,7 +36,7 @@ afterAll(async () => {
 const pageNumber = async (page: Page, expression: string): Promise<number> => Number(await page.evaluate(expression));
 const chartPoints = (id: string): string => `Number(document.querySelector('[data-chart="${id}"]').dataset.points)`;
 
-describe.skipIf(SKIP)('the dashboard in Chromium during a real run', () => {
+describe('the dashboard in Chromium during a real run', () => {
   it('plots curves, advances the step counter live, plays the group videos and shows verdict traces', async () => {
     const runDir = join(root, 'run');
     const config = defaultConfig({

@@ -38,5 +38,5 @@ describe('proxy-vs-gold divergence (reward hacking)', () => {
     expect(clean.rmVersions).toEqual(['rm-v2']);
     expect(hackingTrips(clean)).toEqual([]);
     expect(tripCount(clean)).toBe(0);
-  });
+  }, 300_000); // 60–90 s alone; it took over 120 s with the full suite and other work sharing the 2 cores
 });

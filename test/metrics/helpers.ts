@@ -1,36 +1,60 @@
 /**
- * Metrics test helpers: find and run the real promtool (a missing promtool fails the test, naming `.ci/run`, unless
- * VRGRPO_SKIP_PROMTOOL=1), parse a Prometheus text exposition, and read one sample.
+ * Metrics test helpers: find and run the real promtool, parse a Prometheus text exposition, and read one sample.
+ * promtool is the one tool of the suite that `npm install` cannot bring (no npm package ships it): where it is missing
+ * the promtool checks are *skipped* (test/global-setup.ts prints why and how to get it), except under CI=true, where
+ * they run and fail so CI keeps proving the rules. `.ci/run` installs it with Debian's `prometheus` package.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { resolve } from 'node:path';
+import { expect } from 'vitest';
+import { findOnPath, whyNotExecutable } from '../../src/common/executables.js';
 
-/** Set VRGRPO_SKIP_PROMTOOL=1 to skip the promtool checks on a machine without it. */
-export const SKIP_PROMTOOL = process.env.VRGRPO_SKIP_PROMTOOL === '1';
+/** True when the environment says this is a CI run (`CI` set to anything but "", "0" or "false"). */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI;
+  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
+}
 
-const DEFAULT_CANDIDATES = (): string[] => ['/usr/bin/promtool', ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'promtool'))];
-
-/** Path of promtool: /usr/bin/promtool, else the first on PATH; throws a message naming .ci/run when none exists. */
-export function promtoolPath(candidates: readonly string[] = DEFAULT_CANDIDATES()): string {
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // try the next one
-    }
+/** Where promtool is, or why it is not there: `PROMTOOL_PATH` (which must then be executable), else `promtool` on PATH. */
+export function findPromtool(env: NodeJS.ProcessEnv = process.env): { readonly path: string } | { readonly missing: string } {
+  const explicit = env.PROMTOOL_PATH;
+  if (explicit !== undefined && explicit !== '') {
+    const why = whyNotExecutable(resolve(explicit));
+    return why === undefined ? { path: resolve(explicit) } : { missing: `PROMTOOL_PATH=${explicit} ${why}` };
   }
-  throw new Error(
-    `promtool is not installed (looked at ${candidates.join(', ')}). \`.ci/run\` installs it with Debian's \`prometheus\` package ` +
-      `(apt-get install -y --no-install-recommends prometheus); set VRGRPO_SKIP_PROMTOOL=1 to skip these checks.`,
-  );
+  const onPath = findOnPath(['promtool'], env);
+  return onPath === undefined ? { missing: 'promtool is not on PATH and PROMTOOL_PATH is not set' } : { path: onPath };
+}
+
+const PROMTOOL = findPromtool();
+
+/** How to get promtool, for skip and failure messages. */
+export const PROMTOOL_HINT = 'install it with `apt-get install prometheus` (Debian/Ubuntu; `.ci/run` does this) or set PROMTOOL_PATH=/path/to/promtool';
+
+/**
+ * Skip the promtool checks: promtool is missing, `PROMTOOL_PATH` is not set (a path the user named must work) and
+ * this is not a CI run.
+ */
+export const SKIP_PROMTOOL = 'missing' in PROMTOOL && (process.env.PROMTOOL_PATH ?? '') === '' && !isCi();
+
+/** Path of promtool; throws (naming how to get it) when it is missing. */
+export function promtoolPath(found: ReturnType<typeof findPromtool> = PROMTOOL): string {
+  if ('path' in found) return found.path;
+  throw new Error(`${found.missing}: ${PROMTOOL_HINT}.`);
 }
 
 export interface ProcessResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** Asserts that `promtool check metrics` accepts the exposition `text` without a word. */
+export async function expectPromtoolCleanMetrics(text: string): Promise<void> {
+  expect(text, 'no exposition was captured (an earlier test failed)').not.toBe('');
+  const r = await runPromtool(['check', 'metrics'], { stdin: text });
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.code).toBe(0);
 }
 
 /** Runs promtool with `args` (and `stdin` piped in), killing it after `timeoutMs`. */

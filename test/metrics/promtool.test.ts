@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../src/config/index.js';
-import { SKIP_PROMTOOL, promtoolPath, runPromtool } from './helpers.js';
+import { SKIP_PROMTOOL, findPromtool, isCi, promtoolPath, runPromtool } from './helpers.js';
 
 const MONITORING = join(PROJECT_ROOT, 'monitoring');
 const scratch = mkdtempSync(join(tmpdir(), 'vrgrpo-promtool-'));
@@ -54,14 +54,33 @@ describe('alert rule tests cover every rule', () => {
   });
 });
 
-describe('a missing promtool', () => {
-  it('fails with a message saying .ci/run installs it', () => {
-    expect(() => promtoolPath(['/nonexistent/bin/promtool'])).toThrow(/`\.ci\/run` installs it.*prometheus.*VRGRPO_SKIP_PROMTOOL=1/s);
+describe('finding promtool', () => {
+  const bin = mkdtempSync(join(tmpdir(), 'vrgrpo-fake-path-'));
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('takes PROMTOOL_PATH, else the first promtool on PATH; a missing one says how to get it', () => {
+    const fake = join(bin, 'promtool');
+    writeFileSync(fake, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    expect(findPromtool({ PATH: `/nonexistent:${bin}` })).toEqual({ path: fake });
+    expect(findPromtool({ PATH: '/nonexistent', PROMTOOL_PATH: fake })).toEqual({ path: fake });
+    const missing = findPromtool({ PATH: '/nonexistent' });
+    expect(missing).toEqual({ missing: 'promtool is not on PATH and PROMTOOL_PATH is not set' });
+    expect(() => promtoolPath(missing)).toThrow(/apt-get install prometheus.*PROMTOOL_PATH/s);
+    // A path the user named that does not work is reported, never replaced by one from PATH.
+    expect(findPromtool({ PATH: bin, PROMTOOL_PATH: join(bin, 'nope') })).toEqual({ missing: `PROMTOOL_PATH=${join(bin, 'nope')} does not exist` });
+  });
+
+  it('knows a CI run by CI=true (and not by CI=false or an empty CI)', () => {
+    expect(isCi({ CI: 'true' })).toBe(true);
+    expect(isCi({ CI: '1' })).toBe(true);
+    expect(isCi({ CI: 'false' })).toBe(false);
+    expect(isCi({ CI: '' })).toBe(false);
+    expect(isCi({})).toBe(false);
   });
 });
 
 describe.skipIf(SKIP_PROMTOOL)('promtool', () => {
-  it('is installed (.ci/run installs it)', () => {
+  it('is installed (.ci/run installs it; a CI run without it fails here)', () => {
     expect(promtoolPath()).toMatch(/promtool$/);
   });
 

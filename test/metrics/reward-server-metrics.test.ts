@@ -17,7 +17,7 @@ import type { ServerMessage } from '../../src/protocol/index.js';
 import type { RewardServer } from '../../src/reward-server/index.js';
 import { PromptGenerator, decodeLatent, promptText, renderScene, sampleDataLatent } from '../../src/world/index.js';
 import { ArtifactFixture, Peer, startServer, upgradeStatus, within } from '../reward-server/helpers.js';
-import { SKIP_PROMTOOL, parseExposition, runPromtool, sampleSum, sampleValue, type Sample } from './helpers.js';
+import { SKIP_PROMTOOL, expectPromtoolCleanMetrics, parseExposition, sampleSum, sampleValue, type Sample } from './helpers.js';
 
 type Verdict = Extract<ServerMessage, { type: 'verdict' }>;
 
@@ -81,7 +81,9 @@ describe('a real reward server with the embedded judge', () => {
     expect(sampleValue(samples, 'vrgrpo_rm_connections')).toBe(0);
   });
 
-  it('judges a few requests; the scrape passes promtool check metrics and counts what the client saw', async () => {
+  let judgedText = '';
+
+  it('judges a few requests; the scrape counts what the client saw', async () => {
     const before = (await scrape(server.port)).samples;
     const peer = await Peer.open(server.url);
     try {
@@ -111,11 +113,7 @@ describe('a real reward server with the embedded judge', () => {
       expect((await peer.nextError('refused')).code).toBe('INVALID_REQUEST');
 
       const { text, samples } = await scrape(server.port);
-      if (!SKIP_PROMTOOL) {
-        const lint = await runPromtool(['check', 'metrics'], { stdin: text });
-        expect(lint.stdout + lint.stderr).toBe('');
-        expect(lint.code).toBe(0);
-      }
+      judgedText = text;
       const delta = (name: string, labels: Record<string, string> = {}): number => sampleSum(samples, name, labels) - sampleSum(before, name, labels);
       const rm = judge.rmVersion();
       // Judgments by mode and outcome, and the latency histogram counts every one of them.
@@ -157,6 +155,10 @@ describe('a real reward server with the embedded judge', () => {
     } finally {
       await peer.close();
     }
+  });
+
+  it.skipIf(SKIP_PROMTOOL)('that scrape passes promtool check metrics', async () => {
+    await expectPromtoolCleanMetrics(judgedText);
   });
 });
 
