@@ -1,27 +1,8 @@
 /** Hallucination checks on judge traces (DESIGN.md §5): unseen frame references, inconsistent answers, order flips. */
 import type { Hallucination, PairwiseAnswer, Preference } from '../protocol/index.js';
-import { withoutTags } from './format.js';
+import { frameReferences } from './frame-claims.js';
 
-/** Frame numbers the reasoning text refers to ("frame 12", "frames 3, 5 and 9", "frames 4-6", "Frame #7"). */
-export function frameReferences(text: string): number[] {
-  const body = withoutTags(text, ['tool_call', 'recommend answer', 'answer', 'final answer']);
-  const out = new Set<number>();
-  for (const m of body.matchAll(/\bframes?\s*#?\s*((?:\d+\s*(?:(?:-|–|to)\s*\d+)?(?:\s*(?:,|and|&)\s*)?)+)/gi)) {
-    const list = m[1] ?? '';
-    for (const part of list.matchAll(/(\d+)\s*(?:(?:-|–|to)\s*(\d+))?/g)) {
-      const a = Number(part[1]);
-      const b = part[2] === undefined ? a : Number(part[2]);
-      if (b - a > 100 || b < a) {
-        out.add(a);
-        continue;
-      }
-      for (let f = a; f <= b; f++) out.add(f);
-    }
-  }
-  return [...out].sort((x, y) => x - y);
-}
-
-/** References in `text` to frames never shown (1-based indices). */
+/** Content claims in `text` about frames never shown (1-based indices): at most one finding per turn, naming them all. */
 export function unseenReferences(text: string, shown: ReadonlySet<number>): Hallucination[] {
   const bad = frameReferences(text).filter((f) => !shown.has(f));
   return bad.length === 0 ? [] : [{ kind: 'unseen_frame_reference', detail: `cites frame(s) ${bad.join(', ')} never shown` }];

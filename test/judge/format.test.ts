@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTurn, renderTurn } from '../../src/judge/format.js';
-import { frameReferences } from '../../src/judge/hallucinations.js';
+import { frameReferences } from '../../src/judge/frame-claims.js';
 
 describe('VR-Thinker text format', () => {
   it('parses the paper format with case and spacing variants', () => {
