@@ -1,6 +1,7 @@
 /** The `vr-grpo` command line: commander wiring and error reporting only; each command lives in commands/. */
 import { Command, CommanderError } from 'commander';
 import { isVrGrpoError } from '../errors/index.js';
+import { registerEvalJudge } from './commands/eval-judge.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServeReward(program);
   registerServeGenerator(program);
   registerJudge(program);
+  registerEvalJudge(program);
   registerRm(program);
   registerScreenshot(program);
   return program;

@@ -92,6 +92,8 @@ export function resolveConfig(raw: unknown, options: { baseDir: string; source: 
       sec[field] = resolve(options.baseDir, v);
     }
   }
+  const vlm = parsed.judge?.vlm as { promptTemplate?: unknown } | undefined;
+  if (vlm !== undefined && typeof vlm.promptTemplate === 'string' && !isAbsolute(vlm.promptTemplate)) vlm.promptTemplate = resolve(options.baseDir, vlm.promptTemplate);
   return deepFreeze({ ...parsed, source: options.source });
 }
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { TENSOR_BACKENDS } from '../tensor/backend.js';
 import { DEFECTS } from '../world/latent.js';
-import { VLM_DEFAULTS } from '../judge/backends/vlm/options.js';
+import { VLM_DEFAULTS, VLM_PROFILES } from '../judge/backends/vlm/options.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
 const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
@@ -162,6 +162,8 @@ export const rewardSchema = strict({
   token: str().nullable().default(null),
   requestTimeoutMs: int({ min: 100 }).default(60_000),
   maxAttempts: int({ min: 1, max: 10 }).default(3),
+  /** Retry on another replica after any retryable failure, or only when no server got the judgment done (transport). */
+  retryOn: oneOf(['retryable', 'transport'] as const).default('retryable'),
   /** A group whose judgments came from different RM versions (a swap mid-group): re-judge it, or drop it. */
   versionMix: oneOf(['rejudge', 'drop'] as const).default('rejudge'),
   /** Re-judgings of a mixed group before it is dropped. */
@@ -185,6 +187,16 @@ export const vlmSchema = strict({
   apiKey: str().nullable().default(null),
   /** RM version reported in verdicts; null = "vlm:<model>". */
   rmVersion: str().nullable().default(null),
+  /** vr-thinker-released (the released model's prompt layout, 96-frame index space, video input) | project. */
+  profile: oneOf(VLM_PROFILES).default(VLM_DEFAULTS.profile),
+  /** Frames each video is presented as (index space 1..2N); null = the profile's (48 released). */
+  framesPerVideo: int({ min: 2, max: 4096 }).nullable().default(null),
+  /** video | images | null (the profile's: video for released). */
+  initialFramesAs: oneOf(['video', 'images'] as const).nullable().default(null),
+  /** Prompt template file for the first user turn (relative to this config file); null = the shipped one. */
+  promptTemplate: str().nullable().default(null),
+  /** repetition_penalty sent with every request (1 = none); null = the server's (vLLM may apply the checkpoint's 1.05). */
+  repetitionPenalty: num({ min: 0.5, max: 2 }).nullable().default(VLM_DEFAULTS.repetitionPenalty),
   temperature: num({ min: 0, max: 2 }).default(VLM_DEFAULTS.temperature),
   /** Completion tokens per turn. */
   maxTokens: int({ min: 1 }).default(VLM_DEFAULTS.maxTokens),
@@ -213,11 +225,13 @@ export const vlmSchema = strict({
   maxImages: int({ min: 1, max: 1024 }).default(VLM_DEFAULTS.maxImages),
   /** Context tokens a conversation may reach; null = no budget. */
   tokenBudget: int({ min: 1 }).nullable().default(VLM_DEFAULTS.tokenBudget),
+  /** The server's context length (vLLM --max-model-len); a configuration a request could overflow is refused. null = unchecked. */
+  maxModelLen: int({ min: 1024, max: 1_048_576 }).nullable().default(VLM_DEFAULTS.maxModelLen),
   /** text: tool described in the system prompt; tools: also sent as OpenAI `tools` (server needs tool parsing on). */
   toolMode: oneOf(['text', 'tools'] as const).default(VLM_DEFAULTS.toolMode),
   systemPrompt: z.string({ error: 'expected string' }).default(VLM_DEFAULTS.systemPrompt),
-  /** A "Frame N:" label before each image. */
-  frameLabels: bool().default(VLM_DEFAULTS.frameLabels),
+  /** A "Frame N:" label before each image; null = the profile's (released: none). */
+  frameLabels: bool().nullable().default(null),
   /** Merged into every request body (e.g. { top_k: 1, seed: 0 }). */
   extraBody: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).default({}),
 });

@@ -489,6 +489,8 @@ export class Coordinator {
     const rewardStd: Record<string, number> = { combined: std(finite(groups.flatMap((g) => [...g.rewards]))) };
     for (const d of DIMS) {
       const xs = finite(groups.flatMap((g) => [...g.perDimension[d]]));
+      // A dimension no verdict of the step gave (a judge answering overall only) is left out: "not given", not 0.
+      if (xs.length === 0) continue;
       reward[d] = mean(xs);
       rewardStd[d] = std(xs);
     }

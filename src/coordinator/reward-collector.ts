@@ -1,7 +1,8 @@
 /**
  * Turns one group of videos into per-video rewards through the reward servers. Pairwise: the comparison plan picks
  * pairs, each pair is judged, and per dimension the outcomes become scores (win-rate with ties ½, or Bradley–Terry);
- * pointwise: the group is scored in one request. Dimensions are then combined by weight. No silent zero: a video
+ * pointwise: the group is scored in one request. Dimensions are then combined by weight, renormalised per video over
+ * the dimensions its verdicts gave (a judge that answers overall only is rewarded on overall). No silent zero: a video
  * none of whose judgments succeeded is masked (NaN) and counted.
  */
 import type { Rng } from '../common/rng.js';
@@ -117,7 +118,7 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
     try {
       const { verdict } = await client.judge({ prompt, mode: 'pointwise', videos, options: settings.judgeOptions });
       note(verdict);
-      for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = verdict.scores.map((s) => s[d]);
+      for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = verdict.scores.map((s) => s[d] ?? NaN);
     } catch (e) {
       fail(e);
       for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = new Array<number>(n).fill(NaN);
@@ -142,11 +143,12 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
     );
     for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) {
       const dim = DIM_OF[d];
-      const results: ComparisonOutcome[] = outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : o.answer[dim] }));
+      // A comparison whose verdict did not give this dimension does not count for it (never copied from OA).
+      const results: ComparisonOutcome[] = outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer?.[dim] ?? null }));
       perDimension[d] = settings.aggregation === 'win-rate' ? winRates(n, results) : bradleyTerry(n, results);
     }
   }
-  const rewards = combineDimensions(perDimension, settings.weights, settings.combination);
+  const rewards = combineDimensions(perDimension, settings.weights, settings.combination, { renormalise: true });
   return {
     rewards,
     perDimension,

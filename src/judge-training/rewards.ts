@@ -12,7 +12,7 @@
  * total = w_format·format + w_accuracy·accuracy + w_cot·CoT gain (+ exploration bonus).
  */
 import type { AnswerMode } from '../judge/backends/learned/index.js';
-import type { PairwiseAnswer } from '../protocol/index.js';
+import type { VerdictAnswer } from '../protocol/index.js';
 import type { GoldPreferences } from './gold-pairs.js';
 import { formatValid } from './filters.js';
 import { explored, type Trace } from './trace.js';
@@ -40,8 +40,8 @@ export interface RewardParts {
   readonly total: number;
 }
 
-/** Accuracy of one answer against gold; null when no scored dimension is decided. */
-export function answerAccuracy(answer: PairwiseAnswer, gold: GoldPreferences, overallShare: number, mode: AnswerMode): number | null {
+/** Accuracy of one answer against gold (a dimension the answer does not give counts as wrong); null when no scored dimension is decided. */
+export function answerAccuracy(answer: VerdictAnswer, gold: GoldPreferences, overallShare: number, mode: AnswerMode): number | null {
   const terms: { w: number; ok: boolean }[] = [];
   if (gold.OA !== 0) terms.push({ w: mode === 'overall-only' ? 1 : overallShare, ok: answer.OA === gold.OA });
   if (mode === 'per-dimension') {

@@ -21,7 +21,7 @@ import { JudgeEngine, type ResolvedJudgeOptions } from '../judge/engine.js';
 import { parseTurn } from '../judge/format.js';
 import type { Judgment } from '../judge/judge-service.js';
 import type { Reasoner, ReasonerInput } from '../judge/reasoner.js';
-import type { JudgeOptions, PairwiseAnswer } from '../protocol/index.js';
+import type { JudgeOptions, PairwiseAnswer, VerdictAnswer } from '../protocol/index.js';
 import type { PerceptionCache } from './cached-perception.js';
 import type { PerceivedPair } from './perceived-pairs.js';
 import type { Trace } from './trace.js';
@@ -29,7 +29,7 @@ import type { Trace } from './trace.js';
 /** Engine options of training judgments (the served defaults: 8 initial frames, ≤ 3 calls of ≤ 8 frames, window 1). */
 export type RolloutJudgeOptions = Partial<Pick<ResolvedJudgeOptions, 'initialFrames' | 'maxToolCalls' | 'memoryWindow' | 'maxFramesPerCall'>>;
 
-function toTrace(pair: PerceivedPair, steps: readonly RecordedStep[], answers: readonly PairwiseAnswer[], v: Judgment | null): Trace {
+function toTrace(pair: PerceivedPair, steps: readonly RecordedStep[], answers: readonly VerdictAnswer[], v: Judgment | null): Trace {
   const successfulCalls = (v?.turns ?? []).filter((t) => t.role === 'tool' && t.framesShown.length > 0).length;
   return {
     pairId: pair.id,
@@ -127,14 +127,21 @@ class RecordingTeacher implements Reasoner {
     const context = { selectAllowed: input.toolCallsLeft > 0 && ownCalls < this.maxOwnToolCalls, answerMode: this.answerMode };
     let action: PolicyAction | null = null;
     let frames: number[] = [];
-    const mirror = (a: PairwiseAnswer): PairwiseAnswer => (this.answerMode === 'overall-only' ? { TA: a.OA, MQ: a.OA, VQ: a.OA, OA: a.OA, CF: 2 } : a);
-    if (parsed.kind === 'tool_call' && parsed.call.ok && parsed.recommend !== null) {
+    // The policy's answer heads need every dimension: overall-only mode mirrors OA; otherwise a teacher answer that
+    // leaves a dimension out cannot be expressed (the rule-based teacher always gives all).
+    const asAction = (a: VerdictAnswer): PairwiseAnswer | null => {
+      if (this.answerMode === 'overall-only') return { TA: a.OA, MQ: a.OA, VQ: a.OA, OA: a.OA, CF: 2 };
+      return a.TA === undefined || a.MQ === undefined || a.VQ === undefined || a.CF === undefined ? null : { TA: a.TA, MQ: a.MQ, VQ: a.VQ, OA: a.OA, CF: a.CF };
+    };
+    const recommend = parsed.kind === 'tool_call' && parsed.recommend !== null ? asAction(parsed.recommend) : null;
+    if (parsed.kind === 'tool_call' && parsed.call.ok && recommend !== null) {
       frames = [...parsed.call.targetFrames];
       const slots = framesToSlots(frames, input.videoFrameCounts);
-      if (slots.some(Boolean)) action = { kind: 'select', slots, answer: mirror(parsed.recommend) };
-      this.tracker.setRecommend(input.conversationId, mirror(parsed.recommend));
+      if (slots.some(Boolean)) action = { kind: 'select', slots, answer: recommend };
+      this.tracker.setRecommend(input.conversationId, recommend);
     } else if (parsed.kind === 'answer') {
-      action = { kind: 'answer', slots: new Array<boolean>(SLOT_COUNT).fill(false), answer: mirror(parsed.answer) };
+      const answer = asAction(parsed.answer);
+      if (answer !== null) action = { kind: 'answer', slots: new Array<boolean>(SLOT_COUNT).fill(false), answer };
     }
     this.record(action !== null && obs.features !== null ? { features: obs.features, context, action, logProb: Number.NaN, frames } : null);
     return text;

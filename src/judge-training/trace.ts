@@ -4,7 +4,7 @@
  * viewed, format errors, forced answers, hallucinations).
  */
 import type { RecordedStep } from '../judge/backends/learned/index.js';
-import type { Hallucination, PairwiseAnswer } from '../protocol/index.js';
+import type { Hallucination, VerdictAnswer } from '../protocol/index.js';
 import type { GoldPreferences } from './gold-pairs.js';
 
 export interface Trace {
@@ -13,9 +13,9 @@ export interface Trace {
   /** The turns the policy (or the teacher, projected onto the policy's actions) took. */
   readonly steps: readonly RecordedStep[];
   /** The answer of each turn in order: recommended answers of tool turns, then the final answer. */
-  readonly answers: readonly PairwiseAnswer[];
+  readonly answers: readonly VerdictAnswer[];
   /** The verdict's answer (null when the judgment failed). */
-  readonly final: PairwiseAnswer | null;
+  readonly final: VerdictAnswer | null;
   readonly toolCalls: number;
   /** Tool calls that showed frames (not error turns). */
   readonly successfulCalls: number;

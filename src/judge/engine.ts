@@ -6,7 +6,7 @@
  */
 import { Rng } from '../common/rng.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
-import type { Hallucination, JudgeOptions, PairwiseAnswer, PointwiseScores, Turn } from '../protocol/index.js';
+import type { Hallucination, JudgeOptions, PointwiseScores, Turn, VerdictAnswer, VerdictScores } from '../protocol/index.js';
 import { parseTurn } from './format.js';
 import type { FrameSource } from './frame-source.js';
 import { inconsistentAnswer, reconcileOrders, swapAnswer, unseenReferences } from './hallucinations.js';
@@ -61,10 +61,36 @@ export interface JudgeEngineOptions {
    * Default null: no budget (backends that report no usage are never stopped by it).
    */
   readonly tokenBudget?: number | null;
+  /**
+   * The frame index space the reasoner sees. null (default): each video's real frames (video 2 starts after video 1's
+   * last frame). A number V: each video is presented as V frames resampled evenly from its real frames, whatever its
+   * length, so a pair spans 1..2V — the released VR-Thinker was trained on 48 per video (1–96) and picks its indices in
+   * that space. Selections, range errors and frame citations speak in it; `framesViewed` reports real frames.
+   */
+  readonly framesPerVideo?: number | null;
+  /**
+   * How the initial frames are picked per video: 'uniform' (default) spreads them from the first to the last frame;
+   * 'stride' takes every ⌊count/m⌋-th frame from the first (the released code's `frames[::step][:8]`: 1, 13, 25, 37 of
+   * 48).
+   */
+  readonly initialSampling?: 'uniform' | 'stride';
 }
 
 /** Default of {@link JudgeEngineOptions.maxImages}. */
 export const DEFAULT_MAX_IMAGES = 64;
+
+/** Every ⌊n/m⌋-th 0-based index from 0, m of them (all of 0..n-1 when m ≥ n). */
+export function strideIndices(n: number, m: number): number[] {
+  if (m >= n) return Array.from({ length: n }, (_, i) => i);
+  const step = Math.max(1, Math.floor(n / m));
+  return Array.from({ length: m }, (_, i) => i * step);
+}
+
+/** The real 0-based frame a virtual 0-based index `v` of `virtualCount` stands for, in a video of `realCount` frames. */
+export function realFrameOf(v: number, virtualCount: number, realCount: number): number {
+  if (virtualCount <= 1 || realCount <= 1) return 0;
+  return Math.min(realCount - 1, Math.round((v * (realCount - 1)) / (virtualCount - 1)));
+}
 
 /** Uniformly spaced 0-based indices: m of 0..n-1. */
 export function uniformIndices(n: number, m: number): number[] {
@@ -74,7 +100,7 @@ export function uniformIndices(n: number, m: number): number[] {
 }
 
 interface LoopResult {
-  readonly answer: PairwiseAnswer | null;
+  readonly answer: VerdictAnswer | null;
   readonly pointwise: PointwiseScores | null;
   readonly forced: boolean;
   readonly toolCalls: number;
@@ -104,6 +130,8 @@ export class JudgeEngine implements JudgeService {
   private readonly defaults: Partial<ResolvedJudgeOptions>;
   private readonly maxImages: number;
   private readonly tokenBudget: number | null;
+  private readonly framesPerVideo: number | null;
+  private readonly initialSampling: 'uniform' | 'stride';
   private conversations = 0;
 
   constructor(
@@ -117,6 +145,11 @@ export class JudgeEngine implements JudgeService {
     this.defaults = { ...options.defaults };
     this.maxImages = options.maxImages ?? DEFAULT_MAX_IMAGES;
     this.tokenBudget = options.tokenBudget ?? null;
+    this.framesPerVideo = options.framesPerVideo ?? null;
+    this.initialSampling = options.initialSampling ?? 'uniform';
+    if (this.framesPerVideo !== null && !(Number.isInteger(this.framesPerVideo) && this.framesPerVideo >= 1)) {
+      throw new VrGrpoError('INVALID_ARGUMENT', `framesPerVideo must be an integer >= 1 or null, got ${this.framesPerVideo}`);
+    }
     if (!Number.isInteger(this.maxImages) || this.maxImages < 1) throw new VrGrpoError('INVALID_ARGUMENT', `maxImages must be an integer >= 1, got ${this.maxImages}`);
     if (this.tokenBudget !== null && !(this.tokenBudget > 0)) throw new VrGrpoError('INVALID_ARGUMENT', `tokenBudget must be > 0 or null, got ${this.tokenBudget}`);
   }
@@ -130,37 +163,50 @@ export class JudgeEngine implements JudgeService {
     const rmVersion = this.reasoner.rmVersion;
     const options = resolveJudgeOptions(request.options, this.defaults);
     const onTurn = options.stream ? hooks.onTurn : undefined;
-    const counts = await Promise.all(request.videos.map((v) => v.frameCount()));
+    const realCounts = await Promise.all(request.videos.map((v) => v.frameCount()));
+    // The index space the reasoner speaks in (real counts, or V virtual frames per video).
+    const counts = realCounts.map((c) => (this.framesPerVideo === null || c === 0 ? c : this.framesPerVideo));
     if (request.mode === 'pairwise') {
       if (request.videos.length !== 2) throw new VrGrpoError('INVALID_REQUEST', `pairwise needs exactly 2 videos, got ${request.videos.length}`);
-      const main = await this.loop(request, request.videos, counts, options, hooks.signal, onTurn);
+      const main = await this.loop(request, request.videos, counts, options, hooks.signal, onTurn, realCounts);
       let answer = main.answer;
       const hallucinations = [...main.hallucinations];
       let extra: LoopResult | null = null;
       if (answer === null) throw new VrGrpoError('FORMAT_ERROR', 'no pairwise answer');
       if (options.bothOrders) {
         const reversedVideos = [request.videos[1], request.videos[0]].filter((v): v is FrameSource => v !== undefined);
-        extra = await this.loop(request, reversedVideos, [counts[1] ?? 0, counts[0] ?? 0], options, hooks.signal, onTurn);
+        extra = await this.loop(request, reversedVideos, [counts[1] ?? 0, counts[0] ?? 0], options, hooks.signal, onTurn, [realCounts[1] ?? 0, realCounts[0] ?? 0]);
         if (extra.answer === null) throw new VrGrpoError('FORMAT_ERROR', 'no pairwise answer in the reversed order');
         const r = reconcileOrders(answer, swapAnswer(extra.answer));
         answer = r.answer;
         hallucinations.push(...extra.hallucinations, ...r.hallucinations);
       }
       if (this.auditFraction > 0 && this.auditRng.next() < this.auditFraction) {
-        const allFrames = Math.min(counts.reduce((s, c) => s + c, 0), this.maxImages);
-        const all = await this.loop(request, request.videos, counts, { ...options, initialFrames: allFrames, maxToolCalls: 0 }, hooks.signal, undefined);
+        // All frames, as far as the image budget and the backend's context allow (sampled evenly to fit).
+        const allFrames = Math.min(counts.reduce((s, c) => s + c, 0), this.maxImages, this.reasoner.maxFramesPerRequest ?? Number.MAX_SAFE_INTEGER);
+        const all = await this.loop(request, request.videos, counts, { ...options, initialFrames: allFrames, maxToolCalls: 0 }, hooks.signal, undefined, realCounts);
         if (all.answer !== null && all.answer.OA !== answer.OA) {
           hallucinations.push({ kind: 'audit_disagreement', detail: `with all frames the overall answer is ${all.answer.OA}, not ${answer.OA}` });
         }
       }
       const extraViewed = extra?.framesViewed;
       const framesViewed = extraViewed === undefined ? main.framesViewed : [mergeSorted(main.framesViewed[0], extraViewed[1]), mergeSorted(main.framesViewed[1], extraViewed[0])];
+      const final = answer;
       const scoreOf = (k: 1 | 2, p: 0 | 1 | 2): number => (p === 0 ? 0.5 : p === k ? 1 : 0);
+      /** Scores of video k from the answer; a dimension the judge did not give stays absent. */
+      const scoresOf = (k: 1 | 2): VerdictScores => {
+        const s: { -readonly [K in keyof VerdictScores]: VerdictScores[K] } = { overall: scoreOf(k, final.OA) };
+        for (const d of ['TA', 'MQ', 'VQ'] as const) {
+          const p = final[d];
+          if (p !== undefined) s[d] = scoreOf(k, p);
+        }
+        return s;
+      };
       return {
         rmVersion,
         mode: 'pairwise',
         answer,
-        scores: ([1, 2] as const).map((k) => ({ TA: scoreOf(k, answer.TA), MQ: scoreOf(k, answer.MQ), VQ: scoreOf(k, answer.VQ), overall: scoreOf(k, answer.OA) })),
+        scores: ([1, 2] as const).map(scoresOf),
         framesViewed,
         toolCalls: main.toolCalls + (extra?.toolCalls ?? 0),
         turns: [...main.turns, ...(extra?.turns ?? [])],
@@ -171,7 +217,7 @@ export class JudgeEngine implements JudgeService {
       };
     }
     const results: LoopResult[] = [];
-    for (const [i, video] of request.videos.entries()) results.push(await this.loop(request, [video], [counts[i] ?? 0], options, hooks.signal, onTurn));
+    for (const [i, video] of request.videos.entries()) results.push(await this.loop(request, [video], [counts[i] ?? 0], options, hooks.signal, onTurn, [realCounts[i] ?? 0]));
     return {
       rmVersion,
       mode: 'pointwise',
@@ -190,7 +236,10 @@ export class JudgeEngine implements JudgeService {
     };
   }
 
-  /** One conversation over `videos` (1 for pointwise, 2 for pairwise) in a shared 1-based index space. */
+  /**
+   * One conversation over `videos` (1 for pointwise, 2 for pairwise) in a shared 1-based index space of `counts` frames
+   * per video (virtual when `framesPerVideo` is set), over videos of `realCounts` frames.
+   */
   private async loop(
     request: JudgmentRequest,
     videos: readonly FrameSource[],
@@ -198,7 +247,10 @@ export class JudgeEngine implements JudgeService {
     options: ResolvedJudgeOptions,
     signal: AbortSignal | undefined,
     onTurn: ((t: Turn) => void) | undefined,
+    realCounts: readonly number[],
   ): Promise<LoopResult> {
+    /** The real 0-based frame of video k's 0-based index `i` in the reasoner's index space. */
+    const realOf = (k: number, i: number): number => realFrameOf(i, counts[k] ?? 0, realCounts[k] ?? 0);
     const conversationId = `${request.id}#${++this.conversations}`;
     const offsets: number[] = [];
     let total = 0;
@@ -215,14 +267,15 @@ export class JudgeEngine implements JudgeService {
         const offset = offsets[k] ?? 0;
         const mine = globals.filter((g) => g > offset && g <= offset + (counts[k] ?? 0));
         if (mine.length === 0) continue;
-        const [frames, size] = await Promise.all([video.frames(mine.map((g) => g - offset - 1)), video.size()]);
+        const [frames, size] = await Promise.all([video.frames(mine.map((g) => realOf(k, g - offset - 1))), video.size()]);
         mine.forEach((g, i) => out.push({ index: g, rgb: frames[i] ?? new Uint8Array(0), width: size.width, height: size.height }));
       }
       framesMs += performance.now() - t0;
       return out.sort((a, b) => a.index - b.index);
     };
     const perVideo = Math.max(1, Math.floor(Math.min(options.initialFrames, this.maxImages) / videos.length));
-    const initial = videos.flatMap((_, k) => uniformIndices(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
+    const sample = this.initialSampling === 'stride' ? strideIndices : uniformIndices;
+    const initial = videos.flatMap((_, k) => sample(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
     const shown = new Set<number>(initial);
     const videoWords = videos.length === 2 ? `Video 1 is frames 1-${counts[0] ?? 0}, video 2 is frames ${(counts[0] ?? 0) + 1}-${total}.` : `The video has frames 1-${total}.`;
     const messages: { role: ConversationMessage['role']; text: string; images: ImageRef[]; toolRound: number | null }[] = [
@@ -242,7 +295,7 @@ export class JudgeEngine implements JudgeService {
     };
     let toolCalls = 0;
     let formatErrors = 0;
-    let lastRecommend: PairwiseAnswer | null = null;
+    let lastRecommend: VerdictAnswer | null = null;
     /** Images shown so far in this conversation (counted against `maxImages`). */
     let imagesShown = initial.length;
     let imageBudgetSpent = false;
@@ -253,7 +306,7 @@ export class JudgeEngine implements JudgeService {
         return { role: m.role, text: m.text, images: keep ? m.images : [], droppedImages: keep ? [] : m.images.map((i) => i.index) };
       });
     };
-    const finish = (answer: PairwiseAnswer | null, pointwise: PointwiseScores | null, forced: boolean): LoopResult => {
+    const finish = (answer: VerdictAnswer | null, pointwise: PointwiseScores | null, forced: boolean): LoopResult => {
       if (answer !== null) hallucinations.push(...inconsistentAnswer(answer));
       this.reasoner.release(conversationId);
       return {
@@ -264,7 +317,8 @@ export class JudgeEngine implements JudgeService {
         formatErrors,
         turns,
         hallucinations,
-        framesViewed: counts.map((c, k) => [...shown].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + c).map((g) => g - (offsets[k] ?? 0) - 1).sort((a, b) => a - b)),
+        // Real frames (several virtual indices may stand for one real frame of a short video).
+        framesViewed: counts.map((c, k) => [...new Set([...shown].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + c).map((g) => realOf(k, g - (offsets[k] ?? 0) - 1)))].sort((a, b) => a - b)),
         backendMs,
         framesMs,
       };
@@ -284,6 +338,7 @@ export class JudgeEngine implements JudgeService {
             videoFrameCounts: counts,
             messages: input,
             toolCallsLeft: imageBudgetSpent ? 0 : options.maxToolCalls - toolCalls,
+            maxToolCalls: options.maxToolCalls,
             maxFramesPerCall: options.maxFramesPerCall,
           },
           signal,

@@ -26,6 +26,8 @@ export interface ReasonerInput {
   readonly videoFrameCounts: readonly number[];
   readonly messages: readonly ConversationMessage[];
   readonly toolCallsLeft: number;
+  /** Tool calls the whole conversation may make (the budget `toolCallsLeft` counts down from). */
+  readonly maxToolCalls: number;
   readonly maxFramesPerCall: number;
 }
 
@@ -38,6 +40,8 @@ export interface ReasonerReply {
 
 export interface Reasoner {
   readonly name: string;
+  /** The most frames one request may carry (a context limit); the audit re-judgment samples no more. Default: unlimited. */
+  readonly maxFramesPerRequest?: number;
   /** The reward-model version this reasoner serves. */
   readonly rmVersion: string;
   /** The next assistant turn (VR-Thinker text), alone or with its cost. */

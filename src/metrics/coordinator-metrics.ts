@@ -183,8 +183,15 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#lastStep.set(this.#now() / 1000);
     const updated = finite(r.gradNorm) || finite(r.kl);
     this.#steps.inc({ outcome: updated ? 'updated' : 'skipped' });
-    for (const [dimension, v] of Object.entries(r.reward ?? {})) if (finite(v)) this.#rewardMean.set({ dimension }, v);
-    for (const [dimension, v] of Object.entries(r.rewardStd ?? {})) if (finite(v)) this.#rewardStd.set({ dimension }, v);
+    // A dimension the step's verdicts did not give has no series (not a stale or zero value).
+    for (const dimension of REWARD_DIMENSIONS) {
+      const m = r.reward?.[dimension];
+      const s = r.rewardStd?.[dimension];
+      if (finite(m)) this.#rewardMean.set({ dimension }, m);
+      else this.#rewardMean.remove({ dimension });
+      if (finite(s)) this.#rewardStd.set({ dimension }, s);
+      else this.#rewardStd.remove({ dimension });
+    }
     setIf(this.#zeroStd, r.zeroStdRatio);
     setIf(this.#advantage, r.advantageAbsMean);
     setIf(this.#gold, r.goldAccuracy);

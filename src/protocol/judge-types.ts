@@ -18,8 +18,27 @@ export const pairwiseAnswerSchema = z.object({
   OA: preferenceSchema,
   CF: confidenceSchema,
 });
-/** A pairwise answer in VR-Thinker's form; `OA` alone is meaningful for released-code traces (others then mirror it). */
+/** A complete pairwise answer: every dimension and a confidence (what the project's own judges always give). */
 export type PairwiseAnswer = z.infer<typeof pairwiseAnswerSchema>;
+
+/**
+ * What a verdict carries: the overall preference always, and TA / MQ / VQ / CF only when the judge said them. The
+ * released VR-Thinker often ends in a bare `\boxed{n}` (overall only) or an answer without CF; the missing values are
+ * absent, never copied from OA. A complete {@link PairwiseAnswer} is one of these.
+ */
+export const verdictAnswerSchema = z.object({
+  TA: preferenceSchema.optional(),
+  MQ: preferenceSchema.optional(),
+  VQ: preferenceSchema.optional(),
+  OA: preferenceSchema,
+  CF: confidenceSchema.optional(),
+});
+export type VerdictAnswer = z.infer<typeof verdictAnswerSchema>;
+
+/** The per-dimension answers of a verdict that the judge gave, in PAIRWISE_DIMENSIONS order. */
+export function givenDimensions(a: VerdictAnswer): PairwiseDimension[] {
+  return PAIRWISE_DIMENSIONS.filter((d) => a[d] !== undefined);
+}
 
 /** Pointwise scores of one video, each in [0, 1] (1 best): text alignment, motion quality, visual quality, overall. */
 export const pointwiseScoresSchema = z.object({
@@ -29,6 +48,13 @@ export const pointwiseScoresSchema = z.object({
   overall: z.number().min(0).max(1),
 });
 export type PointwiseScores = z.infer<typeof pointwiseScoresSchema>;
+
+/**
+ * Scores of one video in a verdict: pointwise scores, or in pairwise mode scores derived from the answer (better 1,
+ * tie 0.5, worse 0) — there TA / MQ / VQ are absent when the judge did not give them.
+ */
+export const verdictScoresSchema = pointwiseScoresSchema.partial({ TA: true, MQ: true, VQ: true });
+export type VerdictScores = z.infer<typeof verdictScoresSchema>;
 
 export const HALLUCINATION_KINDS = [
   /** The text cites a frame number that was never shown to the judge. */

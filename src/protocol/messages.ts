@@ -12,9 +12,10 @@ import {
   rollbackSchema,
   versionChangedSchema,
 } from './admin-messages.js';
-import { hallucinationSchema, pairwiseAnswerSchema, pointwiseScoresSchema, turnSchema } from './judge-types.js';
+import { hallucinationSchema, turnSchema, verdictAnswerSchema, verdictScoresSchema } from './judge-types.js';
 
-export const PROTOCOL_VERSION = 1;
+/** Version 2: a pairwise verdict may carry a partial answer (OA only, or without CF); see docs/protocol.md. */
+export const PROTOCOL_VERSION = 2;
 
 const id = z.string().min(1).max(128);
 
@@ -108,10 +109,10 @@ export const verdictSchema = z.object({
   id,
   rmVersion: z.string(),
   mode: z.enum(['pairwise', 'pointwise']),
-  /** Pairwise answer (pairwise mode); null in pointwise mode. */
-  answer: pairwiseAnswerSchema.nullable(),
-  /** Per video: pointwise scores, or in pairwise mode scores derived from the answer (better 1, tie 0.5, worse 0). */
-  scores: z.array(pointwiseScoresSchema),
+  /** Pairwise answer (pairwise mode): OA always, TA/MQ/VQ/CF only when the judge gave them; null in pointwise mode. */
+  answer: verdictAnswerSchema.nullable(),
+  /** Per video: pointwise scores, or in pairwise mode scores derived from the answer (better 1, tie 0.5, worse 0; a dimension the judge did not give is absent). */
+  scores: z.array(verdictScoresSchema),
   /** Per video, the 0-based frame indices whose images the judge saw. */
   framesViewed: z.array(z.array(z.number().int())),
   toolCalls: z.number().int(),

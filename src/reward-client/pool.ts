@@ -34,6 +34,13 @@ export interface RewardPoolOptions {
   readonly versionSkew?: VersionSkewPolicy;
   /** Longest a judgment waits under `versionSkew: wait`, ms. Default 60000. */
   readonly versionWaitMs?: number;
+  /**
+   * Which failures are retried on another replica. 'retryable' (default): every retryable failure. 'transport': only
+   * failures to get the judgment done by a server at all (connection lost or refused, the per-attempt timeout, a server
+   * that is overloaded or draining) — not a judgment that ran and failed, such as a VLM backend error: with real judges
+   * a whole multi-turn conversation would be re-run elsewhere on the same GPUs.
+   */
+  readonly retryOn?: RetryOn;
 }
 
 export type VersionSkewPolicy = 'newest' | 'wait' | 'any';
@@ -72,11 +79,24 @@ interface Replica {
 
 const RETRYABLE_REASONS = new Set(['disconnected', 'timeout', 'connect failed', 'aborted']);
 
+/** What the pool retries on another replica (see {@link RewardPoolOptions.retryOn}). */
+export type RetryOn = 'retryable' | 'transport';
+
+/** Codes a server answers before any work: the same judgment may succeed elsewhere at no extra cost. */
+const ADMISSION_CODES = new Set(['OVERLOADED', 'SHUTTING_DOWN']);
+
 /** Whether another attempt (on another replica) may succeed. */
 export function isRetryable(e: unknown): boolean {
   if (!isVrGrpoError(e)) return true;
   const reason = e.details.reason;
   return e.retryable || (typeof reason === 'string' && RETRYABLE_REASONS.has(reason));
+}
+
+/** The judgment never got done by a server (connection, timeout, admission), as opposed to a judgment that failed. */
+export function isTransportFailure(e: unknown): boolean {
+  if (!isVrGrpoError(e)) return true;
+  const reason = e.details.reason;
+  return ADMISSION_CODES.has(e.code) || (typeof reason === 'string' && RETRYABLE_REASONS.has(reason));
 }
 
 export class RewardClientPool {
@@ -112,6 +132,7 @@ export class RewardClientPool {
         waitForReplicaMs: options.waitForReplicaMs ?? 10_000,
         versionSkew: options.versionSkew ?? 'any',
         versionWaitMs: options.versionWaitMs ?? 60_000,
+        retryOn: options.retryOn ?? 'retryable',
       },
       options.log ?? silentLogger(),
     );
@@ -277,7 +298,7 @@ export class RewardClientPool {
       } catch (e) {
         last = e;
         r.failures += 1;
-        if (!isRetryable(e)) throw e;
+        if (!(this.options.retryOn === 'transport' ? isTransportFailure(e) : isRetryable(e))) throw e;
         this.log.warn({ replica: r.url, attempt, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
       } finally {
         r.inFlight -= 1;

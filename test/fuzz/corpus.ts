@@ -10,7 +10,7 @@
  */
 import { Rng } from '../../src/common/rng.js';
 import type { ErrorCode } from '../../src/errors/index.js';
-import { CLIENT_MESSAGE_TYPES } from '../../src/protocol/index.js';
+import { CLIENT_MESSAGE_TYPES, PROTOCOL_VERSION } from '../../src/protocol/index.js';
 
 /** Stands for the artifact root's URL path (e.g. `/tmp/x/artifacts`) in file URIs. */
 export const ROOT_TOKEN = '/@ARTIFACT_ROOT@';
@@ -382,7 +382,7 @@ class Generator {
           fps: [0, -8, 1001, '8', null, new RawToken('1e999')],
         },
       },
-      { message: { type: 'hello', protocol: 1, client: 'fuzz' }, idField: null, required: ['protocol'], bad: { protocol: ['1', null, 1.5, [], new RawToken('1e308'), new RawToken('1e999')], client: [5, 'c'.repeat(201), null] } },
+      { message: { type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' }, idField: null, required: ['protocol'], bad: { protocol: ['1', null, 1.5, [], new RawToken('1e308'), new RawToken('1e999')], client: [5, 'c'.repeat(201), null] } },
     ];
   }
 
@@ -768,7 +768,7 @@ class Generator {
   }
 
   protocolMismatch(): void {
-    const protocol = this.rng.pick([0, 2, 3, -1, 99, 2 ** 31, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]);
+    const protocol = this.rng.pick([0, 1, 3, -1, 99, 2 ** 31, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER].filter((p) => p !== PROTOCOL_VERSION));
     const message: Record<string, Value> = { type: 'hello', protocol };
     if (this.rng.bool(0.5)) message.client = 'fuzz/9.9';
     this.#add({ category: 'protocol-mismatch', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ error: ['PROTOCOL_MISMATCH'], id: null }], close: 1002, hostile: 1, note: `hello protocol ${protocol}` });
@@ -864,7 +864,7 @@ class Generator {
     } else if (variant === 1) {
       this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson(this.#validJudge(id)) }], expect: [{ reply: 'verdict', id }], close: null, hostile: 0, note: 'judge a file' });
     } else if (variant === 2) {
-      this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson({ type: 'hello', protocol: 1, client: 'fuzz' }) }], expect: [], close: null, hostile: 0, note: 'hello with the same protocol (no answer)' });
+      this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' }) }], expect: [], close: null, hostile: 0, note: 'hello with the same protocol (no answer)' });
     } else {
       const a = `${id}-a`;
       const b = `${id}-b`;

@@ -23,7 +23,13 @@ function videos(): { good: RawFrameSource; bad: RawFrameSource } {
   return { good: render(good), bad: render(bad) };
 }
 
-export function runJudgeServiceContract(name: string, create: () => Promise<JudgeService>): void {
+/** What a backend can do; the suite checks a refusal where it cannot. */
+export interface ContractCapabilities {
+  /** Pointwise scores (the released VR-Thinker judges pairs only). Default true. */
+  readonly pointwise?: boolean;
+}
+
+export function runJudgeServiceContract(name: string, create: () => Promise<JudgeService>, capabilities: ContractCapabilities = {}): void {
   describe(`JudgeService contract: ${name}`, () => {
     let service: JudgeService;
     beforeAll(async () => {
@@ -65,12 +71,23 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
       expect(silent).toEqual([]);
     });
 
-    it('scores each video in pointwise mode within [0, 1]', async () => {
+    it.runIf(capabilities.pointwise !== false)('scores each video in pointwise mode within [0, 1]', async () => {
       const { good, bad } = videos();
       const j = await service.judge({ id: 'c6', prompt: PROMPT, mode: 'pointwise', videos: [good, bad], options: {} }, {});
       expect(j.answer).toBeNull();
       expect(j.scores).toHaveLength(2);
       for (const s of j.scores) for (const v of Object.values(s)) expect(v >= 0 && v <= 1).toBe(true);
+    });
+
+    it.runIf(capabilities.pointwise === false)('refuses pointwise mode with INVALID_REQUEST, never a made-up score', async () => {
+      const { good, bad } = videos();
+      let caught: unknown;
+      try {
+        await service.judge({ id: 'c6', prompt: PROMPT, mode: 'pointwise', videos: [good, bad], options: {} }, {});
+      } catch (e) {
+        caught = e;
+      }
+      expect(isVrGrpoError(caught, 'INVALID_REQUEST')).toBe(true);
     });
 
     it('stops with an error, not a default score, when aborted', async () => {

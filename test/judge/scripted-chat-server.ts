@@ -33,7 +33,17 @@ export interface BodyMessage {
   readonly content: string | readonly BodyPart[];
 }
 
-export type BodyPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image_url'; readonly image_url: { readonly url: string } };
+export type BodyPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } }
+  | { readonly type: 'video_url'; readonly video_url: { readonly url: string } };
+
+/** The frames of a `data:video/jpeg;base64,<f1>,<f2>,…` part as JPEG image data URLs (vLLM's frame-list form). */
+export function videoFrames(url: string): string[] {
+  const prefix = 'data:video/jpeg;base64,';
+  if (!url.startsWith(prefix)) throw new Error(`not a JPEG frame-list video URL: ${url.slice(0, 40)}`);
+  return url.slice(prefix.length).split(',').map((b64) => `data:image/jpeg;base64,${b64}`);
+}
 
 export type ScriptedReply =
   | { readonly kind: 'text'; readonly text: string; readonly usage?: { readonly prompt_tokens: number; readonly completion_tokens: number } | null }
@@ -185,6 +195,8 @@ export interface SentImage {
   readonly url: string;
   /** Index of the message carrying it. */
   readonly message: number;
+  /** Sent as a frame of a video part (not a separate image). */
+  readonly inVideo: boolean;
 }
 
 /** Every image of a request in order, with the frame label that precedes it. */
@@ -197,8 +209,11 @@ export function sentImages(body: ChatBody): SentImage[] {
       if (p.type === 'text') {
         const all = [...p.text.matchAll(/Frame (\d+):\s*$/g)];
         label = all.length === 0 ? null : Number(all.at(-1)?.[1]);
+      } else if (p.type === 'image_url') {
+        out.push({ frame: label, url: p.image_url.url, message, inVideo: false });
+        label = null;
       } else {
-        out.push({ frame: label, url: p.image_url.url, message });
+        for (const url of videoFrames(p.video_url.url)) out.push({ frame: null, url, message, inVideo: true });
         label = null;
       }
     }
@@ -233,7 +248,7 @@ export function visibleFrames(body: ChatBody): number[] {
 
 /** Tool results so far (user turns that open with "After selecting frames:"). */
 export function toolRounds(body: ChatBody): number {
-  return body.messages.filter((m) => m.role === 'user' && messageText(m).startsWith('After selecting frames:')).length;
+  return body.messages.filter((m) => m.role === 'user' && messageText(m).trimStart().startsWith('After selecting frames:')).length;
 }
 
 /**

@@ -32,7 +32,7 @@ const valueOf = (g: number): number => (g <= 24 ? g - 1 : 100 + g - 25);
 const INITIAL = [1, 9, 16, 24, 25, 33, 40, 48];
 
 /** Small exact images (PNG, no resizing) keep these tests fast; the JPEG and resizing path has its own test. */
-const FAST: Partial<VlmOptions> = { imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 };
+const FAST: Partial<VlmOptions> = { profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 };
 
 let server: ScriptedChatServer | null = null;
 let engine: JudgeEngine | null = null;
@@ -145,7 +145,8 @@ describe('VLM backend: what it sends', () => {
     const e2 = await createVlmJudge({ vlm: { baseUrl: s.baseUrl, model: 'm', ...FAST }, env: {} });
     const w = await e2.judge(pair(), {});
     await e2.close();
-    expect(w.answer).toEqual({ TA: 2, MQ: 2, VQ: 2, OA: 2, CF: 2 });
+    // \boxed{n} says the overall preference only: nothing else is reported (protocol v2).
+    expect(w.answer).toEqual({ OA: 2 });
     expect(frames(s.bodies[3])).toEqual([...INITIAL, 5, 29]);
     expect(w.hallucinations).toEqual([]);
   });

@@ -37,7 +37,7 @@ afterEach(async () => {
 async function setup(script: ChatScript): Promise<{ server: ScriptedChatServer; engine: JudgeEngine }> {
   server = await ScriptedChatServer.start(script);
   engine = await createVlmJudge({
-    vlm: { baseUrl: server.baseUrl, model: 'm', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 },
+    vlm: { baseUrl: server.baseUrl, model: 'm', profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 },
     env: {},
   });
   return { server, engine };

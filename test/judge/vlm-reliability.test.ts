@@ -26,7 +26,7 @@ function video(base: number, frames = 8): RawVideo {
 
 const pair = (id = 'r1'): JudgmentRequest => ({ id, prompt: 'a red circle', mode: 'pairwise', videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(100), 'b')], options: {} });
 
-const FAST: Partial<VlmOptions> = { imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64, retryBaseDelayMs: 100, retryMaxDelayMs: 5_000 };
+const FAST: Partial<VlmOptions> = { profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64, retryBaseDelayMs: 100, retryMaxDelayMs: 5_000 };
 
 /** A fake clock for retries: records each requested wait and returns at once. */
 function recordingSleep(): { delays: number[]; deps: ChatClientDeps } {

@@ -96,8 +96,10 @@ describe('VLM options and turn text', () => {
   it('keeps the config defaults equal to the backend defaults, and requires baseUrl and model for backend vlm', () => {
     const c = defaultConfig().judge;
     expect(c.backend).toBe('embedded');
-    const { baseUrl, model, apiKey, rmVersion, extraBody, ...rest } = c.vlm;
+    const { baseUrl, model, apiKey, rmVersion, extraBody, framesPerVideo, initialFramesAs, promptTemplate, frameLabels, ...rest } = c.vlm;
     expect([baseUrl, model, apiKey, rmVersion, extraBody]).toEqual([null, null, null, null, {}]);
+    // Left to the profile (PROFILE_DEFAULTS) or to the shipped template.
+    expect([framesPerVideo, initialFramesAs, promptTemplate, frameLabels]).toEqual([null, null, null, null]);
     const { apiKeyEnv, ...defaults } = VLM_DEFAULTS;
     expect(apiKeyEnv).toBe('VRGRPO_VLM_API_KEY');
     expect(rest).toEqual(defaults);
@@ -118,11 +120,12 @@ describe('VLM options and turn text', () => {
       call: { ok: true, targetFrames: [3] },
     });
     expect(parseTurn('<tool_call>```json\n{"name": "select_frames", "arguments": {"target_frames": [5, 6]}}\n```</tool_call><|endoftext|>', 'pairwise')).toMatchObject({ call: { ok: true, targetFrames: [5, 6] } });
-    expect(parseTurn('<synthesis>s</synthesis><think>t</think><recommend answer>\\boxed{1}</recommend answer><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>', 'pairwise')).toMatchObject({
-      kind: 'tool_call',
-      recommend: { TA: 1, MQ: 1, VQ: 1, OA: 1, CF: 2 },
-    });
-    expect(parseTurn('<think>t</think><answer>\\boxed{2}</answer><|im_end|>', 'pairwise')).toMatchObject({ kind: 'answer', overallOnly: true, answer: { OA: 2 } });
+    const boxedRecommend = parseTurn('<synthesis>s</synthesis><think>t</think><recommend answer>\\boxed{1}</recommend answer><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>', 'pairwise');
+    expect(boxedRecommend).toMatchObject({ kind: 'tool_call' });
+    if (boxedRecommend.kind === 'tool_call') expect(boxedRecommend.recommend).toEqual({ OA: 1 });
+    const boxedAnswer = parseTurn('<think>t</think><answer>\\boxed{2}</answer><|im_end|>', 'pairwise');
+    expect(boxedAnswer).toMatchObject({ kind: 'answer' });
+    if (boxedAnswer.kind === 'answer') expect(boxedAnswer.answer).toEqual({ OA: 2 });
     expect(parseTurn('<tool_call>\n', 'pairwise').kind).toBe('invalid');
   });
 

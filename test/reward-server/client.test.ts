@@ -1,7 +1,7 @@
 /** RewardServerClient against a real reward server: handshake, judging, error codes, timeouts, auth, disconnects. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVrGrpoError, type VrGrpoError } from '../../src/errors/index.js';
-import type { Turn } from '../../src/protocol/index.js';
+import { PROTOCOL_VERSION, type Turn } from '../../src/protocol/index.js';
 import { RewardServerClient } from '../../src/reward-client/index.js';
 import type { RewardServer } from '../../src/reward-server/index.js';
 import type { BrightnessJudge } from './brightness-judge.js';
@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('RewardServerClient', () => {
   it('connects with a token, exposes the hello, answers status and ping, and closes idempotently', async () => {
     const client = await RewardServerClient.connect(server.url, { token: 'tok' });
-    expect(client.hello).toMatchObject({ protocol: 1, backend: 'test-brightness', rmVersion: 'test-rm-1' });
+    expect(client.hello).toMatchObject({ protocol: PROTOCOL_VERSION, backend: 'test-brightness', rmVersion: 'test-rm-1' });
     expect(await within(client.status(), 'status')).toMatchObject({ type: 'status', state: 'running', connections: 1 });
     expect(await within(client.ping(), 'ping')).toBeGreaterThanOrEqual(0);
     await client.close();

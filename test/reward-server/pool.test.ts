@@ -52,6 +52,38 @@ describe('reward client pool over real replicas', () => {
     }
   });
 
+  it('with retryOn transport, re-runs a judgment elsewhere only when no server got it done, not after a judge failure', async () => {
+    const failing = new FailingJudge();
+    const a = await startServer(fixture, { service: failing });
+    const b = await startServer(fixture);
+    const pool = await RewardClientPool.create({ urls: [a.server.url, b.server.url], maxAttempts: 3, retryOn: 'transport', reconnectDelayMs: 50 });
+    try {
+      // Round-robin sends some judgments to the failing replica first: they fail there, and are not re-run on b.
+      const results = await within(Promise.allSettled([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'pooled judgments');
+      const failed = results.filter((r) => r.status === 'rejected');
+      expect(failed.length).toBe(failing.calls);
+      expect(failed.length).toBeGreaterThan(0);
+      for (const r of failed) expect(isVrGrpoError(r.reason, 'JUDGE_FAILED')).toBe(true);
+      for (const r of results) if (r.status === 'fulfilled') expect(r.value).toMatchObject({ replica: b.server.url, attempts: 1 });
+      // A replica that is gone is a transport failure: the judgment goes to the other one.
+      await b.server.close();
+      await a.server.close();
+      const c = await startServer(fixture);
+      const pool2 = await RewardClientPool.create({ urls: [b.server.url, c.server.url], maxAttempts: 3, retryOn: 'transport', reconnectDelayMs: 50, waitForReplicaMs: 2_000 });
+      try {
+        const r = await within(pool2.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }), 'judgment on the live replica');
+        expect(r.replica).toBe(c.server.url);
+      } finally {
+        await pool2.close();
+        await c.server.close();
+      }
+    } finally {
+      await pool.close();
+      await a.server.close();
+      await b.server.close();
+    }
+  });
+
   it('does not retry non-retryable errors, and routes around a replica that went away', async () => {
     const a = await startServer(fixture);
     const b = await startServer(fixture);

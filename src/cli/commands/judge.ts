@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { FileFrameSource } from '../../judge/frame-source.js';
 import type { Turn, VerdictMessage } from '../../protocol/index.js';
 import { RewardServerClient } from '../../reward-client/index.js';
-import { embeddedServiceFactory } from '../../reward-server/index.js';
 import { UsageError, commandContext, intOption, media } from '../context.js';
+import { configuredJudgeService } from '../in-process-judge.js';
 
 interface JudgeFlags {
   config?: string;
@@ -19,6 +19,7 @@ interface JudgeFlags {
   bothOrders?: boolean;
   maxToolCalls?: string;
   checkpoint?: string;
+  record?: string;
 }
 
 function printReadable(v: VerdictMessage, turns: readonly Turn[], trace: boolean): void {
@@ -33,10 +34,11 @@ function printReadable(v: VerdictMessage, turns: readonly Turn[], trace: boolean
   w(`rm ${v.rmVersion} · ${v.mode} · ${v.toolCalls} tool call(s) · frames viewed ${v.framesViewed.map((f) => f.length).join(' + ')} · ${v.timing.totalMs.toFixed(0)} ms${v.forced ? ' · forced' : ''}`);
   if (v.answer !== null) {
     const a = v.answer;
-    const word = (p: number): string => (p === 0 ? 'tie' : `video ${p}`);
-    w(`TA ${word(a.TA)} · MQ ${word(a.MQ)} · VQ ${word(a.VQ)} · overall ${word(a.OA)} · confidence ${a.CF} (1 high … 3 low)`);
+    const word = (p: number | undefined): string => (p === undefined ? 'not given' : p === 0 ? 'tie' : `video ${p}`);
+    w(`TA ${word(a.TA)} · MQ ${word(a.MQ)} · VQ ${word(a.VQ)} · overall ${word(a.OA)} · confidence ${a.CF === undefined ? 'not given' : `${a.CF} (1 high … 3 low)`}`);
   }
-  v.scores.forEach((s, i) => w(`video ${i + 1}: TA ${s.TA.toFixed(2)} MQ ${s.MQ.toFixed(2)} VQ ${s.VQ.toFixed(2)} overall ${s.overall.toFixed(2)}`));
+  const num = (x: number | undefined): string => (x === undefined ? 'not given' : x.toFixed(2));
+  v.scores.forEach((s, i) => w(`video ${i + 1}: TA ${num(s.TA)} MQ ${num(s.MQ)} VQ ${num(s.VQ)} overall ${num(s.overall)}`));
   for (const h of v.hallucinations) w(`hallucination: ${h.kind} — ${h.detail}`);
 }
 
@@ -53,9 +55,13 @@ export function registerJudge(program: Command): void {
     .option('--both-orders', 'pairwise: judge both orders and reconcile')
     .option('--max-tool-calls <n>', 'select_frames calls allowed')
     .option('--checkpoint <dir>', 'reward-model checkpoint for in-process judging: a perception or a learned-judge folder (default: judge.checkpoint)')
+    .option('--record <dir>', 'judge.backend vlm, in-process: write every request and response to this folder (frames as files; docs/vlm.md)')
     .option('--config <file>', 'config file')
     .action(async (flags: JudgeFlags) => {
       const ctx = commandContext(flags.config);
+      if (flags.record !== undefined && flags.server !== undefined) {
+        throw new UsageError('--record: records the VLM backend in-process, not through --server (a reward server records with serve-reward --record)');
+      }
       if (flags.video.length < 1 || flags.video.length > 2) throw new UsageError('--video: give one video (pointwise) or two (pairwise)');
       const mode = flags.video.length === 2 ? 'pairwise' : 'pointwise';
       const maxToolCalls = intOption('--max-tool-calls', flags.maxToolCalls, 0);
@@ -77,8 +83,7 @@ export function registerJudge(program: Command): void {
         }
       } else {
         const m = await media(ctx);
-        // A perception checkpoint (rule-based reasoner) or a learned-judge checkpoint, checked as a reward server checks it.
-        const judge = await embeddedServiceFactory({ judge: ctx.config.judge })({ kind: 'path', path: flags.checkpoint === undefined ? ctx.config.judge.checkpoint : resolve(flags.checkpoint) }, { signal: new AbortController().signal });
+        const judge = await configuredJudgeService(ctx, { ...(flags.checkpoint === undefined ? {} : { checkpoint: flags.checkpoint }), ...(flags.record === undefined ? {} : { record: flags.record }) });
         try {
           const j = await judge.judge({ id: 'cli-1', prompt: flags.prompt, mode, videos: paths.map((p) => new FileFrameSource(m, p)), options }, {});
           verdict = { type: 'verdict', id: 'cli-1', ...j };

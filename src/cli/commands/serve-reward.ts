@@ -14,7 +14,7 @@ import {
   type CheckpointSource,
   type ServiceFactory,
 } from '../../reward-server/index.js';
-import { commandContext, intOption, media, type CommandContext } from '../context.js';
+import { UsageError, commandContext, intOption, media, type CommandContext } from '../context.js';
 
 interface ServeFlags {
   config?: string;
@@ -24,6 +24,7 @@ interface ServeFlags {
   checkpoint?: string;
   watchCheckpoints?: string;
   exitWithParent?: boolean;
+  record?: string;
 }
 
 /** The configured backend's service factory and the version to start on. */
@@ -37,7 +38,11 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
         if (source.kind !== 'vlm') throw new VrGrpoError('INVALID_REQUEST', 'this server runs the VLM backend: load_checkpoint needs a model and/or baseUrl, not a checkpoint path');
         // Another model gets its own label (vlm:<model>) unless the request names one.
         const rmVersion = source.rmVersion ?? (source.model === undefined ? base.rmVersion : null);
-        return createVlmJudge({ vlm: { ...base, model: source.model ?? base.model, baseUrl: source.baseUrl ?? base.baseUrl, rmVersion }, judge });
+        return createVlmJudge({
+          vlm: { ...base, model: source.model ?? base.model, baseUrl: source.baseUrl ?? base.baseUrl, rmVersion },
+          judge,
+          ...(flags.record === undefined ? {} : { recordDir: resolve(flags.record) }),
+        });
       },
     };
   }
@@ -53,6 +58,7 @@ export function registerServeReward(program: Command): void {
     .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
     .option('--checkpoint <dir>', 'embedded reward-model checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
     .option('--watch-checkpoints <dir>', 'swap to complete checkpoint folders that appear in this folder (default: rewardServer.checkpoints.watchDir)')
+    .option('--record <dir>', 'judge.backend vlm: write every request to the VLM server and its response to this folder (docs/vlm.md)')
     .option('--exit-with-parent', 'drain and exit when stdin closes (the parent that spawned it with a stdin pipe died): how `train` starts its local servers')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeFlags) => {
@@ -68,6 +74,7 @@ export function registerServeReward(program: Command): void {
       // Relative to the working directory on the command line, to the config file's folder in the config.
       const watchDir = flags.watchCheckpoints !== undefined ? resolve(flags.watchCheckpoints) : ck.watchDir === null ? null : resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), ck.watchDir);
       if (watchDir !== null) mkdirSync(watchDir, { recursive: true });
+      if (flags.record !== undefined && ctx.config.judge.backend !== 'vlm') throw new UsageError('--record: records the VLM backend; the config says judge.backend: embedded');
       const { factory, initial } = backend(ctx, flags);
       const service = await CheckpointManager.create({
         factory,

@@ -85,7 +85,7 @@ export function registerTrain(program: Command): void {
           urls = [...local.urls];
           token = local.token;
         }
-        pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, versionSkew: r.versionSkew, log });
+        pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, retryOn: r.retryOn, versionSkew: r.versionSkew, log });
         const total = steps ?? config.training.steps;
         const progress = createProgress(total, 'train [{bar}] {value}/{total} | reward {reward} | gold {gold} | KL {kl} | ETA {eta_formatted}', log);
         const activePool = pool;

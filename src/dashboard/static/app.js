@@ -388,7 +388,8 @@
 
   /** @param {Verdict} v @param {number} i */
   function verdictItem(v, i) {
-    const answer = v.answer === null ? 'pointwise' : Object.entries(v.answer).map(([k, x]) => `${k}=${x}`).join(' ');
+    // A dimension the judge did not give (the released VR-Thinker may answer overall only) reads "not given", never a number.
+    const answer = v.answer === null ? 'pointwise' : ['TA', 'MQ', 'VQ', 'OA', 'CF'].map((k) => `${k}=${v.answer?.[k] ?? 'not given'}`).join(' ');
     const hall = v.hallucinations.length === 0 ? '' : ` · ⚠ ${v.hallucinations.map((h) => h.kind.replaceAll('_', ' ')).join(', ')}`;
     const summary = el('summary', {}, [
       el('span', { class: 'verdict-id' }, [`#${i + 1}`]),

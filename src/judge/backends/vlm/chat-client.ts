@@ -7,7 +7,7 @@
 import { VrGrpoError } from '../../../errors/index.js';
 import { Rng } from '../../../common/rng.js';
 import { parseChatCompletion, type ChatCompletion, type ChatRequest } from './chat-messages.js';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { ConcurrencyLimit, type Priority } from './concurrency-limit.js';
 import { backoffDelayMs, isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
 export interface ChatClientOptions {
@@ -102,14 +102,17 @@ export class ChatCompletionsClient {
     return `${this.options.baseUrl}/chat/completions`;
   }
 
-  /** Sends one chat-completions request, retrying as documented; rejects with a VrGrpoError. */
-  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
+  /**
+   * Sends one chat-completions request, retrying as documented; rejects with a VrGrpoError. `priority` 'continue'
+   * (a later turn of a running conversation) is served before waiting first turns.
+   */
+  async complete(request: ChatRequest, signal?: AbortSignal, priority: Priority = 'new'): Promise<ChatResult> {
     if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the VLM client is closed', { details: { reason: 'closed' } });
     const body = JSON.stringify(request);
     const stop = signal === undefined ? this.lifetime.signal : AbortSignal.any([signal, this.lifetime.signal]);
     let last: Extract<AttemptOutcome, { kind: 'retry' }> | null = null;
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
-      const release = await this.limit.acquire(stop);
+      const release = await this.limit.acquire(stop, priority);
       let outcome: AttemptOutcome;
       try {
         outcome = await this.attempt(body, stop);

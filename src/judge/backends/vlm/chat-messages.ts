@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 
-export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image_url'; readonly image_url: { readonly url: string } };
+export type ChatContentPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } }
+  /** A video as vLLM takes it: a URL, or `data:video/jpeg;base64,<frame 1>,<frame 2>,…` (a list of JPEG frames). */
+  | { readonly type: 'video_url'; readonly video_url: { readonly url: string } };
 
 export type ChatMessage =
   | { readonly role: 'system'; readonly content: string }

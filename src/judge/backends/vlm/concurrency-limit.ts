@@ -1,9 +1,17 @@
-/** A FIFO concurrency limit: at most `limit` holders at once; waiting is abortable. */
+/**
+ * A concurrency limit with two FIFO queues: at most `limit` holders at once; a freed slot goes first to a 'continue'
+ * waiter (the next turn of a conversation already running), then to a 'new' one (a conversation's first request). So
+ * running conversations finish before new ones start — their judgments complete sooner and the server's prefix cache
+ * still holds their context. Waiting is abortable.
+ */
 import { VrGrpoError } from '../../../errors/index.js';
+
+/** 'continue': a later turn of a running conversation; 'new': the first request of a conversation. */
+export type Priority = 'continue' | 'new';
 
 export class ConcurrencyLimit {
   private active = 0;
-  private readonly waiting: { grant: () => void; fail: (e: Error) => void }[] = [];
+  private readonly waiting: Record<Priority, { grant: () => void; fail: (e: Error) => void }[]> = { continue: [], new: [] };
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new VrGrpoError('INVALID_ARGUMENT', `concurrency must be an integer >= 1, got ${limit}`);
@@ -14,8 +22,13 @@ export class ConcurrencyLimit {
     return this.active;
   }
 
+  /** Waiters right now, by priority. */
+  get queued(): Readonly<Record<Priority, number>> {
+    return { continue: this.waiting.continue.length, new: this.waiting.new.length };
+  }
+
   /** Waits for a slot; resolves to its release function (call it exactly once). */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  acquire(signal?: AbortSignal, priority: Priority = 'new'): Promise<() => void> {
     if (signal?.aborted === true) return Promise.reject(aborted());
     if (this.active < this.limit) {
       this.active += 1;
@@ -33,19 +46,20 @@ export class ConcurrencyLimit {
           reject(e);
         },
       };
+      const queue = this.waiting[priority];
       const onAbort = (): void => {
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
+        const i = queue.indexOf(entry);
+        if (i >= 0) queue.splice(i, 1);
         entry.fail(aborted());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(entry);
+      queue.push(entry);
     });
   }
 
   /** Rejects everyone still waiting (on close). */
   rejectWaiting(error: Error): void {
-    for (const w of this.waiting.splice(0)) w.fail(error);
+    for (const w of [...this.waiting.continue.splice(0), ...this.waiting.new.splice(0)]) w.fail(error);
   }
 
   private releaser(): () => void {
@@ -54,7 +68,7 @@ export class ConcurrencyLimit {
       if (done) return;
       done = true;
       this.active -= 1;
-      this.waiting.shift()?.grant();
+      (this.waiting.continue.shift() ?? this.waiting.new.shift())?.grant();
     };
   }
 }

@@ -124,15 +124,18 @@ export interface EncodedImage {
   readonly bytes: number;
 }
 
-/** Resizes an RGB24 frame into `budget` and encodes it as a base64 data URL. */
+/**
+ * Resizes an RGB24 frame into `budget` (or to an exact size: the frames of one video part must share theirs) and
+ * encodes it as a base64 data URL.
+ */
 export function encodeFrame(
   rgb: Uint8Array,
   width: number,
   height: number,
-  budget: PixelBudget,
+  budget: PixelBudget | { readonly width: number; readonly height: number },
   format: { readonly type: 'jpeg' | 'png'; readonly jpegQuality?: number },
 ): EncodedImage {
-  const size = fitToBudget(width, height, budget);
+  const size = 'maxPixels' in budget ? fitToBudget(width, height, budget) : budget;
   const resized = resizeRgb(rgb, width, height, size.width, size.height);
   const data = rgba(resized, size.width * size.height);
   const encoded =

@@ -8,8 +8,23 @@ import { VrGrpoError } from '../../../errors/index.js';
 /** Qwen2.5-VL's pixel unit: one visual token covers a 28×28 patch (2×2 merged 14-px patches). */
 export const QWEN_PATCH = 28;
 
+/** How the backend speaks to the model: the released VR-Thinker's layout, or the project's own (older) one. */
+export const VLM_PROFILES = ['vr-thinker-released', 'project'] as const;
+export type VlmProfile = (typeof VLM_PROFILES)[number];
+
+/** What each profile sets for the options left null. */
+export const PROFILE_DEFAULTS: Readonly<Record<VlmProfile, { readonly framesPerVideo: number | null; readonly initialFramesAs: 'video' | 'images'; readonly frameLabels: boolean }>> = Object.freeze({
+  /** As released: 48 frames per video (1–96 for a pair), the initial frames as one video, bare selected images. */
+  'vr-thinker-released': Object.freeze({ framesPerVideo: 48, initialFramesAs: 'video', frameLabels: false }),
+  /** The project's earlier layout: real frame numbers, labelled images. */
+  project: Object.freeze({ framesPerVideo: null, initialFramesAs: 'images', frameLabels: true }),
+});
+
 /** Defaults of every optional VLM option (VR-Thinker's released evaluation settings where it has one). */
 export const VLM_DEFAULTS = Object.freeze({
+  profile: 'vr-thinker-released',
+  /** Sent as `repetition_penalty` so a server that applies the checkpoint's generation config (1.05) does not. */
+  repetitionPenalty: 1,
   /** Env var read when `apiKey` is null. */
   apiKeyEnv: 'VRGRPO_VLM_API_KEY',
   /** Greedy decoding, as VR-Thinker is evaluated. */
@@ -45,11 +60,11 @@ export const VLM_DEFAULTS = Object.freeze({
   maxImages: 64,
   /** Context tokens a conversation may reach (released code: 12·1024 − 200); null = no budget. */
   tokenBudget: 12 * 1024 - 200,
+  /** The serving engine's context length (vLLM --max-model-len); configurations that cannot fit it are refused. null = unchecked. */
+  maxModelLen: 20480,
   /** 'text': the tool is described in the system prompt and called as <tool_call> text; 'tools': also sent as OpenAI `tools`. */
   toolMode: 'text',
   systemPrompt: 'You are a helpful assistant.',
-  /** Precede each image with a "Frame N:" text part. */
-  frameLabels: true,
 });
 
 export const vlmOptionsSchema = z.strictObject({
@@ -61,6 +76,16 @@ export const vlmOptionsSchema = z.strictObject({
   apiKey: z.string().min(1).nullable().default(null),
   /** Reward-model version reported in verdicts; null = `vlm:<model>`. */
   rmVersion: z.string().min(1).nullable().default(null),
+  /** The prompt layout, index space and frame form (see VLM_PROFILES). Default: the released VR-Thinker's. */
+  profile: z.enum(VLM_PROFILES).default(VLM_DEFAULTS.profile),
+  /** Frames each video is presented as (the model's index space is 1..2·N for a pair); null = the profile's (48 released, real counts for project). Max 4096. */
+  framesPerVideo: z.number().int().min(2).max(4096).nullable().default(null),
+  /** Initial frames as one `video_url` part (vLLM's JPEG frame list) or as separate images; null = the profile's. */
+  initialFramesAs: z.enum(['video', 'images']).nullable().default(null),
+  /** A prompt template file for the first user turn (released profile; placeholders in docs/vlm.md); null = the shipped one. */
+  promptTemplate: z.string().min(1).nullable().default(null),
+  /** `repetition_penalty` sent with every request; null = leave it to the server. */
+  repetitionPenalty: z.number().min(0.5).max(2).nullable().default(VLM_DEFAULTS.repetitionPenalty),
   temperature: z.number().min(0).max(2).default(VLM_DEFAULTS.temperature),
   maxTokens: z.number().int().min(1).default(VLM_DEFAULTS.maxTokens),
   stop: z.array(z.string().min(1)).max(8).default([...VLM_DEFAULTS.stop]),
@@ -79,9 +104,12 @@ export const vlmOptionsSchema = z.strictObject({
   resizeFactor: z.number().int().min(1).max(256).default(VLM_DEFAULTS.resizeFactor),
   maxImages: z.number().int().min(1).max(1024).default(VLM_DEFAULTS.maxImages),
   tokenBudget: z.number().int().min(1).nullable().default(VLM_DEFAULTS.tokenBudget),
+  /** The server's context length (vLLM --max-model-len): a configuration that cannot fit it is refused at start-up; null = unchecked. */
+  maxModelLen: z.number().int().min(1024).max(1_048_576).nullable().default(VLM_DEFAULTS.maxModelLen),
   toolMode: z.enum(['text', 'tools']).default(VLM_DEFAULTS.toolMode),
   systemPrompt: z.string().default(VLM_DEFAULTS.systemPrompt),
-  frameLabels: z.boolean().default(VLM_DEFAULTS.frameLabels),
+  /** A "Frame N:" label before each image; null = the profile's (released: no labels). */
+  frameLabels: z.boolean().nullable().default(null),
   /** Extra fields merged into every request body (e.g. vLLM's `top_k`, `seed`, `repetition_penalty`). */
   extraBody: z.record(z.string(), z.unknown()).default({}),
 });
@@ -90,7 +118,11 @@ export const vlmOptionsSchema = z.strictObject({
 export type VlmOptions = z.input<typeof vlmOptionsSchema>;
 
 /** Every option filled, the API key resolved, frozen. */
-export type ResolvedVlmOptions = Readonly<Omit<z.output<typeof vlmOptionsSchema>, 'stop' | 'extraBody'>> & {
+export type ResolvedVlmOptions = Readonly<Omit<z.output<typeof vlmOptionsSchema>, 'stop' | 'extraBody' | 'framesPerVideo' | 'initialFramesAs' | 'frameLabels'>> & {
+  /** Profile defaults filled in. */
+  readonly framesPerVideo: number | null;
+  readonly initialFramesAs: 'video' | 'images';
+  readonly frameLabels: boolean;
   readonly stop: readonly string[];
   readonly extraBody: Readonly<Record<string, unknown>>;
   readonly rmVersion: string;
@@ -111,9 +143,19 @@ export function resolveVlmOptions(input: VlmOptions, env: Readonly<Record<string
       throw new VrGrpoError('INVALID_ARGUMENT', `invalid VLM options: ${kind}MinPixels ${o[`${kind}MinPixels`]} exceeds ${kind}MaxPixels ${o[`${kind}MaxPixels`]}`);
     }
   }
+  if (o.profile === 'vr-thinker-released' && o.toolMode === 'tools') {
+    // Qwen2.5-VL's chat template has no branch for OpenAI `tools`: the server would drop the tool description.
+    throw new VrGrpoError('INVALID_ARGUMENT', 'invalid VLM options: toolMode "tools" does not reach the released VR-Thinker (its chat template drops OpenAI tools); use toolMode "text"', {
+      details: { problems: ['toolMode: "tools" is not supported by profile vr-thinker-released'] },
+    });
+  }
+  const profile = PROFILE_DEFAULTS[o.profile];
   const envKey = env[VLM_DEFAULTS.apiKeyEnv];
   return Object.freeze({
     ...o,
+    framesPerVideo: o.framesPerVideo ?? profile.framesPerVideo,
+    initialFramesAs: o.initialFramesAs ?? profile.initialFramesAs,
+    frameLabels: o.frameLabels ?? profile.frameLabels,
     baseUrl: o.baseUrl.replace(/\/+$/, ''),
     apiKey: o.apiKey ?? (envKey === undefined || envKey === '' ? null : envKey),
     rmVersion: o.rmVersion ?? `vlm:${o.model}`,

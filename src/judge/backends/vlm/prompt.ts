@@ -51,6 +51,9 @@ export function toolPreamble(tool: ChatTool): string {
 /** Text that opens a tool result (VR-Thinker returns tool results as user turns starting this way). */
 export const TOOL_RESULT_PREFIX = 'After selecting frames:';
 
+/** The text before the selected frames' images in the released layout (with the newline the released code sends first). */
+export const SELECTED_FRAMES_TEXT = `\n${TOOL_RESULT_PREFIX} Here are the selected frames`;
+
 /** Text standing in for an image the visual memory window dropped. */
 export const DROPPED_IMAGE = '< No Focus >';
 
