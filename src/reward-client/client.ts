@@ -144,7 +144,7 @@ export class RewardServerClient {
   }
 
   /**
-   * Connects to `url` (`ws://host:port`), announces protocol v1 and waits for the server `hello`. Rejects with
+   * Connects to `url` (`ws://host:port`), announces the protocol version (PROTOCOL_VERSION) and waits for the server `hello`. Rejects with
    * UNAUTHORIZED (HTTP 401), SHUTTING_DOWN (HTTP 503), PROTOCOL_MISMATCH (the server speaks another version), or
    * JUDGE_FAILED (`details.reason`: 'timeout', 'connect failed', 'disconnected').
    */
