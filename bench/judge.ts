@@ -87,7 +87,8 @@ async function run(judge: JudgeEngine, pairs: readonly GoldPair[], options: { in
       tools += v.toolCalls;
       hallucinations += v.hallucinations.length;
       for (const d of DIMS) {
-        if (p.gold[d] === 0 || v.answer === null) continue;
+        // A dimension the verdict did not give is not counted (not given), neither right nor wrong.
+        if (p.gold[d] === 0 || v.answer === null || v.answer[d] === undefined) continue;
         counted[d] += 1;
         if (v.answer[d] === p.gold[d]) correct[d] += 1;
       }

@@ -31,8 +31,9 @@ const r4 = (x: number): number => Math.round(x * 10000) / 10000;
 
 export function summarise(traces: readonly Trace[], mode: AnswerMode = 'per-dimension'): JudgeMetrics {
   const ok = traces.filter((t) => t.final !== null);
+  /** Accuracy on dimension d over the decided pairs whose verdict gave d (NaN when none did: "not given"). */
   const acc = (d: PairwiseDimension): { acc: number; n: number } => {
-    const scored = ok.filter((t) => t.gold[d] !== 0);
+    const scored = ok.filter((t) => t.gold[d] !== 0 && t.final?.[d] !== undefined);
     return { acc: scored.length === 0 ? NaN : scored.filter((t) => t.final?.[d] === t.gold[d]).length / scored.length, n: scored.length };
   };
   const [TA, MQ, VQ, OA] = (['TA', 'MQ', 'VQ', 'OA'] as const).map(acc) as [ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>];

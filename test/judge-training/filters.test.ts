@@ -1,6 +1,6 @@
 /** What cold start and rejection sampling learn from: only well-formed traces whose answers are all correct (hand-built traces). */
 import { describe, expect, it } from 'vitest';
-import { allCorrect, formatValid, keepForImitation, type GoldPreferences, type Trace } from '../../src/judge-training/index.js';
+import { allCorrect, formatValid, keepForImitation, summarise, type GoldPreferences, type Trace } from '../../src/judge-training/index.js';
 import { answer, trace } from './fixtures.js';
 
 const gold: GoldPreferences = { TA: 1, MQ: 2, VQ: 0, OA: 1 };
@@ -70,5 +70,19 @@ describe('keepForImitation', () => {
     const kept = traces.filter(({ t }) => keepForImitation(t, 'per-dimension'));
     expect(kept).toEqual(traces.filter((x) => x.keep));
     expect(kept).toHaveLength(2);
+  });
+});
+
+describe('measured accuracy counts only what a verdict gave', () => {
+  it('leaves a dimension that no final answer gave as not given (NaN), and scores OA as usual', () => {
+    const gold: GoldPreferences = { TA: 1, MQ: 2, VQ: 1, OA: 1 };
+    // Overall-only verdicts (a bare \boxed{n}): OA right on one pair, wrong on the other; no TA/MQ/VQ.
+    const traces = [trace(gold, [answer(1, 1, 1, 1)], { final: { OA: 1 } }), trace(gold, [answer(2, 2, 2, 2)], { final: { OA: 2 } })];
+    const m = summarise(traces, 'overall-only');
+    expect(m.pairwiseAccuracy).toBe(0.5);
+    expect(m.perDimension.TA).toBeNaN();
+    expect(m.perDimension.MQ).toBeNaN();
+    // Complete verdicts are scored on every dimension.
+    expect(summarise([trace(gold, [answer(1, 2, 2, 1)])]).perDimension).toEqual({ TA: 1, MQ: 1, VQ: 0 });
   });
 });
