@@ -22,6 +22,11 @@ export const mediaSchema = strict({
 });
 
 export const worldSchema = strict({
+  /**
+   * 1: attributes hold for the whole clip. 2: events at moments of the clip and temporally local defects
+   * (docs/world.md, "World v2"); use 48 frames with it (configs/world-v2.yaml).
+   */
+  version: z.union([z.literal(1), z.literal(2)]).default(1),
   frames: int({ min: 2, max: 512 }).default(24),
   /** Frame width and height in px (even, for H.264). */
   width: int({ min: 16, max: 1024 }).multipleOf(2, { error: 'expected even integer' }).default(64),
@@ -33,6 +38,8 @@ export const worldSchema = strict({
   heldOutFraction: num({ min: 0, max: 0.5 }).default(0.2),
   /** Probability that a generated prompt has a second object. */
   secondObjectProbability: num({ min: 0, max: 1 }).default(0.25),
+  /** World v2: probability that a prompt object has an event (ignored in v1). */
+  eventProbability: num({ min: 0, max: 1 }).default(0.6),
 });
 
 export const samplerSchema = strict({

@@ -3,9 +3,13 @@
  * measurement only (reward-hacking detection, benchmarks); the judge never sees it.
  */
 import { DEFECTS, type Defect, type Scene, type SceneObject } from './latent.js';
-import type { ObjectSpec, PromptSpec } from './prompt.js';
+import type { EventSpec, ObjectSpec, PromptSpec } from './prompt.js';
+import type { LocalDefect, SceneEvent } from './temporal.js';
 import {
   BACKGROUND_COLOURS,
+  EVENT_TIMES,
+  EVENT_TIME_TOLERANCE,
+  LOCAL_DEFECT_DIMENSION,
   FAST_FROM_PX_PER_FRAME,
   OBJECT_COLOURS,
   STILL_BELOW_PX_PER_FRAME,
@@ -14,9 +18,14 @@ import {
   type Speed,
 } from './vocabulary.js';
 
-/** The attributes the gold evaluator checks. */
-export const GOLD_ATTRIBUTES = ['colour', 'shape', 'background', 'motion', 'speed', 'count'] as const;
+/**
+ * The attributes the gold evaluator checks. 'event' and 'eventTime' are world v2's (checked only on v2 scenes):
+ * the event is the one asked for, or none when none was asked; the time is within the tolerance of the asked time.
+ */
+export const GOLD_ATTRIBUTES = ['colour', 'shape', 'background', 'motion', 'speed', 'count', 'event', 'eventTime'] as const;
 export type GoldAttribute = (typeof GOLD_ATTRIBUTES)[number];
+/** The checks that rest on evidence local in time (world v2). */
+export const LOCAL_GOLD_ATTRIBUTES: readonly GoldAttribute[] = ['event', 'eventTime'];
 
 export interface GoldReport {
   /** Per attribute: correct checks / checks made (objects contribute one check each; speed only for moving objects). */
@@ -29,6 +38,8 @@ export interface GoldReport {
   readonly defects: Readonly<Record<Defect, number>>;
   /** 1 − mean defect severity (clipped to [0, 1]): 1 is a clean video. */
   readonly quality: number;
+  /** World v2: the local defects of the scene (empty in v1). */
+  readonly localDefects: readonly LocalDefect[];
 }
 
 /** Classifies an object's true motion: direction word and speed word (null when still). */
@@ -45,6 +56,26 @@ export function classifyMotion(o: Pick<SceneObject, 'vx' | 'vy'>, unit = 1): { m
 function visible(o: SceneObject, scene: Scene): boolean {
   return o.cx > -o.radius && o.cx < scene.width + o.radius && o.cy > -o.radius && o.cy < scene.height + o.radius;
 }
+
+/** Whether a scene's event is the one a prompt asks for (kind and target; time is checked apart). */
+export function eventMatches(want: EventSpec, got: SceneEvent, unit = 1): boolean {
+  if (got.kind !== want.kind) return false;
+  switch (want.kind) {
+    case 'recolour':
+    case 'flash':
+      return nearestColour(OBJECT_COLOURS, got.rgb) === want.colour;
+    case 'turn': {
+      const m = classifyMotion(got, unit);
+      return m.motion === want.motion && m.speed === want.speed;
+    }
+    case 'appear':
+    case 'leave':
+      return true;
+  }
+}
+
+/** Whether an event happens within the tolerance of the asked time. */
+export const eventOnTime = (want: EventSpec, got: SceneEvent): boolean => Math.abs(got.time - EVENT_TIMES[want.when]) <= EVENT_TIME_TOLERANCE;
 
 export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
   const unit = scene.width / 64;
@@ -65,6 +96,15 @@ export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
     check('shape', there && o.shape === want.shape);
     check('motion', motion !== null && motion.motion === want.motion);
     if (want.motion !== 'still') check('speed', motion !== null && motion.speed === want.speed);
+    if (scene.temporal !== undefined) {
+      const got = scene.temporal.events[k] ?? null;
+      if (want.event === undefined) check('event', there && got === null);
+      else {
+        const matches = there && got !== null && eventMatches(want.event, got, unit);
+        check('event', matches);
+        check('eventTime', matches && got !== null && eventOnTime(want.event, got));
+      }
+    }
   });
   check('background', nearestColour(BACKGROUND_COLOURS, scene.background) === prompt.background);
   check('count', shown.length === prompt.objects.length);
@@ -81,6 +121,7 @@ export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
     allCorrect: correct === total,
     defects: { ...scene.defectSeverity },
     quality: Math.max(0, Math.min(1, 1 - meanSeverity)),
+    localDefects: scene.temporal?.localDefects ?? [],
   };
 }
 
@@ -98,12 +139,36 @@ export interface GoldScores {
 
 /** Weights of the overall gold score. */
 export const GOLD_OVERALL_WEIGHTS = { TA: 0.6, MQ: 0.2, VQ: 0.2 } as const;
+/** How much a local defect of severity 1 lowers its dimension (world v2). */
+export const LOCAL_DEFECT_WEIGHT = 0.5;
 
-export function goldScores(report: GoldReport): GoldScores {
+/**
+ * Gold scores of a report. `globalOnly` leaves out what is local in time (event checks, local defects): the scores a
+ * judge would reach from evidence that any frame shows, used to tell which preferences local evidence decides.
+ */
+export function goldScores(report: GoldReport, options: { readonly globalOnly?: boolean } = {}): GoldScores {
   const sev = (d: Defect): number => Math.min(1, report.defects[d]);
-  const TA = report.accuracy;
-  const MQ = 1 - (sev('jitter') + sev('flicker')) / 2;
-  const VQ = 1 - (sev('blur') + sev('noise')) / 2;
+  let TA = report.accuracy;
+  let localMQ = 0;
+  let localVQ = 0;
+  if (options.globalOnly === true) {
+    let correct = 0;
+    let total = 0;
+    for (const a of GOLD_ATTRIBUTES) {
+      if (LOCAL_GOLD_ATTRIBUTES.includes(a)) continue;
+      correct += report.attributes[a].correct;
+      total += report.attributes[a].total;
+    }
+    TA = total === 0 ? 0 : correct / total;
+  } else {
+    for (const d of report.localDefects) {
+      const hit = LOCAL_DEFECT_WEIGHT * Math.min(1, d.severity);
+      if (LOCAL_DEFECT_DIMENSION[d.kind] === 'MQ') localMQ += hit;
+      else localVQ += hit;
+    }
+  }
+  const MQ = Math.max(0, 1 - (sev('jitter') + sev('flicker')) / 2 - localMQ);
+  const VQ = Math.max(0, 1 - (sev('blur') + sev('noise')) / 2 - localVQ);
   return { TA, MQ, VQ, overall: GOLD_OVERALL_WEIGHTS.TA * TA + GOLD_OVERALL_WEIGHTS.MQ * MQ + GOLD_OVERALL_WEIGHTS.VQ * VQ };
 }
 

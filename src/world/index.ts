@@ -6,3 +6,4 @@ export * from './latent.js';
 export * from './renderer.js';
 export * from './gold.js';
 export * from './scene-builder.js';
+export * from './temporal.js';

@@ -11,8 +11,17 @@
  *   31 blur (σ px = 1.5·max(0, z)) · 32 noise (std = 0.12·max(0, z)) · 33 jitter (amplitude px = 2.5·max(0, z))
  *   34 flicker (brightness amplitude = 0.25·max(0, z))
  * Defect values ≤ 0 mean no defect.
+ *
+ * World v2 appends 42 numbers (77 in all; docs/world.md, "World v2"):
+ *   per object slot k, 12 numbers at EVENT_OFFSET + 12·k: 0–5 event logits (argmax over none + EVENT_KINDS)
+ *     6 time (τ = 0.5 + 0.4·z, clamped to [0.02, 0.98]) · 7–9 new colour RGB · 10–11 new velocity x, y (px per
+ *     reference frame = z · W/64)
+ *   per local-defect slot j ∈ {0, 1}, 9 numbers at LOCAL_DEFECT_OFFSET + 9·j: 0–5 logits (argmax over none +
+ *     LOCAL_DEFECT_KINDS) · 6 start (τ = 0.5 + 0.45·z, clamped to [0, 0.98]) · 7 span (0.06 + 0.04·z of the clip,
+ *     clamped to [0.02, 0.2]) · 8 severity (max(0, z), at most 2)
  */
-import { SHAPES, type Rgb, type Shape } from './vocabulary.js';
+import { clipTime, type LocalDefect, type SceneEvent, type TemporalScene } from './temporal.js';
+import { EVENT_KINDS, LOCAL_DEFECT_KINDS, SHAPES, type Rgb, type Shape } from './vocabulary.js';
 
 export const SLOT_DIM = 14;
 export const MAX_OBJECTS = 2;
@@ -21,6 +30,26 @@ export const DEFECT_OFFSET = BACKGROUND_OFFSET + 3;
 export const DEFECTS = ['blur', 'noise', 'jitter', 'flicker'] as const;
 export type Defect = (typeof DEFECTS)[number];
 export const LATENT_DIM = DEFECT_OFFSET + DEFECTS.length;
+
+/** World v2 layout: event slots per object, then local-defect slots. */
+export const EVENT_DIM = 12;
+export const EVENT_OFFSET = LATENT_DIM;
+export const EVENT_SLOT = { kind: 0, time: 6, colour: 7, velocity: 10 } as const;
+export const LOCAL_DEFECT_SLOTS = 2;
+export const LOCAL_DEFECT_DIM = 9;
+export const LOCAL_DEFECT_OFFSET = EVENT_OFFSET + EVENT_DIM * MAX_OBJECTS;
+export const LOCAL_SLOT = { kind: 0, start: 6, span: 7, severity: 8 } as const;
+export const LATENT_DIM_V2 = LOCAL_DEFECT_OFFSET + LOCAL_DEFECT_SLOTS * LOCAL_DEFECT_DIM;
+
+/** Latent length of each world version. */
+export function latentDimOf(version: 1 | 2): number {
+  return version === 2 ? LATENT_DIM_V2 : LATENT_DIM;
+}
+
+/** Latent value of an event time τ (inverse of the decoding). */
+export const eventTimeToLatent = (t: number): number => (t - 0.5) / 0.4;
+export const defectStartToLatent = (t: number): number => (t - 0.5) / 0.45;
+export const defectSpanToLatent = (span: number): number => (span - 0.06) / 0.04;
 
 export const SLOT = {
   present: 0,
@@ -57,6 +86,8 @@ export interface Scene {
   readonly defects: Readonly<Record<Defect, number>>;
   /** Defect severity in latent units (max(0, z)); 1 is a clearly visible defect. */
   readonly defectSeverity: Readonly<Record<Defect, number>>;
+  /** World v2 only: events and local defects (time is then a fraction of the clip; see temporal.ts). */
+  readonly temporal?: TemporalScene;
 }
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
@@ -95,7 +126,7 @@ export function decodeLatent(latent: ArrayLike<number>, width = 64, height = 64)
   const defects = Object.fromEntries(
     DEFECTS.map((d) => [d, severity[d] * DEFECT_SCALE[d] * (d === 'blur' || d === 'jitter' ? unit : 1)]),
   ) as Record<Defect, number>;
-  return {
+  const scene: Scene = {
     width,
     height,
     objects,
@@ -103,6 +134,53 @@ export function decodeLatent(latent: ArrayLike<number>, width = 64, height = 64)
     defects,
     defectSeverity: severity,
   };
+  return latent.length >= LATENT_DIM_V2 ? { ...scene, temporal: decodeTemporal(latent, unit) } : scene;
+}
+
+/** Index of the largest of `n` values from `offset`. */
+function argmax(latent: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (at(latent, offset + i) > at(latent, offset + best)) best = i;
+  return best;
+}
+
+function decodeTemporal(latent: ArrayLike<number>, unit: number): TemporalScene {
+  const events: (SceneEvent | null)[] = [];
+  for (let k = 0; k < MAX_OBJECTS; k++) {
+    const o = EVENT_OFFSET + k * EVENT_DIM;
+    const kind = EVENT_KINDS[argmax(latent, o + EVENT_SLOT.kind, EVENT_KINDS.length + 1) - 1];
+    events.push(
+      kind === undefined
+        ? null
+        : {
+            kind,
+            time: clamp(0.5 + 0.4 * at(latent, o + EVENT_SLOT.time), 0.02, 0.98),
+            rgb: [toColour(at(latent, o + EVENT_SLOT.colour)), toColour(at(latent, o + EVENT_SLOT.colour + 1)), toColour(at(latent, o + EVENT_SLOT.colour + 2))],
+            vx: clamp(at(latent, o + EVENT_SLOT.velocity), -4, 4) * unit,
+            vy: clamp(at(latent, o + EVENT_SLOT.velocity + 1), -4, 4) * unit,
+          },
+    );
+  }
+  const localDefects: LocalDefect[] = [];
+  for (let j = 0; j < LOCAL_DEFECT_SLOTS; j++) {
+    const o = LOCAL_DEFECT_OFFSET + j * LOCAL_DEFECT_DIM;
+    const kind = LOCAL_DEFECT_KINDS[argmax(latent, o + LOCAL_SLOT.kind, LOCAL_DEFECT_KINDS.length + 1) - 1];
+    const severity = Math.min(2, Math.max(0, at(latent, o + LOCAL_SLOT.severity)));
+    if (kind === undefined || severity <= 0) continue;
+    localDefects.push({
+      kind,
+      start: clamp(0.5 + 0.45 * at(latent, o + LOCAL_SLOT.start), 0, 0.98),
+      span: clamp(0.06 + 0.04 * at(latent, o + LOCAL_SLOT.span), 0.02, 0.2),
+      severity,
+    });
+  }
+  return { events, localDefects };
+}
+
+/** Whether clip time τ of frame `f` lies in a local defect's span. */
+export function inDefectSpan(d: LocalDefect, f: number, frames: number): boolean {
+  const t = clipTime(f, frames);
+  return t >= d.start && t < d.start + d.span;
 }
 
 /** Inverse of the colour mapping (for building latents from named colours). */

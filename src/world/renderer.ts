@@ -2,6 +2,7 @@
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { RawVideo } from '../media/raw-video.js';
 import type { Scene, SceneObject } from './latent.js';
+import { frameEffects, sceneObjectsAt } from './temporal.js';
 import type { Shape } from './vocabulary.js';
 
 export interface RenderOptions {
@@ -113,6 +114,29 @@ export function framePatterns(frames: number, patternSeed: number): { jitter: Fl
   return { jitter, flicker };
 }
 
+/** Strength of a corruption burst per unit severity: noise std and block tint (intensity 0–1). */
+const BURST_NOISE = 0.22;
+const BURST_TINT = 0.35;
+/** Local flicker: brightness amplitude per unit severity. */
+const LOCAL_FLICKER = 0.3;
+
+/** Corrupts a frame as a burst: strong noise and tinted 8×8 blocks (world v2). */
+function applyBurst(img: Float32Array, w: number, h: number, severity: number, rng: Rng): void {
+  for (let by = 0; by < h; by += 8) {
+    for (let bx = 0; bx < w; bx += 8) {
+      const tint = rng.bool(0.3) ? [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)] : null;
+      for (let y = by; y < Math.min(h, by + 8); y++) {
+        for (let x = bx; x < Math.min(w, bx + 8); x++) {
+          const p = (y * w + x) * 3;
+          for (let c = 0; c < 3; c++) {
+            img[p + c] = (img[p + c] ?? 0) + (tint === null ? 0 : (tint[c] ?? 0) * BURST_TINT * severity) + BURST_NOISE * severity * rng.normal();
+          }
+        }
+      }
+    }
+  }
+}
+
 /** Renders a scene to raw RGB24 frames. Deterministic: the same scene and options give the same bytes. */
 export function renderScene(scene: Scene, options: RenderOptions): RawVideo {
   const { width: w, height: h } = scene;
@@ -122,8 +146,12 @@ export function renderScene(scene: Scene, options: RenderOptions): RawVideo {
   const tmp = new Float32Array(w * h * 3);
   const { jitter, flicker } = framePatterns(frames, options.patternSeed ?? 0);
   const noiseRng = Rng.fromSeed(deriveSeed(options.patternSeed ?? 0, 0x40153));
+  const burstRng = Rng.fromSeed(deriveSeed(options.patternSeed ?? 0, 0xb0757));
   const [br, bg, bb] = scene.background;
+  const localDefects = scene.temporal?.localDefects ?? [];
   for (let f = 0; f < frames; f++) {
+    const effects = frameEffects(f, frames, localDefects);
+    const states = sceneObjectsAt(scene, f, frames);
     for (let i = 0; i < w * h; i++) {
       img[3 * i] = br;
       img[3 * i + 1] = bg;
@@ -131,11 +159,11 @@ export function renderScene(scene: Scene, options: RenderOptions): RawVideo {
     }
     const jx = (jitter[2 * f] ?? 0) * scene.defects.jitter;
     const jy = (jitter[2 * f + 1] ?? 0) * scene.defects.jitter;
-    for (const o of scene.objects) {
-      if (!o.present) continue;
-      const [x0, y0] = objectPosition(o, f, frames);
-      const cx = x0 + jx;
-      const cy = y0 + jy;
+    scene.objects.forEach((o, k) => {
+      const state = states[k];
+      if (state === undefined || !state.present) return;
+      const cx = state.x + jx;
+      const cy = state.y + jy;
       const reach = o.radius * 1.6 + 1;
       const xa = Math.max(0, Math.floor(cx - reach));
       const xb = Math.min(w - 1, Math.ceil(cx + reach));
@@ -147,12 +175,13 @@ export function renderScene(scene: Scene, options: RenderOptions): RawVideo {
           const cover = Math.min(1, Math.max(0, 0.5 - d));
           if (cover <= 0) continue;
           const p = (y * w + x) * 3;
-          for (let c = 0; c < 3; c++) img[p + c] = (img[p + c] ?? 0) * (1 - cover) + (o.rgb[c] ?? 0) * cover;
+          for (let c = 0; c < 3; c++) img[p + c] = (img[p + c] ?? 0) * (1 - cover) + (state.rgb[c] ?? 0) * cover;
         }
       }
-    }
+    });
     if (scene.defects.blur > 0.05) blurFrame(img, w, h, scene.defects.blur, tmp);
-    const gain = 1 + (flicker[f] ?? 0) * scene.defects.flicker;
+    if (effects.burst > 0) applyBurst(img, w, h, effects.burst, burstRng);
+    const gain = 1 + (flicker[f] ?? 0) * scene.defects.flicker + (f % 2 === 0 ? 1 : -1) * LOCAL_FLICKER * effects.flicker;
     const noise = scene.defects.noise;
     const base = f * w * h * 3;
     for (let i = 0; i < w * h * 3; i++) {

@@ -73,3 +73,33 @@ export function nearestColour<K extends string>(palette: Readonly<Record<K, Rgb>
 
 /** Minimum RGB distance between an object colour and its background for a prompt to be generated. */
 export const MIN_CONTRAST = 0.4;
+
+// ---- World v2: events and temporally local defects (docs/world.md, "World v2") ----
+
+/** What can happen to an object at a moment of the clip (world v2). */
+export const EVENT_KINDS = ['recolour', 'turn', 'appear', 'leave', 'flash'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** When an event happens, as words and as a fraction of the clip. */
+export const EVENT_TIMES = { early: 0.25, halfway: 0.5, late: 0.75 } as const;
+export type EventTime = keyof typeof EVENT_TIMES;
+export const EVENT_TIME_WORDS = Object.keys(EVENT_TIMES) as EventTime[];
+/** An event counts as on time within this fraction of the clip of its word's time. */
+export const EVENT_TIME_TOLERANCE = 0.125;
+/** A flash shows its colour for this fraction of the clip (3 frames of 48). */
+export const FLASH_SPAN = 0.065;
+
+/** Defects that hold for a few frames only (world v2); each decides motion or visual quality. */
+export const LOCAL_DEFECT_KINDS = ['burst', 'dropout', 'freeze', 'skip', 'flicker'] as const;
+export type LocalDefectKind = (typeof LOCAL_DEFECT_KINDS)[number];
+/** The gold dimension each local defect lowers. */
+export const LOCAL_DEFECT_DIMENSION: Readonly<Record<LocalDefectKind, 'MQ' | 'VQ'>> = {
+  burst: 'VQ',
+  dropout: 'MQ',
+  freeze: 'MQ',
+  skip: 'MQ',
+  flicker: 'MQ',
+};
+
+/** The clip is measured in reference frames: velocities are px per 1/24 of the clip, whatever the frame count. */
+export const REFERENCE_FRAMES = 24;
