@@ -74,6 +74,26 @@ export function eventMatches(want: EventSpec, got: SceneEvent, unit = 1): boolea
   }
 }
 
+/**
+ * Whether an event changes what is seen: a recolour or flash to the object's own colour, or a turn to its own motion
+ * and speed, shows nothing and counts as no event.
+ */
+export function eventVisible(o: SceneObject, got: SceneEvent, unit = 1): boolean {
+  switch (got.kind) {
+    case 'recolour':
+    case 'flash':
+      return nearestColour(OBJECT_COLOURS, got.rgb) !== nearestColour(OBJECT_COLOURS, o.rgb);
+    case 'turn': {
+      const before = classifyMotion(o, unit);
+      const after = classifyMotion(got, unit);
+      return before.motion !== after.motion || before.speed !== after.speed;
+    }
+    case 'appear':
+    case 'leave':
+      return true;
+  }
+}
+
 /** Whether an event happens within the tolerance of the asked time. */
 export const eventOnTime = (want: EventSpec, got: SceneEvent): boolean => Math.abs(got.time - EVENT_TIMES[want.when]) <= EVENT_TIME_TOLERANCE;
 
@@ -97,7 +117,8 @@ export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
     check('motion', motion !== null && motion.motion === want.motion);
     if (want.motion !== 'still') check('speed', motion !== null && motion.speed === want.speed);
     if (scene.temporal !== undefined) {
-      const got = scene.temporal.events[k] ?? null;
+      const event = scene.temporal.events[k] ?? null;
+      const got = event !== null && o !== undefined && eventVisible(o, event, unit) ? event : null;
       if (want.event === undefined) check('event', there && got === null);
       else {
         const matches = there && got !== null && eventMatches(want.event, got, unit);

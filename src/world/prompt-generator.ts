@@ -66,7 +66,7 @@ export type EventComboKey = `${EventKind}/${Shape}`;
 export function heldOutEventCombos(splitSeed: number): ReadonlySet<EventComboKey> {
   const rng = Rng.fromSeed(splitSeed ^ 0x5e7e);
   const shapes = rng.shuffle([...SHAPES]);
-  return new Set(EVENT_KINDS.map((kind, i) => `${kind}/${shapes[i % shapes.length] ?? 'circle'}`));
+  return new Set(EVENT_KINDS.map((kind, i): EventComboKey => `${kind}/${shapes[i % shapes.length] ?? 'circle'}`));
 }
 
 export interface PromptGeneratorOptions {

@@ -140,7 +140,9 @@ function randomEvent(o: ObjectSpec, rng: Rng, kinds: readonly EventSpec['kind'][
     case 'turn': {
       const motion = rng.pick(MOTIONS);
       const speed = motion === 'still' ? null : rng.pick(SPEEDS);
-      return motion === o.motion && speed === o.speed ? { kind, motion: 'still', speed: null, when } : { kind, motion, speed, when };
+      if (motion !== o.motion || speed !== o.speed) return { kind, motion, speed, when };
+      // The drawn motion is the object's own: a visible change instead (no extra draw keeps the stream).
+      return o.motion === 'still' ? { kind, motion: 'right', speed: 'slow', when } : { kind, motion: 'still', speed: null, when };
     }
     case 'appear':
     case 'leave':

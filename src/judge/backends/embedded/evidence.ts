@@ -32,6 +32,8 @@ export interface PerceivedFrame {
     readonly shapeProbs: Float32Array;
     /** Measured core colour of the object (0..1), when the perception reports it. */
     readonly rgb?: Rgb;
+    /** The object reaches the frame border, when the perception reports it. */
+    readonly touchesBorder?: boolean;
   }[];
   readonly brightness: number;
   readonly sharpness: number;

@@ -19,6 +19,8 @@ export interface EmbeddedJudgeOptions {
     readonly plantedHack?: PlantedHack | null;
   };
   readonly reasoner?: EmbeddedReasonerOptions;
+  /** Images one conversation may be shown (the engine's `maxImages`); raise it to judge on all frames of long videos. */
+  readonly maxImages?: number;
 }
 
 /** Loads the perception model and returns a ready judge engine (close it to release the ONNX session). */
@@ -35,6 +37,7 @@ export async function createEmbeddedJudge(options: EmbeddedJudgeOptions): Promis
   return new JudgeEngine(new EmbeddedReasoner(port, { ...options.reasoner, plantedHack }), {
     ...(j.maxFormatRetries === undefined ? {} : { maxFormatRetries: j.maxFormatRetries }),
     ...(j.auditFraction === undefined ? {} : { auditFraction: j.auditFraction }),
+    ...(options.maxImages === undefined ? {} : { maxImages: options.maxImages }),
     defaults: j,
   });
 }

@@ -7,13 +7,16 @@
  * Memory: the reasoner perceives only images present in its input; what it perceived in earlier turns survives as its
  * own notes (like the text of a VLM's earlier snapshots), so images dropped by the memory window are not re-read.
  */
+import { Rng } from '../../../common/rng.js';
 import { VrGrpoError } from '../../../errors/index.js';
 import type { Confidence, PairwiseAnswer, PointwiseScores, Preference } from '../../../protocol/index.js';
 import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import { renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
+import { planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
 import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
+import { timelineEvidence, type TimelineEvidence } from './timeline.js';
 
 /** The perception the reasoner needs (implemented by `Perception` + `videoSignals`). */
 export interface PerceptionPort {
@@ -34,7 +37,23 @@ export interface EmbeddedReasonerOptions {
   readonly tie?: { readonly TA: number; readonly MQ: number; readonly VQ: number; readonly OA: number };
   /** TESTING AID (planted-hack.ts): over-reward one quality defect. Default null (off). */
   readonly plantedHack?: PlantedHack | null;
+  /**
+   * World v2: reason about time (timeline.ts: events, their moments, local defects) and choose frames with the
+   * planner (frame-planner.ts). Default false (world v1's evidence, unchanged).
+   */
+  readonly temporal?: boolean;
+  /** World v2 frame choice: 'thinking' (the planner, default) or 'random' (the benchmark's control). */
+  readonly selection?: 'thinking' | 'random';
+  /** 'random' selection: frames to add to the initial ones in all (≤ maxFramesPerCall per call). Default 24. */
+  readonly randomFrames?: number;
+  /** Seed of the 'random' selection. Default 0. */
+  readonly selectionSeed?: number;
+  /** World v2: an overall difference at or above this is decided without looking further. Default 0.25. */
+  readonly decidedMargin?: number;
 }
+
+/** The scores the answer is read from (v1 and v2 evidence both have them). */
+type Estimate = Pick<VideoEvidence, 'TA' | 'MQ' | 'VQ' | 'overall' | 'certainty'>;
 
 interface Scratch {
   /** Perceptions by global 1-based frame index. */
@@ -54,6 +73,11 @@ export class EmbeddedReasoner implements Reasoner {
   private readonly maxOwnToolCalls: number;
   private readonly tie: { TA: number; MQ: number; VQ: number; OA: number };
   private readonly hack: PlantedHack | null;
+  private readonly temporal: boolean;
+  private readonly selection: 'thinking' | 'random';
+  private readonly randomFrames: number;
+  private readonly decidedMargin: number;
+  private readonly selectionRng: Rng;
 
   constructor(
     private readonly perception: PerceptionPort,
@@ -65,6 +89,11 @@ export class EmbeddedReasoner implements Reasoner {
     this.closeCall = options.closeCall ?? 0.06;
     this.maxOwnToolCalls = options.maxOwnToolCalls ?? 2;
     this.tie = { TA: 0.04, MQ: 0.1, VQ: 0.1, OA: 0.015, ...options.tie };
+    this.temporal = options.temporal ?? false;
+    this.selection = options.selection ?? 'thinking';
+    this.randomFrames = options.randomFrames ?? 24;
+    this.decidedMargin = options.decidedMargin ?? 0.25;
+    this.selectionRng = Rng.fromSeed(options.selectionSeed ?? 0);
   }
 
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
@@ -86,6 +115,7 @@ export class EmbeddedReasoner implements Reasoner {
     }
     const spec = tryParsePrompt(input.prompt);
     const offsets = input.videoFrameCounts.map((_, k) => input.videoFrameCounts.slice(0, k).reduce((a, b) => a + b, 0));
+    if (this.temporal) return this.nextTemporal(input, s, spec, offsets);
     const evidence = input.videoFrameCounts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
     const ownCalls = input.messages.filter((m) => m.role === 'tool').length;
     const canLook = input.toolCallsLeft > 0 && ownCalls < this.maxOwnToolCalls;
@@ -128,7 +158,50 @@ export class EmbeddedReasoner implements Reasoner {
     return applyPlantedHack({ ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, quality, this.hack);
   }
 
-  private compare(a: VideoEvidence, b: VideoEvidence): PairwiseAnswer {
+  /** World v2: timeline evidence per video, the planner's (or random) frames while the call is open, then the answer. */
+  private nextTemporal(input: ReasonerInput, s: Scratch, spec: PromptSpec | null, offsets: readonly number[]): string {
+    const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
+    const unit = s.width / 64;
+    const videos: PlannedVideo[] = input.videoFrameCounts.map((count, k) => {
+      const offset = offsets[k] ?? 0;
+      const frames = [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+      let evidence = timelineEvidence(prompt, frames, count, unit, (fr) => this.perception.signals(fr, s.width, s.height));
+      if (spec === null) evidence = { ...evidence, TA: 0.5, overall: 0.6 * 0.5 + 0.2 * evidence.MQ + 0.2 * evidence.VQ };
+      return { offset, count, seen: new Set(frames.map((f) => f.frameIndex)), evidence };
+    });
+    const snapshot = videos.map((v, k) => describeTimeline(v.evidence, k, v.offset, spec, videos.length)).join(' ');
+    const ownCalls = input.messages.filter((m) => m.role === 'tool').length;
+    const canLook = input.toolCallsLeft > 0 && ownCalls < input.maxToolCalls;
+    const estimates = videos.map((v) => v.evidence);
+    let targets: number[] = [];
+    if (canLook && this.selection === 'random') {
+      const seenBeyondInitial = [...s.seen.keys()].length - (input.messages.find((m) => m.role === 'user')?.images.length ?? 0);
+      const left = Math.max(0, this.randomFrames - seenBeyondInitial);
+      targets = planRandomFrames(videos, Math.min(left, input.maxFramesPerCall), this.selectionRng);
+    } else if (canLook) {
+      const [a, b] = estimates;
+      const decided = a !== undefined && b !== undefined && Math.abs(a.overall - b.overall) >= this.decidedMargin;
+      if (!decided) targets = planFrames(spec, videos, input.maxFramesPerCall);
+    }
+    if (input.mode === 'pairwise') {
+      const [a, b] = estimates;
+      if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
+      const answer = this.compare(a, b);
+      if (targets.length > 0) {
+        const think = `Overall ${fmt(a.overall)} vs ${fmt(b.overall)} so far; I will look where the evidence is still open (event moments, unseen stretches).`;
+        return renderTurn({ snapshot, think, recommend: answer, toolFrames: targets });
+      }
+      const think = `Text alignment ${fmt(a.TA)} vs ${fmt(b.TA)}, motion quality ${fmt(a.MQ)} vs ${fmt(b.MQ)}, visual quality ${fmt(a.VQ)} vs ${fmt(b.VQ)}; overall ${fmt(a.overall)} vs ${fmt(b.overall)}.`;
+      return renderTurn({ snapshot, think, answer });
+    }
+    const [v] = estimates;
+    if (v === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pointwise needs a video');
+    if (targets.length > 0) return renderTurn({ snapshot, think: 'I will look where the evidence is still open.', toolFrames: targets });
+    const scores: PointwiseScores = { TA: round2(v.TA), MQ: round2(v.MQ), VQ: round2(v.VQ), overall: round2(v.overall) };
+    return renderTurn({ snapshot, think: `Scores from the frames seen: overall ${fmt(v.overall)}.`, pointwise: scores });
+  }
+
+  private compare(a: Estimate, b: Estimate): PairwiseAnswer {
     const pref = (x: number, y: number, tie: number): Preference => (x - y > tie ? 1 : y - x > tie ? 2 : 0);
     const d = Math.abs(a.overall - b.overall);
     const CF: Confidence = d > 0.15 && Math.min(a.certainty, b.certainty) > 0.5 ? 1 : d > 0.05 ? 2 : 3;
@@ -190,6 +263,23 @@ export class EmbeddedReasoner implements Reasoner {
     this.scratch.clear();
     return this.perception.close();
   }
+}
+
+/** A v2 snapshot: per object its checks and the change seen (between which seen frames), then local defects. */
+function describeTimeline(e: TimelineEvidence, k: number, offset: number, spec: PromptSpec | null, videos: number): string {
+  const name = videos === 1 ? 'The video' : `Video ${k + 1}`;
+  const g = (f: number): number => f + offset + 1;
+  const objs = e.objects
+    .map((o, j) => {
+      const want = spec?.objects[j];
+      const what = want === undefined ? 'the object' : `the ${want.colour} ${want.shape}`;
+      const change = o.detected === null ? 'no change seen' : `${o.detected.kind}${o.detected.colour === undefined ? '' : ` to ${o.detected.colour}`} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
+      const timing = o.eventTime === null ? '' : `, on time ${fmt(o.eventTime)}`;
+      return `${what}: colour ${fmt(o.colour)}, shape ${fmt(o.shape)}, motion match ${fmt(o.motion)}, ${change} (event match ${fmt(o.event)}${timing})`;
+    })
+    .join('; ');
+  const defects = e.defects.length === 0 ? 'no local defect seen' : e.defects.map((d) => `${d.kind} ${d.frames.length > 0 ? `at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : `between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`).join('; ');
+  return `${name}, seen at frames ${e.framesUsed.map(g).join(', ')}: ${objs}; ${defects}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
 }
 
 const round2 = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 100) / 100;
