@@ -2,9 +2,11 @@
  * `npm run bench:judge`: the embedded judge on ≥ 500 held-out video pairs from the world with known gold preferences.
  * Reports pairwise accuracy on non-tie pairs (overall and per dimension), order consistency, frames viewed per
  * judgment against an all-frames baseline of the same judge, judgments/s, for each shipped checkpoint.
+ * World v2 (bench/support/judge-world2.ts): 48-frame videos with events and local defects, five frame budgets, and
+ * accuracy split by local / global evidence. BENCH_WORLDS=1,2 (default both); a world not run keeps its last results.
  * Results to bench/results/judge.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSeed } from '../src/common/rng.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
@@ -17,8 +19,11 @@ import type { PairwiseDimension } from '../src/protocol/index.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
 import { PromptGenerator, decodeLatent, evaluateScene, goldPreference, goldScores, promptText, type GoldScores } from '../src/world/index.js';
 import { machineInfo } from './machine.js';
+import { WORLD2_DEFAULT_DATA, WORLD2_FRAMES, buildWorld2Pairs, runWorld2Bench, type World2Results } from './support/judge-world2.js';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 500);
+const WORLDS = (process.env.BENCH_WORLDS ?? '1,2').split(',').map(Number);
+const VERSIONS_V2 = (process.env.BENCH_VERSIONS_V2 ?? (existsSync(join(PROJECT_ROOT, 'models', 'rm-v3')) ? 'rm-v2,rm-v3' : 'rm-v2')).split(',');
 const VERSIONS = (process.env.BENCH_VERSIONS ?? 'rm-v1,rm-v2').split(',');
 const TIE = { TA: 0.04, MQ: 0.1, VQ: 0.1, OA: 0.03 } as const;
 const DIMS: readonly PairwiseDimension[] = ['TA', 'MQ', 'VQ', 'OA'];
@@ -117,9 +122,11 @@ async function run(judge: JudgeEngine, pairs: readonly GoldPair[], options: { in
   };
 }
 
-const pairs = await buildPairs(PAIRS);
+const resultsPath = join(PROJECT_ROOT, 'bench', 'results', 'judge.json');
+const previous = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>) : {};
+const pairs = WORLDS.includes(1) ? await buildPairs(PAIRS) : [];
 const results: Record<string, { thinking: RunStats; allFrames: RunStats; initialOnly: RunStats }> = {};
-for (const version of VERSIONS) {
+for (const version of WORLDS.includes(1) ? VERSIONS : []) {
   const judge = await createEmbeddedJudge({ modelDir: join(PROJECT_ROOT, 'models', version) });
   try {
     const thinking = await run(judge, pairs, {}, true);
@@ -132,13 +139,39 @@ for (const version of VERSIONS) {
   }
 }
 await generator.close();
-const out = {
-  benchmark: 'judge',
-  date: new Date().toISOString(),
-  machine: machineInfo(),
-  setup: { pairs: pairs.length, framesPerVideo: config.world.frames, tieThresholds: TIE, nonTiePairsOA: pairs.filter((p) => p.gold.OA !== 0).length },
-  results,
-};
+
+let world2: unknown = previous.world2 ?? null;
+if (WORLDS.includes(2)) {
+  const setup = {
+    seed: config.seed,
+    pairs: PAIRS,
+    world: { splitSeed: config.world.splitSeed, heldOutFraction: config.world.heldOutFraction, secondObjectProbability: config.world.secondObjectProbability, eventProbability: config.world.eventProbability },
+    data: WORLD2_DEFAULT_DATA,
+    tie: TIE,
+  };
+  const t0 = performance.now();
+  const pairs2 = buildWorld2Pairs(setup);
+  process.stderr.write(`world v2: ${pairs2.length} pairs in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  const byVersion: Record<string, World2Results> = {};
+  for (const version of VERSIONS_V2) {
+    byVersion[version] = await runWorld2Bench(join(PROJECT_ROOT, 'models', version), pairs2, (line) => process.stderr.write(`world v2 ${version}: ${line}\n`));
+  }
+  world2 = {
+    date: new Date().toISOString(),
+    setup: { ...setup, framesPerVideo: WORLD2_FRAMES, nonTiePairsOA: pairs2.filter((p) => p.gold.OA !== 0).length, localPairsOA: pairs2.filter((p) => p.local).length },
+    results: byVersion,
+  };
+}
+const out = WORLDS.includes(1)
+  ? {
+      benchmark: 'judge',
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      setup: { pairs: pairs.length, framesPerVideo: config.world.frames, tieThresholds: TIE, nonTiePairsOA: pairs.filter((p) => p.gold.OA !== 0).length },
+      results,
+      world2,
+    }
+  : { ...previous, machine: machineInfo(), world2 };
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'judge.json'), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(resultsPath, `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -73,7 +73,7 @@ describe('embedded judge on world v2 (temporal reasoning)', () => {
     expect(v.answer?.MQ).toBe(1);
     expect(v.answer?.OA).toBe(1);
     // It names the dropout, at frames it was shown (video 2's frame f is 48 + f + 1 in the shared index space).
-    const text = v.turns.filter((t) => t.role === 'assistant').map((t) => t.text).join('\n');
+    const text = (v.turns ?? []).filter((t) => t.role === 'assistant').map((t) => t.text).join('\n');
     const cited = /dropout at frames ([\d, ]+)/.exec(text)?.[1]?.split(',').map((x) => Number(x.trim())) ?? [];
     expect(cited.length).toBeGreaterThan(0);
     for (const g of cited) expect(seenB).toContain(g - FRAMES - 1);
@@ -107,7 +107,7 @@ describe('frame planner', () => {
       certainty: 1,
       framesUsed: [0, 16, 31, 47],
       frameCount: 48,
-    }) as TimelineEvidence;
+    });
   const video = (offset: number, detected: TimelineEvidence['objects'][number]['detected']): PlannedVideo => ({ offset, count: 48, seen: new Set([0, 16, 31, 47]), evidence: evidence(detected) });
 
   it('looks at the edges of the asked window when a change was seen in a bracket that straddles one', () => {
