@@ -9,7 +9,7 @@ import { PROJECT_ROOT, loadConfig, DEFAULT_CONFIG_PATH } from '../src/config/ind
 import { EmbeddedGenerator } from '../src/generator/index.js';
 import { Media } from '../src/media/index.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
-import { PromptGenerator, promptText } from '../src/world/index.js';
+import { PromptGenerator, promptText, worldPromptOptions } from '../src/world/index.js';
 import { machineInfo, median } from './machine.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -18,7 +18,7 @@ const machine = machineInfo();
 const backend = await chooseTensorBackend(config.tensor.backend);
 const media = await Media.create();
 const generator = await EmbeddedGenerator.create({ config, media });
-const prompts = new PromptGenerator({ seed: 1, split: 'train', splitSeed: config.world.splitSeed, heldOutFraction: config.world.heldOutFraction, secondObjectProbability: config.world.secondObjectProbability })
+const prompts = new PromptGenerator(worldPromptOptions(config.world, 'train', 1))
   .take(4)
   .map(promptText);
 const G = config.training.groupSize;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { TENSOR_BACKENDS } from '../tensor/backend.js';
 import { DEFECTS } from '../world/latent.js';
+import { TEMPORAL_DATA_DEFAULTS } from '../world/scene-builder.js';
 import { VLM_DEFAULTS, VLM_PROFILES } from '../judge/backends/vlm/options.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
@@ -95,6 +96,12 @@ export const pretrainSchema = strict({
     attributeNoise: num({ min: 0, max: 1 }).default(0.35),
     defectProbability: num({ min: 0, max: 1 }).default(0.5),
     jitter: num({ min: 0, max: 2 }).default(0.3),
+    /** World v2 only: probability that an asked event is missing, of another kind, with another target, or at another time. */
+    eventNoise: num({ min: 0, max: 1 }).default(TEMPORAL_DATA_DEFAULTS.eventNoise),
+    /** World v2 only: probability that an object with no asked event has one anyway. */
+    spuriousEventProbability: num({ min: 0, max: 1 }).default(TEMPORAL_DATA_DEFAULTS.spuriousEventProbability),
+    /** World v2 only: probability that each of the two local-defect slots holds a defect. */
+    localDefectProbability: num({ min: 0, max: 1 }).default(TEMPORAL_DATA_DEFAULTS.localDefectProbability),
   }).prefault({}),
   /** Held-out prompts sampled for the final evaluation. */
   evalPrompts: int({ min: 1 }).default(256),

@@ -68,10 +68,9 @@ export interface AnchorBuildOptions {
 /** The anchor prompts of a run: `count` prompts from the world's train split (or the prompt file) on their own seed. */
 export function chooseAnchorPrompts(config: Config, count: number): string[] {
   const seed = deriveSeed(config.seed, PROMPT_STREAM);
-  const w = config.world;
   const sampler =
     config.training.promptFile === null
-      ? new WorldPromptSampler({ seed, splitSeed: w.splitSeed, heldOutFraction: w.heldOutFraction, secondObjectProbability: w.secondObjectProbability })
+      ? new WorldPromptSampler(config.world, seed)
       : new FilePromptSampler(readPromptFile(config.training.promptFile), seed);
   return sampler.next(count).map((p) => p.text);
 }

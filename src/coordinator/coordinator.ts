@@ -182,7 +182,7 @@ export class Coordinator {
     }
     this.sampler =
       c.training.promptFile === null
-        ? new WorldPromptSampler({ seed: deriveSeed(c.seed, 3), splitSeed: c.world.splitSeed, heldOutFraction: c.world.heldOutFraction, secondObjectProbability: c.world.secondObjectProbability }, saved?.sampler)
+        ? new WorldPromptSampler(c.world, deriveSeed(c.seed, 3), saved?.sampler)
         : new FilePromptSampler(readPromptFile(c.training.promptFile), deriveSeed(c.seed, 3), saved?.sampler);
     const a = c.training.advantage;
     this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Rng, deriveSeed, type RngState } from '../common/rng.js';
 import { VrGrpoError } from '../errors/index.js';
-import { PromptGenerator, promptText, tryParsePrompt, type PromptSpec } from '../world/index.js';
+import { PromptGenerator, promptText, tryParsePrompt, worldPromptOptions, type PromptSpec, type WorldPromptSettings } from '../world/index.js';
 
 export interface SampledPrompt {
   readonly text: string;
@@ -24,11 +24,12 @@ export interface PromptSampler {
   state(): PromptSamplerState;
 }
 
+/** The world's train split (with events in world v2, exactly the v1 stream in world v1). */
 export class WorldPromptSampler implements PromptSampler {
   private readonly gen: PromptGenerator;
 
-  constructor(options: { seed: number; splitSeed: number; heldOutFraction: number; secondObjectProbability: number }, state?: PromptSamplerState) {
-    this.gen = new PromptGenerator({ ...options, split: 'train' }, state?.kind === 'world' ? state.rng : undefined);
+  constructor(world: WorldPromptSettings, seed: number, state?: PromptSamplerState) {
+    this.gen = new PromptGenerator(worldPromptOptions(world, 'train', seed), state?.kind === 'world' ? state.rng : undefined);
   }
 
   next(count: number): SampledPrompt[] {

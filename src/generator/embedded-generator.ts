@@ -5,7 +5,7 @@ import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { Media } from '../media/index.js';
-import { decodeLatent, renderScene } from '../world/index.js';
+import { decodeLatent, latentDimOf, renderScene } from '../world/index.js';
 import { loadCheckpoint, policyFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { FlowGrpoTrainer, type FlowGrpoOptions, type UpdateStats } from './flow-grpo-trainer.js';
 import type { FlowPolicy } from './flow-policy.js';
@@ -29,7 +29,6 @@ export interface EmbeddedGeneratorOptions {
   readonly maxPendingRollouts?: number;
 }
 
-/** The configured sampler options (SDE mode). */
 /** The Flow-GRPO trainer options of `config.training` for a run of `totalSteps` steps (the schedule's length). */
 export function trainerOptionsFrom(config: Config, totalSteps: number = config.training.steps): FlowGrpoOptions {
   const t = config.training;
@@ -44,9 +43,29 @@ export function trainerOptionsFrom(config: Config, totalSteps: number = config.t
   };
 }
 
+/** The configured sampler options (SDE mode). */
 export function samplerOptionsFrom(config: Config): SamplerOptions {
   const s = config.generator.sampler;
   return { mode: 'sde', steps: s.steps, noiseLevel: s.noiseLevel, shift: s.shift, sdeWindow: { ...s.sdeWindow }, sameNoiseInGroup: s.sameNoiseInGroup };
+}
+
+/**
+ * Refuses a policy whose latent length is not the configured world's (35 numbers in world v1, 77 in v2): a v1 policy
+ * in a v2 world would silently render scenes without events, a v2 policy in a v1 world would draw events and local defects v1 prompts never ask for.
+ * CONFIG_INVALID, naming both lengths and the two ways to fix it.
+ */
+export function assertPolicyFitsWorld(latentDim: number, config: Config, source: string): void {
+  const version = config.world.version;
+  const expected = latentDimOf(version);
+  if (latentDim === expected) return;
+  const fits = ([1, 2] as const).find((v) => latentDimOf(v) === latentDim);
+  const shipped = version === 2 ? 'models/generator-base-v2, as configs/world-v2.yaml does' : 'models/generator-base';
+  const fix = `${fits === undefined ? '' : `set world.version: ${fits} (the world it was trained in), or `}set generator.checkpoint to a world v${version} checkpoint (${shipped})`;
+  throw new VrGrpoError(
+    'CONFIG_INVALID',
+    `${source} has latentDim ${latentDim}, but world.version ${version} needs latentDim ${expected}: ${fix}`,
+    { details: { field: 'world.version', source, latentDim, expected, worldVersion: version } },
+  );
 }
 
 export class EmbeddedGenerator implements TrainableGenerator {
@@ -68,18 +87,41 @@ export class EmbeddedGenerator implements TrainableGenerator {
     this.maxPending = options.maxPendingRollouts ?? 4;
   }
 
+  /**
+   * The generator for `options.policy`, or for `config.generator.checkpoint` loaded here. Rejects (never throws) with
+   * CONFIG_INVALID when the policy's latent length is not the world version's (see {@link assertPolicyFitsWorld}), and
+   * with the checkpoint's errors.
+   */
   static create(options: EmbeddedGeneratorOptions): Promise<EmbeddedGenerator> {
+    try {
+      return Promise.resolve(EmbeddedGenerator.build(options));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private static build(options: EmbeddedGeneratorOptions): EmbeddedGenerator {
     const { config } = options;
-    if (options.policy !== undefined) return Promise.resolve(new EmbeddedGenerator(options.policy, false, config, options.media, options));
+    if (options.policy !== undefined) {
+      assertPolicyFitsWorld(options.policy.architecture.latentDim, config, 'the given policy');
+      return new EmbeddedGenerator(options.policy, false, config, options.media, options);
+    }
     const g = config.generator;
-    const policy = policyFromCheckpoint(loadCheckpoint(g.checkpoint), {
+    const checkpoint = loadCheckpoint(g.checkpoint);
+    assertPolicyFitsWorld(checkpoint.manifest.architecture.latentDim, config, `generator checkpoint ${checkpoint.dir}`);
+    const policy = policyFromCheckpoint(checkpoint, {
       textFeatures: g.textFeatures,
       textEmbedDim: g.textEmbedDim,
       hiddenDim: g.hiddenDim,
       depth: g.depth,
       timeFeatures: g.timeFeatures,
     });
-    return Promise.resolve(new EmbeddedGenerator(policy, true, config, options.media, options));
+    try {
+      return new EmbeddedGenerator(policy, true, config, options.media, options);
+    } catch (e) {
+      policy.dispose();
+      throw e;
+    }
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {

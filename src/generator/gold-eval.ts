@@ -1,7 +1,7 @@
 /** Measures a policy against the world's gold evaluator on seeded prompts of a split (train or held-out). */
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
-import { GOLD_ATTRIBUTES, PromptGenerator, decodeLatent, evaluateScene, promptText, type GoldAttribute, type Split } from '../world/index.js';
+import { GOLD_ATTRIBUTES, PromptGenerator, decodeLatent, evaluateScene, promptText, worldPromptOptions, type GoldAttribute, type Split } from '../world/index.js';
 import type { FlowPolicy } from './flow-policy.js';
 import { sampleLatents, type SamplerOptions } from './sampler.js';
 import { textFeatures } from './text-features.js';
@@ -13,7 +13,11 @@ export interface GoldSummary {
   readonly accuracy: number;
   /** Fraction of videos with every attribute right. */
   readonly allCorrect: number;
-  readonly perAttribute: Readonly<Record<GoldAttribute, number>>;
+  /**
+   * Accuracy of each attribute that was checked at least once; attributes with no checks are left out (world v2's
+   * 'event' and 'eventTime' on v1 scenes, 'speed' when no prompt object moves), never reported as 0.
+   */
+  readonly perAttribute: Readonly<Partial<Record<GoldAttribute, number>>>;
   /** Mean gold quality (1 = no defects). */
   readonly quality: number;
 }
@@ -24,13 +28,7 @@ export function evaluatePolicyGold(
   options: { split: Split; prompts: number; seed: number; sampler: SamplerOptions; useLora: boolean },
 ): GoldSummary {
   const w = config.world;
-  const gen = new PromptGenerator({
-    seed: deriveSeed(options.seed, options.split === 'train' ? 1 : 2),
-    split: options.split,
-    splitSeed: w.splitSeed,
-    heldOutFraction: w.heldOutFraction,
-    secondObjectProbability: w.secondObjectProbability,
-  });
+  const gen = new PromptGenerator(worldPromptOptions(w, options.split, deriveSeed(options.seed, options.split === 'train' ? 1 : 2)));
   const specs = gen.take(options.prompts);
   const dim = policy.architecture.textFeatures;
   const features = new Float32Array(specs.length * dim);
@@ -54,6 +52,7 @@ export function evaluatePolicyGold(
     }
   });
   const n = specs.length;
-  const perAttribute = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, total[a] === 0 ? 0 : correct[a] / total[a]])) as Record<GoldAttribute, number>;
+  const perAttribute: Partial<Record<GoldAttribute, number>> = {};
+  for (const a of GOLD_ATTRIBUTES) if (total[a] > 0) perAttribute[a] = correct[a] / total[a];
   return { split: options.split, prompts: n, accuracy: acc / n, allCorrect: all / n, perAttribute, quality: quality / n };
 }

@@ -1,12 +1,14 @@
 /**
  * Pretrains the base policy by flow matching on (prompt, latent) pairs from the world's deliberately imperfect data
  * distribution (wrong attributes and visible defects in part of the data), so the base model is mediocre and GRPO has
- * room to improve it. Reproducible from the config's pretrain seed.
+ * room to improve it. Reproducible from the config's pretrain seed. In world v2 (`world.version: 2`) the latents are
+ * v2's 77 numbers, prompts carry events, and the data also has wrong, missing, spurious or late events and temporally
+ * local defects (`pretrain.data.eventNoise`, `spuriousEventProbability`, `localDefectProbability`).
  */
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
 import { Adam, scoped, tf, type Scalar, type Tensor2D } from '../tensor/index.js';
-import { LATENT_DIM, PromptGenerator, promptText, sampleDataLatent } from '../world/index.js';
+import { PromptGenerator, latentDimOf, promptText, sampleDataLatent, worldPromptOptions } from '../world/index.js';
 import { FlowPolicy, type PolicyArchitecture } from './flow-policy.js';
 import { evaluatePolicyGold, type GoldSummary } from './gold-eval.js';
 import { samplerOptionsFrom } from './embedded-generator.js';
@@ -28,10 +30,11 @@ export interface PretrainResult {
   readonly seconds: number;
 }
 
+/** The policy architecture of a config: the generator's sizes, the latent length of the config's world version. */
 export function architectureFrom(config: Config): PolicyArchitecture {
   const g = config.generator;
   return {
-    latentDim: LATENT_DIM,
+    latentDim: latentDimOf(config.world.version),
     textFeatures: g.textFeatures,
     textEmbedDim: g.textEmbedDim,
     hiddenDim: g.hiddenDim,
@@ -53,18 +56,12 @@ export async function pretrainGenerator(
   const policy = FlowPolicy.create(architectureFrom(config), deriveSeed(p.seed, 1));
   const vars = policy.trainable('base');
   const adam = new Adam(policy.base, { learningRate: p.learningRate });
-  const prompts = new PromptGenerator({
-    seed: deriveSeed(p.seed, 2),
-    split: 'train',
-    splitSeed: w.splitSeed,
-    heldOutFraction: w.heldOutFraction,
-    secondObjectProbability: w.secondObjectProbability,
-  });
+  const prompts = new PromptGenerator(worldPromptOptions(w, 'train', deriveSeed(p.seed, 2)));
   const rng = Rng.fromSeed(deriveSeed(p.seed, 3));
   const dim = policy.architecture.textFeatures;
   const featureCache = new Map<string, Float32Array>();
   const B = p.batchSize;
-  const L = LATENT_DIM;
+  const L = policy.architecture.latentDim;
   const logEvery = options.logEvery ?? 100;
   const lossCurve: { step: number; loss: number }[] = [];
   let windowLoss = 0;
@@ -84,7 +81,7 @@ export async function pretrainGenerator(
           featureCache.set(text, f);
         }
         feats.set(f, i * dim);
-        x0.set(sampleDataLatent(spec, rng, p.data), i * L);
+        x0.set(sampleDataLatent(spec, rng, p.data, w.version), i * L);
         for (let j = 0; j < L; j++) eps[i * L + j] = rng.normal();
         sigma[i] = rng.next();
       }

@@ -60,6 +60,9 @@ export function registerGenerate(program: Command): void {
           process.stdout.write(`${JSON.stringify(line)}\n`);
         }
         if (spec === null) ctx.log.warn('prompt is outside the world grammar: no gold scores');
+        else if (config.world.version === 1 && spec.objects.some((o) => o.event !== undefined)) {
+          ctx.log.warn('the prompt asks for an event, which world v1 neither draws nor scores: use a world v2 config (configs/world-v2.yaml)');
+        }
       } finally {
         await generator.close();
       }

@@ -48,9 +48,13 @@ export function registerPretrainGenerator(program: Command): void {
           out,
           seconds: Math.round(result.seconds),
           finalLoss: result.lossCurve.at(-1)?.loss ?? null,
+          worldVersion: config.world.version,
           heldOutAccuracy: result.heldOut.accuracy,
           trainAccuracy: result.train.accuracy,
+          heldOutAllCorrect: result.heldOut.allCorrect,
+          trainAllCorrect: result.train.allCorrect,
           heldOutPerAttribute: result.heldOut.perAttribute,
+          trainPerAttribute: result.train.perAttribute,
           heldOutQuality: result.heldOut.quality,
           weightsSha256: manifest.weights.sha256,
         };
