@@ -145,10 +145,15 @@ export async function runWorld2Row(modelDir: string, pairs: readonly World2Pair[
 export type World2Results = Record<'initialOnly' | 'thinking' | 'random' | 'evenlySpaced' | 'allFrames', World2RowStats>;
 
 /** The five rows; random and evenly spaced get thinking's mean frame budget. */
-export async function runWorld2Bench(modelDir: string, pairs: readonly World2Pair[], log: (line: string) => void = () => {}): Promise<World2Results> {
+export async function runWorld2Bench(
+  modelDir: string,
+  pairs: readonly World2Pair[],
+  log: (line: string) => void = () => {},
+  thinkingOptions: EmbeddedReasonerOptions = {},
+): Promise<World2Results> {
   const initialOnly = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { maxToolCalls: 0 } });
   log(`initial only: OA ${initialOnly.accuracy.OA.toFixed(3)}`);
-  const thinking = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: {} });
+  const thinking = await runWorld2Row(modelDir, pairs, { reasoner: thinkingOptions, options: {} });
   log(`thinking: OA ${thinking.accuracy.OA.toFixed(3)}, frames ${thinking.meanFramesViewed.toFixed(1)}`);
   const budget = Math.round(thinking.meanFramesViewed);
   const random = await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, budget - 8), selectionSeed: 5 }, options: {} });

@@ -46,7 +46,7 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
       },
     };
   }
-  return { initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) }, factory: embeddedServiceFactory({ judge }) };
+  return { initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) }, factory: embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } }) };
 }
 
 export function registerServeReward(program: Command): void {

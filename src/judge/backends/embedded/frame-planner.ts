@@ -5,7 +5,9 @@
  *      (bracketing: is the change on time?);
  *   2. the asked window of a brief event not seen yet (a flash leaves no cue outside its moment), densely;
  *   3. the asked window of a turn not seen yet (edges and middle, where a bend would show);
- *   4. a sweep of the widest unseen stretches of both videos, for what leaves no cue (dropouts, bursts, flicker).
+ *   4. a sweep of the widest unseen stretches of both videos, for what leaves no cue (dropouts, bursts, flicker); it
+ *      can favour the video now in the lead (a defect found there could overturn the answer), but an uneven sweep
+ *      finds more defects in one video than the other, so the default shares it evenly.
  * The `random` planner, the benchmark's control, picks unseen frames at random with the same budget.
  */
 import type { Rng } from '../../../common/rng.js';
@@ -37,11 +39,16 @@ function windowFrames(count: number, lo: number, hi: number, stride: number): nu
   return out;
 }
 
-/** Sweep order for a video: repeatedly the middle of the widest unseen stretch. */
+/**
+ * Sweep order for a video: repeatedly the middle of the widest unseen stretch, nudged by one frame towards the parity
+ * seen less (flicker alternates frame by frame, so its measure needs both even and odd frames).
+ */
 function sweepOrder(count: number, seen: ReadonlySet<number>, n: number): number[] {
   const taken = new Set(seen);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
+    const odd = [...taken].filter((f) => f % 2 === 1).length;
+    const wantOdd = odd * 2 < taken.size;
     const sorted = [-1, ...[...taken].sort((a, b) => a - b), count];
     let best: { lo: number; hi: number } | null = null;
     for (let j = 0; j + 1 < sorted.length; j++) {
@@ -50,7 +57,8 @@ function sweepOrder(count: number, seen: ReadonlySet<number>, n: number): number
       if (hi - lo > 1 && (best === null || hi - lo > best.hi - best.lo)) best = { lo, hi };
     }
     if (best === null) break;
-    const mid = Math.floor((best.lo + best.hi) / 2);
+    let mid = Math.floor((best.lo + best.hi) / 2);
+    if ((mid % 2 === 1) !== wantOdd && mid + 1 < best.hi) mid += 1;
     taken.add(mid);
     out.push(mid);
   }
@@ -91,11 +99,16 @@ function questions(prompt: PromptSpec, v: PlannedVideo, k: number): Candidate[] 
   return out.filter((c) => !v.seen.has(c.frame));
 }
 
+/** Whether any video has an open question about an asked event (frames the planner would ask for first). */
+export function hasOpenQuestions(prompt: PromptSpec | null, videos: readonly PlannedVideo[]): boolean {
+  return prompt !== null && videos.some((v, k) => questions(prompt, v, k).length > 0);
+}
+
 /**
  * The frames to ask for next (global 1-based indices, sorted), at most `maxFrames`: open questions first, then a
- * sweep shared evenly between the videos.
+ * sweep; `leader` (index of the video now judged better, or null for even) gets `leaderShare` of the sweep.
  */
-export function planFrames(prompt: PromptSpec | null, videos: readonly PlannedVideo[], maxFrames: number): number[] {
+export function planFrames(prompt: PromptSpec | null, videos: readonly PlannedVideo[], maxFrames: number, leader: number | null = null, leaderShare = 0.5): number[] {
   const picked = new Map<string, Candidate>();
   const key = (c: Candidate): string => `${c.video}:${c.frame}`;
   const candidates = prompt === null ? [] : videos.flatMap((v, k) => questions(prompt, v, k));
@@ -104,17 +117,27 @@ export function planFrames(prompt: PromptSpec | null, videos: readonly PlannedVi
     if (picked.size >= maxFrames) break;
     picked.set(key(c), c);
   }
-  // Sweep what is left of the budget, alternating videos, around frames already planned.
+  // Sweep what is left of the budget around frames already planned: the leader's share first, then alternating.
   const sweeps = videos.map((v, k) => {
     const planned = new Set([...v.seen, ...[...picked.values()].filter((c) => c.video === k).map((c) => c.frame)]);
     return sweepOrder(v.count, planned, maxFrames);
   });
-  for (let i = 0; picked.size < maxFrames && i < maxFrames; i++) {
-    for (const [k, order] of sweeps.entries()) {
-      const f = order[i];
-      if (f === undefined || picked.size >= maxFrames) continue;
-      picked.set(key({ video: k, frame: f, priority: 1 }), { video: k, frame: f, priority: 1 });
-    }
+  const next = sweeps.map(() => 0);
+  const take = (k: number): boolean => {
+    const f = sweeps[k]?.[next[k] ?? 0];
+    if (f === undefined) return false;
+    next[k] = (next[k] ?? 0) + 1;
+    picked.set(key({ video: k, frame: f, priority: 1 }), { video: k, frame: f, priority: 1 });
+    return true;
+  };
+  if (leader !== null && videos.length > 1) {
+    const share = Math.round((maxFrames - picked.size) * leaderShare);
+    for (let i = 0; i < share && picked.size < maxFrames; i++) if (!take(leader)) break;
+  }
+  for (let round = 0; picked.size < maxFrames && round < maxFrames; round++) {
+    let any = false;
+    for (let k = 0; k < videos.length && picked.size < maxFrames; k++) any = take(k) || any;
+    if (!any) break;
   }
   return [...picked.values()].map((c) => (videos[c.video]?.offset ?? 0) + c.frame + 1).sort((a, b) => a - b);
 }

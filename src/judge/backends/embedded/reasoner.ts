@@ -14,7 +14,7 @@ import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import { renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
-import { planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
+import { hasOpenQuestions, planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
 import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
 import { timelineEvidence, type TimelineEvidence } from './timeline.js';
 
@@ -50,6 +50,8 @@ export interface EmbeddedReasonerOptions {
   readonly selectionSeed?: number;
   /** World v2: an overall difference at or above this is decided without looking further. Default 0.25. */
   readonly decidedMargin?: number;
+  /** World v2: share of a call's sweep frames given to the video in the lead. Default 0.5 (even): an uneven sweep finds more defects in one video and biases MQ. */
+  readonly leaderShare?: number;
 }
 
 /** The scores the answer is read from (v1 and v2 evidence both have them). */
@@ -77,6 +79,7 @@ export class EmbeddedReasoner implements Reasoner {
   private readonly selection: 'thinking' | 'random';
   private readonly randomFrames: number;
   private readonly decidedMargin: number;
+  private readonly leaderShare: number;
   private readonly selectionRng: Rng;
 
   constructor(
@@ -93,6 +96,7 @@ export class EmbeddedReasoner implements Reasoner {
     this.selection = options.selection ?? 'thinking';
     this.randomFrames = options.randomFrames ?? 24;
     this.decidedMargin = options.decidedMargin ?? 0.25;
+    this.leaderShare = options.leaderShare ?? 0.5;
     this.selectionRng = Rng.fromSeed(options.selectionSeed ?? 0);
   }
 
@@ -180,8 +184,11 @@ export class EmbeddedReasoner implements Reasoner {
       targets = planRandomFrames(videos, Math.min(left, input.maxFramesPerCall), this.selectionRng);
     } else if (canLook) {
       const [a, b] = estimates;
-      const decided = a !== undefined && b !== undefined && Math.abs(a.overall - b.overall) >= this.decidedMargin;
-      if (!decided) targets = planFrames(spec, videos, input.maxFramesPerCall);
+      const gap = a !== undefined && b !== undefined ? a.overall - b.overall : 0;
+      // Decided: a gap no local finding could close, and nothing asked about time is still open.
+      const decided = Math.abs(gap) >= this.decidedMargin && !hasOpenQuestions(spec, videos);
+      const leader = b === undefined || Math.abs(gap) < this.tie.OA ? null : gap > 0 ? 0 : 1;
+      if (!decided) targets = planFrames(spec, videos, input.maxFramesPerCall, leader, this.leaderShare);
     }
     if (input.mode === 'pairwise') {
       const [a, b] = estimates;

@@ -110,6 +110,8 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
 const soft = (margin: number, scale: number): number => 1 / (1 + Math.exp(-margin / scale));
+/** The longest stretch a freeze can hold one moment (its span plus the frame before), in frames of 48. */
+const MAX_STALL_FRAMES = 7;
 
 /** Noise above which a frame counts as corrupted by a burst: well above the video's usual level. */
 const burstThreshold = (noises: readonly number[]): number => Math.max(0.07, 1.8 * median(noises) + 0.035);
@@ -223,7 +225,8 @@ function motionAgreement(want: { motion: ObjectSpec['motion']; speed: ObjectSpec
   const seen = classifyMotion({ vx, vy });
   return {
     motion: seen.motion === want.motion ? agree : Math.min(0.3, agree),
-    speed: want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08),
+    // A speed word holds only for an object that moves (the gold check fails for a still one).
+    speed: (want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08)) * soft(spd - STILL_BELOW_PX_PER_FRAME, 0.06),
   };
 }
 
@@ -241,6 +244,8 @@ function runs<T>(xs: readonly T[]): { value: T; from: number; to: number }[] {
 interface ObjectAnalysis {
   readonly timeline: ObjectTimeline;
   readonly defects: DetectedDefect[];
+  /** The object moves over the seen frames (a freeze or skip can show on it). */
+  readonly moving: boolean;
 }
 
 function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames: number, unit: number, refPerFrame: number, others: readonly ObjectColour[]): ObjectAnalysis {
@@ -285,10 +290,40 @@ function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames:
       detected = { kind: backToStart ? 'flash' : 'recolour', bracket: { before: before.frame, after: after.frame }, colour: second.value };
     }
   }
-  // Path: a bend is a turn; a step is a stall (freeze) or a jump (skip) of the clip.
+  // Path: a bend is a turn; a step is a stall (freeze) or a jump (skip) of the clip. Seen frames in a row at the same
+  // place while the object moves are a freeze caught in the act; they leave the path fit (else they bend it).
   const inView = seen.filter((s) => !s.border);
-  const path = inView.length >= 2 ? inView : seen;
-  const moving = path.length >= 2 && Math.hypot(fit(path).vx, fit(path).vy) * refPerFrame > STILL_BELOW_PX_PER_FRAME * unit * 0.8;
+  const allPath = inView.length >= 2 ? inView : seen;
+  const overall = fit(allPath);
+  const perFrame = Math.hypot(overall.vx, overall.vy);
+  const moving = allPath.length >= 2 && perFrame * refPerFrame > STILL_BELOW_PX_PER_FRAME * unit * 0.8;
+  const frozen = new Set<number>();
+  if (moving) {
+    // Runs of seen frames at one place; a run longer than a stall can last is the object stopping, not a freeze.
+    let run: number[] = [];
+    const close = (): void => {
+      const first = run[0];
+      const last = run[run.length - 1];
+      if (first !== undefined && last !== undefined && last - first <= MAX_STALL_FRAMES) for (const f of run) frozen.add(f);
+      run = [];
+    };
+    for (let i = 1; i < allPath.length; i++) {
+      const a = allPath[i - 1];
+      const b = allPath[i];
+      if (a === undefined || b === undefined) continue;
+      const expected = perFrame * (b.frame - a.frame);
+      const still = b.frame - a.frame <= 3 && expected > 0.25 * unit && Math.hypot(b.x - a.x, b.y - a.y) < 0.2 * expected;
+      if (still) {
+        if (run.length === 0) run.push(a.frame);
+        run.push(b.frame);
+      } else close();
+    }
+    close();
+  }
+  if (frozen.size > 0) defects.push({ kind: 'freeze', frames: [...frozen].sort((x, y) => x - y) });
+  // The frames of a stall but its first show an old moment: leave them out of the path.
+  const held = [...frozen].sort((x, y) => x - y).slice(1);
+  const path = allPath.filter((s) => !held.includes(s.frame));
   const change = pathChange(path, unit);
   let firstLine = fit(path);
   if (change !== null && change.kind === 'bend') {
@@ -296,20 +331,8 @@ function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames:
     if (detected === null) {
       detected = { kind: 'turn', bracket: change.bracket, vx: (change.after.vx * refPerFrame) / unit, vy: (change.after.vy * refPerFrame) / unit };
     }
-  } else if (change !== null && change.kind === 'step' && moving && Math.abs(change.step) > 1.2 * unit) {
+  } else if (change !== null && change.kind === 'step' && moving && Math.abs(change.step) > 0.7 * unit && frozen.size === 0) {
     defects.push({ kind: change.step < 0 ? 'freeze' : 'skip', frames: [], bracket: change.bracket });
-  }
-  // Two seen frames in a row at the same place while the object moves: a freeze caught in the act.
-  if (moving) {
-    for (let i = 1; i < path.length; i++) {
-      const a = path[i - 1];
-      const b = path[i];
-      if (a === undefined || b === undefined || b.frame - a.frame > 3) continue;
-      const expected = Math.hypot(firstLine.vx, firstLine.vy) * (b.frame - a.frame);
-      if (expected > 0.6 * unit && Math.hypot(b.x - a.x, b.y - a.y) < 0.15 * expected && !defects.some((d) => d.kind === 'freeze')) {
-        defects.push({ kind: 'freeze', frames: [a.frame, b.frame] });
-      }
-    }
   }
   const firstSeen = path.filter((s) => detected === null || s.frame <= detected.bracket.before);
   const early = firstSeen.length >= 2 ? firstLine : fit(path);
@@ -318,7 +341,7 @@ function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames:
   const m = motionAgreement(want, vx, vy, seen.length);
   const ci = OBJECT_COLOUR_NAMES.indexOf(want.colour);
   // Colour of the object before any change, from the measured colour and the classifier.
-  const startSightings = coloured.filter((s) => detected === null || detected.kind === 'appear' || s.frame <= detected.bracket.before);
+  const startSightings = seen.filter((s) => s.colourProbs !== null && (detected === null || detected.kind === 'appear' || s.frame <= detected.bracket.before));
   const colourP = mean(startSightings.map((s) => s.colourProbs?.[ci] ?? 0));
   const colour = sharpen(startSightings.length === 0 ? 0 : colourP);
   const shape = sharpen(mean(seen.map((s) => s.shapeP)));
@@ -337,6 +360,7 @@ function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames:
   return {
     timeline: { sightings, colour, shape, motion: m.motion, speed: m.speed, event, eventTime, detected, vx, vy },
     defects,
+    moving,
   };
 }
 
@@ -390,7 +414,7 @@ export function timelineEvidence(
         const named = d.rgb === undefined ? (OBJECT_COLOUR_NAMES[bi] ?? null) : nearestColour(OBJECT_COLOURS, d.rgb);
         const shapeP = want === undefined ? 0 : (d.shapeProbs[SHAPES.indexOf(want.shape)] ?? 0);
         // A colour counts for changes only when the reading is clear and the detection is this object's shape.
-        const clear = shapeP > 0.05;
+        const clear = prompt.objects.length === 1 || shapeP > 0.3;
         list.push({ frame: f.frameIndex, present: true, x: d.x, y: d.y, colour: clear ? named : null, colourProbs, shapeP, border: d.touchesBorder === true });
       }
     });
@@ -402,15 +426,21 @@ export function timelineEvidence(
   // A dropout shows as every object missing at once; keep one finding per frame set.
   for (const a of analyses) {
     for (const d of a.defects) {
-      if (d.kind === 'dropout' && prompt.objects.length > 1 && !analyses.every((b) => b.defects.some((e) => e.kind === 'dropout' && e.frames.some((f) => d.frames.includes(f))))) continue;
+      // A dropout or a stall hits the whole frame: with two objects, every one that could show it must agree (one
+      // object alone is more likely a swapped or merged detection).
+      const shows = (b: ObjectAnalysis): boolean => b.defects.some((e) => e.kind === d.kind && e.frames.some((f) => d.frames.includes(f)));
+      if (d.kind === 'dropout' && prompt.objects.length > 1 && !analyses.every(shows)) continue;
+      if (d.kind === 'freeze' && d.frames.length > 0 && !analyses.filter((b) => b.moving).every(shows)) continue;
       if (!defects.some((e) => e.kind === d.kind && JSON.stringify(e.frames) === JSON.stringify(d.frames))) defects.push(d);
     }
   }
   if (corrupted.length > 0) defects.push({ kind: 'burst', frames: corrupted });
   // Local flicker: clean frames whose brightness departs from the video's level while global flicker is absent.
   const global = signals(clean.filter((f) => f.objects.length > 0));
-  const level = median(clean.map((f) => f.brightness));
-  const flickering = clean.filter((f) => level > 0.02 && Math.abs(f.brightness / level - 1) > 0.12).map((f) => f.frameIndex);
+  // The background's level, not the frame's mean: objects coming and going change the mean, not the background.
+  const lightOf = (f: PerceivedFrame): number => (f.background === undefined ? f.brightness : (f.background[0] + f.background[1] + f.background[2]) / 3);
+  const level = median(clean.map(lightOf));
+  const flickering = clean.filter((f) => level > 0.02 && Math.abs(lightOf(f) / level - 1) > 0.12).map((f) => f.frameIndex);
   if (global.flicker < 0.35 && flickering.length > 0 && flickering.length <= Math.max(1, clean.length / 3)) defects.push({ kind: 'flicker', frames: flickering });
   const bi = BACKGROUND_COLOUR_NAMES.indexOf(prompt.background);
   const background = sharpen(
