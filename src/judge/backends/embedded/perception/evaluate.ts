@@ -1,7 +1,9 @@
 /**
  * Measurements of a perception model on rendered frames it never trained on: classification accuracy (object colour,
- * shape, background) and detection rate, overall and split into clean and defective scenes; and how well the measured
- * video signals track the true defect severities (Pearson correlation per defect over rendered videos).
+ * shape, background) and detection rate, overall and split into clean and defective scenes — on world-v1 frames, and on
+ * frames of world-v2 clips split by what the clip's time does to them (clean, global defects, corruption burst,
+ * recoloured object, absent object); and how well the measured video signals track the true defect severities (Pearson
+ * correlation per defect over rendered videos).
  */
 import { Rng, deriveSeed } from '../../../../common/rng.js';
 import { DEFECTS, DEFECT_OFFSET, decodeLatent, renderScene, type Defect } from '../../../../world/index.js';
@@ -9,7 +11,7 @@ import { FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from './features.js'
 import type { HeadName } from './heads.js';
 import type { Perception } from './perception.js';
 import { videoSignals } from './signals.js';
-import { FrameSampler, DEFAULT_SCENES, type LabelledFrame, type SceneDistribution, type WorldSplitOptions } from './training-data.js';
+import { FrameSampler, DEFAULT_SCENES, type LabelledFrame, type SceneDistribution, type WorldSplitOptions, type WorldV2Frames } from './training-data.js';
 
 /** Class probabilities for `n` input rows (the ONNX model, or the tfjs network during training). */
 export type RowPredictor = (rows: Float32Array, n: number) => Promise<Record<HeadName, Float32Array>>;
@@ -50,22 +52,12 @@ class Tally {
   }
 }
 
-/**
- * Accuracy on `frames` rendered frames from a seeded scene distribution (default: the world's pretraining data —
- * train and held-out prompts, wrong attributes, half the scenes with defects). Batches of 256 rows.
- */
-export async function measureAccuracy(
-  predict: RowPredictor,
-  options: { seed: number; frames: number; scenes?: Partial<SceneDistribution>; world?: Partial<WorldSplitOptions> },
-): Promise<AccuracyReport> {
-  const sampler = new FrameSampler(options.seed, { ...DEFAULT_SCENES, ...options.scenes }, options.world ?? {});
-  const all = new Tally();
-  const clean = new Tally();
-  const defective = new Tally();
+/** Classifies `frames` frames of `sampler` in batches of 128 frames and adds each to the tallies `bucketsOf` names. */
+async function tallyFrames(predict: RowPredictor, sampler: FrameSampler, frames: number, bucketsOf: (f: LabelledFrame) => readonly Tally[]): Promise<void> {
   const chunk = 128;
-  for (let done = 0; done < options.frames; done += chunk) {
+  for (let done = 0; done < frames; done += chunk) {
     const batch: LabelledFrame[] = [];
-    for (let i = 0; i < Math.min(chunk, options.frames - done); i++) batch.push(sampler.next());
+    for (let i = 0; i < Math.min(chunk, frames - done); i++) batch.push(sampler.next());
     const n = batch.reduce((s, f) => s + 1 + f.analysis.blobs.length, 0);
     const rows = new Float32Array(n * FEATURE_SIZE);
     let r = 0;
@@ -76,7 +68,6 @@ export async function measureAccuracy(
     const p = await predict(rows, n);
     r = 0;
     for (const f of batch) {
-      const tallies = [all, f.defective ? defective : clean];
       const bgOk = argmax(p.background, r++, 6) === f.background;
       const matched = new Set<number>();
       const objectResults = f.analysis.blobs.map((_, i) => {
@@ -87,7 +78,7 @@ export async function measureAccuracy(
         matched.add(k);
         return { colour: argmax(p.colour, row, 9) === truth.colour, shape: argmax(p.shape, row, 5) === truth.shape };
       });
-      for (const t of tallies) {
+      for (const t of bucketsOf(f)) {
         t.frames += 1;
         if (bgOk) t.bg += 1;
         for (const o of objectResults) {
@@ -104,7 +95,91 @@ export async function measureAccuracy(
       }
     }
   }
+}
+
+/**
+ * Accuracy on `frames` rendered frames from a seeded scene distribution (default: the world's pretraining data —
+ * train and held-out prompts, wrong attributes, half the scenes with defects). Batches of 128 frames.
+ */
+export async function measureAccuracy(
+  predict: RowPredictor,
+  options: { seed: number; frames: number; scenes?: Partial<SceneDistribution>; world?: Partial<WorldSplitOptions> },
+): Promise<AccuracyReport> {
+  const sampler = new FrameSampler(options.seed, { ...DEFAULT_SCENES, ...options.scenes }, options.world ?? {});
+  const all = new Tally();
+  const clean = new Tally();
+  const defective = new Tally();
+  await tallyFrames(predict, sampler, options.frames, (f) => [all, f.defective ? defective : clean]);
   return { ...all.result(), evalSeed: options.seed, clean: clean.result(), defective: defective.result() };
+}
+
+/**
+ * The world-v2 evaluation frames: every frame from a 48-frame v2 clip (the world's event probability 0.6; each
+ * local-defect slot filled with probability 0.6, twice the pretraining data's), 60 % of them among the frames an event or
+ * a burst, dropout or local flicker touches, so bursts, flashes and absences are well represented; global defects and
+ * attributes as in the v1 frames.
+ */
+export const WORLD_V2_EVAL_FRAMES: Readonly<Partial<WorldV2Frames>> = Object.freeze({ share: 1, eventProbability: 0.6, localDefectProbability: 0.6, focus: 0.6, frames: 48 });
+
+export interface WorldV2AccuracyReport extends AccuracyCounts {
+  readonly evalSeed: number;
+  /** No global defect, and no burst, local flicker or dropout on the frame. */
+  readonly clean: AccuracyCounts;
+  /** Global defects (blur, noise, jitter, flicker), no burst on the frame. */
+  readonly defective: AccuracyCounts;
+  /** A corruption burst on the frame. */
+  readonly burst: AccuracyCounts;
+  /** No burst; an object drawn in another colour than its initial one (after a recolour, during a flash). */
+  readonly recoloured: AccuracyCounts;
+  /** An object of the scene is not drawn (dropout, before appearing, after leaving): background and the other object. */
+  readonly absent: AccuracyCounts;
+}
+
+/** Accuracy on `frames` frames of world-v2 clips ({@link WORLD_V2_EVAL_FRAMES} unless `scenes.worldV2` says otherwise). */
+export async function measureWorldV2Accuracy(
+  predict: RowPredictor,
+  options: { seed: number; frames: number; scenes?: Partial<SceneDistribution>; world?: Partial<WorldSplitOptions> },
+): Promise<WorldV2AccuracyReport> {
+  const scenes = { ...DEFAULT_SCENES, ...options.scenes };
+  const sampler = new FrameSampler(options.seed, { ...scenes, worldV2: { ...WORLD_V2_EVAL_FRAMES, ...options.scenes?.worldV2 } }, options.world ?? {});
+  const t = { all: new Tally(), clean: new Tally(), defective: new Tally(), burst: new Tally(), recoloured: new Tally(), absent: new Tally() };
+  await tallyFrames(predict, sampler, options.frames, (f) => {
+    const time = f.temporal;
+    const burst = (time?.burst ?? 0) > 0;
+    const out = [t.all];
+    if (burst) out.push(t.burst);
+    else if (f.defective) out.push(t.defective);
+    else if ((time?.flicker ?? 0) === 0 && time?.dropout !== true) out.push(t.clean);
+    if (!burst && time?.recoloured === true) out.push(t.recoloured);
+    if (time?.absent === true) out.push(t.absent);
+    return out;
+  });
+  return {
+    ...t.all.result(),
+    evalSeed: options.seed,
+    clean: t.clean.result(),
+    defective: t.defective.result(),
+    burst: t.burst.result(),
+    recoloured: t.recoloured.result(),
+    absent: t.absent.result(),
+  };
+}
+
+/** One model measured on the held-out world-v1 frames and on the held-out world-v2 frames (the same for every model). */
+export interface WorldsAccuracy {
+  readonly worldV1: AccuracyReport;
+  readonly worldV2: WorldV2AccuracyReport;
+}
+
+/** {@link measureAccuracy} (seed `v1Seed`) and {@link measureWorldV2Accuracy} (seed `v2Seed`) on `frames` frames each. */
+export async function measureWorlds(
+  predict: RowPredictor,
+  options: { v1Seed: number; v2Seed: number; frames: number; world?: Partial<WorldSplitOptions> },
+): Promise<WorldsAccuracy> {
+  const world = options.world ?? {};
+  const worldV1 = await measureAccuracy(predict, { seed: options.v1Seed, frames: options.frames, world });
+  const worldV2 = await measureWorldV2Accuracy(predict, { seed: options.v2Seed, frames: options.frames, world });
+  return { worldV1, worldV2 };
 }
 
 export interface SignalsCalibrationReport {

@@ -1,14 +1,15 @@
 /**
  * Trains the perception network in TensorFlow.js on crops cut from freshly rendered world frames (softmax
  * cross-entropy per head, Adam with cosine decay), exports it with the project's ONNX exporter, and measures the
- * exported model — accuracy on held-out renders from a fixed evaluation seed, and the correlation of the video signals
- * with true defect severities — into its manifest. Reproducible from the seed.
+ * exported model — accuracy on held-out renders from a fixed evaluation seed (and, for a model trained on world-v2
+ * frames, on held-out world-v2 frames too), and the correlation of the video signals with true defect severities — into
+ * its manifest. Reproducible from the seed.
  */
 import { deriveSeed } from '../../../../common/rng.js';
 import { VrGrpoError } from '../../../../errors/index.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, exportMlpToOnnx } from '../../../../onnx/index.js';
 import { Adam, scoped, tf, type Scalar, type Tensor, type Tensor2D } from '../../../../tensor/index.js';
-import { measureAccuracy, measureSignals } from './evaluate.js';
+import { measureAccuracy, measureSignals, measureWorldV2Accuracy } from './evaluate.js';
 import { CROP_PLANES, CROP_SIZE, FEATURE_SIZE } from './features.js';
 import { HEADS, type HeadName } from './heads.js';
 import { PERCEPTION_FORMAT, PERCEPTION_FORMAT_VERSION, MODEL_FILE, sha256Hex, type PerceptionManifest } from './manifest.js';
@@ -18,6 +19,8 @@ import { DEFAULT_SCENES, DEFAULT_WORLD_SPLIT, FrameSampler, sampleRows, type Sce
 
 /** Seed of the held-out evaluation frames; training data seeds are derived from the training seed and never equal it. */
 export const DEFAULT_EVAL_SEED = 90_210;
+/** Seed of the held-out world-v2 evaluation frames (models trained on world-v2 frames; `measureWorldV2Accuracy`). */
+export const DEFAULT_EVAL_SEED_V2 = 90_212;
 /** Seed of the signal-calibration videos. */
 export const DEFAULT_CALIBRATION_SEED = 31_337;
 
@@ -44,6 +47,11 @@ export interface TrainPerceptionOptions {
   readonly evalFrames?: number;
   /** Seed of the held-out frames; default {@link DEFAULT_EVAL_SEED} (the same for every version, so they compare). */
   readonly evalSeed?: number;
+  /**
+   * Held-out world-v2 frames for `accuracy.worldV2`, measured only when the training data has world-v2 frames
+   * (`scenes.worldV2.share` > 0); default 1000, seed {@link DEFAULT_EVAL_SEED_V2}.
+   */
+  readonly evalFramesV2?: number;
   /** Videos for the signal calibration; default 80. */
   readonly calibrationVideos?: number;
   /** Frames seen per calibration video (uniformly spaced of 24); default 8. */
@@ -64,10 +72,27 @@ export interface TrainPerceptionResult {
   readonly lossCurve: readonly { readonly step: number; readonly loss: number }[];
 }
 
-/** The two shipped versions: rm-v1 is deliberately weak (small, short, clean data only), rm-v2 the good one. */
+/**
+ * The shipped versions: rm-v1 is deliberately weak (small, short, clean data only), rm-v2 the good one for world v1,
+ * rm-v3 rm-v2's recipe with half of the frames from world-v2 clips (events, bursts, dropouts; labelled as drawn).
+ */
 export const PERCEPTION_PRESETS = {
   'rm-v1': { steps: 180, hidden: [16], seed: 101, defectProbability: 0, batchSize: 64, learningRate: 0.003 },
   'rm-v2': { steps: 1200, hidden: [128, 64], seed: 202, defectProbability: 0.6, batchSize: 128, learningRate: 0.002, scenes: { severity: [0.2, 1.6] as const, freeLayout: 0.3, colourSpread: 0.5 } },
+  'rm-v3': {
+    steps: 1200,
+    hidden: [128, 64],
+    seed: 303,
+    defectProbability: 0.6,
+    batchSize: 128,
+    learningRate: 0.002,
+    scenes: {
+      severity: [0.2, 1.6] as const,
+      freeLayout: 0.3,
+      colourSpread: 0.5,
+      worldV2: { share: 0.5, eventProbability: 0.8, localDefectProbability: 0.6, focus: 0.6, burstFrames: true, frames: 48 },
+    },
+  },
 } as const satisfies Record<string, Omit<TrainPerceptionOptions, 'version'>>;
 
 export type PerceptionPreset = keyof typeof PERCEPTION_PRESETS;
@@ -178,7 +203,12 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
     const measureStart = performance.now();
     const perception = await Perception.load(bytes, draft);
     try {
-      const accuracy = await measureAccuracy((rows, n) => perception.predictRows(rows, n), { seed: evalSeed, frames: options.evalFrames ?? 1000, world });
+      const predict = (rows: Float32Array, n: number): ReturnType<Perception['predictRows']> => perception.predictRows(rows, n);
+      const v1Accuracy = await measureAccuracy(predict, { seed: evalSeed, frames: options.evalFrames ?? 1000, world });
+      const accuracy =
+        (scenes.worldV2?.share ?? 0) > 0
+          ? { ...v1Accuracy, worldV2: await measureWorldV2Accuracy(predict, { seed: DEFAULT_EVAL_SEED_V2, frames: options.evalFramesV2 ?? 1000, world }) }
+          : v1Accuracy;
       const signals = await measureSignals(perception, {
         seed: DEFAULT_CALIBRATION_SEED,
         videos: options.calibrationVideos ?? 80,
