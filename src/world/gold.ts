@@ -142,8 +142,21 @@ export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
     allCorrect: correct === total,
     defects: { ...scene.defectSeverity },
     quality: Math.max(0, Math.min(1, 1 - meanSeverity)),
-    localDefects: scene.temporal?.localDefects ?? [],
+    localDefects: visibleLocalDefects(scene),
   };
+}
+
+/**
+ * The local defects that show: a freeze or skip only when some object moves (a still scene that stalls looks the
+ * same), a dropout only when some object is there to drop out.
+ */
+export function visibleLocalDefects(scene: Scene): readonly LocalDefect[] {
+  const t = scene.temporal;
+  if (t === undefined) return [];
+  const unit = scene.width / 64;
+  const moves = scene.objects.some((o, k) => o.present && (classifyMotion(o, unit).motion !== 'still' || (t.events[k]?.kind === 'turn' && classifyMotion(t.events[k] ?? o, unit).motion !== 'still')));
+  const anyone = scene.objects.some((o) => o.present);
+  return t.localDefects.filter((d) => (d.kind === 'freeze' || d.kind === 'skip' ? moves : d.kind === 'dropout' ? anyone : true));
 }
 
 /** Gold per-dimension scores in [0, 1] (1 best), the ground truth a judge's TA/MQ/VQ/OA should agree with. */
