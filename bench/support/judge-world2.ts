@@ -142,7 +142,10 @@ export async function runWorld2Row(modelDir: string, pairs: readonly World2Pair[
   };
 }
 
-export type World2Results = Record<'initialOnly' | 'thinking' | 'random' | 'evenlySpaced' | 'allFrames', World2RowStats>;
+export type World2Results = Record<'initialOnly' | 'thinking' | 'random' | 'evenlySpaced' | 'allFrames', World2RowStats> & {
+  /** The same comparison at a tight budget: thinking with one tool call, and the controls at its mean frame count. */
+  readonly oneCall: Record<'thinking' | 'random' | 'evenlySpaced', World2RowStats>;
+};
 
 /** The five rows; random and evenly spaced get thinking's mean frame budget. */
 export async function runWorld2Bench(
@@ -162,7 +165,15 @@ export async function runWorld2Bench(
   log(`evenly spaced: OA ${evenlySpaced.accuracy.OA.toFixed(3)}, frames ${evenlySpaced.meanFramesViewed.toFixed(1)}`);
   const allFrames = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: 2 * WORLD2_FRAMES, maxToolCalls: 0 } });
   log(`all frames: OA ${allFrames.accuracy.OA.toFixed(3)}`);
-  return { initialOnly, thinking, random, evenlySpaced, allFrames };
+  const tight = await runWorld2Row(modelDir, pairs, { reasoner: thinkingOptions, options: { maxToolCalls: 1 } });
+  const tightBudget = Math.round(tight.meanFramesViewed);
+  const oneCall = {
+    thinking: tight,
+    random: await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, tightBudget - 8), selectionSeed: 5 }, options: {} }),
+    evenlySpaced: await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: tightBudget, maxToolCalls: 0 } }),
+  };
+  log(`one call: thinking OA ${tight.accuracy.OA.toFixed(3)} (${tight.meanFramesViewed.toFixed(1)} frames), random ${oneCall.random.accuracy.OA.toFixed(3)}, evenly spaced ${oneCall.evenlySpaced.accuracy.OA.toFixed(3)}`);
+  return { initialOnly, thinking, random, evenlySpaced, allFrames, oneCall };
 }
 
 export const WORLD2_DEFAULT_DATA: DataImperfection = { attributeNoise: 0.35, defectProbability: 0.5, jitter: 0.3, ...TEMPORAL_DATA_DEFAULTS };
