@@ -147,6 +147,9 @@ export type World2Results = Record<'initialOnly' | 'thinking' | 'random' | 'even
   readonly oneCall: Record<'thinking' | 'random' | 'evenlySpaced', World2RowStats>;
 };
 
+/** The even frame count nearest to a mean (evenly spaced frames split the count between the two videos). */
+const sameBudget = (mean: number): number => 2 * Math.round(mean / 2);
+
 /** The five rows; random and evenly spaced get thinking's mean frame budget. */
 export async function runWorld2Bench(
   modelDir: string,
@@ -158,7 +161,7 @@ export async function runWorld2Bench(
   log(`initial only: OA ${initialOnly.accuracy.OA.toFixed(3)}`);
   const thinking = await runWorld2Row(modelDir, pairs, { reasoner: thinkingOptions, options: {} });
   log(`thinking: OA ${thinking.accuracy.OA.toFixed(3)}, frames ${thinking.meanFramesViewed.toFixed(1)}`);
-  const budget = Math.round(thinking.meanFramesViewed);
+  const budget = sameBudget(thinking.meanFramesViewed);
   const random = await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, budget - 8), selectionSeed: 5 }, options: {} });
   log(`random: OA ${random.accuracy.OA.toFixed(3)}, frames ${random.meanFramesViewed.toFixed(1)}`);
   const evenlySpaced = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: budget, maxToolCalls: 0 } });
@@ -166,7 +169,7 @@ export async function runWorld2Bench(
   const allFrames = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: 2 * WORLD2_FRAMES, maxToolCalls: 0 } });
   log(`all frames: OA ${allFrames.accuracy.OA.toFixed(3)}`);
   const tight = await runWorld2Row(modelDir, pairs, { reasoner: thinkingOptions, options: { maxToolCalls: 1 } });
-  const tightBudget = Math.round(tight.meanFramesViewed);
+  const tightBudget = sameBudget(tight.meanFramesViewed);
   const oneCall = {
     thinking: tight,
     random: await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, tightBudget - 8), selectionSeed: 5 }, options: {} }),
