@@ -33,6 +33,12 @@ export interface RewardSettings {
   readonly versionMixRetries?: number;
 }
 
+export interface JudgedComparison {
+  readonly first: number;
+  readonly second: number;
+  readonly verdict: VerdictMessage;
+}
+
 export interface GroupRewards {
   /** Combined reward per video; NaN = masked (no successful judgment). */
   readonly rewards: readonly number[];
@@ -44,6 +50,8 @@ export interface GroupRewards {
   readonly failureCodes: readonly string[];
   readonly rmVersions: readonly string[];
   readonly verdicts: readonly VerdictMessage[];
+  /** Pairwise: each successful comparison with the group indices it compared (`first` shown as video 1). */
+  readonly judged: readonly JudgedComparison[];
   readonly framesViewed: number;
   readonly toolCalls: number;
   readonly hallucinations: Readonly<Record<string, number>>;
@@ -98,6 +106,7 @@ export async function collectGroupRewards(client: JudgeClient, prompt: string, v
 async function collectOnce(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<Omit<GroupRewards, 'versionRejudges'>> {
   const n = videos.length;
   const verdicts: VerdictMessage[] = [];
+  const judged: JudgedComparison[] = [];
   const failureCodes: string[] = [];
   const hallucinations: Record<string, number> = {};
   let framesViewed = 0;
@@ -134,6 +143,7 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
           if (a === undefined || b === undefined) throw new Error('comparison outside the group');
           const { verdict } = await client.judge({ prompt, mode: 'pairwise', videos: [a, b], options: settings.judgeOptions });
           note(verdict);
+          judged.push({ first: c.first, second: c.second, verdict });
           return { c, answer: verdict.answer };
         } catch (e) {
           fail(e);
@@ -157,6 +167,7 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
     failureCodes,
     rmVersions: [...new Set(verdicts.map((v) => v.rmVersion))],
     verdicts,
+    judged,
     framesViewed,
     toolCalls,
     hallucinations,
