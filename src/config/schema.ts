@@ -155,9 +155,14 @@ export const trainingSchema = strict({
 export const rewardSchema = strict({
   /** pointwise: one judge conversation per video (fast, graded scores); pairwise: VR-Thinker comparisons of pairs. */
   mode: oneOf(['pairwise', 'pointwise'] as const).default('pointwise'),
-  /** Pairs judged per group: all pairs, or k random opponents per video. */
-  plan: oneOf(['all-pairs', 'k-opponents'] as const).default('all-pairs'),
+  /**
+   * Pairs judged per group: all pairs, k random opponents per video, or adaptive (Swiss-style rounds pairing videos
+   * whose scores so far are close, until the ranking is settled or `budget` judgments are spent).
+   */
+  plan: oneOf(['all-pairs', 'k-opponents', 'adaptive'] as const).default('all-pairs'),
   opponents: int({ min: 1 }).default(3),
+  /** Adaptive plan: judgments per group at most; null = ⌈G·log₂G⌉ (24 for G = 8). */
+  budget: int({ min: 1 }).nullable().default(null),
   /** Judge every pair in both orders (cancels position bias). */
   bothOrders: bool().default(false),
   aggregation: oneOf(['win-rate', 'bradley-terry'] as const).default('win-rate'),

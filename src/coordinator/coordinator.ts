@@ -4,11 +4,12 @@
  * policy. With pipelining the next rollout is generated while the current one is judged. Everything a run produces
  * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
+import { encodeFrameStrip, stripFrames, type FrameStripRecord } from '../dashboard/frame-strip.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
 import type {
   EmbeddedGenerator} from '../generator/index.js';
@@ -25,7 +26,8 @@ import {
 import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
 import type { Media } from '../media/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
-import { decodeLatent, evaluateScene } from '../world/index.js';
+import { decodeLatent, evaluateScene, goldScores, type GoldReport, type GoldScores } from '../world/index.js';
+import { emptyAgreement, judgeGoldAgreement, mergeAgreement, type ComparisonGold, type JudgeGoldAgreement } from './judge-gold.js';
 import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampler, type PromptSamplerState, type SampledPrompt } from './prompt-sampler.js';
 import { collectGroupRewards, rewardSettingsFromConfig, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { RunDir } from './run-dir.js';
@@ -106,8 +108,18 @@ export interface SampledGroup {
     readonly advantage: number | null;
     /** Gold accuracy of the scene (embedded world), else null. */
     readonly goldAccuracy: number | null;
+    /** Frames in the clip. */
+    readonly frameCount: number;
+    /** Gold scores of the scene (embedded world), else null. */
+    readonly gold: GoldScores | null;
+    /** Thumbnails of the frames the group's verdicts viewed of this video (a PNG strip beside the MP4). */
+    readonly thumbnails: FrameStripRecord | null;
   }[];
   readonly verdicts: readonly VerdictMessage[];
+  /** Pairwise: each successful comparison, `verdict` = its index in `verdicts`, with its agreement with gold. */
+  readonly comparisons: readonly { readonly first: number; readonly second: number; readonly verdict: number; readonly gold: ComparisonGold | null }[];
+  /** Pairwise, embedded world: the judge's agreement with gold over the group's comparisons; else null. */
+  readonly judgeGold: JudgeGoldAgreement | null;
 }
 
 export interface RunSummary {
@@ -122,6 +134,8 @@ export interface RunSummary {
   readonly maskedVideos: number;
   readonly droppedGroups: number;
   readonly failedJudgments: number;
+  /** Pairwise, embedded world: the judge's agreement with gold (OA) pooled over the run's comparisons; null = none decided. */
+  readonly judgeGoldAgreement: number | null;
 }
 
 interface CoordinatorCheckpoint {
@@ -355,6 +369,7 @@ export class Coordinator {
     let masked = 0;
     let dropped = 0;
     let failed = 0;
+    let judgeGoldRun = emptyAgreement();
     let next: Promise<Rollout> | null = null;
     let step = this.firstStep;
     try {
@@ -365,7 +380,11 @@ export class Coordinator {
         next = attempt.next;
         this.stepPrompts.delete(step);
         const { current, groups, judgeMs, advantages, stats, updateMs } = attempt;
-        const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs });
+        const reports = current.prompts.map((_, g) => this.goldOfGroup(current, g));
+        const judged = reports.map((r, g) => judgedAgainstGold(r, groups[g]));
+        const judgeGold = judged.reduce((sum, j) => mergeAgreement(sum, j.summary), emptyAgreement());
+        judgeGoldRun = mergeAgreement(judgeGoldRun, judgeGold);
+        const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs }, reports, judgeGold);
         if (this.o.monitor !== undefined) {
           Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions as string[] }));
         }
@@ -381,14 +400,20 @@ export class Coordinator {
           if (h !== null) Object.assign(metrics, { heldOutGoldAccuracy: h.accuracy, heldOut: h });
         }
         if (c.training.tracesEvery > 0 && step % c.training.tracesEvery === 0) {
-          for (const v of groups[0]?.verdicts ?? []) this.run.append('traces.jsonl', { step, group: 0, prompt: current.prompts[0]?.text ?? '', verdict: v });
+          // Pairwise lines carry the comparison's group indices (`first` shown as video 1) and its agreement with gold.
+          const pairs = judged[0]?.comparisons ?? [];
+          for (const v of groups[0]?.verdicts ?? []) {
+            const pair = pairs.find((p) => p.verdict === v);
+            this.run.append('traces.jsonl', { step, group: 0, prompt: current.prompts[0]?.text ?? '', ...(pair === undefined ? {} : { first: pair.first, second: pair.second, gold: pair.gold }), verdict: v });
+          }
         }
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
           const dir = join(this.run.path, 'videos', `step-${pad(step)}`);
           mkdirSync(dir, { recursive: true });
           const members = current.result.videos.filter((x) => x.promptIndex === 0);
           for (const v of members) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
-          this.o.onSampledGroup?.(this.sampledGroup(step, current, groups[0], advantages.advantages[0] ?? []));
+          const thumbnails = this.writeThumbnails(step, members, groups[0]);
+          this.o.onSampledGroup?.(this.sampledGroup(step, current, groups[0], advantages.advantages[0] ?? [], judged[0] ?? null, thumbnails));
         }
         if (step === total) {
           const h = this.evaluate();
@@ -430,13 +455,48 @@ export class Coordinator {
       maskedVideos: masked,
       droppedGroups: dropped,
       failedJudgments: failed,
+      judgeGoldAgreement: judgeGoldRun.byDimension.OA.accuracy,
     };
   }
 
-  private sampledGroup(step: number, current: Rollout, group: GroupRewards | undefined, adv: readonly (number | null)[]): SampledGroup {
+  /**
+   * Writes, beside the sampled group's MP4s, one PNG strip per video of the frames any of the group's verdicts viewed
+   * (`v3.frames.png`); per video its record, or null when nothing was viewed. Pairwise verdicts view (first, second),
+   * pointwise ones every video in group order.
+   */
+  private writeThumbnails(step: number, members: readonly GenerateResult['videos'][number][], group: GroupRewards | undefined): (FrameStripRecord | null)[] {
+    const viewed = members.map(() => new Set<number>());
+    const add = (i: number, frames: readonly number[] | undefined): void => {
+      for (const f of frames ?? []) viewed[i]?.add(f);
+    };
+    const paired = new Set(group?.judged.map((j) => j.verdict));
+    for (const j of group?.judged ?? []) {
+      add(j.first, j.verdict.framesViewed[0]);
+      add(j.second, j.verdict.framesViewed[1]);
+    }
+    for (const v of group?.verdicts ?? []) if (!paired.has(v) && v.mode === 'pointwise') v.framesViewed.forEach((frames, i) => add(i, frames));
+    return members.map((m, i) => {
+      const frames = stripFrames(viewed[i] ?? [], m.video.frameCount);
+      if (frames.length === 0) return null;
+      const strip = encodeFrameStrip(m.video, frames);
+      const src = join('videos', `step-${pad(step)}`, `${m.id}.frames.png`);
+      writeFileSync(join(this.run.path, src), strip.png);
+      return { src, frames, tileWidth: strip.tileWidth, tileHeight: strip.tileHeight };
+    });
+  }
+
+  private sampledGroup(
+    step: number,
+    current: Rollout,
+    group: GroupRewards | undefined,
+    adv: readonly (number | null)[],
+    judged: JudgedGroup | null,
+    thumbnails: readonly (FrameStripRecord | null)[],
+  ): SampledGroup {
     const prompt = current.prompts[0];
     const spec = prompt?.spec ?? null;
     const members = current.result.videos.filter((x) => x.promptIndex === 0);
+    const comparisons = judged?.comparisons.filter((c) => c.index >= 0).map((c) => ({ first: c.first, second: c.second, verdict: c.index, gold: c.gold })) ?? [];
     return {
       step,
       prompt: prompt?.text ?? '',
@@ -452,9 +512,22 @@ export class Coordinator {
         },
         advantage: adv[i] ?? null,
         goldAccuracy: spec === null || v.latent === null ? null : evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height)).accuracy,
+        frameCount: v.video.frameCount,
+        gold: judged?.gold[i] ?? null,
+        thumbnails: thumbnails[i] ?? null,
       })),
       verdicts: group?.verdicts ?? [],
+      comparisons,
+      judgeGold: judged === null || judged.summary.comparisons === 0 ? null : judged.summary,
     };
+  }
+
+  /** Gold reports of group g's videos in group order (null: no prompt spec or no scene latent). */
+  private goldOfGroup(current: Rollout, g: number): (GoldReport | null)[] {
+    const spec = current.prompts[g]?.spec ?? null;
+    return current.result.videos
+      .filter((v) => v.promptIndex === g)
+      .map((v) => (spec === null || v.latent === null ? null : evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height))));
   }
 
   private advantages(current: Rollout, groups: readonly GroupRewards[]): ReturnType<typeof groupAdvantages> {
@@ -484,6 +557,8 @@ export class Coordinator {
     adv: ReturnType<typeof groupAdvantages>,
     stats: UpdateStats | null,
     timing: { generateMs: number; judgeMs: number; updateMs: number },
+    goldReports: readonly (readonly (GoldReport | null)[])[],
+    judgeGold: JudgeGoldAgreement,
   ): StepMetrics {
     const reward: Record<string, number> = { combined: mean(finite(groups.flatMap((g) => [...g.rewards]))) };
     const rewardStd: Record<string, number> = { combined: std(finite(groups.flatMap((g) => [...g.rewards]))) };
@@ -495,11 +570,7 @@ export class Coordinator {
       rewardStd[d] = std(xs);
     }
     // Gold scores exist only for prompts of the world's grammar and videos with a scene latent.
-    const gold = current.prompts.flatMap((p, g) => {
-      const spec = p.spec;
-      if (spec === null) return [];
-      return current.result.videos.flatMap((v) => (v.promptIndex === g && v.latent !== null ? [evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height))] : []));
-    });
+    const gold = goldReports.flatMap((reports) => reports.filter((r): r is GoldReport => r !== null));
     const advValues = adv.advantages.flat().filter((x): x is number => x !== null);
     const hallucinations: Record<string, number> = {};
     for (const g of groups) for (const [k, v] of Object.entries(g.hallucinations)) hallucinations[k] = (hallucinations[k] ?? 0) + v;
@@ -523,6 +594,7 @@ export class Coordinator {
       failuresByCode,
       framesViewedPerJudgment: judgments === 0 ? 0 : groups.reduce((s, g) => s + g.framesViewed, 0) / judgments,
       toolCallsPerJudgment: judgments === 0 ? 0 : groups.reduce((s, g) => s + g.toolCalls, 0) / judgments,
+      ...judgeGoldFields(judgeGold),
       hallucinations,
       rmVersions: [...new Set(groups.flatMap((g) => [...g.rmVersions]))],
       // One entry per group: the RM version behind all of its rewards (a group never mixes versions; groups of one
@@ -541,6 +613,50 @@ export class Coordinator {
       timing,
     };
   }
+}
+
+/** A group's pairwise comparisons against gold (see `judgedAgainstGold`). */
+interface JudgedGroup {
+  /** Gold scores per video of the group; null where unknown. */
+  readonly gold: readonly (GoldScores | null)[];
+  readonly summary: JudgeGoldAgreement;
+  /** `index`: the verdict's index in the group's verdicts. */
+  readonly comparisons: readonly { readonly first: number; readonly second: number; readonly verdict: VerdictMessage; readonly index: number; readonly gold: ComparisonGold | null }[];
+}
+
+/**
+ * A group's pairwise comparisons against gold: gold scores per video, each comparison with its verdict's index in the
+ * group's verdicts and its agreement, and the group's summary (empty in pointwise mode or without gold).
+ */
+function judgedAgainstGold(reports: readonly (GoldReport | null)[], group: GroupRewards | undefined): JudgedGroup {
+  const gold = reports.map((r) => (r === null ? null : goldScores(r)));
+  const judged = group?.judged ?? [];
+  const { summary, perComparison } = judgeGoldAgreement(
+    judged.map((j) => ({ first: j.first, second: j.second, answer: j.verdict.answer })),
+    gold,
+  );
+  const verdicts = group?.verdicts ?? [];
+  return {
+    gold,
+    summary,
+    comparisons: judged.map((j, k) => ({ first: j.first, second: j.second, verdict: j.verdict, index: verdicts.indexOf(j.verdict), gold: perComparison[k] ?? null })),
+  };
+}
+
+/**
+ * The step record's judge-vs-gold fields over all the step's comparisons (none in pointwise mode or without gold):
+ * OA agreement, per-dimension agreement, and the OA comparisons decided and skipped as gold ties.
+ */
+function judgeGoldFields(a: JudgeGoldAgreement): Record<string, unknown> {
+  if (a.comparisons === 0) return {};
+  const byDimension: Record<string, number> = {};
+  for (const [d, x] of Object.entries(a.byDimension)) if (x.accuracy !== null) byDimension[d] = x.accuracy;
+  return {
+    judgeGoldAgreement: a.byDimension.OA.accuracy,
+    judgeGoldAgreementByDimension: byDimension,
+    judgeGoldDecided: a.byDimension.OA.decided,
+    judgeGoldTies: a.byDimension.OA.goldTies,
+  };
 }
 
 /** Per dimension, the per-video rewards of a step's groups in group order (NaN = masked). */

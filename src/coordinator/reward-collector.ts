@@ -7,9 +7,9 @@
  */
 import type { Rng } from '../common/rng.js';
 import type { Config } from '../config/index.js';
-import { bradleyTerry, combineDimensions, planComparisons, winRates, type Combination, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
+import { bradleyTerry, combineDimensions, defaultAdaptiveBudget, startPlan, winRates, type Combination, type Comparison, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
 import type { RawVideo } from '../media/index.js';
-import type { JudgeOptions, PairwiseDimension, VerdictMessage } from '../protocol/index.js';
+import type { JudgeOptions, PairwiseDimension, VerdictAnswer, VerdictMessage } from '../protocol/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 
 /** The part of the reward pool the collector needs (a fake can stand in for it in tests). */
@@ -64,7 +64,12 @@ export function rewardSettingsFromConfig(config: Config): RewardSettings {
   const r = config.reward;
   return {
     mode: r.mode,
-    plan: r.plan === 'all-pairs' ? { kind: 'all-pairs' } : { kind: 'k-opponents', k: r.opponents },
+    plan:
+      r.plan === 'all-pairs'
+        ? { kind: 'all-pairs' }
+        : r.plan === 'k-opponents'
+          ? { kind: 'k-opponents', k: r.opponents }
+          : { kind: 'adaptive', budget: r.budget ?? defaultAdaptiveBudget(config.training.groupSize) },
     bothOrders: r.bothOrders,
     aggregation: r.aggregation,
     weights: r.weights,
@@ -73,6 +78,24 @@ export function rewardSettingsFromConfig(config: Config): RewardSettings {
     versionMix: r.versionMix,
     versionMixRetries: r.versionMixRetries,
   };
+}
+
+/** Rounds an adaptive plan may take at most (a plan ends sooner: its budget is spent or its ranking settled). */
+const MAX_PLAN_ROUNDS = 64;
+
+/** Numbers comparison groups within this process (the servers scope video ids by group and connection). */
+let groupSerial = 0;
+
+/**
+ * The winner of one comparison on the reward's own terms: per dimension +1 (video 1 better), −1 or 0 (tie, or not
+ * answered), weighted like the reward's dimensions; the sign decides (0: tie). Steers the adaptive plan.
+ */
+export function weightedWinner(answer: VerdictAnswer, weights: RewardSettings['weights']): 0 | 1 | 2 {
+  const sign = (p: 0 | 1 | 2 | undefined): number => (p === 1 ? 1 : p === 2 ? -1 : 0);
+  const total = weights.TA * sign(answer.TA) + weights.MQ * sign(answer.MQ) + weights.VQ * sign(answer.VQ) + weights.overall * sign(answer.OA);
+  // A weighted tie (nothing weighed answered, or answers that cancel) is broken by the overall preference.
+  const s = total !== 0 ? total : sign(answer.OA);
+  return s > 0 ? 1 : s < 0 ? 2 : 0;
 }
 
 const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', overall: 'OA' };
@@ -133,24 +156,32 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
       for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) perDimension[d] = new Array<number>(n).fill(NaN);
     }
   } else {
-    const comparisons = planComparisons(n, settings.plan, { bothOrders: settings.bothOrders, rng });
-    judgments = comparisons.length;
-    const outcomes = await Promise.all(
-      comparisons.map(async (c) => {
-        try {
-          const a = videos[c.first];
-          const b = videos[c.second];
-          if (a === undefined || b === undefined) throw new Error('comparison outside the group');
-          const { verdict } = await client.judge({ prompt, mode: 'pairwise', videos: [a, b], options: settings.judgeOptions });
-          note(verdict);
-          judged.push({ first: c.first, second: c.second, verdict });
-          return { c, answer: verdict.answer };
-        } catch (e) {
-          fail(e);
-          return { c, answer: null };
-        }
-      }),
-    );
+    // The plan hands out rounds (static plans: everything at once); each round is judged in parallel, and what it
+    // found (the weighted winner per comparison) steers an adaptive plan's next round.
+    const session = startPlan(n, settings.plan, { bothOrders: settings.bothOrders, rng });
+    const group = { id: `g${++groupSerial}`, videoIds: videos.map((_, i) => `v${i}`) };
+    const outcomes: { c: Comparison; answer: VerdictAnswer | null }[] = [];
+    for (let round = 0, comparisons = session.next([]); comparisons.length > 0 && round < MAX_PLAN_ROUNDS; round++) {
+      judgments += comparisons.length;
+      const judgedRound = await Promise.all(
+        comparisons.map(async (c) => {
+          try {
+            const a = videos[c.first];
+            const b = videos[c.second];
+            if (a === undefined || b === undefined) throw new Error('comparison outside the group');
+            const { verdict } = await client.judge({ prompt, mode: 'pairwise', videos: [a, b], options: settings.judgeOptions, group: { id: group.id, videoIds: [group.videoIds[c.first] ?? '', group.videoIds[c.second] ?? ''] } });
+            note(verdict);
+            judged.push({ first: c.first, second: c.second, verdict });
+            return { c, answer: verdict.answer };
+          } catch (e) {
+            fail(e);
+            return { c, answer: null };
+          }
+        }),
+      );
+      outcomes.push(...judgedRound);
+      comparisons = session.next(outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : weightedWinner(o.answer, settings.weights) })));
+    }
     for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) {
       const dim = DIM_OF[d];
       // A comparison whose verdict did not give this dimension does not count for it (never copied from OA).

@@ -8,4 +8,16 @@ export {
   type MonitorServerOptions,
   type ResolvedMonitorServerOptions,
 } from './options.js';
-export type { EventRecord, FeedEvent, FeedMessage, GroupRecord, GroupVideoRecord, HistoryBody, StepRecord } from './records.js';
+export type {
+  ComparisonGoldRecord,
+  ComparisonRecord,
+  EventRecord,
+  FeedEvent,
+  FeedMessage,
+  GroupRecord,
+  GroupVideoRecord,
+  HistoryBody,
+  JudgeGoldRecord,
+  StepRecord,
+} from './records.js';
+export { DEFAULT_THUMBNAIL_SIDE, encodeFrameStrip, stripFrames, type FrameStripRecord } from './frame-strip.js';

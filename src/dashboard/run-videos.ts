@@ -1,7 +1,7 @@
 /**
- * `GET /runs/<path>`: the run's MP4s for the page's `<video>` elements. Only files under the run directory's `videos/`
- * ending in `.mp4` are served (after `realpath`, so a symlink pointing out is refused too); `..`, encoded slashes or
- * backslashes are refused with 403. Byte ranges (`Range: bytes=…`, one range) answer 206, so a browser can read the
+ * `GET /runs/<path>`: the run's MP4s for the page's `<video>` elements and the PNG thumbnail strips of the frames the
+ * judge viewed. Only files under the run directory's `videos/` ending in `.mp4` or `.png` are served (after `realpath`,
+ * so a symlink pointing out is refused too); `..`, encoded slashes or backslashes are refused with 403. Byte ranges (`Range: bytes=…`, one range) answer 206, so a browser can read the
  * metadata and seek without fetching the whole file.
  */
 import { createReadStream } from 'node:fs';
@@ -14,8 +14,11 @@ import type { Logger } from '../common/logger.js';
 /** The folder of the run directory whose files are served. */
 export const VIDEOS_DIR = 'videos';
 
+/** The kinds of file served, by lower-case extension, with their content type. */
+export const RUN_FILE_TYPES: Readonly<Record<string, string>> = Object.freeze({ '.mp4': 'video/mp4', '.png': 'image/png' });
+
 export type VideoLookup =
-  | { readonly kind: 'file'; readonly file: string; readonly size: number; readonly mtime: Date }
+  | { readonly kind: 'file'; readonly file: string; readonly size: number; readonly mtime: Date; readonly contentType: string }
   | { readonly kind: 'forbidden'; readonly reason: string }
   | { readonly kind: 'not-found' };
 
@@ -23,14 +26,18 @@ const inside = (root: string, file: string): boolean => file.startsWith(root + p
 
 /**
  * Maps the decoded request path below `/runs/` (e.g. `videos/step-000001/v0.mp4`) to a file of `runDir`. Refuses
- * anything that is not a plain relative path of `videos/…/*.mp4` segments, and anything resolving outside `videos/`.
+ * anything that is not a plain relative path of `videos/…` segments, and anything resolving outside `videos/`; a file
+ * of another kind than {@link RUN_FILE_TYPES} is not found.
  */
 export async function lookupRunVideo(runDir: string, relative: string): Promise<VideoLookup> {
   if (relative.includes('\0') || relative.includes('\\')) return { kind: 'forbidden', reason: 'bad character' };
   const segments = relative.split('/');
   if (segments.some((s) => s === '' || s === '.' || s === '..')) return { kind: 'forbidden', reason: 'not a plain relative path' };
   if (segments[0] !== VIDEOS_DIR || segments.length < 2) return { kind: 'forbidden', reason: `outside ${VIDEOS_DIR}/` };
-  if (!relative.toLowerCase().endsWith('.mp4')) return { kind: 'not-found' };
+  const dot = relative.lastIndexOf('.');
+  const ext = dot < 0 ? '' : relative.slice(dot).toLowerCase();
+  const contentType = Object.hasOwn(RUN_FILE_TYPES, ext) ? RUN_FILE_TYPES[ext] : undefined;
+  if (contentType === undefined) return { kind: 'not-found' };
   let root: string;
   let file: string;
   try {
@@ -42,7 +49,7 @@ export async function lookupRunVideo(runDir: string, relative: string): Promise<
   if (!inside(root, file)) return { kind: 'forbidden', reason: `resolves outside ${VIDEOS_DIR}/` };
   const stat = await fs.stat(file).catch(() => null);
   if (stat === null || !stat.isFile()) return { kind: 'not-found' };
-  return { kind: 'file', file, size: stat.size, mtime: stat.mtime };
+  return { kind: 'file', file, size: stat.size, mtime: stat.mtime, contentType };
 }
 
 /** A byte range, both ends inclusive. */
@@ -73,7 +80,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-/** Answers `GET|HEAD /runs/<relative>` from `runDir` (see the module header). */
+/** Answers `GET|HEAD /runs/<relative>` from `runDir` (see the module header): MP4s and PNG thumbnail strips. */
 export async function serveRunVideo(req: IncomingMessage, res: ServerResponse, runDir: string, relative: string, log: Logger): Promise<void> {
   const found = await lookupRunVideo(runDir, relative);
   if (found.kind !== 'file') {
@@ -84,7 +91,7 @@ export async function serveRunVideo(req: IncomingMessage, res: ServerResponse, r
     return;
   }
   const common = {
-    'content-type': 'video/mp4',
+    'content-type': found.contentType,
     'accept-ranges': 'bytes',
     'last-modified': found.mtime.toUTCString(),
     'cache-control': 'no-cache',

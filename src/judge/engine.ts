@@ -252,6 +252,8 @@ export class JudgeEngine implements JudgeService {
     /** The real 0-based frame of video k's 0-based index `i` in the reasoner's index space. */
     const realOf = (k: number, i: number): number => realFrameOf(i, counts[k] ?? 0, realCounts[k] ?? 0);
     const conversationId = `${request.id}#${++this.conversations}`;
+    // Cache keys only where index i of video k is the video's own frame i (no virtual index space).
+    const videoKeys = videos.map((v) => (this.framesPerVideo === null ? (v.cacheKey ?? null) : null));
     const offsets: number[] = [];
     let total = 0;
     for (const c of counts) {
@@ -336,6 +338,7 @@ export class JudgeEngine implements JudgeService {
             prompt: request.prompt,
             mode: request.mode,
             videoFrameCounts: counts,
+            videoKeys,
             messages: input,
             toolCallsLeft: imageBudgetSpent ? 0 : options.maxToolCalls - toolCalls,
             maxToolCalls: options.maxToolCalls,

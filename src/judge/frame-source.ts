@@ -8,6 +8,11 @@ import { frameAt, type Media, type RawVideo } from '../media/index.js';
 export interface FrameSource {
   /** A short label for traces and errors (a file path or an inline ref). */
   readonly label: string;
+  /**
+   * Names this video's content for reuse across judgments (e.g. connection, comparison group and video id): a backend
+   * may keep what it perceived of a frame under this key. Absent: nothing is reused.
+   */
+  readonly cacheKey?: string;
   /** Total frames (known up front for inline videos; probed lazily for files). */
   frameCount(): Promise<number>;
   /** RGB24 frames for 0-based indices, in the order asked, at `size()`. VIDEO_DECODE_FAILED for a bad file or index. */
@@ -30,6 +35,7 @@ export class RawFrameSource implements FrameSource {
   constructor(
     private readonly video: RawVideo,
     readonly label: string,
+    readonly cacheKey?: string,
   ) {}
 
   frameCount(): Promise<number> {

@@ -24,6 +24,11 @@ export interface ReasonerInput {
   readonly mode: 'pairwise' | 'pointwise';
   /** Frames per video, in index-space order (pairwise: video 1 holds 1..F1, video 2 F1+1..F1+F2). */
   readonly videoFrameCounts: readonly number[];
+  /**
+   * Per video, a key naming its content across judgments (FrameSource.cacheKey), or null: a backend may reuse what it
+   * perceived of frame i of a keyed video. Null too when the index space is virtual (frames are not the video's own).
+   */
+  readonly videoKeys?: readonly (string | null)[];
   readonly messages: readonly ConversationMessage[];
   readonly toolCallsLeft: number;
   /** Tool calls the whole conversation may make (the budget `toolCallsLeft` counts down from). */

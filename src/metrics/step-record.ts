@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { VrGrpoError } from '../errors/index.js';
-import { HALLUCINATION_KINDS } from '../protocol/index.js';
+import { HALLUCINATION_KINDS, PAIRWISE_DIMENSIONS } from '../protocol/index.js';
 
 /** Reward dimensions as the coordinator reports them (`combined` = the weighted combination that trains the policy). */
 export const REWARD_DIMENSIONS = ['combined', 'TA', 'MQ', 'VQ', 'overall'] as const;
@@ -36,6 +36,13 @@ export const stepRecordSchema = z.looseObject({
   failuresByCode: z.record(errorCode, count).optional(),
   framesViewedPerJudgment: value,
   toolCallsPerJudgment: value,
+  /** Pairwise with gold: the judge's OA agreement with gold over the step's comparisons (gold ties skipped, a judge tie ½). */
+  judgeGoldAgreement: value,
+  /** The same per answered dimension (TA, MQ, VQ, OA); a dimension nothing decided is absent. */
+  judgeGoldAgreementByDimension: z.partialRecord(z.enum(PAIRWISE_DIMENSIONS), z.number().min(0).max(1)).optional(),
+  /** OA comparisons counted in `judgeGoldAgreement`, and OA comparisons skipped because gold tied. */
+  judgeGoldDecided: count.optional(),
+  judgeGoldTies: count.optional(),
   hallucinations: z.partialRecord(z.enum(HALLUCINATION_KINDS), z.number().nonnegative()).optional(),
   rmVersions: z.array(z.string().min(1).max(200)).optional(),
   kl: value,

@@ -14,15 +14,23 @@ import {
 } from './admin-messages.js';
 import { hallucinationSchema, turnSchema, verdictAnswerSchema, verdictScoresSchema } from './judge-types.js';
 
-/** Version 2: a pairwise verdict may carry a partial answer (OA only, or without CF); see docs/protocol.md. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Version 2: a pairwise verdict may carry a partial answer (OA only, or without CF). Version 3: a judge request may
+ * name its comparison group and each video an id, so a server reuses what it perceived of a video across the group's
+ * comparisons. See docs/protocol.md.
+ */
+export const PROTOCOL_VERSION = 3;
 
 const id = z.string().min(1).max(128);
 
-/** A video to judge: a `file://` URI under the server's artifact root, or an inline video sent earlier on this connection. */
+/**
+ * A video to judge: a `file://` URI under the server's artifact root, or an inline video sent earlier on this
+ * connection. `id` (with the request's `group`) names the video across the group's requests: the server may reuse what
+ * it perceived of it in an earlier comparison of the same group (the same id must mean the same video).
+ */
 export const videoRefSchema = z.union([
-  z.strictObject({ uri: z.string().min(1).max(4096) }),
-  z.strictObject({ inline: z.string().min(1).max(128) }),
+  z.strictObject({ uri: z.string().min(1).max(4096), id: id.optional() }),
+  z.strictObject({ inline: z.string().min(1).max(128), id: id.optional() }),
 ]);
 export type VideoRef = z.infer<typeof videoRefSchema>;
 
@@ -54,6 +62,8 @@ export const judgeSchema = z
     mode: z.enum(['pairwise', 'pointwise']),
     videos: z.array(videoRefSchema).min(1).max(16),
     options: judgeOptionsSchema.optional(),
+    /** The comparison group (e.g. one GRPO group) the request belongs to; scopes the videos' ids. */
+    group: id.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.mode === 'pairwise' && m.videos.length !== 2) {

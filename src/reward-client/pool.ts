@@ -57,6 +57,12 @@ export interface PoolJudgeRequest {
   readonly mode: 'pairwise' | 'pointwise';
   readonly videos: readonly RawVideo[];
   readonly options?: JudgeOptions;
+  /**
+   * The comparison group (e.g. one GRPO group of one step) and the videos' ids in it: a server reuses what it perceived
+   * of a video across the group's requests, and the pool sends a group's requests to one replica while it is not much
+   * busier than the others. The same id within a group must be the same video.
+   */
+  readonly group?: { readonly id: string; readonly videoIds: readonly string[] };
 }
 
 export interface PooledVerdict {
@@ -236,7 +242,7 @@ export class RewardClientPool {
   }
 
   /** Least-in-flight connected replica, not in `avoid` when possible; waits (bounded) for one to connect. */
-  private async pick(avoid: ReadonlySet<string>): Promise<Replica> {
+  private async pick(avoid: ReadonlySet<string>, group?: string): Promise<Replica> {
     const deadline = Date.now() + this.options.waitForReplicaMs;
     const skewDeadline = Date.now() + this.options.versionWaitMs;
     let waitingForAgreement = false;
@@ -253,6 +259,12 @@ export class RewardClientPool {
       const choices = preferred.length > 0 ? preferred : up;
       if (choices.length > 0) {
         const least = Math.min(...choices.map((r) => r.inFlight));
+        if (group !== undefined) {
+          // Group affinity: the group's home replica (by hash) keeps its perceptions; leave it only when it is busier.
+          const ordered = [...choices].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+          const home = ordered[groupHash(group) % ordered.length];
+          if (home !== undefined && home.inFlight <= least + GROUP_AFFINITY_SLACK) return home;
+        }
         const tied = choices.filter((r) => r.inFlight === least);
         const chosen = tied[this.rr++ % tied.length];
         if (chosen !== undefined) return chosen;
@@ -277,7 +289,7 @@ export class RewardClientPool {
     const tried = new Set<string>();
     let last: unknown = null;
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
-      const r = await this.pick(tried);
+      const r = await this.pick(tried, request.group?.id);
       tried.add(r.url);
       const client = r.client;
       if (client === null) continue;
@@ -290,7 +302,19 @@ export class RewardClientPool {
           this.undelivered -= 1;
           if (this.undelivered === 0) for (const wake of this.deliveryWaiters) wake();
         });
-        const judged = client.judge({ id, prompt: request.prompt, mode: request.mode, videos: request.videos.map((_, i) => ({ inline: `${id}-v${i}` })), ...(request.options === undefined ? {} : { options: request.options }) });
+        const group = request.group;
+        const videos = request.videos.map((_, i) => {
+          const videoId = group?.videoIds[i];
+          return videoId === undefined ? { inline: `${id}-v${i}` } : { inline: `${id}-v${i}`, id: videoId };
+        });
+        const judged = client.judge({
+          id,
+          prompt: request.prompt,
+          mode: request.mode,
+          videos,
+          ...(request.options === undefined ? {} : { options: request.options }),
+          ...(group === undefined ? {} : { group: group.id }),
+        });
         const [, verdict] = await Promise.all([sent, judged]);
         // Not r.rmVersion = verdict.rmVersion: a judgment that started before a swap finishes on the old version.
         r.failures = 0;
@@ -341,4 +365,17 @@ export class RewardClientPool {
       r.client = null;
     }));
   }
+}
+
+/** Requests a group's home replica may have in flight beyond the least busy one before the group goes elsewhere. */
+const GROUP_AFFINITY_SLACK = 8;
+
+/** FNV-1a of a group id (its home replica). */
+function groupHash(group: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < group.length; i++) {
+    h ^= group.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
 }

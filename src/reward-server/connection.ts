@@ -365,7 +365,11 @@ export class Connection {
           source = new FileFrameSource(media, file, judgeSize ?? undefined);
         }
         const kind = 'inline' in ref ? 'inline' : 'file';
-        return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames));
+        const video = 'inline' in ref ? inline.get(ref.inline) : undefined;
+        // A video named in a comparison group: what is perceived of it may be reused by the group's other requests on
+        // this connection. The key also carries the content's fingerprint, so a reused id never serves another video.
+        const cacheKey = request.group === undefined || ref.id === undefined ? undefined : [this.id, request.group, ref.id, video === undefined ? source.label : contentFingerprint(video)].join('\u0000');
+        return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames), cacheKey);
       }),
     );
   }
@@ -437,4 +441,16 @@ export class Connection {
     if (isVrGrpoError(error)) return error;
     return new VrGrpoError('JUDGE_FAILED', `judge failed: ${describe(error)}`, { cause: error });
   }
+}
+
+/** Size and a hash of ~4 KiB sampled evenly from a raw video's bytes (FNV-1a): cheap, and differs for another video. */
+export function contentFingerprint(video: RawVideo): string {
+  const data = video.data;
+  const step = Math.max(1, Math.floor(data.length / 4096));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < data.length; i += step) {
+    h ^= data[i] ?? 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${video.width}x${video.height}x${video.frameCount}:${h.toString(16)}`;
 }

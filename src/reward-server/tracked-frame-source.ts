@@ -9,10 +9,14 @@ import type { FrameSource } from '../judge/frame-source.js';
 export class TrackedFrameSource implements FrameSource {
   #decodeFailure: VrGrpoError | null = null;
 
-  /** `onFrames`, when given, is told the duration (seconds) and frame count of every successful `frames()` read. */
+  /**
+   * `onFrames`, when given, is told the duration (seconds) and frame count of every successful `frames()` read;
+   * `cacheKey` names the video's content for reuse across judgments (FrameSource.cacheKey).
+   */
   constructor(
     private readonly inner: FrameSource,
     private readonly onFrames?: (seconds: number, frames: number) => void,
+    readonly cacheKey?: string,
   ) {}
 
   get label(): string {

@@ -1,15 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { defaultConfig } from '../../src/config/index.js';
-import { Coordinator, type SampledGroup } from '../../src/coordinator/coordinator.js';
+import { Coordinator, type SampledGroup, type StepMetrics } from '../../src/coordinator/coordinator.js';
+import { judgeGoldAgreement } from '../../src/coordinator/judge-gold.js';
+import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
 import { launchChromium, pollPage, type Chromium } from '../../src/dashboard/browser.js';
 import { MonitorServer } from '../../src/dashboard/index.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../coordinator/fake-judge.js';
 
@@ -31,6 +35,81 @@ afterAll(async () => {
   await server?.close();
   rmSync(root, { recursive: true, force: true });
 });
+
+/**
+ * The fake judge of the coordinator tests, made to think: each judgment views the first and last frame of each video
+ * plus a few that depend on the call, makes 1–3 tool calls and carries its turns, so timelines and thumbnails differ.
+ */
+class ThinkingJudge implements JudgeClient {
+  readonly #inner = new FakeJudge();
+
+  async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
+    const out = await this.#inner.judge(request);
+    const call = this.#inner.calls - 1;
+    const framesViewed = request.videos.map((v, k) => [...new Set([0, (7 * call + 5 * k + 3) % v.frameCount, (3 * call + k) % v.frameCount, v.frameCount - 1])].sort((a, b) => a - b));
+    const toolCalls = 1 + (call % 3);
+    const turns = [
+      { index: 0, role: 'assistant' as const, text: `<think>call ${call}: need a closer look</think><tool_call>{"name":"select_frames"}</tool_call>`, framesShown: [1, 2] },
+      { index: 1, role: 'tool' as const, text: 'Here are the selected frames.', framesShown: [3] },
+    ];
+    return { ...out, verdict: { ...out.verdict, framesViewed, toolCalls, turns } };
+  }
+}
+
+interface RenderedTimeline {
+  readonly video: string;
+  readonly count: number;
+  readonly ticks: readonly { readonly frame: number; readonly left: string }[];
+  readonly thumbs: readonly { readonly frame: number; readonly left: string; readonly src: string | null; readonly tile: number; readonly imgLeft: string | null; readonly naturalWidth: number }[];
+}
+interface RenderedVerdict {
+  readonly first: number;
+  readonly second: number;
+  readonly toolCalls: number;
+  readonly framesViewed: number;
+  readonly credit: string;
+  readonly summary: string;
+  readonly timelines: readonly RenderedTimeline[];
+}
+
+/** What the page shows of each verdict entry (`selector` picks them) in the group panel. */
+const renderedVerdicts = (page: Page, selector: string): Promise<RenderedVerdict[]> =>
+  page.evaluate<RenderedVerdict[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((d) => ({
+    first: Number(d.dataset.first), second: Number(d.dataset.second), toolCalls: Number(d.dataset.toolCalls),
+    framesViewed: Number(d.dataset.framesViewed), credit: d.dataset.credit ?? '', summary: d.querySelector('summary').textContent,
+    timelines: [...d.querySelectorAll('.timeline')].map((t) => ({
+      video: t.dataset.video, count: Number(t.dataset.frameCount),
+      ticks: [...t.querySelectorAll('.tick')].map((x) => ({ frame: Number(x.dataset.frame), left: x.style.left })),
+      thumbs: [...t.querySelectorAll('.thumb')].map((x) => {
+        const img = x.querySelector('img');
+        return { frame: Number(x.dataset.frame), left: x.style.left, src: img === null ? null : img.getAttribute('src'), tile: img === null ? -1 : Number(img.dataset.tile),
+          imgLeft: img === null ? null : img.style.left, naturalWidth: img === null ? 0 : img.naturalWidth };
+      }),
+    })),
+  }))`);
+
+/** Checks one rendered timeline against the frames a verdict viewed of `video` (ticks and thumbnails at f/(n−1)). */
+function expectTimeline(t: RenderedTimeline | undefined, video: SampledGroup['videos'][number] | undefined, frames: readonly number[], where: string): void {
+  if (t === undefined || video === undefined) throw new Error(`${where}: no timeline or video`);
+  expect(t.video, where).toBe(video.id);
+  expect(t.count, where).toBe(video.frameCount);
+  const want = [...new Set(frames)].sort((a, b) => a - b);
+  const at = (f: number): number => (f / (video.frameCount - 1)) * 100;
+  expect(t.ticks.map((x) => x.frame), where).toEqual(want);
+  t.ticks.forEach((x) => expect(Number.parseFloat(x.left), `${where} tick ${x.frame}`).toBeCloseTo(at(x.frame), 3));
+  expect(t.thumbs.map((x) => x.frame), where).toEqual(want);
+  const strip = video.thumbnails;
+  if (strip === null) throw new Error(`${where}: no thumbnails`);
+  for (const x of t.thumbs) {
+    const tile = strip.frames.indexOf(x.frame);
+    expect(tile, `${where} frame ${x.frame} in the strip`).toBeGreaterThanOrEqual(0);
+    expect(Number.parseFloat(x.left), `${where} thumb ${x.frame}`).toBeCloseTo(at(x.frame), 3);
+    expect(x.src).toBe(`runs/${strip.src}`);
+    expect(x.tile).toBe(tile);
+    expect(x.imgLeft).toBe(`${-tile * strip.tileWidth}px`);
+    expect(x.naturalWidth, `${where} thumb ${x.frame} loaded`).toBe(strip.frames.length * strip.tileWidth);
+  }
+}
 
 /** A number read from the page (DevTools evaluation: the page's CSP forbids eval, not this). */
 const pageNumber = async (page: Page, expression: string): Promise<number> => Number(await page.evaluate(expression));
@@ -68,15 +147,19 @@ describe('the dashboard in Chromium during a real run', () => {
     await page.evaluate('window.__sameDocument = true');
 
     let lastGroup: SampledGroup | null = null;
+    const records: StepMetrics[] = [];
     const coordinator = new Coordinator({
       config,
       runDir,
       generator,
       embedded: generator,
-      judge: new FakeJudge(),
+      judge: new ThinkingJudge(),
       log: silentLogger(),
       media,
-      onStep: (m) => s.publishStep(m),
+      onStep: (m) => {
+        records.push(m);
+        s.publishStep(m);
+      },
       onEvent: (e) => s.publishEvent(e),
       onSampledGroup: (g) => {
         lastGroup = g;
@@ -133,14 +216,70 @@ describe('the dashboard in Chromium during a real run', () => {
     expect(cards).toHaveLength(4);
     expect(cards.every((c) => /^\d\.\d{3}$/.test(c) || c === 'masked')).toBe(true);
 
-    // Reasoning traces: the fake judge writes none, so send the last group again with a traced verdict.
+    // Thinking over the run: frames viewed and tool calls per judgment every step; the judge's agreement with gold
+    // where a step decided some comparison (OA, the run-so-far line, and TA/MQ/VQ as given).
+    await pollPage(page, `${chartPoints('thinking')} === ${STEPS * 2}`, 5_000);
+    const agreementPoints = records.reduce((n, r) => {
+      if (r.step === 0 || typeof r.judgeGoldAgreement !== 'number') return n;
+      return n + 2 + ['TA', 'MQ', 'VQ'].filter((d) => typeof (r.judgeGoldAgreementByDimension as Record<string, unknown> | undefined)?.[d] === 'number').length;
+    }, 0);
+    expect(agreementPoints).toBeGreaterThan(0);
+    expect(await pageNumber(page, chartPoints('judge-gold'))).toBe(agreementPoints);
+
+    // The sampled group's thinking: one entry per pairwise comparison with its tool calls, frames viewed, and the
+    // frames it viewed as ticks and thumbnails on each video's timeline.
     const group = lastGroup as SampledGroup | null;
     if (group === null) throw new Error('no sampled group');
+    expect(group.comparisons.length).toBe(6); // all pairs of 4
+    expect(group.comparisons.map((c) => c.verdict).sort()).toEqual(group.verdicts.map((_, i) => i));
+    await pollPage(page, `document.querySelectorAll('#group-verdicts details.comparison').length === ${group.comparisons.length}`, 5_000);
+    await pollPage(page, `[...document.querySelectorAll('#group-verdicts .thumb img')].every((i) => i.complete && i.naturalWidth > 0)`, 10_000);
+    const shown = await renderedVerdicts(page, '#group-verdicts details.comparison');
+    group.comparisons.forEach((c, i) => {
+      const v = group.verdicts[c.verdict];
+      const r = shown[i];
+      if (v === undefined || r === undefined) throw new Error(`comparison ${i}: missing`);
+      const [viewedFirst = [], viewedSecond = []] = v.framesViewed;
+      expect([r.first, r.second]).toEqual([c.first, c.second]);
+      expect(r.toolCalls).toBe(v.toolCalls);
+      expect(r.summary).toContain(`${v.toolCalls} tool call${v.toolCalls === 1 ? '' : 's'}`);
+      expect(r.framesViewed).toBe(viewedFirst.length + viewedSecond.length);
+      expect(r.summary).toContain(`${r.framesViewed} frames viewed`);
+      expect(r.credit).toBe(c.gold?.credit.OA === undefined ? '' : String(c.gold.credit.OA));
+      expect(r.timelines).toHaveLength(2);
+      expectTimeline(r.timelines[0], group.videos[c.first], viewedFirst, `comparison ${i} video 1`);
+      expectTimeline(r.timelines[1], group.videos[c.second], viewedSecond, `comparison ${i} video 2`);
+    });
+    // Each strip holds exactly the frames any comparison viewed of its video, one tile each.
+    for (const [k, v] of group.videos.entries()) {
+      const viewed = new Set(group.comparisons.flatMap((c) => [...(c.first === k ? (group.verdicts[c.verdict]?.framesViewed[0] ?? []) : []), ...(c.second === k ? (group.verdicts[c.verdict]?.framesViewed[1] ?? []) : [])]));
+      expect(v.thumbnails?.frames).toEqual([...viewed].sort((a, b) => a - b));
+      const png = PNG.sync.read(readFileSync(join(runDir, v.thumbnails?.src ?? 'missing')));
+      expect([png.width, png.height]).toEqual([viewed.size * (v.thumbnails?.tileWidth ?? 0), v.thumbnails?.tileHeight]);
+    }
+    // Judge vs gold on the group, as the agreement function computes it from the group's answers and gold scores.
+    const recomputed = judgeGoldAgreement(group.comparisons.map((c) => ({ first: c.first, second: c.second, answer: group.verdicts[c.verdict]?.answer ?? null })), group.videos.map((v) => v.gold)).summary;
+    expect(group.judgeGold).toEqual(recomputed);
+    const oa = recomputed.byDimension.OA;
+    expect(await page.getAttribute('#group-judge-gold', 'data-accuracy')).toBe(oa.accuracy === null ? '' : String(oa.accuracy));
+    expect(await page.textContent('#group-judge-gold')).toContain(`over ${oa.decided} decided comparison`);
+
+    // Reasoning traces: send the last group again with a longer traced verdict.
     const [first] = group.verdicts;
     if (first === undefined) throw new Error('no verdicts');
     const trace = '<think>Frame 3 of video 2 is blurred; frame 7 confirms.</think><answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>';
     s.publishGroup({ ...group, verdicts: [{ ...first, turns: [{ index: 0, role: 'assistant', text: trace, framesShown: [1, 2, 3] }] }, ...group.verdicts.slice(1)] });
     await pollPage(page, `[...document.querySelectorAll('#group-verdicts .trace')].some((p) => p.textContent.includes('frame 7 confirms'))`, 5_000);
+
+    // Pointwise mode: no comparisons; the verdict is shown as before, with a timeline per video.
+    const pointwiseFrames = group.videos.map((v) => (v.thumbnails?.frames ?? []).slice(0, 2));
+    s.publishGroup({ ...group, verdicts: [{ ...first, mode: 'pointwise', answer: null, toolCalls: 2, framesViewed: pointwiseFrames }], comparisons: [], judgeGold: null });
+    await pollPage(page, `document.querySelectorAll('#group-verdicts details.comparison').length === 0 && document.querySelectorAll('#group-verdicts details.verdict').length === 1`, 5_000);
+    const [pointwise] = await renderedVerdicts(page, '#group-verdicts details.verdict');
+    expect(pointwise?.summary).toContain('pointwise · 2 tool calls');
+    expect(pointwise?.timelines).toHaveLength(group.videos.length);
+    group.videos.forEach((v, k) => expectTimeline(pointwise?.timelines[k], v, pointwiseFrames[k] ?? [], `pointwise video ${k}`));
+    expect(await page.textContent('#group-verdicts h3')).toBe('Verdicts');
 
     // A page opened after the fact draws the same from /api/history.
     const late = await browser.context.newPage();

@@ -7,6 +7,7 @@ import { Counter, Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { SampledGroup, StepMetrics } from '../../src/coordinator/coordinator.js';
 import { MonitorServer, type GroupRecord, type HistoryBody, type StepRecord } from '../../src/dashboard/index.js';
+import { encodeFrameStrip } from '../../src/dashboard/frame-strip.js';
 import { parseRange } from '../../src/dashboard/run-videos.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { Media } from '../../src/media/index.js';
@@ -16,7 +17,9 @@ import { SseReader, request } from './helpers.js';
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-dash-'));
 const runDir = join(root, 'run-a');
 const videoRel = 'videos/step-000001/v0.mp4';
+const stripRel = 'videos/step-000001/v0.frames.png';
 let mp4: Buffer;
+let strip: Buffer;
 const servers: MonitorServer[] = [];
 
 async function start(options: Parameters<typeof MonitorServer.start>[0] = {}): Promise<MonitorServer> {
@@ -37,6 +40,11 @@ beforeAll(async () => {
   const data = new Uint8Array(w * h * 3 * frames).map((_, i) => (i * 7) % 251);
   await media.encodeMp4({ width: w, height: h, frameCount: frames, fps: 8, data }, join(runDir, videoRel));
   mp4 = readFileSync(join(runDir, videoRel));
+  strip = encodeFrameStrip({ width: w, height: h, frameCount: frames, fps: 8, data }, [0, 4, 15]).png;
+  writeFileSync(join(runDir, stripRel), strip);
+  writeFileSync(join(root, 'outside.png'), strip);
+  writeFileSync(join(runDir, 'thumbs.png'), strip);
+  symlinkSync(join(root, 'outside.png'), join(runDir, 'videos', 'step-000001', 'escape.png'));
   writeFileSync(join(runDir, 'config.json'), '{"secret":true}');
   writeFileSync(join(root, 'outside.mp4'), mp4);
   writeFileSync(join(runDir, 'videos', 'notes.txt'), 'not a video');
@@ -254,6 +262,33 @@ describe('MonitorServer: run videos', () => {
     expect(head.status).toBe(200);
     expect(head.headers['content-length']).toBe(String(size));
     expect(head.body.length).toBe(0);
+  });
+
+  it("serves the judge's thumbnail strips as image/png, confined to videos/ like the MP4s", async () => {
+    const s = await start();
+    const res = await request(s.url, `/runs/${stripRel}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.body.equals(strip)).toBe(true);
+    for (const path of [
+      '/runs/thumbs.png',
+      '/runs/videos/step-000001/escape.png',
+      '/runs/videos/step-000001/..%2F..%2Fthumbs.png',
+      '/runs/videos/..%2F..%2Foutside.png',
+      '/runs/videos/step-000001%5c..%5c..%5cthumbs.png',
+    ]) {
+      const refused = await request(s.url, path);
+      expect(refused.status, path).toBe(403);
+      expect(refused.headers['content-type'], path).not.toBe('image/png');
+    }
+    for (const path of ['/runs/videos/../thumbs.png', '/runs/videos/../../outside.png']) {
+      const res2 = await request(s.url, path);
+      expect([403, 404], path).toContain(res2.status);
+      expect(res2.headers['content-type'], path).not.toBe('image/png');
+    }
+    expect((await request(s.url, '/runs/videos/step-000001/missing.png')).status).toBe(404);
+    expect((await request(s.url, '/runs/videos/step-000001/v0.frames.gif')).status).toBe(404);
   });
 
   it('parses ranges as RFC 9110 says (several ranges or another unit: the whole file)', () => {

@@ -3,7 +3,8 @@
  * The vr-grpo live dashboard (plain browser script, no build step). Reads the run's history from `api/history`, then
  * follows the `feed` (Server-Sent Events) from the last message it saw: step records become points on uPlot charts,
  * events become the event log and the vertical markers (RM version changes, drift trips), and sampled groups show
- * their videos, rewards and the verdicts' reasoning traces.
+ * their videos, rewards and the verdicts: per pairwise comparison its answer against gold, tool calls, the frames it
+ * viewed as thumbnails on a timeline of each video, and the reasoning turns.
  */
 'use strict';
 
@@ -11,13 +12,18 @@
   /** @typedef {{ step: number, [key: string]: unknown }} StepRecord */
   /** @typedef {{ atStep: number, event?: unknown, time?: unknown, [key: string]: unknown }} FeedEvent */
   /** @typedef {{ index: number, role: string, text: string, framesShown: number[] }} Turn */
-  /** @typedef {{ id: string, rmVersion: string, mode: string, answer: Record<string, number> | null, toolCalls: number, turns?: Turn[], hallucinations: { kind: string, detail: string }[], forced: boolean, formatErrors: number }} Verdict */
-  /** @typedef {{ id: string, mp4: string, reward: number | null, perDimension: Record<string, number | null>, advantage: number | null, goldAccuracy: number | null }} GroupVideo */
-  /** @typedef {{ step: number, prompt: string, videos: GroupVideo[], verdicts: Verdict[] }} Group */
+  /** @typedef {{ id: string, rmVersion: string, mode: string, answer: Record<string, number> | null, toolCalls: number, framesViewed?: number[][], turns?: Turn[], hallucinations: { kind: string, detail: string }[], forced: boolean, formatErrors: number }} Verdict */
+  /** @typedef {{ src: string, frames: number[], tileWidth: number, tileHeight: number }} Strip */
+  /** @typedef {{ id: string, mp4: string, reward: number | null, perDimension: Record<string, number | null>, advantage: number | null, goldAccuracy: number | null, frameCount?: number, gold?: Record<string, number> | null, thumbnails?: Strip | null }} GroupVideo */
+  /** @typedef {{ preference: Record<string, number>, credit: Record<string, number | undefined> }} ComparisonGold */
+  /** @typedef {{ first: number, second: number, verdict: number, gold: ComparisonGold | null }} Comparison */
+  /** @typedef {{ credit: number, decided: number, goldTies: number, accuracy: number | null }} DimensionAgreement */
+  /** @typedef {{ comparisons: number, byDimension: Record<string, DimensionAgreement | undefined> }} JudgeGold */
+  /** @typedef {{ step: number, prompt: string, videos: GroupVideo[], verdicts: Verdict[], comparisons?: Comparison[], judgeGold?: JudgeGold | null }} Group */
   /** @typedef {{ title: string, seq: number, steps: StepRecord[], events: FeedEvent[], groups: Group[] }} History */
-  /** @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number, dash?: number[], points?: boolean }} SeriesSpec */
+  /** @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number, dash?: number[], points?: boolean, scale?: string }} SeriesSpec */
   /** @typedef {{ step: number, label: string, color: string }} Marker */
-  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number], withStepZero?: boolean }} ChartSpec */
+  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number], withStepZero?: boolean, rightAxis?: { scale: string, label: string } }} ChartSpec */
 
   const DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'overall']);
   const COLORS = { combined: '#0f172a', TA: '#2563eb', MQ: '#16a34a', VQ: '#d97706', overall: '#9333ea' };
@@ -26,6 +32,9 @@
   const DRIFT_COLOR = '#dc2626';
   const MAX_EVENTS_SHOWN = 200;
   const MAX_VERDICTS_SHOWN = 64;
+  const PAIR_DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'OA']);
+  /** Rows of thumbnails above a timeline before they may overlap. */
+  const MAX_THUMB_ROWS = 3;
   /** Whole-step tick spacings for the x axes. */
   const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000];
 
@@ -145,6 +154,27 @@
       }));
   }
 
+  /**
+   * The judge's OA agreement with gold pooled over the run up to each step (Σ agreement·decided / Σ decided).
+   * @param {readonly StepRecord[]} records
+   * @returns {Map<number, number>}
+   */
+  function runningAgreement(records) {
+    /** @type {Map<number, number>} */
+    const out = new Map();
+    let credit = 0;
+    let decided = 0;
+    for (const r of records) {
+      const a = num(r.judgeGoldAgreement);
+      const n = num(r.judgeGoldDecided);
+      if (a === null || n === null || n === 0) continue;
+      credit += a * n;
+      decided += n;
+      out.set(r.step, credit / decided);
+    }
+    return out;
+  }
+
   /** @type {ChartSpec[]} */
   const CHARTS = [
     {
@@ -172,6 +202,29 @@
         { key: 'approxKl', label: 'approx KL', color: '#94a3b8', value: (r) => num(r.approxKl) },
       ],
       markers: rmMarkers,
+    },
+    {
+      id: 'thinking',
+      series: () => [
+        { key: 'frames', label: 'frames viewed', color: '#0891b2', width: 2, value: (r) => num(r.framesViewedPerJudgment) },
+        { key: 'tools', label: 'tool calls', color: '#db2777', width: 2, scale: 'calls', value: (r) => num(r.toolCallsPerJudgment) },
+      ],
+      markers: rmMarkers,
+      rightAxis: { scale: 'calls', label: 'tool calls' },
+    },
+    {
+      id: 'judge-gold',
+      series: (records) => {
+        if (!records.some((r) => isNum(r.judgeGoldAgreement))) return [];
+        const running = runningAgreement(records);
+        return [
+          { key: 'OA', label: 'OA (step)', color: COLORS.overall, width: 2, value: (r) => num(r.judgeGoldAgreement) },
+          { key: 'running', label: 'OA (run so far)', color: COLORS.combined, width: 1.5, dash: [5, 4], value: (r) => running.get(r.step) ?? null },
+          ...(/** @type {const} */ (['TA', 'MQ', 'VQ'])).map((d) => ({ key: d, label: d, color: COLORS[d], width: 1, value: (/** @type {StepRecord} */ r) => num(obj(r.judgeGoldAgreementByDimension)[d]) })),
+        ];
+      },
+      markers: rmMarkers,
+      yRange: [0, 1],
     },
     {
       id: 'drift',
@@ -285,14 +338,23 @@
       const axis = { stroke: '#475569', grid: { stroke: '#e2e8f0', width: 1 }, ticks: { stroke: '#cbd5e1', width: 1 } };
       return {
         ...this.size(),
-        scales: { x: { time: false }, ...(this.spec.yRange === undefined ? {} : { y: { range: this.spec.yRange } }) },
-        axes: [{ ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS }, { ...axis, size: 56 }],
+        scales: {
+          x: { time: false },
+          ...(this.spec.yRange === undefined ? {} : { y: { range: this.spec.yRange } }),
+          ...(this.spec.rightAxis === undefined ? {} : { [this.spec.rightAxis.scale]: { auto: true } }),
+        },
+        axes: [
+          { ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS },
+          { ...axis, size: 56 },
+          ...(this.spec.rightAxis === undefined ? [] : [{ ...axis, scale: this.spec.rightAxis.scale, side: 1, size: 48, label: this.spec.rightAxis.label, labelSize: 18, grid: { show: false } }]),
+        ],
         cursor: { drag: { x: true, y: false } },
         legend: { live: true },
         series: [
           { label: 'step', value: (_u, v) => (v === null ? '–' : String(v)) },
           ...series.map((s) => ({
             label: s.label,
+            ...(s.scale === undefined ? {} : { scale: s.scale }),
             stroke: s.color,
             width: s.width ?? 1.5,
             spanGaps: true,
@@ -335,6 +397,8 @@
     byId('stat-heldout').textContent = heldOut === undefined ? '–' : `${fmt(num(heldOut.heldOutGoldAccuracy))} @${heldOut.step}`;
     const versions = Array.isArray(last?.rmVersions) ? last.rmVersions.map(String).join(', ') : '';
     byId('stat-rm').textContent = versions === '' ? '–' : versions;
+    const running = [...runningAgreement(state.records).values()].at(-1);
+    byId('stat-judge-gold').textContent = running === undefined ? '–' : fmt(running, 2);
   }
 
   /** @param {FeedEvent} e */
@@ -386,25 +450,183 @@
     ]);
   }
 
-  /** @param {Verdict} v @param {number} i */
-  function verdictItem(v, i) {
-    // A dimension the judge did not give (the released VR-Thinker may answer overall only) reads "not given", never a number.
-    const answer = v.answer === null ? 'pointwise' : ['TA', 'MQ', 'VQ', 'OA', 'CF'].map((k) => `${k}=${v.answer?.[k] ?? 'not given'}`).join(' ');
-    const hall = v.hallucinations.length === 0 ? '' : ` · ⚠ ${v.hallucinations.map((h) => h.kind.replaceAll('_', ' ')).join(', ')}`;
-    const summary = el('summary', {}, [
-      el('span', { class: 'verdict-id' }, [`#${i + 1}`]),
-      ` ${answer} · ${v.toolCalls} tool call${v.toolCalls === 1 ? '' : 's'} · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
-    ]);
-    const turns = Array.isArray(v.turns) && v.turns.length > 0
+  /** Frames a verdict viewed, over all its videos. @param {Verdict} v */
+  const framesViewedOf = (v) => (Array.isArray(v.framesViewed) ? v.framesViewed.reduce((n, f) => n + (Array.isArray(f) ? f.length : 0), 0) : 0);
+  /** @param {number} n @param {string} word */
+  const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+  /** The reasoning turns of a verdict (or a note that it carries none). @param {Verdict} v @returns {HTMLElement[]} */
+  function turnsOf(v) {
+    return Array.isArray(v.turns) && v.turns.length > 0
       ? v.turns.map((t) => el('div', { class: `turn turn-${t.role === 'tool' ? 'tool' : 'assistant'}` }, [
           el('div', { class: 'turn-head' }, [`${t.role} · turn ${t.index + 1}${t.framesShown.length > 0 ? ` · frames ${t.framesShown.join(', ')}` : ''}`]),
           el('pre', { class: 'trace' }, [t.text]),
         ]))
       : [el('p', { class: 'muted' }, ['No reasoning trace in this verdict.'])];
-    const problems = v.hallucinations.map((h) => el('li', {}, [`${h.kind}: ${h.detail}`]));
-    const details = el('details', { class: 'verdict' }, [summary, ...(problems.length > 0 ? [el('ul', { class: 'hallucinations' }, problems)] : []), ...turns]);
+  }
+
+  /** @param {Verdict} v @returns {HTMLElement[]} */
+  function problemsOf(v) {
+    const items = v.hallucinations.map((h) => el('li', {}, [`${h.kind}: ${h.detail}`]));
+    return items.length > 0 ? [el('ul', { class: 'hallucinations' }, items)] : [];
+  }
+
+  /** Width in px the timelines get (the thumbnail rows are laid out for it; positions themselves are in %). */
+  function timelineWidth() {
+    return Math.max(200, byId('group-verdicts').clientWidth - 170);
+  }
+
+  /**
+   * One video's timeline: a bar the length of the clip with a tick at each viewed frame, and above it the thumbnails of
+   * those frames centred on their ticks (stacked in up to MAX_THUMB_ROWS rows where they would overlap).
+   * @param {string} label @param {GroupVideo | undefined} video @param {readonly number[]} frames @param {number} width
+   */
+  function timelineRow(label, video, frames, width) {
+    const sorted = [...new Set(frames.filter((f) => Number.isInteger(f) && f >= 0))].sort((a, b) => a - b);
+    const count = isNum(video?.frameCount) ? video.frameCount : (sorted.at(-1) ?? 0) + 1;
+    const strip = video?.thumbnails ?? null;
+    const tileW = strip === null ? 24 : strip.tileWidth;
+    const tileH = strip === null ? 24 : strip.tileHeight;
+    /** @param {number} f */
+    const position = (f) => (count <= 1 ? 0 : (Math.min(f, count - 1) / (count - 1)) * 100);
+    /** Right edge (px) of each row of thumbnails so far. @type {number[]} */
+    const rows = [];
+    const thumbs = sorted.map((f) => {
+      const pct = position(f);
+      const left = (pct / 100) * width - tileW / 2;
+      let row = rows.findIndex((right) => right + 2 <= left);
+      if (row < 0 && rows.length < MAX_THUMB_ROWS) row = rows.push(-Infinity) - 1;
+      if (row < 0) row = rows.indexOf(Math.min(...rows));
+      rows[row] = left + tileW;
+      const k = strip === null ? -1 : strip.frames.indexOf(f);
+      const box = el('span', { class: `thumb${k < 0 ? ' missing' : ''}`, 'data-frame': String(f), 'data-left': pct.toFixed(2), title: `frame ${f + 1} of ${count}` });
+      box.style.left = `${pct}%`;
+      box.style.top = `${row * (tileH + 3)}px`;
+      box.style.width = `${tileW}px`;
+      box.style.height = `${tileH}px`;
+      if (strip !== null && k >= 0) {
+        const img = el('img', { src: videoUrl(strip.src), alt: `frame ${f + 1}`, 'data-tile': String(k) });
+        img.style.width = `${strip.frames.length * tileW}px`;
+        img.style.height = `${tileH}px`;
+        img.style.left = `${-k * tileW}px`;
+        box.append(img);
+      } else box.append(String(f + 1));
+      return box;
+    });
+    const lane = el('div', { class: 'tl-lane' }, thumbs);
+    lane.style.height = `${Math.max(1, rows.length) * (tileH + 3)}px`;
+    const ticks = sorted.map((f) => {
+      const tick = el('span', { class: 'tick', 'data-frame': String(f), title: `frame ${f + 1}` });
+      tick.style.left = `${position(f)}%`;
+      return tick;
+    });
+    return el('div', { class: 'timeline', 'data-video': video?.id ?? '', 'data-frame-count': String(count), 'data-viewed': String(sorted.length) }, [
+      el('div', { class: 'tl-label' }, [label, el('br'), el('span', { class: 'muted' }, [`${sorted.length} of ${count} frames`])]),
+      el('div', { class: 'tl-track' }, [
+        lane,
+        el('div', { class: 'tl-bar' }, ticks),
+        el('div', { class: 'tl-axis' }, [el('span', {}, ['1']), el('span', {}, [String(count)])]),
+      ]),
+    ]);
+  }
+
+  /** Who a preference picks: 1 → the first video, 2 → the second, 0 → tie. @param {number | undefined} p @param {string} a @param {string} b */
+  const picks = (p, a, b) => (p === 1 ? a : p === 2 ? b : p === 0 ? 'tie' : 'not given');
+  /** @param {number | undefined} credit @param {number | undefined} gold */
+  const mark = (credit, gold) => (credit === 1 ? '✓' : credit === 0.5 ? '½' : credit === 0 ? '✗' : gold === 0 ? 'gold tie' : '');
+
+  /**
+   * One pairwise comparison: answer against gold, tool calls, frames viewed, the two timelines, the reasoning.
+   * @param {Group} g @param {Comparison} c @param {number} i @param {number} width
+   */
+  function comparisonItem(g, c, i, width) {
+    const v = g.verdicts[c.verdict];
+    if (v === undefined) return el('p', { class: 'muted' }, [`#${i + 1}: verdict missing`]);
+    const a = g.videos[c.first];
+    const b = g.videos[c.second];
+    const nameA = a?.id ?? `video ${c.first}`;
+    const nameB = b?.id ?? `video ${c.second}`;
+    const frames = framesViewedOf(v);
+    const oa = v.answer?.OA;
+    const credit = c.gold?.credit.OA;
+    const hall = v.hallucinations.length === 0 ? '' : ` · ⚠ ${v.hallucinations.map((h) => h.kind.replaceAll('_', ' ')).join(', ')}`;
+    const summary = el('summary', {}, [
+      el('span', { class: 'verdict-id' }, [`#${i + 1}`]),
+      ' ',
+      el('b', {}, [`${nameA} vs ${nameB}`]),
+      ` · OA: ${picks(oa, nameA, nameB)}`,
+      ...(c.gold === null
+        ? []
+        : [' · gold: ', el('span', { class: `gold-mark credit-${credit === undefined ? 'none' : String(credit).replace('.', '_')}` }, [c.gold.preference.OA === 0 ? 'tie (skipped)' : `${picks(c.gold.preference.OA, nameA, nameB)} ${mark(credit, c.gold.preference.OA)}`.trim()])]),
+      ` · ${plural(v.toolCalls, 'tool call')} · ${plural(frames, 'frame')} viewed · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
+    ]);
+    const table = el('table', { class: 'dims-table' }, [
+      el('tr', {}, [el('th', {}, ['']), ...PAIR_DIMENSIONS.map((d) => el('th', {}, [d]))]),
+      el('tr', {}, [el('td', {}, ['judge']), ...PAIR_DIMENSIONS.map((d) => el('td', {}, [picks(v.answer?.[d], nameA, nameB)]))]),
+      ...(c.gold === null
+        ? []
+        : [
+            el('tr', {}, [el('td', {}, ['gold']), ...PAIR_DIMENSIONS.map((d) => el('td', {}, [picks(c.gold?.preference[d], nameA, nameB)]))]),
+            el('tr', {}, [el('td', {}, ['agrees']), ...PAIR_DIMENSIONS.map((d) => el('td', { class: 'agree' }, [mark(c.gold?.credit[d], c.gold?.preference[d]) || '–']))]),
+          ]),
+    ]);
+    const viewed = Array.isArray(v.framesViewed) ? v.framesViewed : [];
+    const timelines = el('div', { class: 'timelines' }, [
+      timelineRow(`video 1 · ${nameA}`, a, viewed[0] ?? [], width),
+      timelineRow(`video 2 · ${nameB}`, b, viewed[1] ?? [], width),
+    ]);
+    const details = el('details', {
+      class: 'verdict comparison',
+      'data-first': String(c.first),
+      'data-second': String(c.second),
+      'data-tool-calls': String(v.toolCalls),
+      'data-frames-viewed': String(frames),
+      'data-credit': credit === undefined ? '' : String(credit),
+    }, [summary, table, timelines, ...problemsOf(v), ...turnsOf(v)]);
     if (i === 0) details.open = true;
     return details;
+  }
+
+  /** A pointwise verdict (or a pairwise one without its pair): answer, tool calls, frames per video, reasoning. @param {Group} g @param {Verdict} v @param {number} i @param {number} width */
+  function verdictItem(g, v, i, width) {
+    // A dimension the judge did not give (the released VR-Thinker may answer overall only) reads "not given", never a number.
+    const answer = v.answer === null ? 'pointwise' : ['TA', 'MQ', 'VQ', 'OA', 'CF'].map((k) => `${k}=${v.answer?.[k] ?? 'not given'}`).join(' ');
+    const hall = v.hallucinations.length === 0 ? '' : ` · ⚠ ${v.hallucinations.map((h) => h.kind.replaceAll('_', ' ')).join(', ')}`;
+    const frames = framesViewedOf(v);
+    const summary = el('summary', {}, [
+      el('span', { class: 'verdict-id' }, [`#${i + 1}`]),
+      ` ${answer} · ${plural(v.toolCalls, 'tool call')} · ${plural(frames, 'frame')} viewed · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
+    ]);
+    const viewed = v.mode === 'pointwise' && Array.isArray(v.framesViewed) ? v.framesViewed : [];
+    const timelines = viewed.length > 0 ? [el('div', { class: 'timelines' }, viewed.map((f, k) => timelineRow(g.videos[k]?.id ?? `video ${k + 1}`, g.videos[k], f, width)))] : [];
+    const details = el('details', { class: 'verdict', 'data-tool-calls': String(v.toolCalls), 'data-frames-viewed': String(frames) }, [summary, ...problemsOf(v), ...timelines, ...turnsOf(v)]);
+    if (i === 0) details.open = true;
+    return details;
+  }
+
+  /** The group's judge-vs-gold line and its thinking effort. @param {Group} g @param {readonly Comparison[]} comparisons */
+  function groupJudgeSummary(g, comparisons) {
+    const verdicts = comparisons.map((c) => g.verdicts[c.verdict]).filter((v) => v !== undefined);
+    const frames = verdicts.reduce((n, v) => n + framesViewedOf(v), 0);
+    const calls = verdicts.reduce((n, v) => n + v.toolCalls, 0);
+    const effort = verdicts.length === 0 ? '' : `per judgment: ${fmt(frames / verdicts.length, 1)} frames viewed, ${fmt(calls / verdicts.length, 1)} tool calls`;
+    const jg = g.judgeGold ?? null;
+    const oa = jg?.byDimension.OA;
+    const line = el('p', { class: 'judge-gold', id: 'group-judge-gold', 'data-accuracy': oa?.accuracy === null || oa === undefined ? '' : String(oa.accuracy), 'data-decided': String(oa?.decided ?? 0) }, []);
+    if (jg === null || oa === undefined) {
+      line.append(`Judge vs gold: no gold for this group. ${effort}`);
+      return line;
+    }
+    const dims = (/** @type {const} */ (['TA', 'MQ', 'VQ'])).map((d) => {
+      const x = jg.byDimension[d];
+      return x === undefined || x.accuracy === null ? null : `${d} ${fmt(x.accuracy, 2)}`;
+    }).filter((x) => x !== null);
+    line.append(
+      'Judge vs gold (OA): ',
+      el('b', {}, [oa.accuracy === null ? '–' : fmt(oa.accuracy, 2)]),
+      ` over ${plural(oa.decided, 'decided comparison')}${oa.goldTies > 0 ? ` (${oa.goldTies} gold ${oa.goldTies === 1 ? 'tie' : 'ties'} skipped)` : ''}${dims.length > 0 ? ` · ${dims.join(' · ')}` : ''}${effort === '' ? '' : ` · ${effort}`}`,
+    );
+    return line;
   }
 
   function renderGroup() {
@@ -413,12 +635,24 @@
     if (g === null) return;
     const section = byId('group');
     section.dataset.step = String(g.step);
-    byId('group-meta').textContent = `step ${g.step} · ${g.videos.length} videos · ${g.verdicts.length} verdicts`;
+    const comparisons = Array.isArray(g.comparisons) ? g.comparisons : [];
+    byId('group-meta').textContent = `step ${g.step} · ${g.videos.length} videos · ${comparisons.length > 0 ? plural(comparisons.length, 'comparison') : plural(g.verdicts.length, 'verdict')}`;
     byId('group-prompt').textContent = g.prompt;
     const rewards = g.videos.map((v) => num(v.reward)).filter(isNum);
     const best = rewards.length === 0 ? NaN : Math.max(...rewards);
     byId('group-videos').replaceChildren(...g.videos.map((v) => videoCard(v, best)));
-    const verdicts = g.verdicts.slice(0, MAX_VERDICTS_SHOWN).map(verdictItem);
+    const width = timelineWidth();
+    if (comparisons.length > 0) {
+      // Pairwise: one entry per comparison; verdicts not part of one (none, normally) follow.
+      const paired = new Set(comparisons.map((c) => c.verdict));
+      const rest = g.verdicts.filter((_, k) => !paired.has(k));
+      const items = [...comparisons.map((c, i) => comparisonItem(g, c, i, width)), ...rest.map((v, i) => verdictItem(g, v, comparisons.length + i, width))];
+      const shown = items.slice(0, MAX_VERDICTS_SHOWN);
+      const more = items.length > MAX_VERDICTS_SHOWN ? [el('p', { class: 'muted' }, [`… and ${items.length - MAX_VERDICTS_SHOWN} more`])] : [];
+      byId('group-verdicts').replaceChildren(el('h3', {}, ['Comparisons']), groupJudgeSummary(g, comparisons), ...shown, ...more);
+      return;
+    }
+    const verdicts = g.verdicts.slice(0, MAX_VERDICTS_SHOWN).map((v, i) => verdictItem(g, v, i, width));
     const more = g.verdicts.length > MAX_VERDICTS_SHOWN ? [el('p', { class: 'muted' }, [`… and ${g.verdicts.length - MAX_VERDICTS_SHOWN} more`])] : [];
     byId('group-verdicts').replaceChildren(...(verdicts.length > 0 ? [el('h3', {}, ['Verdicts'])] : []), ...verdicts, ...more);
   }

@@ -12,9 +12,10 @@ import { VrGrpoError } from '../../../errors/index.js';
 import type { Confidence, PairwiseAnswer, PointwiseScores, Preference } from '../../../protocol/index.js';
 import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import { renderTurn } from '../../format.js';
-import type { Reasoner, ReasonerInput } from '../../reasoner.js';
+import type { ImageRef, Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
 import { hasOpenQuestions, planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
+import { PerceptionCache } from './perception-cache.js';
 import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
 import { timelineEvidence, type TimelineEvidence } from './timeline.js';
 
@@ -50,6 +51,11 @@ export interface EmbeddedReasonerOptions {
   readonly selectionSeed?: number;
   /** World v2: an overall difference at or above this is decided without looking further. Default 0.25. */
   readonly decidedMargin?: number;
+  /**
+   * Frames of keyed videos (ReasonerInput.videoKeys) perceived once and reused across judgments: a cache, its bound in
+   * frames, or null for none. Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES.
+   */
+  readonly perceptionCache?: PerceptionCache | number | null;
   /** World v2: share of a call's sweep frames given to the video in the lead. Default 0.5 (even): an uneven sweep finds more defects in one video and biases MQ. */
   readonly leaderShare?: number;
 }
@@ -81,6 +87,8 @@ export class EmbeddedReasoner implements Reasoner {
   private readonly decidedMargin: number;
   private readonly leaderShare: number;
   private readonly selectionRng: Rng;
+  /** Perceptions of keyed videos, reused across judgments (null: off). */
+  readonly cache: PerceptionCache | null;
 
   constructor(
     private readonly perception: PerceptionPort,
@@ -98,6 +106,8 @@ export class EmbeddedReasoner implements Reasoner {
     this.decidedMargin = options.decidedMargin ?? 0.25;
     this.leaderShare = options.leaderShare ?? 0.5;
     this.selectionRng = Rng.fromSeed(options.selectionSeed ?? 0);
+    const c = options.perceptionCache;
+    this.cache = c === null ? null : c instanceof PerceptionCache ? c : new PerceptionCache(c);
   }
 
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
@@ -107,6 +117,7 @@ export class EmbeddedReasoner implements Reasoner {
       s = { seen: new Map(), width: 0, height: 0 };
       this.scratch.set(input.conversationId, s);
     }
+    const offsets = input.videoFrameCounts.map((_, k) => input.videoFrameCounts.slice(0, k).reduce((a, b) => a + b, 0));
     const fresh = input.messages.flatMap((m) => m.images).filter((img) => !s.seen.has(img.index));
     if (fresh.length > 0) {
       const first = fresh[0];
@@ -114,11 +125,9 @@ export class EmbeddedReasoner implements Reasoner {
         s.width = first.width;
         s.height = first.height;
       }
-      const perceived = await this.perception.perceive(fresh.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
-      for (const p of perceived) s.seen.set(p.frameIndex, p);
+      await this.perceiveFresh(input, s, fresh, offsets);
     }
     const spec = tryParsePrompt(input.prompt);
-    const offsets = input.videoFrameCounts.map((_, k) => input.videoFrameCounts.slice(0, k).reduce((a, b) => a + b, 0));
     if (this.temporal) return this.nextTemporal(input, s, spec, offsets);
     const evidence = input.videoFrameCounts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
     const ownCalls = input.messages.filter((m) => m.role === 'tool').length;
@@ -147,6 +156,38 @@ export class EmbeddedReasoner implements Reasoner {
     }
     const scores: PointwiseScores = { TA: round2(v.TA), MQ: round2(v.MQ), VQ: round2(v.VQ), overall: round2(v.overall) };
     return renderTurn({ snapshot, think: `Scores from the frames seen: overall ${fmt(v.overall)}.`, pointwise: scores });
+  }
+
+  /**
+   * Perceives the images not seen yet in this conversation, reusing what the cache holds for keyed videos (a video met
+   * in an earlier comparison of its group) and keeping what is newly perceived of them.
+   */
+  private async perceiveFresh(input: ReasonerInput, s: Scratch, fresh: readonly ImageRef[], offsets: readonly number[]): Promise<void> {
+    /** The keyed video and 0-based frame an index-space image stands for, or null. */
+    const locate = (index: number): { key: string; frame: number } | null => {
+      for (const [k, count] of input.videoFrameCounts.entries()) {
+        const offset = offsets[k] ?? 0;
+        if (index > offset && index <= offset + count) {
+          const key = input.videoKeys?.[k] ?? null;
+          return key === null ? null : { key, frame: index - offset - 1 };
+        }
+      }
+      return null;
+    };
+    const toPerceive: ImageRef[] = [];
+    for (const img of fresh) {
+      const at = this.cache === null ? null : locate(img.index);
+      const hit = at === null ? undefined : this.cache?.get(at.key, at.frame);
+      if (hit === undefined) toPerceive.push(img);
+      else s.seen.set(img.index, { ...hit, frameIndex: img.index });
+    }
+    if (toPerceive.length === 0) return;
+    const perceived = await this.perception.perceive(toPerceive.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
+    for (const p of perceived) {
+      s.seen.set(p.frameIndex, p);
+      const at = this.cache === null ? null : locate(p.frameIndex);
+      if (at !== null) this.cache?.set(at.key, at.frame, p);
+    }
   }
 
   private evidenceFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): VideoEvidence {
@@ -268,6 +309,7 @@ export class EmbeddedReasoner implements Reasoner {
 
   close(): Promise<void> {
     this.scratch.clear();
+    this.cache?.clear();
     return this.perception.close();
   }
 }

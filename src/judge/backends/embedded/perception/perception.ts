@@ -78,8 +78,26 @@ function checkManifest(manifest: PerceptionManifest, where: string): void {
 
 type State = 'OPEN' | 'CLOSED';
 
+/** Rows waiting for the next coalesced model run. */
+interface PendingRows {
+  readonly rows: Float32Array;
+  readonly n: number;
+  readonly resolve: (probs: Record<HeadName, Float32Array>) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Counts of {@link Perception.perceive}'s work: frames analysed, model runs and the rows they carried. */
+export interface PerceptionStats {
+  readonly frames: number;
+  readonly runs: number;
+  readonly rows: number;
+}
+
 export class Perception {
   private state: State = 'OPEN';
+  #pending: PendingRows[] = [];
+  #flushScheduled = false;
+  #stats = { frames: 0, runs: 0, rows: 0 };
 
   private constructor(
     private readonly model: OnnxModel,
@@ -131,6 +149,7 @@ export class Perception {
       if (!Number.isInteger(f.index) || f.index < 0) throw new VrGrpoError('INVALID_ARGUMENT', `frame index ${f.index} is not a non-negative integer`);
     }
     const analyses: FrameAnalysis[] = frames.map((f) => analyseFrame(f.rgb, width, height, this.analysis));
+    this.#stats.frames += frames.length;
     const n = analyses.reduce((s, a) => s + 1 + a.blobs.length, 0);
     const rows = new Float32Array(n * FEATURE_SIZE);
     let r = 0;
@@ -142,7 +161,7 @@ export class Perception {
         r += 1;
       }
     }
-    const probs = await this.predictRows(rows, n);
+    const probs = await this.#predictCoalesced(rows, n);
     const slice = (head: HeadName, row: number): Float32Array => {
       const k = HEADS.find((h) => h.name === head)?.classes.length ?? 0;
       return probs[head].slice(row * k, (row + 1) * k);
@@ -166,6 +185,52 @@ export class Perception {
         background: a.background,
       };
     });
+  }
+
+  /** Frames perceived, model runs and rows so far (concurrent `perceive` calls share runs). */
+  stats(): PerceptionStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Class probabilities of `n` rows, from one model run shared with every other `perceive` call that reaches this
+   * point in the same turn of the event loop: concurrent conversations (a reward server judges many at once) batch
+   * their crops into one ONNX run instead of one run each.
+   */
+  #predictCoalesced(rows: Float32Array, n: number): Promise<Record<HeadName, Float32Array>> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ rows, n, resolve, reject });
+      if (this.#flushScheduled) return;
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        const batch = this.#pending;
+        this.#pending = [];
+        this.#runBatch(batch).catch((error: unknown) => {
+          for (const p of batch) p.reject(error);
+        });
+      });
+    });
+  }
+
+  async #runBatch(batch: readonly PendingRows[]): Promise<void> {
+    const total = batch.reduce((s, p) => s + p.n, 0);
+    const rows = new Float32Array(total * FEATURE_SIZE);
+    let at = 0;
+    for (const p of batch) {
+      rows.set(p.rows, at * FEATURE_SIZE);
+      at += p.n;
+    }
+    this.#stats.runs += 1;
+    this.#stats.rows += total;
+    const probs = await this.predictRows(rows, total);
+    at = 0;
+    for (const p of batch) {
+      const part = {} as Record<HeadName, Float32Array>;
+      for (const h of HEADS) part[h.name] = probs[h.name].slice(at * h.classes.length, (at + p.n) * h.classes.length);
+      at += p.n;
+      p.resolve(part);
+    }
   }
 
   /** Releases the ONNX session (waits for runs in flight). Idempotent. */
