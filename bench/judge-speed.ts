@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, deriveSeed } from '../src/common/rng.js';
 import { PROJECT_ROOT, loadConfig } from '../src/config/index.js';
-import { weightedWinner } from '../src/coordinator/reward-collector.js';
+import { combinedWinner } from '../src/coordinator/reward-collector.js';
 import { EmbeddedGenerator } from '../src/generator/index.js';
 import { defaultAdaptiveBudget, startPlan, type Comparison, type ComparisonOutcome } from '../src/grpo/index.js';
 import { EmbeddedReasoner } from '../src/judge/backends/embedded/index.js';
@@ -80,7 +80,7 @@ for (const setup of SETUPS) {
   let same = 0;
   const t0 = performance.now();
   for (const [gi, group] of groups.entries()) {
-    const session = startPlan(G, { kind: 'adaptive', budget: defaultAdaptiveBudget(G) }, { bothOrders: false, rng: Rng.fromSeed(deriveSeed(config.seed, 703, gi)) });
+    const session = startPlan(G, { kind: 'adaptive', budget: defaultAdaptiveBudget(G), settleDistance: config.reward.settleDistance }, { bothOrders: false, rng: Rng.fromSeed(deriveSeed(config.seed, 703, gi)) });
     const outcomes: ComparisonOutcome[] = [];
     const judgeOne = async (c: Comparison): Promise<VerdictAnswer | null> => {
       const [a, b] = [group.videos[c.first], group.videos[c.second]];
@@ -100,7 +100,7 @@ for (const setup of SETUPS) {
         const text = JSON.stringify(answer);
         if (setup.name === 'before') reference.set(id, text);
         else if (reference.get(id) === text) same += 1;
-        outcomes.push({ ...c, winner: answer === null ? null : weightedWinner(answer, weights) });
+        outcomes.push({ ...c, winner: answer === null ? null : combinedWinner(answer, weights) });
       });
       judgments += comparisons.length;
     }

@@ -27,8 +27,8 @@ export const worldSchema = strict({
    * 1: attributes hold for the whole clip. 2: events at moments of the clip and temporally local defects
    * (docs/world.md, "World v2"); use 48 frames with it (configs/world-v2.yaml).
    */
-  version: z.union([z.literal(1), z.literal(2)]).default(1),
-  frames: int({ min: 2, max: 512 }).default(24),
+  version: z.union([z.literal(1), z.literal(2)]).default(2),
+  frames: int({ min: 2, max: 512 }).default(48),
   /** Frame width and height in px (even, for H.264). */
   width: int({ min: 16, max: 1024 }).multipleOf(2, { error: 'expected even integer' }).default(64),
   height: int({ min: 16, max: 1024 }).multipleOf(2, { error: 'expected even integer' }).default(64),
@@ -58,7 +58,7 @@ export const samplerSchema = strict({
 
 export const generatorSchema = strict({
   /** Policy checkpoint directory (relative to this config file). */
-  checkpoint: str().default('../models/generator-base'),
+  checkpoint: str().default('../models/generator-base-v2'),
   /** Hashed n-gram text feature buckets. */
   textFeatures: int({ min: 16, max: 65536 }).default(512),
   textEmbedDim: int({ min: 4, max: 1024 }).default(64),
@@ -106,7 +106,7 @@ export const pretrainSchema = strict({
   /** Held-out prompts sampled for the final evaluation. */
   evalPrompts: int({ min: 1 }).default(256),
   /** Output checkpoint directory (relative to this config file). */
-  out: str().default('../models/generator-base'),
+  out: str().default('../models/generator-base-v2'),
 });
 
 export const trainingSchema = strict({
@@ -114,7 +114,7 @@ export const trainingSchema = strict({
   groupSize: int({ min: 2, max: 256 }).default(8),
   /** Prompts per step. */
   promptsPerStep: int({ min: 1, max: 1024 }).default(16),
-  steps: int({ min: 1 }).default(270),
+  steps: int({ min: 1 }).default(50),
   /** Adam learning rate of the LoRA adapters. */
   learningRate: num({ gt: 0, max: 1 }).default(0.003),
   /** PPO clip range ε of the ratio. */
@@ -131,12 +131,12 @@ export const trainingSchema = strict({
   /** Prompt file (one per line, or JSONL with a "prompt" field); null = the world's train split. */
   promptFile: str().nullable().default(null),
   /** Held-out gold evaluation every N steps (0 = only before and after). */
-  evalEvery: int({ min: 0 }).default(25),
+  evalEvery: int({ min: 0 }).default(10),
   evalPrompts: int({ min: 1 }).default(128),
   /** Checkpoint every N steps (and at the end). */
   checkpointEvery: int({ min: 1 }).default(25),
   /** MP4s of one sampled group every N steps (0 = never). */
-  videosEvery: int({ min: 0 }).default(25),
+  videosEvery: int({ min: 0 }).default(10),
   /** Verdict traces of one sampled group every N steps (0 = never). */
   tracesEvery: int({ min: 0 }).default(10),
   /** 1: generate step t+1 while step t is judged (bounded staleness); 0: sequential. */
@@ -154,18 +154,24 @@ export const trainingSchema = strict({
 
 export const rewardSchema = strict({
   /** pointwise: one judge conversation per video (fast, graded scores); pairwise: VR-Thinker comparisons of pairs. */
-  mode: oneOf(['pairwise', 'pointwise'] as const).default('pointwise'),
+  mode: oneOf(['pairwise', 'pointwise'] as const).default('pairwise'),
   /**
    * Pairs judged per group: all pairs, k random opponents per video, or adaptive (Swiss-style rounds pairing videos
    * whose scores so far are close, until the ranking is settled or `budget` judgments are spent).
    */
-  plan: oneOf(['all-pairs', 'k-opponents', 'adaptive'] as const).default('all-pairs'),
+  plan: oneOf(['all-pairs', 'k-opponents', 'adaptive'] as const).default('adaptive'),
   opponents: int({ min: 1 }).default(3),
   /** Adaptive plan: judgments per group at most; null = ⌈G·log₂G⌉ (24 for G = 8). */
   budget: int({ min: 1 }).nullable().default(null),
+  /** Adaptive plan: settled when every two videos at most this many places apart in the ranking met directly. */
+  settleDistance: int({ min: 1 }).default(2),
   /** Judge every pair in both orders (cancels position bias). */
   bothOrders: bool().default(false),
-  aggregation: oneOf(['win-rate', 'bradley-terry'] as const).default('win-rate'),
+  /**
+   * Scores from the comparisons: win-rate (ties ½), Bradley–Terry, or imputed win-rate (win-rate with the pairs not
+   * judged filled in from the Bradley–Terry fit; equals win-rate when every pair is judged — suits partial plans).
+   */
+  aggregation: oneOf(['win-rate', 'bradley-terry', 'imputed-win-rate'] as const).default('imputed-win-rate'),
   weights: strict({
     TA: num({ min: 0 }).default(1),
     MQ: num({ min: 0 }).default(0.25),
@@ -261,7 +267,7 @@ export const judgeSchema = strict({
   /** Settings of the vlm backend (ignored by the embedded one). */
   vlm: vlmSchema.prefault({}),
   /** Reward-model checkpoint of the embedded judge (folder with manifest.json + model.onnx). */
-  checkpoint: str().default('../models/rm-v2'),
+  checkpoint: str().default('../models/rm-v3'),
   /** Defaults for requests that do not set them. */
   initialFrames: int({ min: 2, max: 32 }).default(8),
   maxToolCalls: int({ min: 0, max: 8 }).default(3),

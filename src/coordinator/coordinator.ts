@@ -136,6 +136,8 @@ export interface RunSummary {
   readonly failedJudgments: number;
   /** Pairwise, embedded world: the judge's agreement with gold (OA) pooled over the run's comparisons; null = none decided. */
   readonly judgeGoldAgreement: number | null;
+  /** Over the run: reward mode, judgments per group, and per judgment the select_frames calls and frames viewed. */
+  readonly judging: { readonly mode: 'pairwise' | 'pointwise'; readonly judgmentsPerGroup: number; readonly toolCallsPerJudgment: number; readonly framesViewedPerJudgment: number };
 }
 
 interface CoordinatorCheckpoint {
@@ -369,6 +371,7 @@ export class Coordinator {
     let masked = 0;
     let dropped = 0;
     let failed = 0;
+    const judging = { groups: 0, judgments: 0, toolCalls: 0, framesViewed: 0 };
     let judgeGoldRun = emptyAgreement();
     let next: Promise<Rollout> | null = null;
     let step = this.firstStep;
@@ -391,6 +394,12 @@ export class Coordinator {
         masked += advantages.maskedVideos;
         dropped += advantages.droppedGroups.length;
         failed += groups.reduce((s, g) => s + g.failedJudgments, 0);
+        for (const g of groups) {
+          judging.groups += 1;
+          judging.judgments += g.judgments;
+          judging.toolCalls += g.toolCalls;
+          judging.framesViewed += g.framesViewed;
+        }
         klLast = stats?.klLoss ?? klLast;
         const rewards = metrics.reward as Record<string, number>;
         if (Object.keys(first).length === 0) Object.assign(first, rewards);
@@ -456,6 +465,12 @@ export class Coordinator {
       droppedGroups: dropped,
       failedJudgments: failed,
       judgeGoldAgreement: judgeGoldRun.byDimension.OA.accuracy,
+      judging: {
+        mode: c.reward.mode,
+        judgmentsPerGroup: judging.groups === 0 ? 0 : judging.judgments / judging.groups,
+        toolCallsPerJudgment: judging.judgments === 0 ? 0 : judging.toolCalls / judging.judgments,
+        framesViewedPerJudgment: judging.judgments === 0 ? 0 : judging.framesViewed / judging.judgments,
+      },
     };
   }
 

@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../common/rng.js';
 import type { Config } from '../config/index.js';
-import { bradleyTerry, combineDimensions, defaultAdaptiveBudget, startPlan, winRates, type Combination, type Comparison, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
+import { bradleyTerry, combineDimensions, defaultAdaptiveBudget, imputedWinRates, startPlan, weightedWinner, winRates, type Combination, type Comparison, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
 import type { RawVideo } from '../media/index.js';
 import type { JudgeOptions, PairwiseDimension, VerdictAnswer, VerdictMessage } from '../protocol/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
@@ -23,7 +23,7 @@ export interface RewardSettings {
   readonly mode: 'pairwise' | 'pointwise';
   readonly plan: ComparisonPlan;
   readonly bothOrders: boolean;
-  readonly aggregation: 'win-rate' | 'bradley-terry';
+  readonly aggregation: 'win-rate' | 'bradley-terry' | 'imputed-win-rate';
   /** Weights of TA, MQ, VQ, overall. */
   readonly weights: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', number>>;
   readonly combination: Combination;
@@ -69,12 +69,13 @@ export function rewardSettingsFromConfig(config: Config): RewardSettings {
         ? { kind: 'all-pairs' }
         : r.plan === 'k-opponents'
           ? { kind: 'k-opponents', k: r.opponents }
-          : { kind: 'adaptive', budget: r.budget ?? defaultAdaptiveBudget(config.training.groupSize) },
+          : { kind: 'adaptive', budget: r.budget ?? defaultAdaptiveBudget(config.training.groupSize), settleDistance: r.settleDistance },
     bothOrders: r.bothOrders,
     aggregation: r.aggregation,
     weights: r.weights,
     combination: r.combination,
-    judgeOptions: {},
+    // Pairwise verdicts carry their reasoning turns (the dashboard and traces.jsonl show the sampled group's).
+    judgeOptions: r.mode === 'pairwise' ? { trace: true } : {},
     versionMix: r.versionMix,
     versionMixRetries: r.versionMixRetries,
   };
@@ -86,16 +87,9 @@ const MAX_PLAN_ROUNDS = 64;
 /** Numbers comparison groups within this process (the servers scope video ids by group and connection). */
 let groupSerial = 0;
 
-/**
- * The winner of one comparison on the reward's own terms: per dimension +1 (video 1 better), −1 or 0 (tie, or not
- * answered), weighted like the reward's dimensions; the sign decides (0: tie). Steers the adaptive plan.
- */
-export function weightedWinner(answer: VerdictAnswer, weights: RewardSettings['weights']): 0 | 1 | 2 {
-  const sign = (p: 0 | 1 | 2 | undefined): number => (p === 1 ? 1 : p === 2 ? -1 : 0);
-  const total = weights.TA * sign(answer.TA) + weights.MQ * sign(answer.MQ) + weights.VQ * sign(answer.VQ) + weights.overall * sign(answer.OA);
-  // A weighted tie (nothing weighed answered, or answers that cancel) is broken by the overall preference.
-  const s = total !== 0 ? total : sign(answer.OA);
-  return s > 0 ? 1 : s < 0 ? 2 : 0;
+/** One comparison's winner on the reward's own terms (the dimensions weighted as the reward weighs them). */
+export function combinedWinner(answer: VerdictAnswer, weights: RewardSettings['weights']): 0 | 1 | 2 | null {
+  return weightedWinner({ TA: answer.TA, MQ: answer.MQ, VQ: answer.VQ, overall: answer.OA }, weights);
 }
 
 const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', overall: 'OA' };
@@ -180,13 +174,13 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
         }),
       );
       outcomes.push(...judgedRound);
-      comparisons = session.next(outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : weightedWinner(o.answer, settings.weights) })));
+      comparisons = session.next(outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : combinedWinner(o.answer, settings.weights) })));
     }
     for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) {
       const dim = DIM_OF[d];
       // A comparison whose verdict did not give this dimension does not count for it (never copied from OA).
       const results: ComparisonOutcome[] = outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer?.[dim] ?? null }));
-      perDimension[d] = settings.aggregation === 'win-rate' ? winRates(n, results) : bradleyTerry(n, results);
+      perDimension[d] = settings.aggregation === 'win-rate' ? winRates(n, results) : settings.aggregation === 'bradley-terry' ? bradleyTerry(n, results) : imputedWinRates(n, results);
     }
   }
   const rewards = combineDimensions(perDimension, settings.weights, settings.combination, { renormalise: true });

@@ -20,6 +20,8 @@ export interface GoldSummary {
   readonly perAttribute: Readonly<Partial<Record<GoldAttribute, number>>>;
   /** Mean gold quality (1 = no defects). */
   readonly quality: number;
+  /** World v2: mean attribute accuracy over the prompts with at least one event, and how many there were (absent in v1). */
+  readonly withEvents?: { readonly prompts: number; readonly accuracy: number };
 }
 
 export function evaluatePolicyGold(
@@ -39,6 +41,8 @@ export function evaluatePolicyGold(
   let acc = 0;
   let all = 0;
   let quality = 0;
+  let eventPrompts = 0;
+  let eventAcc = 0;
   const correct = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, 0])) as Record<GoldAttribute, number>;
   const total = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, 0])) as Record<GoldAttribute, number>;
   specs.forEach((spec, i) => {
@@ -46,6 +50,10 @@ export function evaluatePolicyGold(
     acc += report.accuracy;
     all += report.allCorrect ? 1 : 0;
     quality += report.quality;
+    if (spec.objects.some((o) => o.event !== undefined)) {
+      eventPrompts += 1;
+      eventAcc += report.accuracy;
+    }
     for (const a of GOLD_ATTRIBUTES) {
       correct[a] += report.attributes[a].correct;
       total[a] += report.attributes[a].total;
@@ -54,5 +62,6 @@ export function evaluatePolicyGold(
   const n = specs.length;
   const perAttribute: Partial<Record<GoldAttribute, number>> = {};
   for (const a of GOLD_ATTRIBUTES) if (total[a] > 0) perAttribute[a] = correct[a] / total[a];
-  return { split: options.split, prompts: n, accuracy: acc / n, allCorrect: all / n, perAttribute, quality: quality / n };
+  const withEvents = w.version === 2 ? { withEvents: { prompts: eventPrompts, accuracy: eventPrompts === 0 ? NaN : eventAcc / eventPrompts } } : {};
+  return { split: options.split, prompts: n, accuracy: acc / n, allCorrect: all / n, perAttribute, quality: quality / n, ...withEvents };
 }

@@ -26,8 +26,9 @@
  * deterministic given it. Rewards from a partial plan are the aggregations of whatever was judged. Plain win-rate
  * suits it badly (a Swiss pairing gives every video opponents of its own level, which pulls win-rates towards ½):
  * use Bradley–Terry, or {@link imputedWinRates}, the win-rate with the pairs not judged filled in from the
- * Bradley–Terry fit (on the world v2 bench, τ-b 0.93 against all pairs in both orders from 16.6 judgments of 8
- * videos, where plain win-rate reaches 0.79: docs/perf.md, "Comparison plans").
+ * Bradley–Terry fit (on the world v2 bench, τ-b 0.93 against all pairs in both orders from 16.4 judgments of 8
+ * videos, 0.97 from 21.1 with `settleDistance: 2`, where plain win-rate reaches 0.80 and 0.88: docs/perf.md,
+ * "Comparison plans").
  */
 import type { Rng } from '../common/rng.js';
 

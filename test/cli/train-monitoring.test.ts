@@ -24,8 +24,6 @@ const configFile = join(dir, 'train.yaml');
 writeFileSync(
   configFile,
   [
-    `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))} }`,
-    `judge: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'rm-v2'))} }`,
     `training: { steps: ${STEPS}, promptsPerStep: 4, groupSize: 4, evalEvery: 3, evalPrompts: 16, checkpointEvery: 3, videosEvery: 3, tracesEvery: 3 }`,
     'reward: { localServers: 2 }',
     'monitoring:',

@@ -22,8 +22,10 @@ describe('config', () => {
   it('loads the shipped default, fills defaults, resolves paths against the file and freezes everything', () => {
     const c = loadConfig(DEFAULT_CONFIG_PATH);
     expect(c.training.groupSize).toBe(8);
-    expect(c.world.frames).toBe(24);
-    expect(c.generator.checkpoint).toBe(join(PROJECT_ROOT, 'models', 'generator-base'));
+    expect(c.world.frames).toBe(48);
+    expect(c.world.version).toBe(2);
+    expect(c.reward).toMatchObject({ mode: 'pairwise', plan: 'adaptive', budget: null });
+    expect(c.generator.checkpoint).toBe(join(PROJECT_ROOT, 'models', 'generator-base-v2'));
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.generator.sampler.sdeWindow)).toBe(true);
     expect(defaultConfig()).toEqual({ ...c, source: null });

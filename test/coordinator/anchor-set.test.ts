@@ -9,6 +9,7 @@ import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type Roll
 import { DriftMonitor } from '../../src/metrics/drift/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge, redness } from './fake-judge.js';
+import { v1Config } from '../world-v1.js';
 
 /** The real embedded generator, recording every call. */
 class RecordingGenerator implements TrainableGenerator {
@@ -38,7 +39,7 @@ let config: Config;
 let generator: RecordingGenerator;
 beforeAll(async () => {
   await chooseTensorBackend('auto');
-  config = defaultConfig({ monitoring: { drift: { anchors: { prompts: 3, groupSize: 2 } } } });
+  config = v1Config({ monitoring: { drift: { anchors: { prompts: 3, groupSize: 2 } } } });
   const t = config.training;
   generator = new RecordingGenerator(await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } }));
 });

@@ -8,6 +8,7 @@ import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from './fake-judge.js';
+import { v1Config } from '../world-v1.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-coord-'));
 beforeAll(async () => {
@@ -16,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function config(overrides: Record<string, unknown> = {}): Config {
-  return defaultConfig({
+  return v1Config({
     reward: { mode: 'pairwise' },
     training: { groupSize: 4, promptsPerStep: 2, steps: 6, evalEvery: 0, evalPrompts: 16, checkpointEvery: 3, videosEvery: 0, tracesEvery: 2, pipelineStaleness: 1, ...overrides },
   });

@@ -9,6 +9,7 @@ import { startLocalRewardServer, type LocalRewardServer } from '../../src/coordi
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { RewardClientPool } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
+import { v1Config } from '../world-v1.js';
 
 // The real embedded default, shortened: a local reward server child process (ONNX judge), the shipped base policy,
 // Flow-GRPO on the adapters. Seeded, so the measured improvement is reproducible on one backend.
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 describe('the embedded default learns', () => {
   it('raises held-out gold accuracy over a short seeded run through the real reward server', async () => {
-    const config = defaultConfig({ training: { steps: 40, evalEvery: 0, evalPrompts: 256, checkpointEvery: 40, videosEvery: 0, tracesEvery: 0 } });
+    const config = v1Config({ training: { steps: 40, evalEvery: 0, evalPrompts: 256, checkpointEvery: 40, videosEvery: 0, tracesEvery: 0 } });
     const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,

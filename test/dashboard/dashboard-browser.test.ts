@@ -16,6 +16,7 @@ import { Media } from '../../src/media/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../coordinator/fake-judge.js';
+import { v1Config } from '../world-v1.js';
 
 // The dashboard in a real browser during a short real run: the embedded generator, the fake judge of the coordinator
 // tests, real MP4s through ffmpeg, Chromium driven by playwright-core: a system chromium when there is one, else the
@@ -118,7 +119,7 @@ const chartPoints = (id: string): string => `Number(document.querySelector('[dat
 describe('the dashboard in Chromium during a real run', () => {
   it('plots curves, advances the step counter live, plays the group videos and shows verdict traces', async () => {
     const runDir = join(root, 'run');
-    const config = defaultConfig({
+    const config = v1Config({
       reward: { mode: 'pairwise' },
       training: { groupSize: 4, promptsPerStep: 2, steps: STEPS, evalEvery: 2, evalPrompts: 8, checkpointEvery: 100, videosEvery: 1, tracesEvery: 1, pipelineStaleness: 0 },
     });

@@ -5,8 +5,9 @@ import { RemoteGenerator } from '../../src/generator/remote/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { describeGeneratorContract } from './contract.js';
 import { startWorker, trainerOptions } from './helpers.js';
+import { v1Config } from '../world-v1.js';
 
-const config = defaultConfig();
+const config = v1Config();
 const size = { width: config.world.width, height: config.world.height, frameCount: config.world.frames, fps: config.world.fps };
 
 describeGeneratorContract('embedded (in-process)', async () => {

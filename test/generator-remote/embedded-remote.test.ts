@@ -11,8 +11,9 @@ import type { GenerateResult } from '../../src/generator/generator.js';
 import { RemoteGenerator, type GeneratorWorkerServer } from '../../src/generator/remote/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { rejectionOf, startWorker, trainerOptions } from './helpers.js';
+import { v1Config } from '../world-v1.js';
 
-const config = defaultConfig();
+const config = v1Config();
 const prompts = ['a red circle moving left fast on a navy background', 'a green cross staying still and a white square moving up slowly on a maroon background'];
 let local: EmbeddedGenerator;
 let served: EmbeddedGenerator;

@@ -7,9 +7,10 @@ import { EmbeddedGenerator, evaluatePolicyGold, loadCheckpoint, samplerOptionsFr
 import { Media } from '../../src/media/index.js';
 import { liveTensorCount } from '../../src/tensor/index.js';
 import { useBackend } from './helpers.js';
+import { v1Config } from '../world-v1.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrgrpo-gen-'));
-const config = defaultConfig();
+const config = v1Config();
 let generator: EmbeddedGenerator;
 let media: Media;
 
@@ -27,7 +28,7 @@ const prompts = ['a red circle moving left fast on a navy background', 'a green 
 
 describe('embedded generator (shipped base checkpoint)', () => {
   it('releases every tensor it made on close, trainer and Adam state included (a soak builds one per run)', async () => {
-    const config = defaultConfig();
+    const config = v1Config();
     const before = liveTensorCount();
     for (let i = 0; i < 2; i++) {
       const g = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config, 10) });

@@ -28,7 +28,7 @@ import { SDE, SMALL, useBackend } from './helpers.js';
 const SMALL_V2: PolicyArchitecture = { ...SMALL, latentDim: LATENT_DIM_V2 };
 /** The small policies' sizes, so a config loads their checkpoints. */
 const smallGenerator = { textFeatures: SMALL.textFeatures, textEmbedDim: SMALL.textEmbedDim, hiddenDim: SMALL.hiddenDim, depth: SMALL.depth, timeFeatures: SMALL.timeFeatures, lora: { rank: SMALL.loraRank, alpha: SMALL.loraAlpha } };
-const v1Config = (generator: object = {}): Config => defaultConfig({ generator: { ...smallGenerator, ...generator } });
+const v1Config = (generator: object = {}): Config => defaultConfig({ world: { version: 1, frames: 24 }, generator: { checkpoint: join(PROJECT_ROOT, 'models', 'generator-base'), ...smallGenerator, ...generator } });
 const v2Config = (generator: object = {}): Config => defaultConfig({ world: { version: 2, frames: 48 }, generator: { ...smallGenerator, ...generator } });
 const hasEvent = (text: string): boolean => tryParsePrompt(text)?.objects.some((o) => o.event !== undefined) ?? false;
 

@@ -17,6 +17,7 @@ import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../coordinator/fake-judge.js';
 import { SKIP_PROMTOOL, expectPromtoolCleanMetrics, parseExposition, sampleSum, sampleValue, type Sample } from './helpers.js';
+import { v1Config } from '../world-v1.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-coord-metrics-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,7 +69,7 @@ describe('a real short coordinator run', () => {
 
   beforeAll(async () => {
     await chooseTensorBackend('auto');
-    const config = defaultConfig({
+    const config = v1Config({
       reward: { mode: 'pairwise' },
       training: { groupSize: 4, promptsPerStep: 2, steps: 2, evalEvery: 0, evalPrompts: 8, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 0 },
     });

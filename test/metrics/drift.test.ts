@@ -15,6 +15,7 @@ import {
   type DriftStepReport,
 } from '../../src/metrics/drift/index.js';
 import { defaultConfig } from '../../src/config/index.js';
+import { v1Config } from '../world-v1.js';
 
 function range(n: number): number[];
 function range<T>(n: number, f: (i: number) => T): T[];
@@ -300,7 +301,7 @@ describe('DriftMonitor', () => {
   });
 
   it('accepts the config section monitoring.drift as its options', () => {
-    const c = defaultConfig();
+    const c = v1Config();
     const m = new DriftMonitor(c.monitoring.drift);
     expect(m.observeStep({ step: 1, rewardsByDimension: { combined: [1, 2] }, goldAccuracy: null }).trips).toEqual([]);
     expect(() => new DriftMonitor({ ...c.monitoring.drift, psiBins: 1 })).toThrow(/psiBins/);

@@ -17,6 +17,7 @@ import { createEmbeddedJudge, type PlantedHack } from '../../src/judge/backends/
 import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import type { DriftStepReport } from '../../src/metrics/drift/index.js';
 import { InProcessJudge } from './in-process-judge.js';
+import { v1Config } from '../world-v1.js';
 
 export interface HackingRunOptions {
   readonly hack: PlantedHack | null;
@@ -49,7 +50,7 @@ export interface HackingRunResult {
 }
 
 export async function runWithDriftMonitor(o: HackingRunOptions): Promise<HackingRunResult> {
-  const config = defaultConfig({
+  const config = v1Config({
     seed: o.seed,
     training: { steps: o.steps, promptsPerStep: o.promptsPerStep, groupSize: o.groupSize, evalEvery: 0, evalPrompts: 1, checkpointEvery: 10_000, videosEvery: 0, tracesEvery: 0 },
     judge: { plantedHack: o.hack },

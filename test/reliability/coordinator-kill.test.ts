@@ -24,8 +24,10 @@ const config = join(base, 'train.yaml');
 writeFileSync(
   config,
   [
+    'world: { version: 1, frames: 24 }', // world v1 (24 frames) and its base, with pointwise rewards, as when this test was written
     `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))} }`,
     `judge: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'rm-v2'))} }`,
+    'reward: { mode: pointwise }',
     `training: { steps: ${STEPS}, promptsPerStep: 4, groupSize: 4, evalEvery: 0, evalPrompts: 8, checkpointEvery: 3, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 }`,
     'monitoring: { http: { enabled: false }, drift: { anchors: { every: 4, prompts: 1, groupSize: 2 } } }',
     '',

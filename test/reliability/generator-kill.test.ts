@@ -29,10 +29,11 @@ function configFile(name: string, onFailure: 'retry' | 'fail'): string {
   writeFileSync(
     file,
     [
+      'world: { version: 1, frames: 24 }', // world v1 (24 frames) and its base, with pointwise rewards, as when this test was written
       `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))}, worker: { onFailure: ${onFailure}, maxAttempts: 3, reconnectTimeoutMs: 30000, timeoutMs: 60000 } }`,
       `judge: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'rm-v2'))} }`,
       `training: { steps: ${STEPS}, promptsPerStep: 4, groupSize: 4, evalEvery: 0, evalPrompts: 8, checkpointEvery: 4, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 }`,
-      'reward: { localServers: 1 }',
+      'reward: { mode: pointwise, localServers: 1 }',
       'monitoring: { http: { enabled: false }, drift: { anchors: { every: 0 } } }',
       '',
     ].join('\n'),

@@ -49,9 +49,10 @@ describe('a reward-server replica killed mid-run and restarted', () => {
     writeFileSync(
       config,
       [
+        'world: { version: 1, frames: 24 }',
         `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))} }`,
         `training: { steps: ${STEPS}, promptsPerStep: ${PROMPTS}, groupSize: 4, evalEvery: 0, evalPrompts: 8, checkpointEvery: 100, videosEvery: 0, tracesEvery: 0 }`,
-        `reward: { servers: ${JSON.stringify(replicas.map((r) => r.url))}, requestTimeoutMs: 20000, maxAttempts: 3 }`,
+        `reward: { mode: pointwise, servers: ${JSON.stringify(replicas.map((r) => r.url))}, requestTimeoutMs: 20000, maxAttempts: 3 }`,
         'monitoring: { drift: { anchors: { every: 0, prompts: 1, groupSize: 2 } } }',
         '',
       ].join('\n'),

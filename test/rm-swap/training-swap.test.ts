@@ -40,9 +40,10 @@ describe('an RM swap in the middle of a real training run', () => {
     writeFileSync(
       config,
       [
+        'world: { version: 1, frames: 24 }', // world v1 (24 frames) and its base, with pointwise rewards, as when this test was written
         `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))} }`,
         `training: { steps: ${STEPS}, promptsPerStep: 4, groupSize: 4, evalEvery: 0, evalPrompts: 16, checkpointEvery: 100, videosEvery: 0, tracesEvery: 0 }`,
-        `reward: { servers: [${JSON.stringify(url)}] }`,
+        `reward: { mode: pointwise, servers: [${JSON.stringify(url)}] }`,
         'monitoring:',
         '  drift: { anchors: { every: 0, prompts: 2, groupSize: 4 } }',
         '',

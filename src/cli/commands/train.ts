@@ -28,13 +28,25 @@ function printSummary(s: RunSummary): void {
   w(`GRPO run: steps ${s.firstStep}–${s.firstStep + s.steps - 1} in ${s.seconds.toFixed(0)} s`);
   w('                         before    after');
   w(`held-out gold accuracy   ${f(s.heldOutBefore?.accuracy)}   ${f(s.heldOutAfter?.accuracy)}`);
-  for (const a of ['colour', 'shape', 'background', 'motion', 'speed'] as const) {
-    w(`  ${a.padEnd(22)} ${f(s.heldOutBefore?.perAttribute[a])}   ${f(s.heldOutAfter?.perAttribute[a])}`);
+  if (s.heldOutBefore?.withEvents !== undefined || s.heldOutAfter?.withEvents !== undefined) {
+    w(`  prompts with events     ${f(s.heldOutBefore?.withEvents?.accuracy)}   ${f(s.heldOutAfter?.withEvents?.accuracy)}`);
+  }
+  for (const a of ['colour', 'shape', 'background', 'motion', 'speed', 'event', 'eventTime'] as const) {
+    const [before, after] = [s.heldOutBefore?.perAttribute[a], s.heldOutAfter?.perAttribute[a]];
+    if (before === undefined && after === undefined) continue;
+    w(`  ${a.padEnd(22)} ${f(before)}   ${f(after)}`);
   }
   w(`held-out gold quality    ${f(s.heldOutBefore?.quality)}   ${f(s.heldOutAfter?.quality)}`);
   for (const d of ['combined', 'TA', 'MQ', 'VQ', 'overall']) w(`reward ${d.padEnd(17)} ${f(s.rewardFirst[d])}   ${f(s.rewardLast[d])}   (first step / last step)`);
   w(`KL to reference (last)   ${f(s.klLast)}`);
   w(`masked videos ${s.maskedVideos}, dropped groups ${s.droppedGroups}, failed judgments ${s.failedJudgments}`);
+  const j = s.judging;
+  const agreement = s.judgeGoldAgreement === null ? '' : `; judge agrees with gold on ${(100 * s.judgeGoldAgreement).toFixed(1)}% of decided comparisons (OA)`;
+  w(
+    j.mode === 'pairwise'
+      ? `judging: pairwise thinking, ${j.judgmentsPerGroup.toFixed(1)} comparisons per group, ${j.toolCallsPerJudgment.toFixed(2)} select_frames calls and ${j.framesViewedPerJudgment.toFixed(1)} frames viewed per comparison${agreement}`
+      : `judging: pointwise, ${j.toolCallsPerJudgment.toFixed(2)} select_frames calls and ${j.framesViewedPerJudgment.toFixed(1)} frames viewed per group request`,
+  );
 }
 
 export function registerTrain(program: Command): void {
