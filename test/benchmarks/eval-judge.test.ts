@@ -69,7 +69,7 @@ function counting(judge: PairJudge): { judge: PairJudge; max: () => number } {
   };
 }
 
-/** The embedded judge as `vr-grpo eval-judge` builds it from the default config (rm-v2, the config's judge section). */
+/** The embedded judge as `vr-grpo eval-judge` builds it from configs/world-v1.yaml (rm-v2, the config's judge section). */
 function embeddedJudge(): Promise<JudgeService> {
   return embeddedServiceFactory({ judge: loadConfig(DEFAULT_CONFIG_PATH).judge })({ kind: 'path', path: RM_V2 }, { signal: new AbortController().signal });
 }
@@ -218,7 +218,8 @@ function cli(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
 
 describe('vr-grpo eval-judge (child process)', () => {
   it('prints the accuracy table of the embedded default judge on a VideoGen-RewardBench folder', async () => {
-    const run = await cli(['eval-judge', '--bench', 'videogen-rewardbench', '--data', data, '--concurrency', '2']);
+    // World v1's config (rm-v2, the judge reasoning as in world v1), which the in-process judge below mirrors.
+    const run = await cli(['eval-judge', '--config', join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), '--bench', 'videogen-rewardbench', '--data', data, '--concurrency', '2']);
     expect(run.stderr).not.toContain('error');
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');

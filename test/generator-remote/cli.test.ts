@@ -24,8 +24,8 @@ describe('vr-grpo serve-generator', () => {
     cleanups.push(() => remote.close());
     expect([remote.name, remote.trainable]).toEqual(['remote:embedded', true]);
     const result = await remote.generate({ prompts: ['a red circle moving left fast on a navy background'], groupSize: 2, seed: 7 });
-    expect(result.videos.map((v) => v.video.frameCount)).toEqual([24, 24]);
-    expect(result.videos.every((v) => v.video.data.length === 64 * 64 * 3 * 24 && v.latent !== null)).toBe(true);
+    expect(result.videos.map((v) => v.video.frameCount)).toEqual([48, 48]);
+    expect(result.videos.every((v) => v.video.data.length === 64 * 64 * 3 * 48 && v.latent !== null)).toBe(true);
     const stats = await remote.update([{ rolloutId: result.rolloutId, advantages: [1, -1] }]);
     expect(stats.videos).toBe(2);
     expect(stats.onPolicyMaxRatioDeviation).toBeLessThan(1e-4);
