@@ -6,14 +6,12 @@
 import { ONNX_IR_VERSION, ONNX_OPSET, exportMlpToOnnx, readMlpFromOnnx } from '../onnx/index.js';
 import { sha256Hex } from '../judge/backends/embedded/perception/manifest.js';
 import {
-  FEATURE_NAMES,
-  FEATURE_SIZE,
-  FRAMES_PER_SLOT,
   LEARNED_FORMAT,
-  SEGMENTS_PER_VIDEO,
+  judgeLayout,
   readLearnedCheckpoint,
   writeLearnedCheckpoint,
   type AnswerMode,
+  type LayoutName,
   type LearnedCheckpoint,
   type LearnedManifest,
   type TrainingStage,
@@ -29,6 +27,8 @@ export interface StageCheckpoint {
   readonly net: PolicyNet;
   readonly answerMode: AnswerMode;
   readonly maxToolCalls: number;
+  /** Observation and slot layout of the policy. Default `v1` (then the manifest records none, as before world v2). */
+  readonly layout?: LayoutName;
   readonly perception: PerceptionRef;
   readonly parent: { readonly version: string; readonly stage: string; readonly policySha256: string } | null;
   readonly training: Readonly<Record<string, unknown>>;
@@ -46,6 +46,7 @@ export function exportPolicy(net: PolicyNet, version: string): Uint8Array {
 /** Writes a stage checkpoint folder (atomically) and returns its manifest. */
 export function saveStageCheckpoint(dir: string, c: StageCheckpoint): LearnedManifest {
   const bytes = exportPolicy(c.net, c.version);
+  const layout = judgeLayout(c.layout ?? 'v1');
   const manifest: LearnedManifest = {
     format: LEARNED_FORMAT,
     formatVersion: 1,
@@ -60,10 +61,16 @@ export function saveStageCheckpoint(dir: string, c: StageCheckpoint): LearnedMan
       irVersion: ONNX_IR_VERSION,
       hidden: [...c.net.architecture.hidden],
       parameters: c.net.parameterCount,
-      featureSize: FEATURE_SIZE,
-      features: [...FEATURE_NAMES],
+      featureSize: layout.featureSize,
+      features: [...layout.featureNames],
     },
-    actions: { answerMode: c.answerMode, segmentsPerVideo: SEGMENTS_PER_VIDEO, framesPerSlot: FRAMES_PER_SLOT, maxOwnToolCalls: c.maxToolCalls },
+    actions: {
+      answerMode: c.answerMode,
+      segmentsPerVideo: layout.segmentsPerVideo,
+      framesPerSlot: layout.framesPerSlot,
+      maxOwnToolCalls: c.maxToolCalls,
+      ...(layout.name === 'v1' ? {} : { layout: layout.name }),
+    },
     perception: { dir: 'perception', version: c.perception.version, sha256: c.perception.sha256 },
     training: { ...c.training, parent: c.parent },
     metrics: { ...c.summary },

@@ -10,10 +10,10 @@ import { deriveSeed } from '../common/rng.js';
 import { PROJECT_ROOT, type Config } from '../config/index.js';
 import { EmbeddedGenerator } from '../generator/index.js';
 import { Perception, readPerceptionDir } from '../judge/backends/embedded/perception/index.js';
-import { LEARNED_FORMAT, checkpointFormat, readLearnedCheckpoint } from '../judge/backends/learned/index.js';
+import { LEARNED_FORMAT, checkpointFormat, layoutForWorld, readLearnedCheckpoint, type LayoutName } from '../judge/backends/learned/index.js';
 import type { Split } from '../world/index.js';
 import { PerceptionCache } from './cached-perception.js';
-import { buildGoldPairs } from './gold-pairs.js';
+import { buildDataPairs, buildGoldPairs, type GoldPair } from './gold-pairs.js';
 import { cacheKey, cachedPerceivedPairs, perceivePairs, type PerceivedPair } from './perceived-pairs.js';
 
 /** The perception model a learned judge is trained on (and copies into its checkpoint). */
@@ -58,21 +58,35 @@ export class PairLoader {
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
+  /**
+   * World v1: generator pairs (`buildGoldPairs`). World v2: two draws of the configured data distribution
+   * (`pretrain.data`) per prompt (`buildDataPairs`, bench:judge's world-v2 construction), `world.frames` per video.
+   */
   async load(spec: PairSetSpec): Promise<PerceivedPair[]> {
     const c = this.config;
+    const v2 = c.world.version === 2;
     const generatorManifest = join(c.generator.checkpoint, 'manifest.json');
     const key = cacheKey({
       spec,
       world: c.world,
-      generator: existsSync(generatorManifest) ? createHash('sha256').update(readFileSync(generatorManifest)).digest('hex') : c.generator.checkpoint,
-      sampler: c.generator.sampler,
+      ...(v2
+        ? { source: 'data', data: c.pretrain.data }
+        : {
+            generator: existsSync(generatorManifest) ? createHash('sha256').update(readFileSync(generatorManifest)).digest('hex') : c.generator.checkpoint,
+            sampler: c.generator.sampler,
+          }),
       perception: this.perceptionRef.sha256,
     });
     const t0 = performance.now();
     const { pairs, fromCache, file } = await cachedPerceivedPairs(this.cacheDir, spec.name, key, async () => {
-      this.generator ??= await EmbeddedGenerator.create({ config: c });
       this.perception ??= await Perception.create(this.perceptionRef.dir);
-      const gold = await buildGoldPairs(this.generator, { split: spec.split, count: spec.count, seed: spec.seed, world: c.world, decidedOverall: spec.decidedOverall });
+      let gold: GoldPair[];
+      if (v2) {
+        gold = buildDataPairs({ split: spec.split, count: spec.count, seed: spec.seed, world: c.world, frames: c.world.frames, data: c.pretrain.data, decidedOverall: spec.decidedOverall });
+      } else {
+        this.generator ??= await EmbeddedGenerator.create({ config: c });
+        gold = await buildGoldPairs(this.generator, { split: spec.split, count: spec.count, seed: spec.seed, world: c.world, decidedOverall: spec.decidedOverall });
+      }
       const perception = this.perception;
       return perceivePairs(perception, gold, (done) => {
         if (done % 100 === 0) this.log(`${spec.name}: perceived ${done}/${gold.length} pairs`);
@@ -97,6 +111,8 @@ export interface TrainingData {
   readonly validation: readonly PerceivedPair[];
   readonly cache: PerceptionCache;
   readonly perception: PerceptionRef;
+  /** Observation and slot layout of the policies trained on this data (`temporal` in world v2). Default `v1`. */
+  readonly layout?: LayoutName;
 }
 
 /** The train and validation pairs of `config.judgeTraining` (train split, decided overall; held-out split, other seed). */
@@ -107,7 +123,7 @@ export async function prepareTrainingData(config: Config, log?: (line: string) =
   try {
     const train = await loader.load({ name: 'train', split: 'train', count: jt.trainPairs, seed: deriveSeed(jt.seed, 1), decidedOverall: true });
     const validation = await loader.load({ name: 'validation', split: 'heldout', count: jt.validationPairs, seed: deriveSeed(jt.seed, 2), decidedOverall: false });
-    return { train, validation, cache: new PerceptionCache(ref.version), perception: ref };
+    return { train, validation, cache: new PerceptionCache(ref.version), perception: ref, layout: layoutForWorld(config.world.version) };
   } finally {
     await loader.close();
   }

@@ -1,13 +1,27 @@
 /**
  * Gold-labelled video pairs for training and measuring the learned judge: two samples of the generator for one
  * prompt of the world's grammar, with the gold evaluator's preference per dimension (ties below GOLD_TIE). The same
- * construction as `bench/judge.ts`; the judge never sees the gold scores.
+ * construction as `bench/judge.ts`; the judge never sees the gold scores. World v2 pairs (`buildDataPairs`) are two
+ * draws of the world's imperfect data distribution for one prompt instead — bench:judge's world-v2 construction
+ * (bench/support/judge-world2.ts), with events and temporally local defects at known rates.
  */
-import { deriveSeed } from '../common/rng.js';
+import { Rng, deriveSeed } from '../common/rng.js';
 import type { Generator } from '../generator/index.js';
 import type { RawVideo } from '../media/index.js';
 import type { PairwiseDimension, Preference } from '../protocol/index.js';
-import { PromptGenerator, decodeLatent, evaluateScene, goldPreference, goldScores, promptText, type Split } from '../world/index.js';
+import {
+  PromptGenerator,
+  decodeLatent,
+  evaluateScene,
+  goldPreference,
+  goldScores,
+  promptText,
+  renderScene,
+  sampleDataLatent,
+  worldPromptOptions,
+  type DataImperfection,
+  type Split,
+} from '../world/index.js';
 
 /** Gold preference tie thresholds per dimension (as in bench/judge.ts). */
 export const GOLD_TIE: Readonly<Record<PairwiseDimension, number>> = Object.freeze({ TA: 0.04, MQ: 0.1, VQ: 0.1, OA: 0.03 });
@@ -20,6 +34,11 @@ export interface GoldPair {
   readonly a: RawVideo;
   readonly b: RawVideo;
   readonly gold: GoldPreferences;
+  /**
+   * World v2: the gold overall preference is decided and differs from the one the evidence global in time gives
+   * (`goldScores(…, { globalOnly: true })`): only evidence local in time decides it. Absent for world v1 pairs.
+   */
+  readonly local?: boolean;
 }
 
 export interface GoldPairOptions {
@@ -55,4 +74,42 @@ export async function buildGoldPairs(generator: Generator, o: GoldPairOptions): 
     });
   }
   return pairs;
+}
+
+export interface DataPairOptions {
+  readonly split: Split;
+  readonly count: number;
+  readonly seed: number;
+  readonly world: { readonly splitSeed: number; readonly heldOutFraction: number; readonly secondObjectProbability: number; readonly eventProbability: number };
+  /** Frames per video (48 in world v2). */
+  readonly frames: number;
+  /** The data distribution both videos are drawn from (`pretrain.data`, with the v2 imperfections). */
+  readonly data: DataImperfection;
+  /** Keep only pairs whose overall gold preference is decided (not a tie). Default false. */
+  readonly decidedOverall?: boolean;
+}
+
+/**
+ * `count` world-v2 pairs, deterministic from the seed: prompts of world v2 from `deriveSeed(seed, 91)`, latents from
+ * `deriveSeed(seed, 92)`, render patterns from `deriveSeed(seed, i, k)`. With the config's root seed, the held-out
+ * split and no tie filter these are exactly bench:judge's world-v2 pairs.
+ */
+export function buildDataPairs(o: DataPairOptions): GoldPair[] {
+  const prompts = new PromptGenerator(worldPromptOptions({ version: 2, ...o.world }, o.split, deriveSeed(o.seed, 91)));
+  const rng = Rng.fromSeed(deriveSeed(o.seed, 92));
+  const out: GoldPair[] = [];
+  for (let i = 0; out.length < o.count && i < 4 * o.count + 256; i++) {
+    const spec = prompts.next();
+    const la = sampleDataLatent(spec, rng, o.data, 2);
+    const lb = sampleDataLatent(spec, rng, o.data, 2);
+    const [sa, sb] = [decodeLatent(la), decodeLatent(lb)];
+    const [ra, rb] = [evaluateScene(spec, sa), evaluateScene(spec, sb)];
+    const [ga, gb] = [goldScores(ra), goldScores(rb)];
+    const gold = { TA: goldPreference(ga.TA, gb.TA, GOLD_TIE.TA), MQ: goldPreference(ga.MQ, gb.MQ, GOLD_TIE.MQ), VQ: goldPreference(ga.VQ, gb.VQ, GOLD_TIE.VQ), OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA) };
+    if (o.decidedOverall === true && gold.OA === 0) continue;
+    const globalOA = goldPreference(goldScores(ra, { globalOnly: true }).overall, goldScores(rb, { globalOnly: true }).overall, GOLD_TIE.OA);
+    const render = (scene: typeof sa, k: number): RawVideo => renderScene(scene, { frames: o.frames, fps: 8, patternSeed: deriveSeed(o.seed, i, k) });
+    out.push({ id: `${o.split}-v2-${o.seed}-${i}`, prompt: promptText(spec), a: render(sa, 0), b: render(sb, 1), gold, local: gold.OA !== 0 && gold.OA !== globalOA });
+  }
+  return out;
 }

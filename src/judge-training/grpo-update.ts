@@ -46,7 +46,7 @@ export class GrpoUpdater {
     if (advantages.length !== steps.length) throw new VrGrpoError('INVALID_ARGUMENT', `got ${advantages.length} advantages for ${steps.length} steps`);
     const keep = advantages.flatMap((a, i) => (Number.isFinite(a) && Number.isFinite(steps[i]?.logProb ?? NaN) ? [i] : []));
     if (keep.length === 0) return { rows: 0, policyLoss: 0, approxKl: 0, clipFraction: 0, ratioMean: 1, onPolicyMaxRatioDeviation: 0, gradNorm: 0 };
-    const batch = sliceSteps(encodeSteps(steps), keep);
+    const batch = sliceSteps(encodeSteps(steps, this.net.inputSize), keep);
     const adv = Float32Array.from(keep, (i) => advantages[i] ?? 0);
     const oldLp = Float32Array.from(keep, (i) => steps[i]?.logProb ?? 0);
     const eps = this.o.clipRange;

@@ -50,6 +50,7 @@ export async function runGrpo(data: TrainingData, parent: PolicyNet, o: GrpoOpti
       const pairs = order.splice(0, o.pairsPerIteration);
       const traces = await policyTraces(jsPolicyOf(net), data.cache, pairs, {
         answerMode: o.answerMode,
+        layout: data.layout ?? 'v1',
         decoding: { kind: 'sample', rng },
         samplesPerPair: o.groupSize,
         maxOwnToolCalls: o.maxToolCalls,
@@ -84,12 +85,12 @@ export async function runGrpo(data: TrainingData, parent: PolicyNet, o: GrpoOpti
         log(`grpo ${it}/${o.iterations}: reward ${record.reward} (acc ${record.accuracy}, cot ${record.cotGain}, format ${record.format}), explored ${record.exploredShare}${bonus.active ? ' (bonus on)' : ''}, frames ${record.meanFramesViewed}, ratio dev ${update.onPolicyMaxRatioDeviation.toExponential(1)}, ${record.seconds.toFixed(1)} s`);
       }
       if (o.evalEvery > 0 && it % o.evalEvery === 0 && it < o.iterations) {
-        const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls);
+        const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls, data.layout ?? 'v1');
         curve.push({ iteration: it, validation });
         log(`grpo ${it}: validation OA ${validation.pairwiseAccuracy}, dims ${validation.perDimensionMean}, frames ${validation.meanFramesViewed}`);
       }
     }
-    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls);
+    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls, data.layout ?? 'v1');
     curve.push({ iteration: o.iterations, validation });
     const seconds = (performance.now() - t0) / 1000;
     return {

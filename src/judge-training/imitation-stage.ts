@@ -42,7 +42,7 @@ export async function fitAndValidate(
   try {
     const result = fitImitation(net, steps, fit);
     log(`${label} ${result.seconds.toFixed(1)} s, loss ${result.lossCurve[0]?.loss ?? NaN} → ${result.lossCurve.at(-1)?.loss ?? NaN}`);
-    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls);
+    const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls, data.layout ?? 'v1');
     return { fit: result, validation };
   } catch (e) {
     net.dispose();

@@ -41,7 +41,7 @@ export function fitImitation(net: PolicyNet, steps: readonly PolicyStep[], o: Im
   const started = performance.now();
   const lossCurve: { epoch: number; loss: number }[] = [];
   if (steps.length === 0 || o.epochs === 0) return { rows: steps.length, lossCurve, seconds: 0 };
-  const all = encodeSteps(steps);
+  const all = encodeSteps(steps, net.inputSize);
   const rng = Rng.fromSeed(o.seed);
   const adam = new Adam(net.vars, { learningRate: o.learningRate });
   const batchesPerEpoch = Math.ceil(steps.length / o.batchSize);

@@ -16,7 +16,7 @@ export { traceRewards, explorationBonus, answerAccuracy, cotGain, type RewardWei
 export { formatValid, allCorrect, keepForImitation } from './filters.js';
 export { GrpoUpdater, type GrpoUpdateOptions, type GrpoUpdateStats } from './grpo-update.js';
 export { fitImitation, type ImitationOptions } from './imitation.js';
-export { GOLD_TIE, buildGoldPairs, type GoldPair, type GoldPreferences } from './gold-pairs.js';
+export { GOLD_TIE, buildDataPairs, buildGoldPairs, type DataPairOptions, type GoldPair, type GoldPreferences } from './gold-pairs.js';
 export { perceivePairs, type PerceivedPair } from './perceived-pairs.js';
 export { measurePolicy, jsPolicyOf } from './validation.js';
 export { explored, type Trace } from './trace.js';

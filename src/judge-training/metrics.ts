@@ -25,6 +25,11 @@ export interface JudgeMetrics {
   readonly allCorrectShare: number;
   /** OA accuracy of each trace's first answer (its first recommendation when it looked closer). */
   readonly firstAnswerAccuracy: number;
+  /**
+   * World v2 only (pairs that carry `local`): OA accuracy on the decided pairs only evidence local in time decides
+   * (`local`) and on the others (`global`), with their counts.
+   */
+  readonly split?: { readonly local: number; readonly localPairs: number; readonly global: number; readonly globalPairs: number };
 }
 
 const r4 = (x: number): number => Math.round(x * 10000) / 10000;
@@ -39,6 +44,11 @@ export function summarise(traces: readonly Trace[], mode: AnswerMode = 'per-dime
   const [TA, MQ, VQ, OA] = (['TA', 'MQ', 'VQ', 'OA'] as const).map(acc) as [ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>];
   const firstScored = ok.filter((t) => t.gold.OA !== 0 && t.answers.length > 0);
   const n = Math.max(1, ok.length);
+  const decided = ok.filter((t) => t.gold.OA !== 0 && t.final?.OA !== undefined && t.local !== undefined);
+  const oaOf = (ts: readonly Trace[]): number => (ts.length === 0 ? NaN : r4(ts.filter((t) => t.final?.OA === t.gold.OA).length / ts.length));
+  const local = decided.filter((t) => t.local === true);
+  const global = decided.filter((t) => t.local === false);
+  const split = traces.some((t) => t.local !== undefined) ? { split: { local: oaOf(local), localPairs: local.length, global: oaOf(global), globalPairs: global.length } } : {};
   return {
     judgments: traces.length,
     failures: traces.length - ok.length,
@@ -52,5 +62,6 @@ export function summarise(traces: readonly Trace[], mode: AnswerMode = 'per-dime
     formatValidShare: r4(traces.filter(formatValid).length / Math.max(1, traces.length)),
     allCorrectShare: r4(ok.filter((t) => allCorrect(t, mode)).length / n),
     firstAnswerAccuracy: r4(firstScored.length === 0 ? NaN : firstScored.filter((t) => t.answers[0]?.OA === t.gold.OA).length / firstScored.length),
+    ...split,
   };
 }

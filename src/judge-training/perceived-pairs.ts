@@ -17,6 +17,8 @@ export interface PerceivedPair {
   readonly id: string;
   readonly prompt: string;
   readonly gold: GoldPreferences;
+  /** World v2: only evidence local in time decides the overall preference (see GoldPair). */
+  readonly local?: boolean;
   readonly counts: readonly [number, number];
   readonly width: number;
   readonly height: number;
@@ -31,7 +33,7 @@ export async function perceivePairs(perception: Perception, pairs: readonly Gold
     const perceive = (v: GoldPair['a']): Promise<FramePerception[]> =>
       perception.perceive(Array.from({ length: v.frameCount }, (_, i) => ({ index: i, rgb: frameAt(v, i) })), v.width, v.height);
     const [fa, fb] = [await perceive(p.a), await perceive(p.b)];
-    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, counts: [p.a.frameCount, p.b.frameCount], width: p.a.width, height: p.a.height, frames: [fa, fb] });
+    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, ...(p.local === undefined ? {} : { local: p.local }), counts: [p.a.frameCount, p.b.frameCount], width: p.a.width, height: p.a.height, frames: [fa, fb] });
     onProgress?.(out.length);
   }
   return out;
@@ -70,7 +72,7 @@ function decodeFrame(data: Float64Array, at: number, frameIndex: number): { fram
 export function encodePerceivedPairs(pairs: readonly PerceivedPair[], key: string): Buffer {
   const values: number[] = [];
   for (const p of pairs) for (const video of p.frames) for (const f of video) encodeFrame(f, values);
-  const header = JSON.stringify({ magic: MAGIC, key, frameHead: FRAME_HEAD, objectSize: OBJECT_SIZE, pairs: pairs.map((p) => ({ id: p.id, prompt: p.prompt, gold: p.gold, counts: p.counts, width: p.width, height: p.height })) });
+  const header = JSON.stringify({ magic: MAGIC, key, frameHead: FRAME_HEAD, objectSize: OBJECT_SIZE, pairs: pairs.map((p) => ({ id: p.id, prompt: p.prompt, gold: p.gold, ...(p.local === undefined ? {} : { local: p.local }), counts: p.counts, width: p.width, height: p.height })) });
   const head = Buffer.from(`${header}\n`, 'utf8');
   const pad = (8 - (head.length % 8)) % 8;
   const body = Buffer.from(Float64Array.from(values).buffer);
@@ -82,7 +84,7 @@ interface Header {
   readonly key: string;
   readonly frameHead: number;
   readonly objectSize: number;
-  readonly pairs: readonly { id: string; prompt: string; gold: GoldPreferences; counts: [number, number]; width: number; height: number }[];
+  readonly pairs: readonly { id: string; prompt: string; gold: GoldPreferences; local?: boolean; counts: [number, number]; width: number; height: number }[];
 }
 
 /** Inverse of {@link encodePerceivedPairs}; null when the bytes are not a cache of this layout and key. */
@@ -109,7 +111,7 @@ export function decodePerceivedPairs(bytes: Buffer, key: string): PerceivedPair[
         return frame;
       }),
     );
-    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, counts: p.counts, width: p.width, height: p.height, frames: [videos[0] ?? [], videos[1] ?? []] });
+    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, ...(typeof p.local === 'boolean' ? { local: p.local } : {}), counts: p.counts, width: p.width, height: p.height, frames: [videos[0] ?? [], videos[1] ?? []] });
   }
   if (at !== data.length) return null;
   return out;

@@ -24,6 +24,7 @@ export async function runRft(data: TrainingData, parent: PolicyNet, o: RftOption
   const t0 = performance.now();
   const samples = await policyTraces(jsPolicyOf(parent), data.cache, data.train, {
     answerMode: o.answerMode,
+    layout: data.layout ?? 'v1',
     decoding: { kind: 'sample', rng: Rng.fromSeed(deriveSeed(o.seed, 21)) },
     samplesPerPair: o.samplesPerPair,
     maxOwnToolCalls: o.maxToolCalls,

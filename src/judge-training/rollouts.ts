@@ -10,8 +10,9 @@ import {
   LearnedReasoner,
   ObservationTracker,
   SLOT_COUNT,
-  framesToSlots,
+  framesToSlotsIn,
   type AnswerMode,
+  type LayoutName,
   type Decoding,
   type PolicyAction,
   type PolicyPort,
@@ -34,6 +35,7 @@ function toTrace(pair: PerceivedPair, steps: readonly RecordedStep[], answers: r
   return {
     pairId: pair.id,
     gold: pair.gold,
+    ...(pair.local === undefined ? {} : { local: pair.local }),
     steps,
     answers,
     final: v?.answer ?? null,
@@ -63,6 +65,8 @@ async function judgeOne(engine: JudgeEngine, cache: PerceptionCache, pair: Perce
 
 export interface PolicyRolloutOptions {
   readonly answerMode: AnswerMode;
+  /** The policy's observation and slot layout. Default `v1`. */
+  readonly layout?: LayoutName;
   readonly decoding: Decoding;
   /** Traces per pair (a GRPO group). Default 1. */
   readonly samplesPerPair?: number;
@@ -79,6 +83,7 @@ export async function policyTraces(policy: PolicyPort, cache: PerceptionCache, p
   const reasoner = new LearnedReasoner(cache.port(), policy, {
     version: o.version ?? 'learned-rollout',
     answerMode: o.answerMode,
+    layout: o.layout ?? 'v1',
     decoding: o.decoding,
     ...(o.maxOwnToolCalls === undefined ? {} : { maxOwnToolCalls: o.maxOwnToolCalls }),
     randomFrames: o.randomFrames ?? null,
@@ -112,11 +117,12 @@ class RecordingTeacher implements Reasoner {
     cache: PerceptionCache,
     private readonly answerMode: AnswerMode,
     private readonly maxOwnToolCalls: number,
+    private readonly layout: LayoutName,
     /** A turn's step, or null for a turn the policy's actions cannot express. */
     private readonly record: (step: RecordedStep | null) => void,
   ) {
     this.rmVersion = teacher.rmVersion;
-    this.tracker = new ObservationTracker(cache.port());
+    this.tracker = new ObservationTracker(cache.port(), layout);
   }
 
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
@@ -136,7 +142,7 @@ class RecordingTeacher implements Reasoner {
     const recommend = parsed.kind === 'tool_call' && parsed.recommend !== null ? asAction(parsed.recommend) : null;
     if (parsed.kind === 'tool_call' && parsed.call.ok && recommend !== null) {
       frames = [...parsed.call.targetFrames];
-      const slots = framesToSlots(frames, input.videoFrameCounts);
+      const slots = framesToSlotsIn(this.layout, frames, input.videoFrameCounts);
       if (slots.some(Boolean)) action = { kind: 'select', slots, answer: recommend };
       this.tracker.setRecommend(input.conversationId, recommend);
     } else if (parsed.kind === 'answer') {
@@ -160,6 +166,11 @@ class RecordingTeacher implements Reasoner {
 
 export interface TeacherRolloutOptions {
   readonly answerMode: AnswerMode;
+  /**
+   * The learned judge's layout the teacher's turns are recorded in. Default `v1`. With `temporal` the teacher reasons
+   * about time (`temporal: true`: timeline and planner) unless `teacher` says otherwise.
+   */
+  readonly layout?: LayoutName;
   readonly maxOwnToolCalls?: number;
   readonly teacher?: EmbeddedReasonerOptions;
   readonly judge?: RolloutJudgeOptions;
@@ -173,7 +184,9 @@ export interface TeacherRolloutOptions {
 export async function teacherTraces(cache: PerceptionCache, pairs: readonly PerceivedPair[], o: TeacherRolloutOptions): Promise<Trace[]> {
   let steps: RecordedStep[] = [];
   let unrepresentable = 0;
-  const teacher = new RecordingTeacher(new EmbeddedReasoner(cache.port(), o.teacher), cache, o.answerMode, o.maxOwnToolCalls ?? 3, (step) => {
+  const layout = o.layout ?? 'v1';
+  const teacherOptions = layout === 'temporal' ? { temporal: true, ...o.teacher } : o.teacher;
+  const teacher = new RecordingTeacher(new EmbeddedReasoner(cache.port(), teacherOptions), cache, o.answerMode, o.maxOwnToolCalls ?? 3, layout, (step) => {
     if (step === null) unrepresentable += 1;
     else steps.push(step);
   });

@@ -6,7 +6,7 @@
 import { basename, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
-import type { LearnedManifest, TrainingStage } from '../judge/backends/learned/index.js';
+import { manifestLayout, type LearnedManifest, type TrainingStage } from '../judge/backends/learned/index.js';
 import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
 import { loadStagePolicy, saveStageCheckpoint, METRICS_FILE } from './checkpoint.js';
 import { runColdStart } from './cold-start.js';
@@ -68,6 +68,12 @@ function checkParent(parent: LearnedManifest, dir: string, data: TrainingData, a
       details: { dir, parentPerception: parent.perception.sha256, dataPerception: data.perception.sha256 },
     });
   }
+  const layout = data.layout ?? 'v1';
+  if (manifestLayout(parent) !== layout) {
+    throw new VrGrpoError('CHECKPOINT_INVALID', `parent ${dir} observes in the ${manifestLayout(parent)} layout, this data is for the ${layout} layout (world ${layout === 'temporal' ? 2 : 1})`, {
+      details: { dir, parentLayout: manifestLayout(parent), layout },
+    });
+  }
   if (parent.actions.answerMode !== answerMode) {
     throw new VrGrpoError('CHECKPOINT_INVALID', `parent ${dir} gives ${parent.actions.answerMode} answers, this stage is configured for ${answerMode}`, {
       details: { dir, parentAnswerMode: parent.actions.answerMode, answerMode },
@@ -110,6 +116,7 @@ export async function runStage(config: Config, o: StageRunOptions): Promise<Stag
       net: result.net,
       answerMode: options.coldStart.answerMode,
       maxToolCalls: options.coldStart.maxToolCalls,
+      layout: data.layout ?? 'v1',
       perception: data.perception,
       parent: parentRef,
       training: result.training,

@@ -10,6 +10,8 @@ import type { GoldPreferences } from './gold-pairs.js';
 export interface Trace {
   readonly pairId: string;
   readonly gold: GoldPreferences;
+  /** World v2: the pair's overall preference is decided by evidence local in time only (absent in world v1). */
+  readonly local?: boolean;
   /** The turns the policy (or the teacher, projected onto the policy's actions) took. */
   readonly steps: readonly RecordedStep[];
   /** The answer of each turn in order: recommended answers of tool turns, then the final answer. */

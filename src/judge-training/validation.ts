@@ -1,5 +1,5 @@
 /** Measuring a policy (greedy, as served) on perceived gold pairs through the judge engine. */
-import { JsPolicy, type AnswerMode } from '../judge/backends/learned/index.js';
+import { JsPolicy, type AnswerMode, type LayoutName } from '../judge/backends/learned/index.js';
 import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
 import type { PerceptionCache } from './cached-perception.js';
 import { summarise, type JudgeMetrics } from './metrics.js';
@@ -11,7 +11,7 @@ export function jsPolicyOf(net: PolicyNet): JsPolicy {
   return JsPolicy.fromSpec(net.toMlpSpec({ version: 'rollout' }));
 }
 
-export async function measurePolicy(net: PolicyNet, cache: PerceptionCache, pairs: readonly PerceivedPair[], answerMode: AnswerMode, maxToolCalls: number): Promise<JudgeMetrics> {
-  const traces = await policyTraces(jsPolicyOf(net), cache, pairs, { answerMode, decoding: { kind: 'greedy' }, maxOwnToolCalls: maxToolCalls, judge: { maxToolCalls } });
+export async function measurePolicy(net: PolicyNet, cache: PerceptionCache, pairs: readonly PerceivedPair[], answerMode: AnswerMode, maxToolCalls: number, layout: LayoutName = 'v1'): Promise<JudgeMetrics> {
+  const traces = await policyTraces(jsPolicyOf(net), cache, pairs, { answerMode, layout, decoding: { kind: 'greedy' }, maxOwnToolCalls: maxToolCalls, judge: { maxToolCalls } });
   return summarise(traces, answerMode);
 }

@@ -9,15 +9,18 @@ import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
 import { Perception, videoSignals } from '../embedded/perception/index.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
 import type { Decoding } from './action.js';
-import { readLearnedCheckpoint } from './manifest.js';
+import { manifestLayout, readLearnedCheckpoint } from './manifest.js';
 import { OnnxPolicy } from './onnx-policy.js';
 import { LearnedReasoner } from './reasoner.js';
 
 export { LearnedReasoner, type LearnedReasonerOptions, type RecordedStep } from './reasoner.js';
-export { OnnxPolicy, POLICY_SIGNATURE } from './onnx-policy.js';
+export { OnnxPolicy, POLICY_SIGNATURE, policySignature } from './onnx-policy.js';
 export { JsPolicy, checkPolicySpec } from './mlp-spec.js';
 export type { PolicyPort } from './policy-port.js';
-export { ObservationTracker, type Observation } from './observation.js';
+export { ObservationTracker, type Estimate, type Observation } from './observation.js';
+export { LAYOUT_NAMES, framesToSlotsIn, judgeLayout, layoutForWorld, layoutOfFeatureSize, slotFramesIn, type JudgeLayout, type LayoutName } from './layout.js';
+export { TEMPORAL_FEATURE_NAMES, temporalObservationFeatures, type TemporalObservationParts } from './temporal-features.js';
+export { TEMPORAL_SEGMENTS, TEMPORAL_FRAMES_PER_SLOT, temporalSlotFrames, temporalSlotOfFrame, timeSegmentRange } from './temporal-slots.js';
 export { FEATURE_NAMES, FEATURE_SIZE, observationFeatures, type ObservationParts } from './features.js';
 export { actionLogProb, decodeAction, type ActionContext, type Decoding, type PolicyAction } from './action.js';
 export { ANSWER_MODES, POLICY_HEADS, answerHeadsOf, type AnswerMode, type PolicyLogits } from './heads.js';
@@ -25,6 +28,7 @@ export { SLOT_COUNT, SEGMENTS_PER_VIDEO, FRAMES_PER_SLOT, framesToSlots, slotFra
 export {
   LEARNED_FORMAT,
   checkpointFormat,
+  manifestLayout,
   readLearnedCheckpoint,
   writeLearnedCheckpoint,
   type LearnedCheckpoint,
@@ -67,6 +71,7 @@ export async function createLearnedJudge(options: LearnedJudgeOptions): Promise<
   const reasoner = new LearnedReasoner(port, policy, {
     version: m.version,
     answerMode: m.actions.answerMode,
+    layout: manifestLayout(m),
     maxOwnToolCalls: m.actions.maxOwnToolCalls,
     ...(options.decoding === undefined ? {} : { decoding: options.decoding }),
   });

@@ -10,9 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VrGrpoError } from '../../../errors/index.js';
 import { MANIFEST_FILE, readPerceptionDir, sha256Hex } from '../embedded/perception/manifest.js';
-import { FEATURE_NAMES, FEATURE_SIZE } from './features.js';
 import { ANSWER_MODES } from './heads.js';
-import { FRAMES_PER_SLOT, SEGMENTS_PER_VIDEO } from './slots.js';
+import { LAYOUT_NAMES, judgeLayout, type LayoutName } from './layout.js';
 
 export const LEARNED_FORMAT = 'vr-grpo/learned-judge';
 export const LEARNED_FORMAT_VERSION = 1;
@@ -45,6 +44,8 @@ const manifestSchema = z.object({
     segmentsPerVideo: z.number().int().positive(),
     framesPerSlot: z.number().int().positive(),
     maxOwnToolCalls: z.number().int().nonnegative(),
+    /** Observation and slot layout; absent in checkpoints written before world v2 (= `v1`). */
+    layout: z.enum(LAYOUT_NAMES).optional(),
   }),
   perception: z.object({ dir: z.string(), version: z.string(), sha256: sha }),
   training: z.record(z.string(), z.unknown()),
@@ -52,6 +53,11 @@ const manifestSchema = z.object({
 });
 
 export type LearnedManifest = z.infer<typeof manifestSchema>;
+
+/** The layout a manifest records (`v1` when it records none). */
+export function manifestLayout(m: LearnedManifest): LayoutName {
+  return m.actions.layout ?? 'v1';
+}
 
 export interface LearnedCheckpoint {
   readonly dir: string;
@@ -85,11 +91,13 @@ export function parseLearnedManifest(raw: unknown, where: string): LearnedManife
   const fail = (what: string): never => {
     throw new VrGrpoError('MODEL_INVALID', `learned judge ${where}: ${what}`, { details: { manifest: where, version: m.version } });
   };
-  if (m.policy.featureSize !== FEATURE_SIZE || m.policy.features.length !== FEATURE_NAMES.length || m.policy.features.some((f, i) => f !== FEATURE_NAMES[i])) {
-    fail(`its feature layout (${m.policy.featureSize} features) differs from this code's (${FEATURE_SIZE})`);
+  const layout = judgeLayout(m.actions.layout ?? 'v1');
+  const names = layout.featureNames;
+  if (m.policy.featureSize !== layout.featureSize || m.policy.features.length !== names.length || m.policy.features.some((f, i) => f !== names[i])) {
+    fail(`its feature layout (${m.policy.featureSize} features) differs from this code's ${layout.name} layout (${layout.featureSize})`);
   }
-  if (m.actions.segmentsPerVideo !== SEGMENTS_PER_VIDEO || m.actions.framesPerSlot !== FRAMES_PER_SLOT) {
-    fail(`its frame slots (${m.actions.segmentsPerVideo} segments × ${m.actions.framesPerSlot} frames) differ from this code's (${SEGMENTS_PER_VIDEO} × ${FRAMES_PER_SLOT})`);
+  if (m.actions.segmentsPerVideo !== layout.segmentsPerVideo || m.actions.framesPerSlot !== layout.framesPerSlot) {
+    fail(`its frame slots (${m.actions.segmentsPerVideo} segments × ${m.actions.framesPerSlot} frames) differ from this code's ${layout.name} layout (${layout.segmentsPerVideo} × ${layout.framesPerSlot})`);
   }
   return m;
 }

@@ -5,7 +5,7 @@
  */
 import { VrGrpoError } from '../../../errors/index.js';
 import type { HeadLayer, MlpSpec, TrunkLayer } from '../../../onnx/index.js';
-import { FEATURE_SIZE } from './features.js';
+import { layoutOfFeatureSize } from './layout.js';
 import { POLICY_HEADS, POLICY_INPUT_NAME, type PolicyHeadName, type PolicyLogits } from './heads.js';
 import type { PolicyPort } from './policy-port.js';
 
@@ -18,7 +18,7 @@ export function checkPolicySpec(spec: MlpSpec, where: string): void {
     throw new VrGrpoError('MODEL_INVALID', `learned policy ${where}: ${what}`, { details: { model: where } });
   };
   if (spec.input.name !== POLICY_INPUT_NAME) fail(`input is ${spec.input.name}, expected ${POLICY_INPUT_NAME}`);
-  if (spec.input.size !== FEATURE_SIZE) fail(`input has ${spec.input.size} features, this code builds ${FEATURE_SIZE}`);
+  if (layoutOfFeatureSize(spec.input.size) === null) fail(`input has ${spec.input.size} features, which no observation layout of this code builds`);
   for (const [i, layer] of spec.trunk.entries()) if ((layer.activation ?? 'relu') !== 'relu') fail(`trunk layer ${i} is not a ReLU layer`);
   for (const h of POLICY_HEADS) {
     const layer = spec.heads.find((x) => x.name === h.name);
@@ -49,7 +49,7 @@ export class JsPolicy implements PolicyPort {
   }
 
   evaluateSync(features: Float32Array): PolicyLogits {
-    if (features.length !== FEATURE_SIZE) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${FEATURE_SIZE} features, got ${features.length}`);
+    if (features.length !== this.spec.input.size) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${this.spec.input.size} features, got ${features.length}`);
     let h: Float64Array<ArrayBufferLike> = Float64Array.from(features);
     for (const layer of this.spec.trunk) {
       h = dense(layer, h);

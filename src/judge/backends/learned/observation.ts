@@ -2,7 +2,8 @@
  * Per-conversation observation state of the learned judge: perceives the images present in the reasoner's input (only
  * those — what was perceived earlier survives as the judge's own notes, as for the embedded reasoner), turns the frames
  * seen so far into evidence per video, and builds the policy's feature vector. Shared by the learned reasoner and by
- * the cold-start recorder that observes the rule-based teacher.
+ * the cold-start recorder that observes the rule-based teacher. In the `temporal` layout (world v2) the evidence is the
+ * embedded judge's timeline (events, their moments, local defects) and the features are temporal-features.ts's.
  */
 import { VrGrpoError } from '../../../errors/index.js';
 import type { PairwiseAnswer } from '../../../protocol/index.js';
@@ -10,16 +11,29 @@ import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import type { ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from '../embedded/evidence.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
+import { timelineEvidence, type TimelineEvidence } from '../embedded/timeline.js';
 import { observationFeatures } from './features.js';
+import type { LayoutName } from './layout.js';
 import { videoOffsets } from './slots.js';
+import { temporalObservationFeatures } from './temporal-features.js';
+
+/** The scores an answer is read from (v1 evidence and the timeline both have them). */
+export type Estimate = Pick<VideoEvidence, 'TA' | 'MQ' | 'VQ' | 'overall' | 'certainty'>;
+
+/** A caption outside the world's grammar is judged against this stand-in (its text alignment is then set to 0.5). */
+const STAND_IN: PromptSpec = { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
 
 /** What the judge knows at one turn. */
 export interface Observation {
   readonly spec: PromptSpec | null;
   readonly counts: readonly number[];
   readonly offsets: readonly number[];
-  /** Per video. */
+  /** Per video: the v1 evidence (`v1` layout; empty in `temporal`). */
   readonly evidence: readonly VideoEvidence[];
+  /** Per video: the timeline evidence (`temporal` layout; empty in `v1`). */
+  readonly timeline: readonly TimelineEvidence[];
+  /** Per video: the scores an answer is read from (of `evidence` or `timeline`). */
+  readonly estimates: readonly Estimate[];
   readonly signals: readonly QualitySignals[];
   /** 1-based frames of the shared index space perceived so far. */
   readonly seen: ReadonlySet<number>;
@@ -42,7 +56,10 @@ interface Scratch {
 export class ObservationTracker {
   private readonly scratch = new Map<string, Scratch>();
 
-  constructor(private readonly perception: PerceptionPort) {}
+  constructor(
+    private readonly perception: PerceptionPort,
+    private readonly layout: LayoutName = 'v1',
+  ) {}
 
   /** Perceives the new images of `input` and returns the observation for the turn to write. */
   async observe(input: ReasonerInput): Promise<Observation> {
@@ -63,17 +80,39 @@ export class ObservationTracker {
     const spec = tryParsePrompt(input.prompt);
     const counts = input.videoFrameCounts;
     const offsets = videoOffsets(counts);
-    const perVideo = counts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
     const lastTool = [...input.messages].reverse().find((m) => m.role === 'tool');
     const lastMessage = input.messages.at(-1);
     const lastCallFailed = lastTool !== undefined && lastMessage === lastTool && lastTool.images.length === 0 && lastTool.droppedImages.length === 0;
     const turn = input.messages.filter((m) => m.role === 'assistant').length;
+    const seenOf = (k: number): number[] =>
+      [...s.seen.keys()].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + (counts[k] ?? 0)).map((g) => g - (offsets[k] ?? 0) - 1);
+    const common = { spec, counts, offsets, seen: new Set(s.seen.keys()), turn, toolCallsLeft: input.toolCallsLeft, lastCallFailed, recommend: s.recommend };
+    if (this.layout === 'temporal') {
+      const perVideo = counts.map((count, k) => this.timelineFor(spec, s, offsets[k] ?? 0, count));
+      let features: Float32Array | null = null;
+      if (input.mode === 'pairwise') {
+        const [a, b] = perVideo;
+        if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
+        features = temporalObservationFeatures({
+          timeline: [a.timeline, b.timeline],
+          signals: [a.signals, b.signals],
+          seen: [seenOf(0), seenOf(1)],
+          counts: [counts[0] ?? 0, counts[1] ?? 0],
+          spec,
+          turn,
+          toolCallsLeft: input.toolCallsLeft,
+          lastCallFailed,
+          recommend: s.recommend,
+        });
+      }
+      const timeline = perVideo.map((v) => v.timeline);
+      return { ...common, evidence: [], timeline, estimates: timeline, signals: perVideo.map((v) => v.signals), features };
+    }
+    const perVideo = counts.map((count, k) => this.evidenceFor(spec, s, offsets[k] ?? 0, count));
     let features: Float32Array | null = null;
     if (input.mode === 'pairwise') {
       const [a, b] = perVideo;
       if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
-      const seenOf = (k: number): number[] =>
-        [...s.seen.keys()].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + (counts[k] ?? 0)).map((g) => g - (offsets[k] ?? 0) - 1);
       features = observationFeatures({
         evidence: [a.evidence, b.evidence],
         signals: [a.signals, b.signals],
@@ -87,19 +126,8 @@ export class ObservationTracker {
         objects: spec?.objects.length ?? 1,
       });
     }
-    return {
-      spec,
-      counts,
-      offsets,
-      evidence: perVideo.map((v) => v.evidence),
-      signals: perVideo.map((v) => v.signals),
-      seen: new Set(s.seen.keys()),
-      turn,
-      toolCallsLeft: input.toolCallsLeft,
-      lastCallFailed,
-      recommend: s.recommend,
-      features,
-    };
+    const evidence = perVideo.map((v) => v.evidence);
+    return { ...common, evidence, timeline: [], estimates: evidence, signals: perVideo.map((v) => v.signals), features };
   }
 
   /** Notes the answer recommended on a tool turn (it becomes part of the next observation). */
@@ -122,12 +150,23 @@ export class ObservationTracker {
     this.scratch.clear();
   }
 
+  private framesOf(s: Scratch, offset: number, count: number): PerceivedFrame[] {
+    return [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+  }
+
+  private timelineFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): { timeline: TimelineEvidence; signals: QualitySignals } {
+    const frames = this.framesOf(s, offset, count);
+    const signals = this.perception.signals(frames, s.width, s.height);
+    const t = timelineEvidence(spec ?? STAND_IN, frames, count, s.width / 64, (fr) => this.perception.signals(fr, s.width, s.height));
+    if (spec !== null) return { timeline: t, signals };
+    return { timeline: { ...t, TA: 0.5, overall: 0.6 * 0.5 + 0.2 * t.MQ + 0.2 * t.VQ }, signals };
+  }
+
   private evidenceFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): { evidence: VideoEvidence; signals: QualitySignals } {
-    const frames = [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+    const frames = this.framesOf(s, offset, count);
     const signals = this.perception.signals(frames, s.width, s.height);
     // A caption outside the world's grammar gives no checkable attributes: text alignment is then uninformative (0.5).
-    const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
-    const e = videoEvidence(prompt, frames, signals, s.width / 64);
+    const e = videoEvidence(spec ?? STAND_IN, frames, signals, s.width / 64);
     if (spec !== null) return { evidence: e, signals };
     const TA = 0.5;
     return { evidence: { ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, signals };

@@ -6,25 +6,36 @@ import { POLICY_HEADS, POLICY_INPUT_NAME, type PolicyHeadName, type PolicyLogits
 import { checkPolicySpec, logitsOutput } from './mlp-spec.js';
 import type { PolicyPort } from './policy-port.js';
 
-/** The signature every policy model must have. */
-export const POLICY_SIGNATURE: ModelSignature = Object.freeze({
-  inputs: [{ name: POLICY_INPUT_NAME, dims: [-1, FEATURE_SIZE] }],
-  outputs: POLICY_HEADS.map((h) => ({ name: logitsOutput(h.name), dims: [-1, h.size] })),
-});
+/** The signature of a policy model over `featureSize` features. */
+export function policySignature(featureSize: number): ModelSignature {
+  return Object.freeze({
+    inputs: [{ name: POLICY_INPUT_NAME, dims: [-1, featureSize] }],
+    outputs: POLICY_HEADS.map((h) => ({ name: logitsOutput(h.name), dims: [-1, h.size] })),
+  });
+}
+
+/** The signature every `v1`-layout policy model must have. */
+export const POLICY_SIGNATURE: ModelSignature = policySignature(FEATURE_SIZE);
 
 export class OnnxPolicy implements PolicyPort {
-  private constructor(private readonly model: OnnxModel) {}
+  private constructor(
+    private readonly model: OnnxModel,
+    /** Features per observation (the checkpoint's layout). */
+    readonly featureSize: number,
+  ) {}
 
   /** Loads policy bytes; MODEL_INVALID when they are not a policy network for this code's features and heads. */
   static async create(bytes: Uint8Array, label = 'policy.onnx'): Promise<OnnxPolicy> {
-    checkPolicySpec(readMlpFromOnnx(bytes), label);
-    return new OnnxPolicy(await OnnxModel.create(bytes, POLICY_SIGNATURE));
+    const spec = readMlpFromOnnx(bytes);
+    checkPolicySpec(spec, label);
+    return new OnnxPolicy(await OnnxModel.create(bytes, policySignature(spec.input.size)), spec.input.size);
   }
 
-  /** Logits for `n` observations (`rows`: n × FEATURE_SIZE), one run. */
+  /** Logits for `n` observations (`rows`: n × featureSize), one run. */
   async evaluateBatch(rows: Float32Array, n: number): Promise<PolicyLogits[]> {
-    if (rows.length !== n * FEATURE_SIZE) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${n}×${FEATURE_SIZE} features, got ${rows.length} values`);
-    const out = await this.model.run({ [POLICY_INPUT_NAME]: { data: rows, dims: [n, FEATURE_SIZE] } });
+    const size = this.featureSize;
+    if (rows.length !== n * size) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${n}×${size} features, got ${rows.length} values`);
+    const out = await this.model.run({ [POLICY_INPUT_NAME]: { data: rows, dims: [n, size] } });
     return Array.from({ length: n }, (_, r) => {
       const logits = {} as Record<PolicyHeadName, Float32Array>;
       for (const h of POLICY_HEADS) {

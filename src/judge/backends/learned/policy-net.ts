@@ -17,6 +17,8 @@ import { SLOT_COUNT } from './slots.js';
 export interface PolicyArchitecture {
   /** Widths of the ReLU trunk layers. */
   readonly hidden: readonly number[];
+  /** Features per observation (the layout's). Default FEATURE_SIZE (the `v1` layout). */
+  readonly inputSize?: number;
 }
 
 /** One recorded turn: what the policy saw, the constraint it acted under, what it did. */
@@ -29,6 +31,8 @@ export interface PolicyStep {
 /** Recorded turns as dense arrays for one tfjs computation. */
 export interface StepBatch {
   readonly n: number;
+  /** Features per row. */
+  readonly width: number;
   readonly features: Float32Array;
   /** 1 when `select` was allowed (the act term counts). */
   readonly selectAllowed: Float32Array;
@@ -42,9 +46,10 @@ export interface StepBatch {
   readonly answerUsed: Readonly<Record<AnswerHead, Float32Array>>;
 }
 
-export function encodeSteps(steps: readonly PolicyStep[]): StepBatch {
+/** Dense arrays of recorded turns; every turn must have `width` features (default: the first turn's, else FEATURE_SIZE). */
+export function encodeSteps(steps: readonly PolicyStep[], width = steps[0]?.features.length ?? FEATURE_SIZE): StepBatch {
   const n = steps.length;
-  const features = new Float32Array(n * FEATURE_SIZE);
+  const features = new Float32Array(n * width);
   const selectAllowed = new Float32Array(n);
   const actIndex = new Int32Array(n);
   const isSelect = new Float32Array(n);
@@ -52,8 +57,8 @@ export function encodeSteps(steps: readonly PolicyStep[]): StepBatch {
   const cls = Object.fromEntries(ANSWER_HEADS.map((h) => [h, new Int32Array(n)])) as Record<AnswerHead, Int32Array>;
   const used = Object.fromEntries(ANSWER_HEADS.map((h) => [h, new Float32Array(n)])) as Record<AnswerHead, Float32Array>;
   steps.forEach((s, i) => {
-    if (s.features.length !== FEATURE_SIZE) throw new VrGrpoError('INVALID_ARGUMENT', `step ${i} has ${s.features.length} features, expected ${FEATURE_SIZE}`);
-    features.set(s.features, i * FEATURE_SIZE);
+    if (s.features.length !== width) throw new VrGrpoError('INVALID_ARGUMENT', `step ${i} has ${s.features.length} features, expected ${width}`);
+    features.set(s.features, i * width);
     selectAllowed[i] = s.context.selectAllowed ? 1 : 0;
     actIndex[i] = ACT_CLASSES.indexOf(s.action.kind);
     isSelect[i] = s.action.kind === 'select' ? 1 : 0;
@@ -66,7 +71,7 @@ export function encodeSteps(steps: readonly PolicyStep[]): StepBatch {
       used[h][i] = heads.includes(h) ? 1 : 0;
     }
   });
-  return { n, features, selectAllowed, actIndex, isSelect, slots, answerClass: cls, answerUsed: used };
+  return { n, width, features, selectAllowed, actIndex, isSelect, slots, answerClass: cls, answerUsed: used };
 }
 
 /** Rows `indices` of a batch. */
@@ -80,7 +85,8 @@ export function sliceSteps(b: StepBatch, indices: readonly number[]): StepBatch 
   const i32 = (n: number): Int32Array => new Int32Array(n);
   return {
     n: indices.length,
-    features: pick(b.features, FEATURE_SIZE, f32),
+    width: b.width,
+    features: pick(b.features, b.width, f32),
     selectAllowed: pick(b.selectAllowed, 1, f32),
     actIndex: pick(b.actIndex, 1, i32),
     isSelect: pick(b.isSelect, 1, f32),
@@ -94,11 +100,15 @@ export class PolicyNet {
   /** Variables by name: `trunk<i>.weight|bias`, `head_<name>.weight|bias`. Weights are `[in, out]`. */
   readonly vars: ReadonlyMap<string, Variable>;
 
+  /** Features per observation. */
+  readonly inputSize: number;
+
   private constructor(
     readonly architecture: PolicyArchitecture,
     vars: Map<string, Variable>,
   ) {
     this.vars = vars;
+    this.inputSize = architecture.inputSize ?? FEATURE_SIZE;
   }
 
   /** He-initialised trunk; heads start small (near-uniform action probabilities). */
@@ -107,13 +117,15 @@ export class PolicyNet {
     const rng = Rng.fromSeed(seed);
     const vars = new Map<string, Variable>();
     const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => addInitDense(vars, prefix, inSize, outSize, gain, rng);
-    let width = FEATURE_SIZE;
+    const inputSize = architecture.inputSize ?? FEATURE_SIZE;
+    if (!Number.isInteger(inputSize) || inputSize < 1) throw new VrGrpoError('INVALID_ARGUMENT', `invalid policy input size ${inputSize}`);
+    let width = inputSize;
     architecture.hidden.forEach((h, i) => {
       dense(`trunk${i}`, width, h, Math.SQRT2);
       width = h;
     });
     for (const head of POLICY_HEADS) dense(`head_${head.name}`, width, head.size, 0.1);
-    return new PolicyNet({ hidden: [...architecture.hidden] }, vars);
+    return new PolicyNet({ hidden: [...architecture.hidden], inputSize }, vars);
   }
 
   /** A network holding the weights of an exporter spec (a checkpoint's policy.onnx read back). MODEL_INVALID if it is no policy. */
@@ -126,7 +138,7 @@ export class PolicyNet {
       const layer = spec.heads.find((h) => h.name === head.name);
       if (layer !== undefined) put(`head_${head.name}`, layer);
     }
-    return new PolicyNet({ hidden: spec.trunk.map((l) => l.outSize) }, vars);
+    return new PolicyNet({ hidden: spec.trunk.map((l) => l.outSize), inputSize: spec.input.size }, vars);
   }
 
   private variable(name: string): Variable {
@@ -135,7 +147,7 @@ export class PolicyNet {
     return v;
   }
 
-  /** Logits per head for `[N, FEATURE_SIZE]`. Call inside tf.tidy / scoped. */
+  /** Logits per head for `[N, inputSize]`. Call inside tf.tidy / scoped. */
   logits(x: Tensor2D): Record<PolicyHeadName, Tensor2D> {
     let h: Tensor2D = x;
     this.architecture.hidden.forEach((_, i) => {
@@ -150,7 +162,7 @@ export class PolicyNet {
   /** Logits for `n` observations, as plain arrays. */
   predict(rows: Float32Array, n: number): PolicyLogits[] {
     return scoped(() => {
-      const l = this.logits(tf.tensor2d(rows, [n, FEATURE_SIZE]));
+      const l = this.logits(tf.tensor2d(rows, [n, this.inputSize]));
       const data = Object.fromEntries(POLICY_HEADS.map((h) => [h.name, l[h.name].dataSync() as Float32Array])) as Record<PolicyHeadName, Float32Array>;
       return Array.from({ length: n }, (_, r) => Object.fromEntries(POLICY_HEADS.map((h) => [h.name, data[h.name].slice(r * h.size, (r + 1) * h.size)])) as Record<PolicyHeadName, Float32Array>);
     });
@@ -158,7 +170,8 @@ export class PolicyNet {
 
   /** Exact log-probability of each recorded step's action (tensor `[n]`, differentiable). Call inside tf.tidy / scoped. */
   stepLogProbs(b: StepBatch): Tensor1D {
-    const l = this.logits(tf.tensor2d(b.features, [b.n, FEATURE_SIZE]));
+    if (b.width !== this.inputSize) throw new VrGrpoError('INVALID_ARGUMENT', `steps have ${b.width} features, the network takes ${this.inputSize}`);
+    const l = this.logits(tf.tensor2d(b.features, [b.n, this.inputSize]));
     const picked = (logits: Tensor2D, classes: Int32Array, size: number): Tensor1D =>
       tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(classes, 'int32'), size)), 1);
     let lp: Tensor1D = tf.mul(picked(l.act, b.actIndex, ACT_CLASSES.length), tf.tensor1d(b.selectAllowed));
@@ -177,7 +190,7 @@ export class PolicyNet {
   /** The exporter's description of this network (weights copied out); logits only, no softmax. */
   toMlpSpec(meta: { version: string; metadata?: Readonly<Record<string, string>> }): MlpSpec {
     const read = (name: string): Float32Array => this.variable(name).dataSync() as Float32Array;
-    let width = FEATURE_SIZE;
+    let width = this.inputSize;
     const trunk = this.architecture.hidden.map((h, i) => {
       const layer = { inSize: width, outSize: h, weights: read(`trunk${i}.weight`), bias: read(`trunk${i}.bias`), activation: 'relu' as const };
       width = h;
@@ -185,7 +198,7 @@ export class PolicyNet {
     });
     const heads = POLICY_HEADS.map((head) => ({ name: head.name, inSize: width, outSize: head.size, weights: read(`head_${head.name}.weight`), bias: read(`head_${head.name}.bias`), softmax: false }));
     return {
-      input: { name: POLICY_INPUT_NAME, size: FEATURE_SIZE },
+      input: { name: POLICY_INPUT_NAME, size: this.inputSize },
       trunk,
       heads,
       graphName: 'vr-grpo-learned-judge-policy',

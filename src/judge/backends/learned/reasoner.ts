@@ -16,11 +16,13 @@ import { formatPairwise, renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import type { VideoEvidence } from '../embedded/evidence.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
+import type { TimelineEvidence } from '../embedded/timeline.js';
 import { actionLogProb, decodeAction, logSoftmax, type ActionContext, type Decoding, type PolicyAction } from './action.js';
 import type { AnswerMode, PolicyLogits } from './heads.js';
+import { judgeLayout, slotFramesIn, type LayoutName } from './layout.js';
 import { ObservationTracker, type Observation } from './observation.js';
 import type { PolicyPort } from './policy-port.js';
-import { SEGMENTS_PER_VIDEO, slotFrames } from './slots.js';
+import { SEGMENTS_PER_VIDEO } from './slots.js';
 
 /** One pairwise turn as the policy took it. */
 export interface RecordedStep {
@@ -37,6 +39,8 @@ export interface LearnedReasonerOptions {
   /** Reward-model version reported in verdicts (the checkpoint's). */
   readonly version: string;
   readonly answerMode: AnswerMode;
+  /** Observation and slot layout (the checkpoint's): `v1` (default) or `temporal` (world v2). */
+  readonly layout?: LayoutName;
   /** Default greedy (VR-Thinker evaluates at temperature 0). */
   readonly decoding?: Decoding;
   /** Tool calls the policy may make per conversation (the engine's budget also applies). Default 3. */
@@ -60,6 +64,7 @@ export class LearnedReasoner implements Reasoner {
   private readonly tracker: ObservationTracker;
   private readonly decoding: Decoding;
   private readonly maxOwnToolCalls: number;
+  private readonly layout: LayoutName;
 
   constructor(
     private readonly perception: PerceptionPort,
@@ -67,7 +72,8 @@ export class LearnedReasoner implements Reasoner {
     private readonly options: LearnedReasonerOptions,
   ) {
     this.rmVersion = options.version;
-    this.tracker = new ObservationTracker(perception);
+    this.layout = options.layout ?? 'v1';
+    this.tracker = new ObservationTracker(perception, this.layout);
     this.decoding = options.decoding ?? { kind: 'greedy' };
     this.maxOwnToolCalls = options.maxOwnToolCalls ?? 3;
   }
@@ -75,9 +81,9 @@ export class LearnedReasoner implements Reasoner {
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
     throwIfAborted(signal);
     const obs = await this.tracker.observe(input);
-    const snapshot = obs.evidence.map((e, k) => describe(e, k, obs)).join(' ');
+    const snapshot = (this.layout === 'temporal' ? obs.timeline.map((e, k) => describeTimeline(e, k, obs)) : obs.evidence.map((e, k) => describe(e, k, obs))).join(' ');
     if (input.mode === 'pointwise' || obs.features === null) {
-      const [v] = obs.evidence;
+      const [v] = obs.estimates;
       if (v === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pointwise needs a video');
       const scores: PointwiseScores = { TA: round2(v.TA), MQ: round2(v.MQ), VQ: round2(v.VQ), overall: round2(v.overall) };
       return renderTurn({ snapshot, think: `Scores from the frames seen: overall ${fmt(v.overall)}.`, pointwise: scores });
@@ -88,7 +94,7 @@ export class LearnedReasoner implements Reasoner {
     throwIfAborted(signal);
     const action = decodeAction(logits, context, this.decoding);
     const logProb = actionLogProb(logits, action, context);
-    const [a, b] = obs.evidence;
+    const [a, b] = obs.estimates;
     if (a === undefined || b === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pairwise needs two videos');
     const pLook = context.selectAllowed ? Math.exp(logSoftmax(logits.act)[0] ?? -Infinity) : 0;
     const weighed = `Overall ${fmt(a.overall)} vs ${fmt(b.overall)} (TA ${fmt(a.TA)} vs ${fmt(b.TA)}, MQ ${fmt(a.MQ)} vs ${fmt(b.MQ)}, VQ ${fmt(a.VQ)} vs ${fmt(b.VQ)}), certainty ${fmt(a.certainty)} / ${fmt(b.certainty)}; p(look closer) ${fmt(pLook)}.`;
@@ -96,7 +102,7 @@ export class LearnedReasoner implements Reasoner {
     let frames: number[] = [];
     if (action.kind === 'select') {
       frames = this.framesFor(action, logits, obs, input.maxFramesPerCall);
-      const where = describeSlots(action.slots);
+      const where = describeSlots(action.slots, this.layout);
       text = renderTurn({ snapshot, think: `${weighed} I will look closer at ${where}.`, recommend: action.answer, toolFrames: frames });
       this.tracker.setRecommend(input.conversationId, action.answer);
     } else if (this.options.answerMode === 'overall-only') {
@@ -119,7 +125,7 @@ export class LearnedReasoner implements Reasoner {
     for (const slot of chosen) {
       const room = maxFramesPerCall - out.length;
       if (room <= 0) break;
-      for (const f of slotFrames(slot, obs.counts, taken).slice(0, room)) {
+      for (const f of slotFramesIn(this.layout, slot, obs.counts, taken).slice(0, room)) {
         out.push(f);
         taken.add(f);
       }
@@ -145,8 +151,12 @@ export class LearnedReasoner implements Reasoner {
   }
 }
 
-/** "segments 1 and 3 of video 2" style wording (no frame numbers: the tool call carries those). */
-function describeSlots(slots: readonly boolean[]): string {
+/** "segments 1 and 3 of video 2" (v1) or "eighths 2, 3 of the clip" (temporal) wording (no frame numbers: the tool call carries those). */
+function describeSlots(slots: readonly boolean[], layout: LayoutName): string {
+  if (layout === 'temporal') {
+    const on = slots.slice(0, judgeLayout(layout).segmentsPerVideo).flatMap((x, s) => (x ? [s + 1] : []));
+    return on.length === 0 ? 'more frames' : `${on.length === 1 ? 'eighth' : 'eighths'} ${on.join(', ')} of the clip in both videos`;
+  }
   const parts: string[] = [];
   for (let v = 0; v < 2; v++) {
     const segs = slots.slice(v * SEGMENTS_PER_VIDEO, (v + 1) * SEGMENTS_PER_VIDEO).flatMap((on, s) => (on ? [s + 1] : []));
@@ -169,3 +179,22 @@ function describe(e: VideoEvidence, k: number, obs: Observation): string {
   return `${name}, seen at frames ${frames.join(', ')}: ${objs}; background ${fmt(e.background)}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
 }
 
+
+/** A world-v2 snapshot sentence: per object its checks and the change seen (between which seen frames), then local defects. */
+function describeTimeline(e: TimelineEvidence, k: number, obs: Observation): string {
+  const name = obs.counts.length === 1 ? 'The video' : `Video ${k + 1}`;
+  const g = (f: number): number => f + (obs.offsets[k] ?? 0) + 1;
+  const objs = e.objects
+    .map((o, j) => {
+      const want = obs.spec?.objects[j];
+      const what = want === undefined ? 'the object' : `the ${want.colour} ${want.shape}`;
+      const change = o.detected === null ? 'no change seen' : `${o.detected.kind} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
+      return `${what}: colour ${fmt(o.colour)}, shape ${fmt(o.shape)}, motion match ${fmt(o.motion)}, ${change} (event match ${fmt(o.event)})`;
+    })
+    .join('; ');
+  const defects =
+    e.defects.length === 0
+      ? 'no local defect seen'
+      : e.defects.map((d) => `${d.kind}${d.frames.length > 0 ? ` at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : ` between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`).join('; ');
+  return `${name}, seen at frames ${e.framesUsed.map(g).join(', ')}: ${objs}; ${defects}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
+}
