@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/index.js';
+import type { Config } from '../../src/config/index.js';
 import { ANCHORS_DIR, buildAnchorSet, chooseAnchorPrompts, ensureAnchorSet, judgeAnchors, loadAnchorSet, saveAnchorSet } from '../../src/coordinator/anchor-set.js';
 import type { RewardSettings } from '../../src/coordinator/reward-collector.js';
 import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../../src/generator/index.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, type Config } from '../../src/config/index.js';
+import type { Config } from '../../src/config/index.js';
 import { Coordinator, loadResumeState } from '../../src/coordinator/coordinator.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { silentLogger } from '../../src/common/logger.js';

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import { defaultConfig } from '../../src/config/index.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { startLocalRewardServer, type LocalRewardServer } from '../../src/coordinator/local-reward-server.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';

@@ -5,7 +5,6 @@ import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import { defaultConfig } from '../../src/config/index.js';
 import { Coordinator, type SampledGroup, type StepMetrics } from '../../src/coordinator/coordinator.js';
 import { judgeGoldAgreement } from '../../src/coordinator/judge-gold.js';
 import type { JudgeClient } from '../../src/coordinator/reward-collector.js';

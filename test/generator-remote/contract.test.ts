@@ -1,5 +1,4 @@
 /** The TrainableGenerator contract suite against the in-process embedded generator and a remote one served by a worker. */
-import { defaultConfig } from '../../src/config/index.js';
 import { EmbeddedGenerator } from '../../src/generator/embedded-generator.js';
 import { RemoteGenerator } from '../../src/generator/remote/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';

@@ -4,7 +4,6 @@
  * later rollouts; unknown handles and MP4 requests are refused with INVALID_ARGUMENT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/index.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { EmbeddedGenerator } from '../../src/generator/embedded-generator.js';
 import type { GenerateResult } from '../../src/generator/generator.js';

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/index.js';
 import { EmbeddedGenerator, evaluatePolicyGold, loadCheckpoint, samplerOptionsFrom, trainerOptionsFrom } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
 import { liveTensorCount } from '../../src/tensor/index.js';

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import { defaultConfig } from '../../src/config/index.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';

@@ -14,7 +14,6 @@ import {
   type DriftMonitorOptions,
   type DriftStepReport,
 } from '../../src/metrics/drift/index.js';
-import { defaultConfig } from '../../src/config/index.js';
 import { v1Config } from '../world-v1.js';
 
 function range(n: number): number[];

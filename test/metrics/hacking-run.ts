@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/logger.js';
-import { PROJECT_ROOT, defaultConfig } from '../../src/config/index.js';
+import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Coordinator, type StepMetrics } from '../../src/coordinator/coordinator.js';
 import { rewardSettingsFromConfig } from '../../src/coordinator/reward-collector.js';
 import { RunMonitor } from '../../src/coordinator/run-monitor.js';
