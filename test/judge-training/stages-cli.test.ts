@@ -31,6 +31,8 @@ beforeAll(() => {
   writeFileSync(
     config,
     [
+      // World v1 (the default is v2): the generator below is the v1 base and the checks use the v1 observation layout.
+      'world: { version: 1, frames: 24 }',
       `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base'))} }`,
       `judge: { checkpoint: ${JSON.stringify(RM_V2)} }`,
       'judgeTraining:',
