@@ -266,8 +266,8 @@ export const judgeSchema = strict({
   backend: oneOf(['embedded', 'vlm'] as const).default('embedded'),
   /** Settings of the vlm backend (ignored by the embedded one). */
   vlm: vlmSchema.prefault({}),
-  /** Reward-model checkpoint of the embedded judge (folder with manifest.json + model.onnx). */
-  checkpoint: str().default('../models/rm-v3'),
+  /** Checkpoint of the embedded judge: a perception folder (manifest.json + model.onnx; the rule-based judge) or a learned-judge folder (policy.onnx + perception/). */
+  checkpoint: str().default('../models/judge-v2/grpo-no-cot-gain'),
   /** Defaults for requests that do not set them. */
   initialFrames: int({ min: 2, max: 32 }).default(8),
   maxToolCalls: int({ min: 0, max: 8 }).default(3),

@@ -137,7 +137,14 @@ export interface RunSummary {
   /** Pairwise, embedded world: the judge's agreement with gold (OA) pooled over the run's comparisons; null = none decided. */
   readonly judgeGoldAgreement: number | null;
   /** Over the run: reward mode, judgments per group, and per judgment the select_frames calls and frames viewed. */
-  readonly judging: { readonly mode: 'pairwise' | 'pointwise'; readonly judgmentsPerGroup: number; readonly toolCallsPerJudgment: number; readonly framesViewedPerJudgment: number };
+  readonly judging: {
+    readonly mode: 'pairwise' | 'pointwise';
+    /** Reward-model versions that judged the run's groups (more than one after a swap). */
+    readonly rmVersions: readonly string[];
+    readonly judgmentsPerGroup: number;
+    readonly toolCallsPerJudgment: number;
+    readonly framesViewedPerJudgment: number;
+  };
 }
 
 interface CoordinatorCheckpoint {
@@ -371,7 +378,7 @@ export class Coordinator {
     let masked = 0;
     let dropped = 0;
     let failed = 0;
-    const judging = { groups: 0, judgments: 0, toolCalls: 0, framesViewed: 0 };
+    const judging = { groups: 0, judgments: 0, toolCalls: 0, framesViewed: 0, rmVersions: new Set<string>() };
     let judgeGoldRun = emptyAgreement();
     let next: Promise<Rollout> | null = null;
     let step = this.firstStep;
@@ -399,6 +406,7 @@ export class Coordinator {
           judging.judgments += g.judgments;
           judging.toolCalls += g.toolCalls;
           judging.framesViewed += g.framesViewed;
+          for (const v of g.rmVersions) judging.rmVersions.add(v);
         }
         klLast = stats?.klLoss ?? klLast;
         const rewards = metrics.reward as Record<string, number>;
@@ -467,6 +475,7 @@ export class Coordinator {
       judgeGoldAgreement: judgeGoldRun.byDimension.OA.accuracy,
       judging: {
         mode: c.reward.mode,
+        rmVersions: [...judging.rmVersions].sort(),
         judgmentsPerGroup: judging.groups === 0 ? 0 : judging.judgments / judging.groups,
         toolCallsPerJudgment: judging.judgments === 0 ? 0 : judging.toolCalls / judging.judgments,
         framesViewedPerJudgment: judging.judgments === 0 ? 0 : judging.framesViewed / judging.judgments,

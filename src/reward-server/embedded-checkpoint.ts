@@ -96,6 +96,10 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
 
 /** A learned-judge checkpoint as a service: its perception copy checked like a perception checkpoint, then loaded. */
 async function learnedService(dir: string, options: EmbeddedFactoryOptions): Promise<JudgeService> {
+  // The planted hack is a rule of the rule-based reasoner; a learned judge would silently judge without it.
+  if ((options.reasoner?.plantedHack ?? options.judge?.plantedHack ?? null) !== null) {
+    throw new VrGrpoError('CONFIG_INVALID', `judge.plantedHack: the testing aid works with a perception checkpoint (rule-based judge), not the learned judge at ${dir}`, { details: { dir } });
+  }
   // MODEL_INVALID / CHECKPOINT_NOT_FOUND: manifest schema, policy size and sha256, feature and slot layout, perception copy.
   const checkpoint = readLearnedCheckpoint(dir);
   const perception = readPerceptionDir(checkpoint.perceptionDir);

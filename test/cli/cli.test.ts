@@ -80,7 +80,7 @@ describe('vr-grpo CLI', () => {
     expect(run.stderr).not.toContain('error');
     expect(run.code).toBe(0);
     const verdict = JSON.parse(run.stdout) as { type: string; mode: string; answer: { OA: number }; rmVersion: string };
-    expect(verdict).toMatchObject({ type: 'verdict', mode: 'pairwise', rmVersion: 'rm-v3' });
+    expect(verdict).toMatchObject({ type: 'verdict', mode: 'pairwise', rmVersion: 'grpo-no-cot-gain' });
     expect([0, 1, 2]).toContain(verdict.answer.OA);
     const traced = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--trace']);
     expect(traced.code).toBe(0);
@@ -111,7 +111,7 @@ describe('vr-grpo CLI', () => {
       });
       expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
       const health = (await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json()) as { status: string; rmVersion: string };
-      expect(health).toMatchObject({ status: 'ok', rmVersion: 'rm-v3' });
+      expect(health).toMatchObject({ status: 'ok', rmVersion: 'grpo-no-cot-gain' });
       const denied = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--server', url, '--token', 'wrong']);
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain('UNAUTHORIZED');

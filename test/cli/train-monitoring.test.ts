@@ -26,7 +26,7 @@ writeFileSync(
   [
     // The default world (v2) and judging (pairwise thinking, adaptive plan); paths absolute, as this file is not in configs/.
     `generator: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'generator-base-v2'))} }`,
-    `judge: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'rm-v3'))} }`,
+    `judge: { checkpoint: ${JSON.stringify(join(PROJECT_ROOT, 'models', 'judge-v2', 'grpo-no-cot-gain'))} }`,
     `training: { steps: ${STEPS}, promptsPerStep: 4, groupSize: 4, evalEvery: 3, evalPrompts: 16, checkpointEvery: 3, videosEvery: 3, tracesEvery: 3 }`,
     'reward: { localServers: 2 }',
     'monitoring:',
@@ -80,7 +80,7 @@ describe('vr-grpo train: live monitoring on its HTTP port', () => {
     expect(sampleValue(samples, 'vrgrpo_run_active')).toBe(1);
     expect(sampleSum(samples, 'vrgrpo_reward_count', { dimension: 'combined' })).toBeGreaterThanOrEqual(2 * 16);
     // Both local reward servers are known, each with its RM version.
-    expect(samples.filter((s) => s.name === 'vrgrpo_reward_server_info' && s.labels.rm_version === 'rm-v3' && s.value === 1)).toHaveLength(2);
+    expect(samples.filter((s) => s.name === 'vrgrpo_reward_server_info' && s.labels.rm_version === 'grpo-no-cot-gain' && s.value === 1)).toHaveLength(2);
     // The anchor pass at the start set the anchor gauges.
     expect(sampleValue(samples, 'vrgrpo_drift_anchor_mean', { dimension: 'TA' })).toBeGreaterThan(0);
     midRunScrape = scrape;
@@ -90,7 +90,9 @@ describe('vr-grpo train: live monitoring on its HTTP port', () => {
     expect(anchorSteps).toEqual([0, 3, 6]);
     const steps = jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
     expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    for (const r of steps) expect(r.rmVersions).toEqual(['rm-v3']);
+    for (const r of steps) expect(r.rmVersions).toEqual(['grpo-no-cot-gain']);
+    // The summary names the judge and what kind it is.
+    expect(run.output()).toMatch(/judge: grpo-no-cot-gain \(learned judge: trained frame-selection policy over its perception model; /);
     // The default judging: pairwise thinking — comparisons that call select_frames and view more than the initial 8 frames.
     expect(steps.reduce((s, r) => s + (r.toolCallsPerJudgment as number), 0) / steps.length).toBeGreaterThan(0.5);
     expect(steps.reduce((s, r) => s + (r.framesViewedPerJudgment as number), 0) / steps.length).toBeGreaterThan(8);

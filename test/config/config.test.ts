@@ -26,6 +26,8 @@ describe('config', () => {
     expect(c.world.version).toBe(2);
     expect(c.reward).toMatchObject({ mode: 'pairwise', plan: 'adaptive', budget: null });
     expect(c.generator.checkpoint).toBe(join(PROJECT_ROOT, 'models', 'generator-base-v2'));
+    // The judge bench:judge-training ranks first on world v2 (docs/judge-training.md).
+    expect(c.judge.checkpoint).toBe(join(PROJECT_ROOT, 'models', 'judge-v2', 'grpo-no-cot-gain'));
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.generator.sampler.sdeWindow)).toBe(true);
     expect(defaultConfig()).toEqual({ ...c, source: null });

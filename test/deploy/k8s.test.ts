@@ -220,6 +220,7 @@ describe('deploy/k8s', () => {
     // The HTTP port answers the kubelet and Prometheus from outside the pod (the default binds loopback only).
     expect(config.monitoring.http).toEqual({ enabled: true, host: '0.0.0.0', port: DEFAULT_MONITOR_PORT });
     expect(config.generator.checkpoint).toBe('/app/models/generator-base-v2');
+    expect(config.judge.checkpoint).toBe('/app/models/judge-v2/grpo-no-cot-gain');
     // Those model folders exist in the image (deploy/Dockerfile copies models/ to /app/models).
     expect(fs.existsSync(path.join(PROJECT_ROOT, 'models', 'generator-base-v2'))).toBe(true);
     expect(fs.readFileSync(path.join(PROJECT_ROOT, 'deploy', 'Dockerfile'), 'utf8')).toMatch(/WORKDIR \/app[\s\S]*COPY models \.\/models/);

@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../src/config/index.js';
 import { EmbeddedReasoner, type PerceivedFrame, type PerceptionPort } from '../../src/judge/backends/embedded/index.js';
 import { PerceptionCache } from '../../src/judge/backends/embedded/perception-cache.js';
 import { Perception, videoSignals } from '../../src/judge/backends/embedded/perception/index.js';
+import { LearnedReasoner, OnnxPolicy, manifestLayout, readLearnedCheckpoint } from '../../src/judge/backends/learned/index.js';
 import { JudgeEngine } from '../../src/judge/engine.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
 import type { RawVideo } from '../../src/media/index.js';
@@ -17,6 +18,8 @@ import { contentFingerprint } from '../../src/reward-server/connection.js';
 import { TEMPORAL_DATA_DEFAULTS, decodeLatent, parsePrompt, renderScene, sampleDataLatent } from '../../src/world/index.js';
 
 const RM_V3 = join(PROJECT_ROOT, 'models', 'rm-v3');
+/** The learned judge on world v2 (its perception is rm-v3). */
+const learned = readLearnedCheckpoint(join(PROJECT_ROOT, 'models', 'judge-v2', 'grpo-no-cot-gain'));
 const PROMPT = 'a red circle moving left slowly, then turning blue halfway on a navy background';
 
 const frame = (i: number): PerceivedFrame => ({ frameIndex: i, backgroundProbs: new Float32Array([i]), objects: [], brightness: 0.5, sharpness: 1, noise: 0 });
@@ -67,14 +70,15 @@ describe('PerceptionCache', () => {
   });
 });
 
-describe('the embedded judge reuses perceptions across a group (real rm-v3 perception)', () => {
+describe('the embedded and learned judges reuse perceptions across a group (real rm-v3 perception)', () => {
   let perception: Perception;
   let videos: RawVideo[];
   /** Frames the port was asked to perceive, per judge. */
   const perceived = { cached: 0, uncached: 0, calls: 0 };
   const judges: JudgeEngine[] = [];
 
-  const judgeWith = (cache: boolean): JudgeEngine => {
+  let policy: OnnxPolicy;
+  const judgeWith = (cache: boolean, kind: 'embedded' | 'learned' = 'embedded'): JudgeEngine => {
     const port: PerceptionPort = {
       version: perception.version,
       perceive: (frames, w, h) => {
@@ -85,13 +89,18 @@ describe('the embedded judge reuses perceptions across a group (real rm-v3 perce
       signals: (frames, w, h) => videoSignals(frames, w, h),
       close: () => Promise.resolve(),
     };
-    const engine = new JudgeEngine(new EmbeddedReasoner(port, { temporal: true, perceptionCache: cache ? 4096 : null }), {});
+    const reasoner =
+      kind === 'embedded'
+        ? new EmbeddedReasoner(port, { temporal: true, perceptionCache: cache ? 4096 : null })
+        : new LearnedReasoner(port, policy, { version: 'learned', answerMode: learned.manifest.actions.answerMode, layout: manifestLayout(learned.manifest), perceptionCache: cache ? new PerceptionCache(4096) : null });
+    const engine = new JudgeEngine(reasoner, {});
     judges.push(engine);
     return engine;
   };
 
   beforeAll(async () => {
     perception = await Perception.create(RM_V3);
+    policy = await OnnxPolicy.create(learned.policyBytes);
     const spec = parsePrompt(PROMPT);
     const rng = Rng.fromSeed(5);
     const data = { attributeNoise: 0.35, defectProbability: 0.5, jitter: 0.3, ...TEMPORAL_DATA_DEFAULTS };
@@ -100,12 +109,14 @@ describe('the embedded judge reuses perceptions across a group (real rm-v3 perce
   });
   afterAll(async () => {
     for (const j of judges) await j.close();
-    await perception.close();
+    await Promise.all([perception.close(), policy.close()]);
   });
 
-  it('perceives each frame of a video once per group, with the same verdicts as without the cache', async () => {
-    const withCache = judgeWith(true);
-    const without = judgeWith(false);
+  it.each(['embedded', 'learned'] as const)('%s: perceives each frame of a video once per group, with the same verdicts as without the cache', async (kind) => {
+    perceived.cached = 0;
+    perceived.uncached = 0;
+    const withCache = judgeWith(true, kind);
+    const without = judgeWith(false, kind);
     const pairs: [number, number][] = [
       [0, 1],
       [2, 3],

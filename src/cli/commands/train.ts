@@ -1,6 +1,8 @@
 /** `vr-grpo train`: the GRPO training job (what `npm start` runs on the embedded default). */
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Config } from '../../config/index.js';
+import { LEARNED_FORMAT, checkpointFormat } from '../../judge/backends/learned/index.js';
 import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
 import { startLocalRewardServers, type LocalRewardServers } from '../../coordinator/local-reward-server.js';
 import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
@@ -21,7 +23,17 @@ interface TrainFlags {
   metricsPort?: string;
 }
 
-function printSummary(s: RunSummary): void {
+/** What judged the run: the versions seen, and for local reward servers which kind of judge the checkpoint is. */
+function judgeLine(s: RunSummary, config: Config): string {
+  const versions = s.judging.rmVersions.length === 0 ? 'none' : s.judging.rmVersions.join(', ');
+  if (config.reward.servers.length > 0) return `judge: ${versions} (remote reward servers)`;
+  if (config.judge.backend === 'vlm') return `judge: ${versions} (VR-Thinker-style VLM at ${config.judge.vlm.baseUrl ?? '?'})`;
+  const dir = config.judge.checkpoint;
+  const kind = checkpointFormat(dir) === LEARNED_FORMAT ? 'learned judge: trained frame-selection policy over' : 'rule-based embedded judge over';
+  return `judge: ${versions} (${kind} its perception model; ${relative(process.cwd(), dir) || dir})`;
+}
+
+function printSummary(s: RunSummary, config: Config): void {
   const w = (line: string): boolean => process.stdout.write(`${line}\n`);
   const f = (x: number | undefined | null): string => (x === undefined || x === null || !Number.isFinite(x) ? '   —  ' : x.toFixed(3).padStart(6));
   w('');
@@ -47,6 +59,7 @@ function printSummary(s: RunSummary): void {
       ? `judging: pairwise thinking, ${j.judgmentsPerGroup.toFixed(1)} comparisons per group, ${j.toolCallsPerJudgment.toFixed(2)} select_frames calls and ${j.framesViewedPerJudgment.toFixed(1)} frames viewed per comparison${agreement}`
       : `judging: pointwise, ${j.toolCallsPerJudgment.toFixed(2)} select_frames calls and ${j.framesViewedPerJudgment.toFixed(1)} frames viewed per group request`,
   );
+  w(judgeLine(s, config));
 }
 
 export function registerTrain(program: Command): void {
@@ -129,7 +142,7 @@ export function registerTrain(program: Command): void {
         try {
           const summary = await coordinator.runLoop();
           progress.stop();
-          printSummary(summary);
+          printSummary(summary, config);
           process.stdout.write(`\nrun folder: ${runDir}\n`);
         } finally {
           process.off('SIGINT', onSignal);

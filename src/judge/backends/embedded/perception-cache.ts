@@ -5,7 +5,9 @@
  * spans clients or groups. Bounded in frames held: the least recently used video is dropped first. One cache belongs
  * to one perception model (a swapped checkpoint starts empty), since what is perceived depends on the model.
  */
+import type { ImageRef, ReasonerInput } from '../../reasoner.js';
 import type { PerceivedFrame } from './evidence.js';
+import type { PerceptionPort } from './reasoner.js';
 
 export interface PerceptionCacheStats {
   /** Frames served from the cache. */
@@ -83,4 +85,53 @@ export class PerceptionCache {
     this.#videos.clear();
     this.#frames = 0;
   }
+}
+
+/**
+ * Perceives `frames` (index-space images of one conversation, all `width`×`height`), taking what `cache` holds for
+ * frames of keyed videos (`input.videoKeys`) and keeping what is newly perceived of them. Frames of unkeyed videos, or
+ * every frame when `cache` is null, go to the perception model. Returns the perception of each frame, in index space.
+ */
+export async function perceiveKeyed(
+  perception: Pick<PerceptionPort, 'perceive'>,
+  cache: PerceptionCache | null,
+  input: Pick<ReasonerInput, 'videoFrameCounts' | 'videoKeys'>,
+  frames: readonly Pick<ImageRef, 'index' | 'rgb'>[],
+  width: number,
+  height: number,
+): Promise<PerceivedFrame[]> {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const count of input.videoFrameCounts) {
+    offsets.push(total);
+    total += count;
+  }
+  /** The keyed video and 0-based frame an index-space image stands for, or null. */
+  const locate = (index: number): { key: string; frame: number } | null => {
+    if (cache === null) return null;
+    for (const [k, count] of input.videoFrameCounts.entries()) {
+      const offset = offsets[k] ?? 0;
+      if (index > offset && index <= offset + count) {
+        const key = input.videoKeys?.[k] ?? null;
+        return key === null ? null : { key, frame: index - offset - 1 };
+      }
+    }
+    return null;
+  };
+  const out: PerceivedFrame[] = [];
+  const toPerceive: Pick<ImageRef, 'index' | 'rgb'>[] = [];
+  for (const img of frames) {
+    const at = locate(img.index);
+    const hit = at === null ? undefined : cache?.get(at.key, at.frame);
+    if (hit === undefined) toPerceive.push(img);
+    else out.push({ ...hit, frameIndex: img.index });
+  }
+  if (toPerceive.length === 0) return out;
+  const perceived = await perception.perceive(toPerceive.map((f) => ({ index: f.index, rgb: f.rgb })), width, height);
+  for (const p of perceived) {
+    out.push(p);
+    const at = locate(p.frameIndex);
+    if (at !== null) cache?.set(at.key, at.frame, p);
+  }
+  return out;
 }

@@ -15,7 +15,7 @@ import { renderTurn } from '../../format.js';
 import type { ImageRef, Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
 import { hasOpenQuestions, planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
-import { PerceptionCache } from './perception-cache.js';
+import { PerceptionCache, perceiveKeyed } from './perception-cache.js';
 import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
 import { timelineEvidence, type TimelineEvidence } from './timeline.js';
 
@@ -125,7 +125,7 @@ export class EmbeddedReasoner implements Reasoner {
         s.width = first.width;
         s.height = first.height;
       }
-      await this.perceiveFresh(input, s, fresh, offsets);
+      await this.perceiveFresh(input, s, fresh);
     }
     const spec = tryParsePrompt(input.prompt);
     if (this.temporal) return this.nextTemporal(input, s, spec, offsets);
@@ -162,32 +162,8 @@ export class EmbeddedReasoner implements Reasoner {
    * Perceives the images not seen yet in this conversation, reusing what the cache holds for keyed videos (a video met
    * in an earlier comparison of its group) and keeping what is newly perceived of them.
    */
-  private async perceiveFresh(input: ReasonerInput, s: Scratch, fresh: readonly ImageRef[], offsets: readonly number[]): Promise<void> {
-    /** The keyed video and 0-based frame an index-space image stands for, or null. */
-    const locate = (index: number): { key: string; frame: number } | null => {
-      for (const [k, count] of input.videoFrameCounts.entries()) {
-        const offset = offsets[k] ?? 0;
-        if (index > offset && index <= offset + count) {
-          const key = input.videoKeys?.[k] ?? null;
-          return key === null ? null : { key, frame: index - offset - 1 };
-        }
-      }
-      return null;
-    };
-    const toPerceive: ImageRef[] = [];
-    for (const img of fresh) {
-      const at = this.cache === null ? null : locate(img.index);
-      const hit = at === null ? undefined : this.cache?.get(at.key, at.frame);
-      if (hit === undefined) toPerceive.push(img);
-      else s.seen.set(img.index, { ...hit, frameIndex: img.index });
-    }
-    if (toPerceive.length === 0) return;
-    const perceived = await this.perception.perceive(toPerceive.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
-    for (const p of perceived) {
-      s.seen.set(p.frameIndex, p);
-      const at = this.cache === null ? null : locate(p.frameIndex);
-      if (at !== null) this.cache?.set(at.key, at.frame, p);
-    }
+  private async perceiveFresh(input: ReasonerInput, s: Scratch, fresh: readonly ImageRef[]): Promise<void> {
+    for (const p of await perceiveKeyed(this.perception, this.cache, input, fresh, s.width, s.height)) s.seen.set(p.frameIndex, p);
   }
 
   private evidenceFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): VideoEvidence {

@@ -7,6 +7,7 @@
  */
 import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
 import { Perception, videoSignals } from '../embedded/perception/index.js';
+import { DEFAULT_PERCEPTION_CACHE_FRAMES, PerceptionCache } from '../embedded/perception-cache.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
 import type { Decoding } from './action.js';
 import { manifestLayout, readLearnedCheckpoint } from './manifest.js';
@@ -43,6 +44,8 @@ export interface LearnedJudgeOptions {
   readonly judge?: Partial<ResolvedJudgeOptions> & { readonly maxFormatRetries?: number; readonly auditFraction?: number };
   /** Default greedy. */
   readonly decoding?: Decoding;
+  /** Perception of a group's videos reused across its comparisons: a cache, its bound in frames, or null for none. Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES. */
+  readonly perceptionCache?: PerceptionCache | number | null;
 }
 
 /** The perception port of a perception folder (ONNX session + measured signals). */
@@ -68,11 +71,13 @@ export async function createLearnedJudge(options: LearnedJudgeOptions): Promise<
     throw e;
   }
   const m = checkpoint.manifest;
+  const c = options.perceptionCache ?? DEFAULT_PERCEPTION_CACHE_FRAMES;
   const reasoner = new LearnedReasoner(port, policy, {
     version: m.version,
     answerMode: m.actions.answerMode,
     layout: manifestLayout(m),
     maxOwnToolCalls: m.actions.maxOwnToolCalls,
+    perceptionCache: c === null ? null : c instanceof PerceptionCache ? c : new PerceptionCache(c),
     ...(options.decoding === undefined ? {} : { decoding: options.decoding }),
   });
   const j = options.judge ?? {};

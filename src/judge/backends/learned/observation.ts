@@ -10,6 +10,7 @@ import type { PairwiseAnswer } from '../../../protocol/index.js';
 import { tryParsePrompt, type PromptSpec } from '../../../world/index.js';
 import type { ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from '../embedded/evidence.js';
+import { perceiveKeyed, type PerceptionCache } from '../embedded/perception-cache.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
 import { timelineEvidence, type TimelineEvidence } from '../embedded/timeline.js';
 import { observationFeatures } from './features.js';
@@ -59,6 +60,8 @@ export class ObservationTracker {
   constructor(
     private readonly perception: PerceptionPort,
     private readonly layout: LayoutName = 'v1',
+    /** Perception of keyed videos reused across conversations (a group's comparisons); null: none. */
+    private readonly cache: PerceptionCache | null = null,
   ) {}
 
   /** Perceives the new images of `input` and returns the observation for the turn to write. */
@@ -74,8 +77,7 @@ export class ObservationTracker {
     if (first !== undefined) {
       s.width = first.width;
       s.height = first.height;
-      const perceived = await this.perception.perceive(unique.map((f) => ({ index: f.index, rgb: f.rgb })), s.width, s.height);
-      for (const p of perceived) s.seen.set(p.frameIndex, p);
+      for (const p of await perceiveKeyed(this.perception, this.cache, input, unique, s.width, s.height)) s.seen.set(p.frameIndex, p);
     }
     const spec = tryParsePrompt(input.prompt);
     const counts = input.videoFrameCounts;

@@ -15,6 +15,7 @@ import type { PointwiseScores } from '../../../protocol/index.js';
 import { formatPairwise, renderTurn } from '../../format.js';
 import type { Reasoner, ReasonerInput } from '../../reasoner.js';
 import type { VideoEvidence } from '../embedded/evidence.js';
+import type { PerceptionCache } from '../embedded/perception-cache.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
 import type { TimelineEvidence } from '../embedded/timeline.js';
 import { actionLogProb, decodeAction, logSoftmax, type ActionContext, type Decoding, type PolicyAction } from './action.js';
@@ -47,6 +48,11 @@ export interface LearnedReasonerOptions {
   readonly maxOwnToolCalls?: number;
   /** Ablation "random frame selection": when set, a `select` turn asks for as many random unseen frames instead. */
   readonly randomFrames?: Rng | null;
+  /**
+   * Frames of keyed videos (ReasonerInput.videoKeys) perceived once and reused across conversations, as the embedded
+   * reasoner does for a group's comparisons. Default null (none; training rollouts bring their own cache).
+   */
+  readonly perceptionCache?: PerceptionCache | null;
   /** Called for every pairwise turn (training records traces with it). */
   readonly onStep?: (conversationId: string, step: RecordedStep) => void;
 }
@@ -61,6 +67,8 @@ const round2 = (x: number): number => Math.round(Math.min(1, Math.max(0, x)) * 1
 export class LearnedReasoner implements Reasoner {
   readonly name = 'learned';
   readonly rmVersion: string;
+  /** The perception cache across conversations, or null. */
+  readonly cache: PerceptionCache | null;
   private readonly tracker: ObservationTracker;
   private readonly decoding: Decoding;
   private readonly maxOwnToolCalls: number;
@@ -73,7 +81,8 @@ export class LearnedReasoner implements Reasoner {
   ) {
     this.rmVersion = options.version;
     this.layout = options.layout ?? 'v1';
-    this.tracker = new ObservationTracker(perception, this.layout);
+    this.cache = options.perceptionCache ?? null;
+    this.tracker = new ObservationTracker(perception, this.layout, this.cache);
     this.decoding = options.decoding ?? { kind: 'greedy' };
     this.maxOwnToolCalls = options.maxOwnToolCalls ?? 3;
   }
