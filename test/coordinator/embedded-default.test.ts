@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
+import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { startLocalRewardServer, type LocalRewardServer } from '../../src/coordinator/local-reward-server.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
@@ -18,7 +19,8 @@ let pool: RewardClientPool;
 
 beforeAll(async () => {
   await chooseTensorBackend('auto');
-  server = await startLocalRewardServer({ configPath: null, artifactRoot: root, log: silentLogger() });
+  // The world v1 judge (rm-v2, as configs/world-v1.yaml), which this test was built on; the default judge is world v2's.
+  server = await startLocalRewardServer({ configPath: join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), artifactRoot: root, log: silentLogger() });
   pool = await RewardClientPool.create({ urls: [server.url], token: server.token });
 });
 afterAll(async () => {
@@ -45,5 +47,5 @@ describe('the embedded default learns', () => {
     } finally {
       await generator.close();
     }
-  }, 450_000); // 100–240 s in CI runs of the full suite on 2 cores (it timed out at 300 s with other work beside it)
+  }, 600_000); // 100–240 s in CI runs of the full suite on 2 cores (it timed out at 300 s, and once at 450 s, with other work beside it)
 });

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 const serveReward = async (port: number): Promise<{ child: CliChild['child']; url: string }> => {
-  const s = children.start(['serve-reward', '--port', String(port), '--artifact-root', base], env);
+  const s = children.start(['serve-reward', '--port', String(port), '--checkpoint', join(PROJECT_ROOT, 'models', 'rm-v2'), '--artifact-root', base], env); // the world v1 judge
   const url = await until('serve-reward to listen', 90_000, () => {
     if (s.child.exitCode !== null) throw new Error(`serve-reward exited: ${s.output()}`);
     return listeningUrl(s.output());
