@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig, type Config } from '../src/config/index.js';
-import { Coordinator, type StepMetrics } from '../src/coordinator/coordinator.js';
+import type { StepMetrics } from '../src/coordinator/coordinator.js';
 import { startLocalRewardServers } from '../src/coordinator/local-reward-server.js';
-import { EmbeddedGenerator } from '../src/generator/index.js';
+import { TrainingJob } from '../src/job/index.js';
 import { RewardClientPool } from '../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
 import { machineInfo, median } from './machine.js';
@@ -32,26 +32,27 @@ interface Measured {
 
 async function measure(staleness: number): Promise<Measured> {
   const config: Config = { ...base, training: { ...base.training, pipelineStaleness: staleness, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 } };
-  const t = config.training;
-  const generator = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
   const stamps: number[] = [];
   const steps: StepMetrics[] = [];
-  const coordinator = new Coordinator({
+  const job = await TrainingJob.create({
     config,
     runDir: join(tmp, `s${staleness}`),
-    generator,
-    embedded: generator,
-    judge: pool,
     log: silentLogger(),
     steps: STEPS,
+    generatorUrl: null,
+    judge: { kind: 'pool', pool },
+    monitoring: { kind: 'off' },
     onStep: (s) => {
       if (s.step === 0) return; // the held-out evaluation before training
       stamps.push(performance.now());
       steps.push(s);
     },
   });
-  await coordinator.runLoop();
-  await generator.close();
+  try {
+    await job.run();
+  } finally {
+    await job.close();
+  }
   const stepTimes = stamps.slice(1).map((x, i) => x - (stamps[i] ?? x)).slice(2);
   const stage = (k: 'generateMs' | 'judgeMs' | 'updateMs'): number => median(steps.slice(3).map((s) => (s.timing as Record<string, number>)[k] ?? 0));
   return { stepMs: median(stepTimes), generateMs: stage('generateMs'), judgeMs: stage('judgeMs'), updateMs: stage('updateMs') };

@@ -11,12 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
-import { Coordinator } from '../src/coordinator/coordinator.js';
 import { startLocalRewardServers } from '../src/coordinator/local-reward-server.js';
-import { rewardSettingsFromConfig } from '../src/coordinator/reward-collector.js';
-import { RunMonitor } from '../src/coordinator/run-monitor.js';
-import { EmbeddedGenerator, trainerOptionsFrom } from '../src/generator/index.js';
-import { CoordinatorMetrics } from '../src/metrics/index.js';
+import { TrainingJob } from '../src/job/index.js';
 import { RewardClientPool } from '../src/reward-client/pool.js';
 import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
 import { machineInfo } from './machine.js';
@@ -38,30 +34,28 @@ const deadline = started + MINUTES * 60_000;
 let totalSteps = 0;
 try {
   for (let run = 0; performance.now() < deadline; run++) {
-    const generator = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config) });
     const runDir = join(tmp, `run-${run}`);
-    const metrics = new CoordinatorMetrics();
-    let coordinator: Coordinator | null = null;
-    coordinator = new Coordinator({
+    const job: TrainingJob = await TrainingJob.create({
       config,
       runDir,
-      generator,
-      embedded: generator,
-      judge: pool,
       log: silentLogger(),
-      monitor: new RunMonitor({ config, runDir, generator, judge: pool, settings: rewardSettingsFromConfig(config), metrics, rmVersions: () => pool.versions(), log: silentLogger() }),
+      generatorUrl: null,
+      judge: { kind: 'pool', pool },
+      monitoring: { kind: 'in-memory' },
       onStep: (s) => {
-        metrics.recordStep(s);
         if (s.step === 0) return;
         totalSteps += 1;
         if (totalSteps % 10 === 0) {
           samples.push({ minute: (performance.now() - started) / 60_000, step: totalSteps, coordinatorRssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount(), serverRssMiB: servers.pids.map(rssOf) });
         }
-        if (performance.now() > deadline) coordinator?.stop();
+        if (performance.now() > deadline) job.stop();
       },
     });
-    await coordinator.runLoop();
-    await generator.close();
+    try {
+      await job.run();
+    } finally {
+      await job.close();
+    }
     rmSync(runDir, { recursive: true, force: true });
   }
 } finally {

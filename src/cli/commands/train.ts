@@ -3,14 +3,8 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import { LEARNED_FORMAT, checkpointFormat } from '../../judge/backends/learned/index.js';
-import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../../coordinator/coordinator.js';
-import { startLocalRewardServers, type LocalRewardServers } from '../../coordinator/local-reward-server.js';
-import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
-import { ReconnectingGenerator } from '../../generator/remote/index.js';
-import { rewardSettingsFromConfig } from '../../coordinator/reward-collector.js';
-import { RunMonitor } from '../../coordinator/run-monitor.js';
-import { RewardClientPool } from '../../reward-client/pool.js';
-import { startTrainMonitoring, type TrainMonitoring } from '../train-monitoring.js';
+import type { RunSummary, StepMetrics } from '../../coordinator/coordinator.js';
+import { TrainingJob } from '../../job/index.js';
 import { commandContext, intOption, media, tensorBackend } from '../context.js';
 import { createProgress } from '../progress.js';
 
@@ -79,80 +73,37 @@ export function registerTrain(program: Command): void {
       const metricsPort = intOption('--metrics-port', flags.metricsPort, 0);
       const runDir = resolve(flags.resume ?? flags.runDir ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
       await tensorBackend(ctx);
-      const m = await media(ctx);
-      let generator: TrainableGenerator;
-      let embedded: EmbeddedGenerator | null = null;
-      const workerUrl = flags.generator ?? config.generator.worker.url;
-      if (workerUrl !== null) {
-        const token = process.env.VRGRPO_GENERATOR_TOKEN;
-        const w = config.generator.worker;
-        generator = await ReconnectingGenerator.connect(workerUrl, { ...(token === undefined ? {} : { token }), timeoutMs: w.timeoutMs, reconnectTimeoutMs: w.reconnectTimeoutMs, log });
-      } else {
-        const resumeState = flags.resume === undefined ? null : loadResumeState(runDir);
-        embedded = await EmbeddedGenerator.create({
-          config,
-          media: m,
-          trainer: trainerOptionsFrom(config, steps ?? config.training.steps),
-          ...(resumeState?.optimizer == null ? {} : { optimizerState: resumeState.optimizer }),
-        });
-        if (resumeState !== null) embedded.policy.setParameters(resumeState.lora);
-        generator = embedded;
-      }
-      let local: LocalRewardServers | null = null;
-      let pool: RewardClientPool | null = null;
-      let monitoring: TrainMonitoring | null = null;
+      const total = steps ?? config.training.steps;
+      const progress = createProgress(total, 'train [{bar}] {value}/{total} | reward {reward} | gold {gold} | KL {kl} | ETA {eta_formatted}', log);
+      const job = await TrainingJob.create({
+        config,
+        runDir,
+        log,
+        steps: total,
+        resume: flags.resume !== undefined,
+        ...(flags.generator === undefined ? {} : { generatorUrl: flags.generator }),
+        monitoring: { kind: 'http', ...(metricsPort === undefined ? {} : { port: metricsPort }) },
+        media: await media(ctx),
+        onStep: (s: StepMetrics) => {
+          if (s.step === 0) return;
+          const reward = (s.reward as Record<string, number> | undefined)?.combined;
+          const gold = s.goldAccuracy as number | null;
+          const kl = s.kl as number | null;
+          progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
+        },
+      });
+      const onSignal = (): void => job.stop();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
-        const r = config.reward;
-        let urls = r.servers;
-        let token = r.token ?? process.env.VRGRPO_TOKEN;
-        if (urls.length === 0) {
-          local = await startLocalRewardServers(r.localServers, { configPath: config.source, artifactRoot: runDir, log });
-          urls = [...local.urls];
-          token = local.token;
-        }
-        pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, retryOn: r.retryOn, versionSkew: r.versionSkew, log });
-        const total = steps ?? config.training.steps;
-        const progress = createProgress(total, 'train [{bar}] {value}/{total} | reward {reward} | gold {gold} | KL {kl} | ETA {eta_formatted}', log);
-        const activePool = pool;
-        monitoring = await startTrainMonitoring({ config, runDir, ...(metricsPort === undefined ? {} : { port: metricsPort }), log });
-        const monitor = new RunMonitor({ config, runDir, generator, judge: activePool, settings: rewardSettingsFromConfig(config), metrics: monitoring.metrics, rmVersions: () => activePool.versions(), log });
-        const coordinator = new Coordinator({
-          config,
-          runDir,
-          generator,
-          embedded,
-          judge: activePool,
-          log,
-          steps: total,
-          resume: flags.resume !== undefined,
-          media: m,
-          monitor,
-          ...monitoring.hooks((s: StepMetrics) => {
-            if (s.step === 0) return;
-            const reward = (s.reward as Record<string, number> | undefined)?.combined;
-            const gold = s.goldAccuracy as number | null;
-            const kl = s.kl as number | null;
-            progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
-          }),
-        });
-        if (flags.resume !== undefined) monitoring.replay(coordinator.startStep - 1);
-        const onSignal = (): void => coordinator.stop();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          const summary = await coordinator.runLoop();
-          progress.stop();
-          printSummary(summary, config);
-          process.stdout.write(`\nrun folder: ${runDir}\n`);
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+        const summary = await job.run();
+        progress.stop();
+        printSummary(summary, config);
+        process.stdout.write(`\nrun folder: ${runDir}\n`);
       } finally {
-        await monitoring?.close();
-        await pool?.close();
-        await local?.stop();
-        await generator.close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await job.close();
       }
     });
 }

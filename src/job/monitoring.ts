@@ -39,7 +39,7 @@ async function startServer(o: TrainMonitoringOptions, metrics: CoordinatorMetric
   try {
     return await MonitorServer.start({ ...options, port });
   } catch (error) {
-    if (port === 0 || !isVrGrpoError(error) || error.details?.reason !== 'EADDRINUSE') throw error;
+    if (port === 0 || !isVrGrpoError(error, 'ADDRESS_IN_USE')) throw error;
     o.log.warn({ port }, 'the monitoring port is taken; using a free one');
     return MonitorServer.start({ ...options, port: 0 });
   }
