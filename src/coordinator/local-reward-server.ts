@@ -23,9 +23,14 @@ export interface LocalRewardServerOptions {
   readonly log: Logger;
   /** Bearer token the child requires. Default: a fresh random one. */
   readonly token?: string;
+  /** How long the child may take to report listening, in milliseconds. Default: 60000. */
   readonly startTimeoutMs?: number;
 }
 
+/**
+ * Spawns one local reward server. Rejects with REWARD_SERVER_START_FAILED when the child exits before listening or
+ * does not report listening within `startTimeoutMs` (`details.stderrTail` holds the end of its stderr).
+ */
 export async function startLocalRewardServer(options: LocalRewardServerOptions): Promise<LocalRewardServer> {
   const token = options.token ?? randomBytes(18).toString('base64url');
   const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot, '--exit-with-parent'];
@@ -44,7 +49,7 @@ export async function startLocalRewardServer(options: LocalRewardServerOptions):
     let buffer = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new VrGrpoError('JUDGE_FAILED', 'the local reward server did not start in time', { details: { reason: 'timeout', stderrTail } }));
+      reject(new VrGrpoError('REWARD_SERVER_START_FAILED', 'the local reward server did not start in time', { details: { reason: 'timeout', stderrTail } }));
     }, options.startTimeoutMs ?? 60_000);
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
@@ -56,7 +61,7 @@ export async function startLocalRewardServer(options: LocalRewardServerOptions):
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new VrGrpoError('JUDGE_FAILED', `the local reward server exited (code ${String(code)}) before listening: ${stderrTail.slice(-500)}`, { details: { reason: 'exited', stderrTail } }));
+      reject(new VrGrpoError('REWARD_SERVER_START_FAILED', `the local reward server exited (code ${String(code)}) before listening: ${stderrTail.slice(-500)}`, { details: { reason: 'exited', stderrTail } }));
     });
   });
   options.log.info({ url, pid: child.pid }, 'local reward server started');

@@ -30,7 +30,7 @@ function asset(body: Buffer, contentType: string): Asset {
   return Object.freeze({ body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
 }
 
-/** Reads every asset; INVALID_ARGUMENT naming the file when one is missing (a broken install). */
+/** Reads every asset; ASSET_MISSING naming the file when one is missing (a broken install). */
 export async function loadAssets(): Promise<ReadonlyMap<string, Asset>> {
   const require = createRequire(import.meta.url);
   const staticDir = fileURLToPath(new URL('./static/', import.meta.url));
@@ -44,7 +44,7 @@ export async function loadAssets(): Promise<ReadonlyMap<string, Asset>> {
       const file = source.startsWith(staticDir) ? source : require.resolve(source);
       out.set(route, asset(await fs.readFile(file), type));
     } catch (error) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `dashboard asset ${route} cannot be read (${source}): ${error instanceof Error ? error.message : String(error)}`, {
+      throw new VrGrpoError('ASSET_MISSING', `dashboard asset ${route} cannot be read (${source}): ${error instanceof Error ? error.message : String(error)}`, {
         details: { route, source },
         cause: error,
       });

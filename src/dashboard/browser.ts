@@ -75,8 +75,9 @@ export async function launchChromium(
 
 /**
  * Polls `expression` (JavaScript evaluated in the page) until it is truthy, every `intervalMs`, for at most
- * `timeoutMs`; rejects with the expression and the last error on timeout. Unlike `page.waitForFunction`, evaluation
- * goes through the DevTools protocol, so it works on pages whose Content-Security-Policy forbids `eval`.
+ * `timeoutMs`; rejects with BROWSER_TIMEOUT naming the expression and the last error on timeout. Unlike
+ * `page.waitForFunction`, evaluation goes through the DevTools protocol, so it works on pages whose
+ * Content-Security-Policy forbids `eval`.
  */
 export async function pollPage(page: Page, expression: string, timeoutMs: number, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -90,7 +91,7 @@ export async function pollPage(page: Page, expression: string, timeoutMs: number
     }
     if (Date.now() >= deadline) {
       const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new VrGrpoError('INVALID_ARGUMENT', `page condition not met within ${timeoutMs} ms: ${expression}${why}`, { details: { expression, timeoutMs } });
+      throw new VrGrpoError('BROWSER_TIMEOUT', `page condition not met within ${timeoutMs} ms: ${expression}${why}`, { details: { expression, timeoutMs } });
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

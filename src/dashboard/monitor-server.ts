@@ -7,7 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger.js';
 import { handleHealthRequest } from '../common/http.js';
-import { VrGrpoError } from '../errors/index.js';
+import { listenError } from '../errors/index.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { loadAssets, type Asset } from './assets.js';
 import { FeedHistory, type StoredMessage } from './history.js';
@@ -59,7 +59,8 @@ export class MonitorServer {
 
   /**
    * Compiles `options`, reads the page's assets, listens, and resolves once the server accepts connections. Rejects
-   * with INVALID_ARGUMENT for a bad option or an address that cannot be bound (`details.reason` = the errno code).
+   * with INVALID_ARGUMENT for a bad option, ADDRESS_IN_USE for a taken port, BIND_FAILED for another address that
+   * cannot be bound (`details.reason` = the errno code).
    */
   static async start(options: MonitorServerOptions = {}): Promise<MonitorServer> {
     const server = new MonitorServer(compileMonitorServerOptions(options), await loadAssets());
@@ -144,8 +145,7 @@ export class MonitorServer {
     } catch (error) {
       this.#state = 'closed';
       this.#hub.close();
-      const code = error !== null && typeof error === 'object' && 'code' in error ? String(error.code) : 'listen failed';
-      throw new VrGrpoError('INVALID_ARGUMENT', `monitor server cannot listen on ${host}:${port}: ${describe(error)}`, { details: { field: 'port', host, port, reason: code }, cause: error });
+      throw listenError('monitor server', host, port, error);
     }
     this.#http.on('error', (error: Error) => this.#log.error({ err: error.message }, 'http server error'));
     const address = this.#http.address();

@@ -125,7 +125,7 @@ export class EmbeddedGenerator implements TrainableGenerator {
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
-    if (this.closed) throw new VrGrpoError('INVALID_ARGUMENT', 'generator is closed');
+    if (this.closed) throw new VrGrpoError('CLOSED', 'generator is closed');
     const { prompts, groupSize } = request;
     if (prompts.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', 'no prompts');
     if (!Number.isInteger(groupSize) || groupSize < 1) throw new VrGrpoError('INVALID_ARGUMENT', `groupSize must be an integer >= 1, got ${groupSize}`);
@@ -202,7 +202,7 @@ export class EmbeddedGenerator implements TrainableGenerator {
   }
 
   update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
-    if (this.trainer === null) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'this generator was created without trainer options'));
+    if (this.trainer === null) return Promise.reject(new VrGrpoError('NOT_SUPPORTED', 'this generator was created without trainer options'));
     const batches: TrajectoryBatch[] = [];
     const advantages: (number | null)[] = [];
     for (const r of rollouts) {

@@ -63,7 +63,7 @@ export function fitImitation(net: PolicyNet, steps: readonly PolicyStep[], o: Im
         });
       }
       const loss = sum / steps.length;
-      if (!Number.isFinite(loss)) throw new VrGrpoError('INVALID_ARGUMENT', `imitation diverged at epoch ${epoch} (loss ${loss}); lower the learning rate`);
+      if (!Number.isFinite(loss)) throw new VrGrpoError('TRAINING_DIVERGED', `imitation diverged at epoch ${epoch} (loss ${loss}); lower the learning rate`);
       lossCurve.push({ epoch, loss: Math.round(loss * 10000) / 10000 });
     }
   } finally {

@@ -137,7 +137,7 @@ export async function cachedPerceivedPairs(dir: string | null, name: string, key
       writeFileSync(tmp, encodePerceivedPairs(pairs, key));
       renameSync(tmp, file);
     } catch (e) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `cannot write the perception cache ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new VrGrpoError('FILE_WRITE_FAILED', `cannot write the perception cache ${file}: ${e instanceof Error ? e.message : String(e)}`, { details: { path: file }, cause: e });
     }
   }
   return { pairs, fromCache: false, file };

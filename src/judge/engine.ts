@@ -328,7 +328,7 @@ export class JudgeEngine implements JudgeService {
     try {
       // Bounded: every iteration either ends, uses a tool call, or uses a format retry.
       for (let iteration = 0; iteration < options.maxToolCalls + this.maxFormatRetries + 2; iteration++) {
-        if (signal?.aborted === true) throw new VrGrpoError('JUDGE_FAILED', 'judgment aborted', { details: { reason: 'aborted' } });
+        if (signal?.aborted === true) throw new VrGrpoError('ABORTED', 'judgment aborted', { details: { reason: 'aborted' } });
         const input = window();
         const visible = input.flatMap((m) => m.images.map((i) => i.index));
         const t0 = performance.now();

@@ -160,7 +160,7 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
   }
 
   bind(view: RewardServerView): void {
-    if (this.#view !== null) throw new VrGrpoError('INVALID_ARGUMENT', 'RewardServerMetrics: already bound to a server (one metrics object per server)');
+    if (this.#view !== null) throw new VrGrpoError('INVALID_STATE', 'RewardServerMetrics: already bound to a server (one metrics object per server)');
     this.#view = view;
     const version = this.#currentVersion();
     this.#noteVersion(version);

@@ -3,8 +3,6 @@
  * `hello`, then sends judge/status/ping requests and inline videos, matching answers to requests by id. Used by
  * `vr-grpo judge --server` and tests; the coordinator's pooled client builds on the same protocol.
  */
-import type { IncomingMessage } from 'node:http';
-import { WebSocket, type RawData } from 'ws';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { ALL_ERROR_CODES, VrGrpoError, type ErrorCode } from '../errors/index.js';
 import { assertRawVideo, type RawVideo } from '../media/index.js';
@@ -20,13 +18,14 @@ import {
   type VerdictMessage,
   type VersionChangedMessage,
 } from '../protocol/index.js';
+import { CLIENT_CLOSE_TIMEOUT_MS as TRANSPORT_CLIENT_CLOSE_TIMEOUT_MS, connectClient, describeError, PendingTable, type ClientConnection, type ClientErrors, type HandshakeStep, type Settle } from '../transport/index.js';
 
 /** Default time to open the socket and receive the server `hello`, in milliseconds. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Default time one request (judge, status, ping, inline video) may take, in milliseconds. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 /** How long `close()` waits for the closing handshake before dropping the socket, in milliseconds. */
-export const CLIENT_CLOSE_TIMEOUT_MS = 2_000;
+export const CLIENT_CLOSE_TIMEOUT_MS = TRANSPORT_CLIENT_CLOSE_TIMEOUT_MS;
 
 export interface RewardClientOptions {
   /** Bearer token sent as `Authorization: Bearer <token>` on the upgrade. Default: none. */
@@ -68,11 +67,7 @@ export type ServerHello = Extract<ServerMessage, { type: 'hello' }>;
 export type StatusMessage = Extract<ServerMessage, { type: 'status' }>;
 type AdminAnswer = CheckpointSwappedMessage | CheckpointStatusMessage;
 
-interface Pending<T> {
-  readonly resolve: (value: T) => void;
-  readonly reject: (error: VrGrpoError) => void;
-  readonly timer: NodeJS.Timeout;
-}
+type Pending<T> = Settle<T>;
 
 interface PendingJudge extends Pending<VerdictMessage> {
   readonly onTurn: ((turn: Turn) => void) | undefined;
@@ -95,51 +90,62 @@ export function errorFromServer(message: ErrorMessage): VrGrpoError {
   return new VrGrpoError(toErrorCode(message.code), message.message, { details: { id: message.id, serverCode: message.code } });
 }
 
-function rawToText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
+/** The judge protocol's wording of transport failures (JUDGE_FAILED unless the HTTP status says more). */
+function clientErrors(url: string): ClientErrors {
+  return {
+    handshakeTimeout: (timeoutMs) => new VrGrpoError('JUDGE_FAILED', `no hello from ${url} within ${timeoutMs} ms`, { details: { reason: 'timeout', url } }),
+    upgradeRefused: (status) => {
+      const code: ErrorCode = status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'SHUTTING_DOWN' : 'JUDGE_FAILED';
+      return new VrGrpoError(code, `upgrade to ${url} refused with HTTP ${status}`, { details: { reason: 'upgrade refused', status, url } });
+    },
+    connectFailed: (error) => new VrGrpoError('JUDGE_FAILED', `cannot connect to ${url}: ${error.message}`, { details: { reason: 'connect failed', url }, cause: error }),
+    closedBeforeHello: (code) => new VrGrpoError('JUDGE_FAILED', `connection to ${url} closed (${code}) before hello`, { details: { reason: 'disconnected', closeCode: code, url } }),
+    notOpen: (id) => new VrGrpoError('JUDGE_FAILED', 'connection is closed', { details: { reason: 'disconnected', id } }),
+    requestTimeout: (id, timeoutMs) => new VrGrpoError('JUDGE_FAILED', `no answer to ${JSON.stringify(id)} within ${timeoutMs} ms`, { details: { reason: 'timeout', id, timeoutMs } }),
+    sendFailed: (id, error) => new VrGrpoError('JUDGE_FAILED', `send failed: ${error.message}`, { details: { reason: 'disconnected', id }, cause: error }),
+  };
+}
+
+/** One handshake message: the server hello (checked against PROTOCOL_VERSION), a server error, or something to ignore. */
+function readHandshake(url: string, text: string): HandshakeStep<ServerHello> {
+  const parsed = parseServerMessage(text);
+  if (!parsed.ok) return null;
+  const message = parsed.message;
+  if (message.type === 'error') return { error: errorFromServer(message) };
+  if (message.type !== 'hello') return null;
+  if (message.protocol !== PROTOCOL_VERSION) return { error: new VrGrpoError('PROTOCOL_MISMATCH', `server speaks protocol ${message.protocol}, this client ${PROTOCOL_VERSION}`, { details: { url } }) };
+  return { hello: message };
 }
 
 export class RewardServerClient {
   /** The server's `hello`: protocol, rmVersion, backend, limits. */
   readonly hello: ServerHello;
-  readonly #ws: WebSocket;
+  /** The socket, its handshake, timeouts and close; this class speaks the judge protocol over it. */
+  readonly #connection: ClientConnection;
   readonly #log: Logger;
   readonly #timeoutMs: number;
-  readonly #judges = new Map<string, PendingJudge>();
-  readonly #videos = new Map<string, Pending<number>>();
-  readonly #statuses = new Map<string, Pending<StatusMessage>>();
-  readonly #pings = new Map<string, Pending<number>>();
-  readonly #admin = new Map<string, Pending<AdminAnswer>>();
+  readonly #judges = new PendingTable<PendingJudge>();
+  readonly #videos = new PendingTable<Pending<number>>();
+  readonly #statuses = new PendingTable<Pending<StatusMessage>>();
+  readonly #pings = new PendingTable<Pending<number>>();
+  readonly #admin = new PendingTable<Pending<AdminAnswer>>();
   readonly #onVersionChange: ((change: VersionChange) => void) | undefined;
   #rmVersion: string;
   #nextId = 1;
-  #closeInfo: { code: number; reason: string } | null = null;
-  #closing: Promise<void> | null = null;
-  readonly #closed: Promise<void>;
 
-  private constructor(ws: WebSocket, handshake: Handshake, log: Logger, timeoutMs: number, closed: Promise<void>, onVersionChange: ((change: VersionChange) => void) | undefined) {
-    this.#ws = ws;
-    this.hello = handshake.hello;
-    this.#rmVersion = handshake.hello.rmVersion;
+  private constructor(connection: ClientConnection, hello: ServerHello, log: Logger, timeoutMs: number, onVersionChange: ((change: VersionChange) => void) | undefined) {
+    this.#connection = connection;
+    this.hello = hello;
+    this.#rmVersion = hello.rmVersion;
     this.#log = log;
     this.#timeoutMs = timeoutMs;
-    this.#closed = closed;
     this.#onVersionChange = onVersionChange;
-    const onMessage = (data: RawData, isBinary: boolean): void => {
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (error) {
-        this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'reward client: message handler failed');
-      }
-    };
     // Messages that arrived right behind the hello (e.g. a version_changed in the same TCP segment) come first.
-    for (const early of handshake.takeEarly()) onMessage(early.data, early.isBinary);
-    ws.on('message', onMessage);
-    ws.once('close', (code: number, reason: Buffer) => {
-      this.#closeInfo = { code, reason: reason.toString('utf8') };
-      this.#failAll(new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason.toString('utf8')}` : ''})`, { details: { reason: 'disconnected', closeCode: code } }));
+    connection.attach({
+      onMessage: (data, isBinary) => this.#onMessage(data, isBinary),
+      onClose: (code, reason) => {
+        this.#failAll(new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, { details: { reason: 'disconnected', closeCode: code } }));
+      },
     });
   }
 
@@ -152,100 +158,27 @@ export class RewardServerClient {
     const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
     const connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
     const log = options.log ?? silentLogger();
-    const ws = new WebSocket(url, {
-      headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
-      perMessageDeflate: false,
+    const { hello, connection } = await connectClient<ServerHello>({
+      url,
+      ...(options.token === undefined ? {} : { token: options.token }),
+      connectTimeoutMs,
+      clientHello: { type: 'hello', protocol: PROTOCOL_VERSION, client: options.clientName ?? 'vr-grpo-client' },
+      readHandshake: (text) => readHandshake(url, text),
+      errors: clientErrors(url),
+      name: 'reward client',
+      log,
     });
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    let handshake: Handshake;
-    try {
-      handshake = await RewardServerClient.#handshake(ws, url, connectTimeoutMs, options.clientName ?? 'vr-grpo-client');
-    } catch (error) {
-      ws.terminate();
-      await closed;
-      throw error;
-    }
-    return new RewardServerClient(ws, handshake, log, timeoutMs, closed, options.onVersionChange);
-  }
-
-  static #handshake(ws: WebSocket, url: string, timeoutMs: number, clientName: string): Promise<Handshake> {
-    return new Promise<Handshake>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        ws.off('unexpected-response', onUnexpected);
-        ws.off('error', onError);
-        ws.off('close', onClose);
-        ws.off('open', onOpen);
-      };
-      const fail = (error: VrGrpoError): void => {
-        cleanup();
-        // Later socket errors (after terminate) must not be unhandled.
-        ws.on('error', () => undefined);
-        reject(error);
-      };
-      const timer = setTimeout(() => fail(new VrGrpoError('JUDGE_FAILED', `no hello from ${url} within ${timeoutMs} ms`, { details: { reason: 'timeout', url } })), timeoutMs);
-      const onOpen = (): void => {
-        ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, client: clientName }));
-      };
-      const onMessage = (data: RawData, isBinary: boolean): void => {
-        if (isBinary) return;
-        const parsed = parseServerMessage(rawToText(data));
-        if (!parsed.ok) return;
-        const message = parsed.message;
-        if (message.type === 'error') {
-          fail(errorFromServer(message));
-          return;
-        }
-        if (message.type !== 'hello') return;
-        if (message.protocol !== PROTOCOL_VERSION) {
-          fail(new VrGrpoError('PROTOCOL_MISMATCH', `server speaks protocol ${message.protocol}, this client ${PROTOCOL_VERSION}`, { details: { url } }));
-          return;
-        }
-        cleanup();
-        ws.on('error', () => undefined); // errors after the handshake are reported through 'close'
-        // Keep what arrives until the client object listens (same tick for most, but a segment can hold several frames).
-        const early: { data: RawData; isBinary: boolean }[] = [];
-        const keep = (data: RawData, isBinary: boolean): void => {
-          early.push({ data, isBinary });
-        };
-        ws.on('message', keep);
-        resolve({
-          hello: message,
-          takeEarly: () => {
-            ws.off('message', keep);
-            return early.splice(0);
-          },
-        });
-      };
-      const onUnexpected = (_request: unknown, response: IncomingMessage): void => {
-        const status = response.statusCode ?? 0;
-        response.resume();
-        const code: ErrorCode = status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'SHUTTING_DOWN' : 'JUDGE_FAILED';
-        fail(new VrGrpoError(code, `upgrade to ${url} refused with HTTP ${status}`, { details: { reason: 'upgrade refused', status, url } }));
-      };
-      const onError = (error: Error): void => {
-        fail(new VrGrpoError('JUDGE_FAILED', `cannot connect to ${url}: ${error.message}`, { details: { reason: 'connect failed', url }, cause: error }));
-      };
-      const onClose = (code: number): void => {
-        fail(new VrGrpoError('JUDGE_FAILED', `connection to ${url} closed (${code}) before hello`, { details: { reason: 'disconnected', closeCode: code, url } }));
-      };
-      ws.on('open', onOpen);
-      ws.on('message', onMessage);
-      ws.on('unexpected-response', onUnexpected);
-      ws.on('error', onError);
-      ws.on('close', onClose);
-    });
+    return new RewardServerClient(connection, hello, log, timeoutMs, options.onVersionChange);
   }
 
   /** Whether the socket is open. */
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#connection.isOpen;
   }
 
   /** Close code and reason once the connection closed, else null. */
   get closeInfo(): { readonly code: number; readonly reason: string } | null {
-    return this.#closeInfo;
+    return this.#connection.closeInfo;
   }
 
   /** Requests in flight (judgments, inline videos, status, ping and admin commands). */
@@ -292,7 +225,7 @@ export class RewardServerClient {
     }
     const header = { type: 'video', ref, width: video.width, height: video.height, frameCount: video.frameCount, pixelFormat: 'rgb24', fps: video.fps };
     const sent = this.#request<number>(this.#videos, ref, header, undefined, (pending) => pending);
-    if (this.isOpen) this.#ws.send(video.data, { binary: true });
+    this.#connection.sendBinary(video.data);
     return sent;
   }
 
@@ -339,22 +272,7 @@ export class RewardServerClient {
 
   /** Closes the connection (1000); pending requests reject with JUDGE_FAILED `disconnected`. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000, 'client closing');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.#closed.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), CLIENT_CLOSE_TIMEOUT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        this.#ws.terminate();
-        await this.#closed;
-      }
-    })();
-    return this.#closing;
+    return this.#connection.close();
   }
 
   // ---- internals ----
@@ -365,48 +283,20 @@ export class RewardServerClient {
     return id;
   }
 
-  #request<T, P extends Pending<T> = Pending<T>>(
-    table: Map<string, P>,
-    key: string,
-    message: object,
-    timeoutMs: number | undefined,
-    entry: (pending: Pending<T>) => P,
-  ): Promise<T> {
-    if (!this.isOpen) {
-      return Promise.reject(new VrGrpoError('JUDGE_FAILED', 'connection is closed', { details: { reason: 'disconnected', id: key } }));
-    }
-    const limit = timeoutMs ?? this.#timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        table.delete(key);
-        reject(new VrGrpoError('JUDGE_FAILED', `no answer to ${JSON.stringify(key)} within ${limit} ms`, { details: { reason: 'timeout', id: key, timeoutMs: limit } }));
-      }, limit);
-      table.set(key, entry({ resolve, reject, timer }));
-      this.#ws.send(JSON.stringify(message), (error) => {
-        if (error === undefined || error === null) return;
-        const pending = table.get(key);
-        if (pending === undefined) return;
-        table.delete(key);
-        clearTimeout(pending.timer);
-        pending.reject(new VrGrpoError('JUDGE_FAILED', `send failed: ${error.message}`, { details: { reason: 'disconnected', id: key }, cause: error }));
-      });
-    });
+  #request<T, P extends Pending<T> = Pending<T>>(table: PendingTable<P>, key: string, message: object, timeoutMs: number | undefined, entry: (pending: Pending<T>) => P): Promise<T> {
+    return this.#connection.request<T, P>(table, key, message, timeoutMs ?? this.#timeoutMs, entry);
   }
 
-  #settle<T>(table: Map<string, Pending<T>>, key: string): Pending<T> | undefined {
-    const pending = table.get(key);
-    if (pending === undefined) return undefined;
-    table.delete(key);
-    clearTimeout(pending.timer);
-    return pending;
+  #settle<T>(table: PendingTable<Pending<T>>, key: string): Pending<T> | undefined {
+    return table.take(key);
   }
 
-  #onMessage(data: RawData, isBinary: boolean): void {
+  #onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.#log.warn('reward client: unexpected binary message from the server');
       return;
     }
-    const parsed = parseServerMessage(rawToText(data));
+    const parsed = parseServerMessage(data.toString('utf8'));
     if (!parsed.ok) {
       this.#log.warn({ code: parsed.code, err: parsed.message }, 'reward client: unparseable server message');
       return;
@@ -455,7 +345,7 @@ export class RewardServerClient {
     try {
       this.#onVersionChange?.(change);
     } catch (error) {
-      this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'reward client: onVersionChange failed');
+      this.#log.error({ err: describeError(error) }, 'reward client: onVersionChange failed');
     }
   }
 
@@ -478,26 +368,8 @@ export class RewardServerClient {
   }
 
   #failAll(error: VrGrpoError): void {
-    this.#failTable(this.#judges, error);
-    this.#failTable(this.#videos, error);
-    this.#failTable(this.#statuses, error);
-    this.#failTable(this.#pings, error);
-    this.#failTable(this.#admin, error);
+    for (const table of [this.#judges, this.#videos, this.#statuses, this.#pings, this.#admin]) table.rejectAll(error);
   }
-
-  #failTable<T>(table: Map<string, Pending<T>>, error: VrGrpoError): void {
-    for (const [key, pending] of table) {
-      clearTimeout(pending.timer);
-      table.delete(key);
-      pending.reject(new VrGrpoError(error.code, error.message, { details: { ...error.details, id: key } }));
-    }
-  }
-}
-
-/** The handshake's outcome: the server hello, and the messages that arrived behind it before the client listened. */
-interface Handshake {
-  readonly hello: ServerHello;
-  readonly takeEarly: () => { data: RawData; isBinary: boolean }[];
 }
 
 function adminField(options: AdminCallOptions): { adminToken?: string } {

@@ -1,10 +1,11 @@
 /**
  * A pool of reward-server replicas: least-in-flight routing, a per-request timeout, bounded retries on another replica
- * for retryable failures (lost connection, timeout, OVERLOADED, SHUTTING_DOWN, JUDGE_FAILED), and reconnection with
- * exponential backoff. Videos travel inline (raw RGB24) with each judgment, so any replica can take any request.
+ * for failures whose code is retryable (CONNECTION_LOST, REQUEST_TIMEOUT, OVERLOADED, SHUTTING_DOWN, JUDGE_FAILED, …),
+ * and reconnection with exponential backoff. Videos travel inline (raw RGB24) with each judgment, so any replica can
+ * take any request. Retry decisions follow the error's code only (docs/errors.md), never its message or details.
  */
 import { silentLogger, type Logger } from '../common/logger.js';
-import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
+import { VrGrpoError, isVrGrpoError, type ErrorCode } from '../errors/index.js';
 import type { RawVideo } from '../media/index.js';
 import type { JudgeOptions, VerdictMessage } from '../protocol/index.js';
 import { RewardServerClient } from './client.js';
@@ -35,10 +36,11 @@ export interface RewardPoolOptions {
   /** Longest a judgment waits under `versionSkew: wait`, ms. Default 60000. */
   readonly versionWaitMs?: number;
   /**
-   * Which failures are retried on another replica. 'retryable' (default): every retryable failure. 'transport': only
-   * failures to get the judgment done by a server at all (connection lost or refused, the per-attempt timeout, a server
-   * that is overloaded or draining) — not a judgment that ran and failed, such as a VLM backend error: with real judges
-   * a whole multi-turn conversation would be re-run elsewhere on the same GPUs.
+   * Which failures are retried on another replica. 'retryable' (default): every failure whose code is retryable in
+   * the catalogue. 'transport': only failures to get the judgment done by a server at all ({@link TRANSPORT_CODES}:
+   * connection lost or refused, the per-attempt timeout, a server that is overloaded or draining) — not a judgment that
+   * ran and failed, such as a VLM backend error: with real judges a whole multi-turn conversation would be re-run
+   * elsewhere on the same GPUs.
    */
   readonly retryOn?: RetryOn;
 }
@@ -83,26 +85,24 @@ interface Replica {
   failures: number;
 }
 
-const RETRYABLE_REASONS = new Set(['disconnected', 'timeout', 'connect failed', 'aborted']);
-
 /** What the pool retries on another replica (see {@link RewardPoolOptions.retryOn}). */
 export type RetryOn = 'retryable' | 'transport';
 
-/** Codes a server answers before any work: the same judgment may succeed elsewhere at no extra cost. */
-const ADMISSION_CODES = new Set(['OVERLOADED', 'SHUTTING_DOWN']);
+/**
+ * Codes of a judgment that no server got done: the connection could not be opened or was lost, the attempt timed out,
+ * a server refused it at admission (OVERLOADED, SHUTTING_DOWN), or no replica was reachable. The same judgment may
+ * succeed elsewhere without re-running work that already ran. Every one of them is retryable in the catalogue.
+ */
+export const TRANSPORT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CONNECTION_FAILED', 'CONNECTION_LOST', 'REQUEST_TIMEOUT', 'OVERLOADED', 'SHUTTING_DOWN', 'NO_REPLICA_REACHABLE']);
 
-/** Whether another attempt (on another replica) may succeed. */
+/** Whether another attempt (on another replica) may succeed: the code's `retryable` flag; never for a foreign error. */
 export function isRetryable(e: unknown): boolean {
-  if (!isVrGrpoError(e)) return true;
-  const reason = e.details.reason;
-  return e.retryable || (typeof reason === 'string' && RETRYABLE_REASONS.has(reason));
+  return isVrGrpoError(e) && e.retryable;
 }
 
 /** The judgment never got done by a server (connection, timeout, admission), as opposed to a judgment that failed. */
 export function isTransportFailure(e: unknown): boolean {
-  if (!isVrGrpoError(e)) return true;
-  const reason = e.details.reason;
-  return ADMISSION_CODES.has(e.code) || (typeof reason === 'string' && RETRYABLE_REASONS.has(reason));
+  return isVrGrpoError(e) && TRANSPORT_CODES.has(e.code);
 }
 
 export class RewardClientPool {
@@ -247,7 +247,7 @@ export class RewardClientPool {
     const skewDeadline = Date.now() + this.options.versionWaitMs;
     let waitingForAgreement = false;
     for (;;) {
-      if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the reward pool is closed', { details: { reason: 'closed' } });
+      if (this.closed) throw new VrGrpoError('CLOSED', 'the reward pool is closed', { details: { reason: 'closed' } });
       const eligible = this.eligible(this.replicas.filter((r) => this.healthy(r)), skewDeadline);
       if (eligible === null && !waitingForAgreement) {
         waitingForAgreement = true;
@@ -271,7 +271,7 @@ export class RewardClientPool {
       }
       const left = (eligible === null ? skewDeadline : deadline) - Date.now();
       const busy = this.replicas.some((r) => r.client?.isOpen === true);
-      if (left <= 0 && !busy) throw new VrGrpoError('JUDGE_FAILED', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
+      if (left <= 0 && !busy) throw new VrGrpoError('NO_REPLICA_REACHABLE', 'no reward server replica is reachable', { details: { reason: 'no replica' } });
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);
@@ -284,7 +284,12 @@ export class RewardClientPool {
     }
   }
 
-  /** Judges on one replica, retrying on another for retryable failures. */
+  /**
+   * Judges on one replica, retrying on another for failures whose code allows it (see `retryOn`). Rejects with the
+   * last attempt's error; CLOSED when the pool closes, NO_REPLICA_REACHABLE when no replica comes up in time. An error
+   * from outside the catalogue is not retried, except one raised while the replica's connection dropped: that one
+   * becomes CONNECTION_LOST (its cause kept).
+   */
   async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
     const tried = new Set<string>();
     let last: unknown = null;
@@ -319,17 +324,18 @@ export class RewardClientPool {
         // Not r.rmVersion = verdict.rmVersion: a judgment that started before a swap finishes on the old version.
         r.failures = 0;
         return { verdict, replica: r.url, attempts: attempt };
-      } catch (e) {
+      } catch (thrown) {
+        const e = isVrGrpoError(thrown) || client.isOpen ? thrown : connectionLost(r.url, thrown);
         last = e;
         r.failures += 1;
         if (!(this.options.retryOn === 'transport' ? isTransportFailure(e) : isRetryable(e))) throw e;
-        this.log.warn({ replica: r.url, attempt, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
+        this.log.warn({ replica: r.url, attempt, code: isVrGrpoError(e) ? e.code : null, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
       } finally {
         r.inFlight -= 1;
         for (const wake of this.waiters) wake();
       }
     }
-    throw last instanceof Error ? last : new VrGrpoError('JUDGE_FAILED', 'judgment failed on every attempt');
+    throw last instanceof Error ? last : new VrGrpoError('NO_REPLICA_REACHABLE', `no attempt of the judgment reached a replica (${this.options.maxAttempts} allowed)`);
   }
 
   /**
@@ -365,6 +371,11 @@ export class RewardClientPool {
       r.client = null;
     }));
   }
+}
+
+/** A failure from outside the catalogue, raised while the replica's connection dropped: a transport failure. */
+function connectionLost(url: string, cause: unknown): VrGrpoError {
+  return new VrGrpoError('CONNECTION_LOST', `connection to ${url} lost during a judgment: ${cause instanceof Error ? cause.message : String(cause)}`, { details: { url }, cause });
 }
 
 /** Requests a group's home replica may have in flight beyond the least busy one before the group goes elsewhere. */

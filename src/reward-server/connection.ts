@@ -18,21 +18,14 @@ import {
   type Turn,
   type VideoHeader,
 } from '../protocol/index.js';
-import { WebSocket, type RawData } from 'ws';
+import { CLOSE_CODES as TRANSPORT_CLOSE_CODES, describeError as describe, type ConnectionHandler, type ServerConnection } from '../transport/index.js';
 import { resolveArtifactUri } from './artifact-path.js';
 import { InlineVideoStore } from './inline-store.js';
 import type { ResolvedRewardServerOptions } from './options.js';
 import { TrackedFrameSource } from './tracked-frame-source.js';
 
-/** WebSocket close codes the server uses. */
-export const CLOSE_CODES = Object.freeze({
-  /** Server shutting down. */
-  goingAway: 1001,
-  /** Protocol version mismatch (PROTOCOL_MISMATCH). */
-  protocolError: 1002,
-  /** A message over `maxPayloadBytes` (PAYLOAD_TOO_LARGE); sent by `ws` itself. */
-  messageTooBig: 1009,
-});
+/** WebSocket close codes the server uses (the transport's: 1001 going away, 1002 protocol mismatch, 1009 too big). */
+export const CLOSE_CODES = TRANSPORT_CLOSE_CODES;
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionHost {
@@ -47,8 +40,6 @@ export interface ConnectionHost {
   trackJudgment(run: Promise<void>, controller: AbortController): void;
   /** A verdict was sent. */
   judgmentCompleted(): void;
-  /** The socket closed; forget the connection. */
-  connectionClosed(connection: Connection): void;
   /** Answers an admin command (checks its admin token); never rejects. */
   admin(request: AdminRequest): Promise<ServerMessage>;
 }
@@ -63,66 +54,27 @@ type ExpectedVideo = { readonly accepted: true; readonly header: VideoHeader; re
 /** The abort reason when the client goes away (never sent: there is nobody to send it to). */
 const DISCONNECTED = 'client disconnected';
 
-function toBuffer(data: RawData): Buffer {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return data;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export class Connection {
-  readonly #ws: WebSocket;
+/** The judge protocol on one connection; the socket itself (heartbeat, sends, closing) is the transport's. */
+export class Connection implements ConnectionHandler {
+  /** The connection's number on its server (log field `conn`, part of the perception-cache key). */
+  readonly id: number;
+  readonly #socket: ServerConnection;
   readonly #host: ConnectionHost;
   readonly #log: Logger;
   readonly #inline: InlineVideoStore;
   readonly #inFlight = new Map<string, AbortController>();
   #expected: ExpectedVideo | null = null;
-  /** Whether the peer answered the last heartbeat ping (or sent anything since). */
-  #alive = true;
-  /** Set once we started closing or the socket closed: later messages are ignored, nothing more is sent. */
-  #closing = false;
-  readonly #closed: Promise<void>;
 
-  constructor(
-    readonly id: number,
-    ws: WebSocket,
-    host: ConnectionHost,
-    log: Logger,
-  ) {
-    this.#ws = ws;
+  constructor(socket: ServerConnection, host: ConnectionHost) {
+    this.id = socket.id;
+    this.#socket = socket;
     this.#host = host;
-    this.#log = log;
+    this.#log = socket.log;
     this.#inline = new InlineVideoStore(host.options.maxInlineBytesPerConnection);
-    this.#closed = new Promise<void>((resolve) => {
-      ws.once('close', (code: number, reason: Buffer) => {
-        this.#onClose(code, reason.toString('utf8'));
-        resolve();
-      });
-    });
-    ws.on('error', (error: Error) => {
-      // `ws` closes the socket itself (1009 for an oversized message, 1002 for a framing error).
-      this.#log.warn({ err: error.message }, 'websocket error');
-    });
-    ws.on('pong', () => {
-      this.#alive = true;
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.#alive = true;
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (error) {
-        // A bug, not the client's fault: report it and keep serving.
-        this.#log.error({ err: describe(error) }, 'message handler failed');
-        this.#sendError(null, 'JUDGE_FAILED', `internal error: ${describe(error)}`);
-      }
-    });
   }
 
   /** Sends the server `hello`. */
-  start(): void {
+  onOpen(): void {
     this.#send(this.#host.helloMessage());
   }
 
@@ -131,62 +83,34 @@ export class Connection {
     return this.#inFlight.size;
   }
 
-  /** Resolves when the socket has closed. */
-  get closed(): Promise<void> {
-    return this.#closed;
-  }
-
-  /** One heartbeat round: terminates a peer that did not answer the previous ping, else pings it. */
-  heartbeat(): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    if (!this.#alive) {
-      this.#log.warn('peer missed a heartbeat; terminating');
-      this.#ws.terminate();
-      return;
-    }
-    this.#alive = false;
-    try {
-      this.#ws.ping();
-    } catch (error) {
-      this.#log.debug({ err: describe(error) }, 'ping failed');
-    }
-  }
-
   /** Sends a server-initiated message (e.g. `version_changed`); dropped once the connection is closing. */
   notify(message: ServerMessage): void {
     if (this.#closing) return;
     this.#send(message);
   }
 
-  /** Starts the closing handshake (no effect once closing). */
-  close(code: number, reason: string): void {
-    this.#closing = true;
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(code, reason);
+  /** Set once we started closing or the socket closed: nothing more is started or reported. */
+  get #closing(): boolean {
+    return this.#socket.closing;
   }
 
-  /** Drops the socket without a handshake. */
-  terminate(): void {
-    this.#closing = true;
-    this.#ws.terminate();
+  onHandlerError(error: unknown): void {
+    // A bug, not the client's fault: report it and keep serving.
+    this.#sendError(null, 'JUDGE_FAILED', `internal error: ${describe(error)}`);
   }
 
-  #onClose(code: number, reason: string): void {
-    this.#closing = true;
+  onClose(code: number, reason: string): void {
     this.#log.debug({ code, reason, inFlight: this.#inFlight.size }, 'connection closed');
     for (const controller of this.#inFlight.values()) controller.abort(new VrGrpoError('JUDGE_FAILED', DISCONNECTED, { details: { reason: 'disconnected' } }));
     if (this.#expected?.accepted === true) this.#inline.release(this.#expected.bytes);
     this.#expected = null;
     this.#inline.clear();
-    this.#host.connectionClosed(this);
   }
 
   // ---- sending ----
 
   #send(message: ServerMessage): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(JSON.stringify(message), (error) => {
-      if (error !== undefined && error !== null) this.#log.debug({ err: error.message, type: message.type }, 'send failed');
-    });
+    this.#socket.sendJson(message);
   }
 
   #sendError(id: string | null, code: ErrorCode, message: string): void {
@@ -196,9 +120,7 @@ export class Connection {
 
   // ---- receiving ----
 
-  #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closing) return;
-    const buffer = toBuffer(data);
+  onMessage(buffer: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.#onBinary(buffer);
       return;
@@ -248,7 +170,7 @@ export class Connection {
   #onHello(protocol: number): void {
     if (protocol === PROTOCOL_VERSION) return;
     this.#sendError(null, 'PROTOCOL_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, client announced ${protocol}`);
-    this.close(CLOSE_CODES.protocolError, 'protocol mismatch');
+    this.#socket.close(CLOSE_CODES.protocolError, 'protocol mismatch');
   }
 
   #onAdmin(request: AdminRequest): void {

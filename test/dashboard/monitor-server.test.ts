@@ -56,7 +56,7 @@ afterEach(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('MonitorServer: options and lifecycle', () => {
-  it('rejects bad options and an occupied port with INVALID_ARGUMENT naming the field', async () => {
+  it('rejects bad options with INVALID_ARGUMENT naming the field, and an occupied port with ADDRESS_IN_USE', async () => {
     await expect(MonitorServer.start({ port: 70_000 })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'port');
     await expect(MonitorServer.start({ port: 0, maxSteps: 0 })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'maxSteps');
     const blocker = net.createServer();
@@ -64,7 +64,7 @@ describe('MonitorServer: options and lifecycle', () => {
     const address = blocker.address();
     const port = address !== null && typeof address === 'object' ? address.port : 0;
     try {
-      await expect(MonitorServer.start({ port })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.reason === 'EADDRINUSE');
+      await expect(MonitorServer.start({ port })).rejects.toSatisfy((e) => isVrGrpoError(e, 'ADDRESS_IN_USE') && e.details.reason === 'EADDRINUSE' && e.details.port === port);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

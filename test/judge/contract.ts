@@ -100,7 +100,7 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
       } catch (e) {
         caught = e;
       }
-      expect(isVrGrpoError(caught, 'JUDGE_FAILED')).toBe(true);
+      expect(isVrGrpoError(caught, 'ABORTED')).toBe(true);
     });
   });
 }

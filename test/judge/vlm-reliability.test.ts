@@ -163,14 +163,14 @@ describe('VLM backend: time, concurrency, aborts, bad bodies', () => {
     expect(peak).toBe(2);
   });
 
-  it('stops a request when the judgment is aborted: JUDGE_FAILED (aborted), promptly', async () => {
+  it('stops a request when the judgment is aborted: ABORTED, promptly', async () => {
     const { engine: e } = await setup(() => ({ kind: 'hang' }), { timeoutMs: 60_000 });
     const controller = new AbortController();
     const pending = failure(e.judge(pair(), { signal: controller.signal }));
     setTimeout(() => controller.abort(), 100);
     const t0 = performance.now();
     const f = await pending;
-    expect(f.code).toBe('JUDGE_FAILED');
+    expect(f.code).toBe('ABORTED');
     expect(f.details.reason).toBe('aborted');
     expect(performance.now() - t0).toBeLessThan(5_000);
   });

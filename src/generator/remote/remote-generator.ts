@@ -4,10 +4,8 @@
  * trajectory handles (rollout ids) the worker keeps. Every call is bounded by a timeout, a dropped connection rejects
  * every pending call with GENERATOR_UNAVAILABLE, and `close()` is idempotent.
  */
-import type { IncomingMessage } from 'node:http';
-import { WebSocket, type RawData } from 'ws';
 import { silentLogger, type Logger } from '../../common/logger.js';
-import { VrGrpoError, type ErrorCode } from '../../errors/index.js';
+import { VrGrpoError } from '../../errors/index.js';
 import type { RawVideo } from '../../media/index.js';
 import {
   GENERATOR_PROTOCOL_VERSION,
@@ -21,6 +19,7 @@ import {
   type WorkerHello,
   type WorkerStatusMessage,
 } from '../../protocol/generator-messages.js';
+import { CLIENT_CLOSE_TIMEOUT_MS, connectClient, describeError, PendingTable, type ClientConnection, type ClientErrors, type HandshakeStep, type Settle } from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
 import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from '../generator.js';
 import { errorFromWorker, rolloutMessage, statsFromWire } from './wire.js';
@@ -32,7 +31,7 @@ export const DEFAULT_REMOTE_CONNECT_TIMEOUT_MS = 10_000;
 /** Default largest message accepted from the worker, in bytes (256 MiB: one video of 512×512×96 RGB24 is 72 MiB). */
 export const DEFAULT_REMOTE_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 /** How long `close()` waits for the closing handshake before dropping the socket, in milliseconds. */
-export const REMOTE_CLOSE_TIMEOUT_MS = 2_000;
+export const REMOTE_CLOSE_TIMEOUT_MS = CLIENT_CLOSE_TIMEOUT_MS;
 
 export interface RemoteGeneratorOptions {
   /** Bearer token sent as `Authorization: Bearer <token>` on the upgrade. Default: none. */
@@ -67,11 +66,8 @@ interface CallResults {
 }
 type CallKind = keyof CallResults;
 
-interface PendingCallOf<K extends CallKind> {
+interface PendingCallOf<K extends CallKind> extends Settle<CallResults[K]> {
   readonly kind: K;
-  readonly resolve: (value: CallResults[K]) => void;
-  readonly reject: (error: VrGrpoError) => void;
-  readonly timer: NodeJS.Timeout;
   /** Rollouts only: videos arrive (header + binary) before the `rollout_result`, by index. */
   readonly videos: (RawVideo | undefined)[];
 }
@@ -93,18 +89,43 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
   return v;
 }
 
-function toBuffer(data: RawData): Buffer {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return data;
-}
-
 function unavailable(message: string, details: Record<string, unknown>, cause?: unknown): VrGrpoError {
   return new VrGrpoError('GENERATOR_UNAVAILABLE', message, { details, cause });
 }
 
 function protocolViolation(message: string, id: string): VrGrpoError {
   return new VrGrpoError('GENERATOR_FAILED', `the worker broke the protocol: ${message}`, { details: { reason: 'protocol', id } });
+}
+
+/** The generator protocol's wording of transport failures (GENERATOR_UNAVAILABLE, UNAUTHORIZED for HTTP 401). */
+function clientErrors(url: string): ClientErrors {
+  return {
+    handshakeTimeout: (timeoutMs) => unavailable(`no hello from the generator worker ${url} within ${timeoutMs} ms`, { reason: 'timeout', url }),
+    upgradeRefused: (status) => {
+      const message = `upgrade to ${url} refused with HTTP ${status}`;
+      const details = { reason: 'upgrade refused', status, url };
+      return status === 401 ? new VrGrpoError('UNAUTHORIZED', message, { details }) : unavailable(message, details);
+    },
+    connectFailed: (error) => unavailable(`cannot connect to the generator worker ${url}: ${error.message}`, { reason: 'connect failed', url }, error),
+    closedBeforeHello: (code) => unavailable(`connection to the generator worker ${url} closed (${code}) before hello`, { reason: 'disconnected', closeCode: code, url }),
+    notOpen: (id) => unavailable(`connection to the generator worker ${url} is closed`, { reason: 'disconnected', id }),
+    requestTimeout: (id, timeoutMs) => unavailable(`no answer from the generator worker to ${id} within ${timeoutMs} ms`, { reason: 'timeout', id, timeoutMs }),
+    sendFailed: (id, error) => unavailable(`sending to the generator worker failed: ${error.message}`, { reason: 'disconnected', id }, error),
+    invalidUrl: (error) => new VrGrpoError('INVALID_ARGUMENT', `invalid generator worker URL ${JSON.stringify(url)}: ${describeError(error)}`, { details: { field: 'url' }, cause: error }),
+  };
+}
+
+/** One handshake message: the worker hello (checked against the protocol version), a worker error, or something to ignore. */
+function readHandshake(url: string, text: string): HandshakeStep<WorkerHello> {
+  const parsed = parseGeneratorWorkerMessage(text);
+  if (!parsed.ok) return null;
+  const message = parsed.message;
+  if (message.type === 'error') return { error: errorFromWorker(message) };
+  if (message.type !== 'hello') return null;
+  if (message.protocol !== GENERATOR_PROTOCOL_VERSION) {
+    return { error: new VrGrpoError('PROTOCOL_MISMATCH', `generator worker speaks protocol ${message.protocol}, this client ${GENERATOR_PROTOCOL_VERSION}`, { details: { url } }) };
+  }
+  return { hello: message };
 }
 
 export class RemoteGenerator implements TrainableGenerator {
@@ -114,40 +135,29 @@ export class RemoteGenerator implements TrainableGenerator {
   readonly hello: WorkerHello;
   /** Whether the worker supports `update` / `discard`. */
   readonly trainable: boolean;
-  readonly #url: string;
-  readonly #ws: WebSocket;
+  /** The socket, its handshake, timeouts and close; this class speaks the generator protocol over it. */
+  readonly #connection: ClientConnection;
   readonly #log: Logger;
   readonly #timeoutMs: number;
-  readonly #pending = new Map<string, PendingCall>();
+  readonly #pending = new PendingTable<PendingCall>();
   /** Rollout requests that timed out: if their result still arrives, the rollout is discarded on the worker. */
   readonly #abandoned = new Set<string>();
   #expected: ExpectedBinary | null = null;
   #nextId = 1;
-  #closeInfo: { code: number; reason: string } | null = null;
-  #closing: Promise<void> | null = null;
-  readonly #closed: Promise<void>;
 
-  private constructor(url: string, ws: WebSocket, hello: WorkerHello, log: Logger, timeoutMs: number, closed: Promise<void>) {
-    this.#url = url;
-    this.#ws = ws;
+  private constructor(url: string, connection: ClientConnection, hello: WorkerHello, log: Logger, timeoutMs: number) {
+    this.#connection = connection;
     this.hello = hello;
     this.name = `remote:${hello.generator}`;
     this.trainable = hello.trainable;
     this.#log = log;
     this.#timeoutMs = timeoutMs;
-    this.#closed = closed;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (error) {
-        this.#log.error({ err: error instanceof Error ? error.message : String(error) }, 'remote generator: message handler failed');
-      }
-    });
-    ws.once('close', (code: number, reason: Buffer) => {
-      const text = reason.toString('utf8');
-      this.#closeInfo = { code, reason: text };
-      this.#expected = null;
-      this.#failAll(unavailable(`connection to the generator worker ${url} closed (${code}${text.length > 0 ? ` ${text}` : ''})`, { reason: 'disconnected', closeCode: code, url }));
+    connection.attach({
+      onMessage: (data, isBinary) => this.#onMessage(data, isBinary),
+      onClose: (code, reason) => {
+        this.#expected = null;
+        this.#failAll(unavailable(`connection to the generator worker ${url} closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, { reason: 'disconnected', closeCode: code, url }));
+      },
     });
   }
 
@@ -161,95 +171,29 @@ export class RemoteGenerator implements TrainableGenerator {
     const connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_REMOTE_CONNECT_TIMEOUT_MS);
     const maxPayload = positiveInteger('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_REMOTE_MAX_PAYLOAD_BYTES);
     const log = options.log ?? silentLogger();
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(url, {
-        headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
-        perMessageDeflate: false,
-        maxPayload,
-      });
-    } catch (error) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `invalid generator worker URL ${JSON.stringify(url)}: ${error instanceof Error ? error.message : String(error)}`, { details: { field: 'url' }, cause: error });
-    }
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    let hello: WorkerHello;
-    try {
-      hello = await RemoteGenerator.#handshake(ws, url, connectTimeoutMs, { type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION, client: options.clientName ?? 'vr-grpo-remote-generator', maxPayloadBytes: maxPayload });
-    } catch (error) {
-      ws.terminate();
-      await closed;
-      throw error;
-    }
-    return new RemoteGenerator(url, ws, hello, log, timeoutMs, closed);
-  }
-
-  static #handshake(ws: WebSocket, url: string, timeoutMs: number, clientHello: GeneratorClientHello): Promise<WorkerHello> {
-    return new Promise<WorkerHello>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        ws.off('unexpected-response', onUnexpected);
-        ws.off('error', onError);
-        ws.off('close', onClose);
-        ws.off('open', onOpen);
-      };
-      const fail = (error: VrGrpoError): void => {
-        cleanup();
-        // Later socket errors (after terminate) must not be unhandled.
-        ws.on('error', () => undefined);
-        reject(error);
-      };
-      const timer = setTimeout(() => fail(unavailable(`no hello from the generator worker ${url} within ${timeoutMs} ms`, { reason: 'timeout', url })), timeoutMs);
-      const onOpen = (): void => {
-        ws.send(JSON.stringify(clientHello));
-      };
-      const onMessage = (data: RawData, isBinary: boolean): void => {
-        if (isBinary) return;
-        const parsed = parseGeneratorWorkerMessage(toBuffer(data).toString('utf8'));
-        if (!parsed.ok) return;
-        const message = parsed.message;
-        if (message.type === 'error') {
-          fail(errorFromWorker(message));
-          return;
-        }
-        if (message.type !== 'hello') return;
-        if (message.protocol !== GENERATOR_PROTOCOL_VERSION) {
-          fail(new VrGrpoError('PROTOCOL_MISMATCH', `generator worker speaks protocol ${message.protocol}, this client ${GENERATOR_PROTOCOL_VERSION}`, { details: { url } }));
-          return;
-        }
-        cleanup();
-        ws.on('error', () => undefined); // errors after the handshake are reported through 'close'
-        resolve(message);
-      };
-      const onUnexpected = (_request: unknown, response: IncomingMessage): void => {
-        const status = response.statusCode ?? 0;
-        response.resume();
-        const message = `upgrade to ${url} refused with HTTP ${status}`;
-        const details = { reason: 'upgrade refused', status, url };
-        fail(status === 401 ? new VrGrpoError('UNAUTHORIZED', message, { details }) : unavailable(message, details));
-      };
-      const onError = (error: Error): void => {
-        fail(unavailable(`cannot connect to the generator worker ${url}: ${error.message}`, { reason: 'connect failed', url }, error));
-      };
-      const onClose = (code: number): void => {
-        fail(unavailable(`connection to the generator worker ${url} closed (${code}) before hello`, { reason: 'disconnected', closeCode: code, url }));
-      };
-      ws.on('open', onOpen);
-      ws.on('message', onMessage);
-      ws.on('unexpected-response', onUnexpected);
-      ws.on('error', onError);
-      ws.on('close', onClose);
+    const clientHello: GeneratorClientHello = { type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION, client: options.clientName ?? 'vr-grpo-remote-generator', maxPayloadBytes: maxPayload };
+    const { hello, connection } = await connectClient<WorkerHello>({
+      url,
+      ...(options.token === undefined ? {} : { token: options.token }),
+      maxPayloadBytes: maxPayload,
+      connectTimeoutMs,
+      clientHello,
+      readHandshake: (text) => readHandshake(url, text),
+      errors: clientErrors(url),
+      name: 'remote generator',
+      log,
     });
+    return new RemoteGenerator(url, connection, hello, log, timeoutMs);
   }
 
   /** Whether the socket is open. */
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#connection.isOpen;
   }
 
   /** Close code and reason once the connection closed, else null. */
   get closeInfo(): { readonly code: number; readonly reason: string } | null {
-    return this.#closeInfo;
+    return this.#connection.closeInfo;
   }
 
   /** Calls waiting for an answer. */
@@ -271,7 +215,7 @@ export class RemoteGenerator implements TrainableGenerator {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return this.#call<GenerateResult>(id, message, (resolve, reject, timer) => ({ kind: 'rollout', resolve, reject, timer, videos: [] }));
+    return this.#call<GenerateResult>(id, message, (settle) => ({ kind: 'rollout', ...settle, videos: [] }));
   }
 
   /** Forwards one policy update; the worker releases the rollouts' trajectories afterwards. */
@@ -280,48 +224,33 @@ export class RemoteGenerator implements TrainableGenerator {
     if (rollouts.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
     const id = this.#newId('update');
     const message = { type: 'update', id, rollouts: rollouts.map((r) => ({ rolloutId: r.rolloutId, advantages: r.advantages.map((a) => (a !== null && Number.isFinite(a) ? a : null)) })) };
-    return this.#call<UpdateStats>(id, message, (resolve, reject, timer) => ({ kind: 'update', resolve, reject, timer, videos: [] }));
+    return this.#call<UpdateStats>(id, message, (settle) => ({ kind: 'update', ...settle, videos: [] }));
   }
 
   /** Forgets rollouts on the worker (ids it does not hold for this connection are ignored). */
   async discard(rolloutIds: readonly string[]): Promise<void> {
     if (rolloutIds.length === 0 || !this.trainable) return;
     const id = this.#newId('discard');
-    await this.#call<string[]>(id, { type: 'discard', id, rolloutIds: [...rolloutIds] }, (resolve, reject, timer) => ({ kind: 'discard', resolve, reject, timer, videos: [] }));
+    await this.#call<string[]>(id, { type: 'discard', id, rolloutIds: [...rolloutIds] }, (settle) => ({ kind: 'discard', ...settle, videos: [] }));
   }
 
   /** The worker's status (state, queue length, connections, counts). */
   status(): Promise<WorkerStatusMessage> {
     const id = this.#newId('status');
-    return this.#call<WorkerStatusMessage>(id, { type: 'status', id }, (resolve, reject, timer) => ({ kind: 'status', resolve, reject, timer, videos: [] }));
+    return this.#call<WorkerStatusMessage>(id, { type: 'status', id }, (settle) => ({ kind: 'status', ...settle, videos: [] }));
   }
 
   /** Round trip of a protocol `ping`, in milliseconds (answered at once, even while the generator is busy). */
   async ping(): Promise<number> {
     const id = this.#newId('ping');
     const started = performance.now();
-    await this.#call<number>(id, { type: 'ping', id, t: Date.now() }, (resolve, reject, timer) => ({ kind: 'ping', resolve, reject, timer, videos: [] }));
+    await this.#call<number>(id, { type: 'ping', id, t: Date.now() }, (settle) => ({ kind: 'ping', ...settle, videos: [] }));
     return performance.now() - started;
   }
 
   /** Closes the connection (1000); pending calls reject with GENERATOR_UNAVAILABLE. Idempotent; never rejects. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000, 'client closing');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.#closed.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), REMOTE_CLOSE_TIMEOUT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        this.#ws.terminate();
-        await this.#closed;
-      }
-    })();
-    return this.#closing;
+    return this.#connection.close();
   }
 
   // ---- internals ----
@@ -333,34 +262,16 @@ export class RemoteGenerator implements TrainableGenerator {
   }
 
   /** Sends `message` and registers the call `make` builds; rejects with GENERATOR_UNAVAILABLE on timeout or send failure. */
-  #call<T>(id: string, message: object, make: (resolve: (value: T) => void, reject: (error: VrGrpoError) => void, timer: NodeJS.Timeout) => PendingCall): Promise<T> {
-    if (!this.isOpen) {
-      return Promise.reject(unavailable(`connection to the generator worker ${this.#url} is closed`, { reason: 'disconnected', id }));
-    }
-    const limit = this.#timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const pending = this.#take(id);
-        if (pending === undefined) return;
-        // A late result of a rollout is then discarded on the worker; its videos are dropped as they arrive.
-        if (pending.kind === 'rollout') this.#abandoned.add(id);
-        reject(unavailable(`no answer from the generator worker to ${id} within ${limit} ms`, { reason: 'timeout', id, timeoutMs: limit }));
-      }, limit);
-      this.#pending.set(id, make(resolve, reject, timer));
-      this.#ws.send(JSON.stringify(message), (error) => {
-        if (error === undefined || error === null) return;
-        this.#take(id)?.reject(unavailable(`sending to the generator worker failed: ${error.message}`, { reason: 'disconnected', id }, error));
-      });
+  #call<T>(id: string, message: object, make: (settle: Settle<T>) => PendingCall): Promise<T> {
+    // A late result of a rollout that timed out is then discarded on the worker; its videos are dropped as they arrive.
+    return this.#connection.request<T, PendingCall>(this.#pending, id, message, this.#timeoutMs, make, (pending) => {
+      if (pending.kind === 'rollout') this.#abandoned.add(id);
     });
   }
 
   /** Removes a pending call (clearing its timer) and returns it. */
   #take(id: string): PendingCall | undefined {
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return undefined;
-    this.#pending.delete(id);
-    clearTimeout(pending.timer);
-    return pending;
+    return this.#pending.take(id);
   }
 
   /**
@@ -380,8 +291,7 @@ export class RemoteGenerator implements TrainableGenerator {
     return pending;
   }
 
-  #onMessage(data: RawData, isBinary: boolean): void {
-    const buffer = toBuffer(data);
+  #onMessage(buffer: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.#onBinary(buffer);
       return;
@@ -481,7 +391,7 @@ export class RemoteGenerator implements TrainableGenerator {
       // The call timed out but the worker finished: free the trajectories it keeps for us.
       this.#log.info({ id: message.id, rolloutId: message.rolloutId }, 'remote generator: late rollout result; discarding it on the worker');
       const id = this.#newId('discard');
-      if (this.isOpen) this.#ws.send(JSON.stringify({ type: 'discard', id, rolloutIds: [message.rolloutId] }));
+      this.#connection.sendJson({ type: 'discard', id, rolloutIds: [message.rolloutId] });
       return;
     }
     const pending = this.#answered(message.id, 'rollout', message.type);
@@ -519,12 +429,7 @@ export class RemoteGenerator implements TrainableGenerator {
   }
 
   #failAll(error: VrGrpoError): void {
-    const code: ErrorCode = error.code;
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      this.#pending.delete(id);
-      pending.reject(new VrGrpoError(code, error.message, { details: { ...error.details, id } }));
-    }
+    this.#pending.rejectAll(error);
     this.#abandoned.clear();
   }
 }

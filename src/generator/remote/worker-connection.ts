@@ -16,22 +16,15 @@ import {
   type RolloutRequest,
   type UpdateRequest,
 } from '../../protocol/generator-messages.js';
-import { WebSocket, type RawData } from 'ws';
+import { CLOSE_CODES, describeError as describe, type ConnectionHandler, type ServerConnection } from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
 import type { GenerateResult, TrainableGenerator } from '../generator.js';
 import type { SerialQueue } from './serial-queue.js';
 import { failureOf, statsToWire } from './wire.js';
 import { isTrainable, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
 
-/** WebSocket close codes the worker uses. */
-export const WORKER_CLOSE_CODES = Object.freeze({
-  /** Worker shutting down. */
-  goingAway: 1001,
-  /** Protocol version mismatch (PROTOCOL_MISMATCH). */
-  protocolError: 1002,
-  /** A message over `maxPayloadBytes`; sent by `ws` itself. */
-  messageTooBig: 1009,
-});
+/** WebSocket close codes the worker uses (the transport's: 1001 going away, 1002 protocol mismatch, 1009 too big). */
+export const WORKER_CLOSE_CODES = CLOSE_CODES;
 
 /** What a connection needs from the worker that owns it. */
 export interface WorkerConnectionHost {
@@ -44,18 +37,6 @@ export interface WorkerConnectionHost {
   statusMessage(id: string | null): GeneratorWorkerMessage;
   /** A rollout or update completed. */
   completed(kind: 'rollout' | 'update'): void;
-  /** The socket closed; forget the connection. */
-  connectionClosed(connection: WorkerConnection): void;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function rawToText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
 }
 
 /** Latent → JSON numbers; GENERATOR_FAILED if a value is not finite (JSON cannot carry it). */
@@ -66,8 +47,10 @@ function latentToWire(latent: Float32Array | null, videoId: string): number[] | 
   return out;
 }
 
-export class WorkerConnection {
-  readonly #ws: WebSocket;
+/** The generator-worker protocol on one connection; the socket itself (heartbeat, sends, closing) is the transport's. */
+export class WorkerConnection implements ConnectionHandler {
+  readonly id: number;
+  readonly #socket: ServerConnection;
   readonly #host: WorkerConnectionHost;
   readonly #log: Logger;
   /** Request ids waiting for or holding the generator. */
@@ -76,47 +59,16 @@ export class WorkerConnection {
   readonly #rollouts = new Set<string>();
   /** Largest message the client said it accepts (its `hello`), in bytes; null until it says. */
   #clientMaxPayload: number | null = null;
-  #alive = true;
-  /** Set once closing started or the socket closed: later messages are ignored, queued work is skipped. */
-  #closing = false;
-  readonly #closed: Promise<void>;
 
-  constructor(
-    readonly id: number,
-    ws: WebSocket,
-    host: WorkerConnectionHost,
-    log: Logger,
-  ) {
-    this.#ws = ws;
+  constructor(socket: ServerConnection, host: WorkerConnectionHost) {
+    this.id = socket.id;
+    this.#socket = socket;
     this.#host = host;
-    this.#log = log;
-    this.#closed = new Promise<void>((resolve) => {
-      ws.once('close', (code: number, reason: Buffer) => {
-        this.#onClose(code, reason.toString('utf8'));
-        resolve();
-      });
-    });
-    ws.on('error', (error: Error) => {
-      // `ws` closes the socket itself (1009 for an oversized message, 1002 for a framing error).
-      this.#log.warn({ err: error.message }, 'websocket error');
-    });
-    ws.on('pong', () => {
-      this.#alive = true;
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.#alive = true;
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (error) {
-        // A bug, not the client's fault: report it and keep serving.
-        this.#log.error({ err: describe(error) }, 'message handler failed');
-        this.#sendError(null, 'GENERATOR_FAILED', `internal error: ${describe(error)}`);
-      }
-    });
+    this.#log = socket.log;
   }
 
   /** Sends the worker `hello`. */
-  start(): void {
+  onOpen(): void {
     this.#send(this.#host.helloMessage());
   }
 
@@ -125,41 +77,17 @@ export class WorkerConnection {
     return this.#queued.size;
   }
 
-  /** Resolves when the socket has closed. */
-  get closed(): Promise<void> {
-    return this.#closed;
+  /** Set once closing started or the socket closed: later messages are ignored, queued work is skipped. */
+  get #closing(): boolean {
+    return this.#socket.closing;
   }
 
-  /** One heartbeat round: terminates a peer that did not answer the previous ping, else pings it. */
-  heartbeat(): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    if (!this.#alive) {
-      this.#log.warn('peer missed a heartbeat; terminating');
-      this.#ws.terminate();
-      return;
-    }
-    this.#alive = false;
-    try {
-      this.#ws.ping();
-    } catch (error) {
-      this.#log.debug({ err: describe(error) }, 'ping failed');
-    }
+  onHandlerError(error: unknown): void {
+    // A bug, not the client's fault: report it and keep serving.
+    this.#sendError(null, 'GENERATOR_FAILED', `internal error: ${describe(error)}`);
   }
 
-  /** Starts the closing handshake (no effect once closing). */
-  close(code: number, reason: string): void {
-    this.#closing = true;
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(code, reason);
-  }
-
-  /** Drops the socket without a handshake. */
-  terminate(): void {
-    this.#closing = true;
-    this.#ws.terminate();
-  }
-
-  #onClose(code: number, reason: string): void {
-    this.#closing = true;
+  onClose(code: number, reason: string): void {
     this.#log.debug({ code, reason, queued: this.#queued.size, rollouts: this.#rollouts.size }, 'connection closed');
     const orphans = [...this.#rollouts];
     this.#rollouts.clear();
@@ -170,23 +98,16 @@ export class WorkerConnection {
         .run(() => generator.discard(orphans))
         .catch((error: unknown) => this.#log.warn({ err: describe(error), rollouts: orphans }, 'discarding orphaned rollouts failed'));
     }
-    this.#host.connectionClosed(this);
   }
 
   // ---- sending ----
 
   #send(message: GeneratorWorkerMessage): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(JSON.stringify(message), (error) => {
-      if (error !== undefined && error !== null) this.#log.debug({ err: error.message, type: message.type }, 'send failed');
-    });
+    this.#socket.sendJson(message);
   }
 
   #sendBinary(data: Uint8Array): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(data, { binary: true }, (error) => {
-      if (error !== undefined && error !== null) this.#log.debug({ err: error.message }, 'binary send failed');
-    });
+    this.#socket.sendBinary(data);
   }
 
   #sendError(id: string | null, code: ErrorCode, message: string): void {
@@ -195,13 +116,12 @@ export class WorkerConnection {
 
   // ---- receiving ----
 
-  #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closing) return;
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.#sendError(null, 'BAD_MESSAGE', 'the generator worker accepts no binary messages');
       return;
     }
-    const parsed = parseGeneratorClientMessage(rawToText(data));
+    const parsed = parseGeneratorClientMessage(data.toString('utf8'));
     if (!parsed.ok) {
       this.#sendError(parsed.id, parsed.code, parsed.message);
       return;
@@ -235,7 +155,7 @@ export class WorkerConnection {
   #onHello(protocol: number): void {
     if (protocol === GENERATOR_PROTOCOL_VERSION) return;
     this.#sendError(null, 'PROTOCOL_MISMATCH', `worker speaks protocol ${GENERATOR_PROTOCOL_VERSION}, client announced ${protocol}`);
-    this.close(WORKER_CLOSE_CODES.protocolError, 'protocol mismatch');
+    this.#socket.close(WORKER_CLOSE_CODES.protocolError, 'protocol mismatch');
   }
 
   /** Admission control, then the request waits its turn on the generator queue; its outcome is always answered. */

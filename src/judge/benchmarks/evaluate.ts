@@ -19,9 +19,9 @@ export const MAX_EVAL_CONCURRENCY = 64;
 /** Judges one pair: the two videos' real paths (video 1 first), in pairwise mode. Rejects with a VrGrpoError on failure. */
 export type PairJudge = (pair: BenchmarkPair, files: readonly [string, string], signal: AbortSignal) => Promise<VerdictAnswer>;
 
-/** The answer of a pairwise verdict; JUDGE_FAILED when it carries none (never a default). */
+/** The answer of a pairwise verdict; NO_ANSWER when it carries none (never a default). */
 export function pairwiseAnswer(answer: VerdictAnswer | null, id: string): VerdictAnswer {
-  if (answer === null) throw new VrGrpoError('JUDGE_FAILED', `${id}: the pairwise verdict carries no answer`, { details: { reason: 'no answer' } });
+  if (answer === null) throw new VrGrpoError('NO_ANSWER', `${id}: the pairwise verdict carries no answer`, { details: { reason: 'no answer' } });
   return answer;
 }
 
@@ -125,7 +125,7 @@ export async function evaluateBenchmark(pairs: readonly ResolvedPair[], options:
   }
   if (controller.signal.aborted) {
     const reason: unknown = controller.signal.reason;
-    throw reason instanceof Error ? reason : new VrGrpoError('JUDGE_FAILED', 'benchmark evaluation aborted', { details: { reason: 'aborted' } });
+    throw reason instanceof Error ? reason : new VrGrpoError('ABORTED', 'benchmark evaluation aborted', { details: { reason: 'aborted' } });
   }
   const complete = results.filter((r): r is PairResult => r !== undefined);
   const scored: ScoredPair[] = complete.map((r) => ({ gold: r.gold, outcome: r.outcome }));

@@ -111,7 +111,7 @@ export class EmbeddedReasoner implements Reasoner {
   }
 
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
-    if (signal?.aborted === true) throw new VrGrpoError('JUDGE_FAILED', 'aborted', { details: { reason: 'aborted' } });
+    if (signal?.aborted === true) throw new VrGrpoError('ABORTED', 'aborted', { details: { reason: 'aborted' } });
     let s = this.scratch.get(input.conversationId);
     if (s === undefined) {
       s = { seen: new Map(), width: 0, height: 0 };

@@ -58,7 +58,7 @@ export interface LearnedReasonerOptions {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new VrGrpoError('JUDGE_FAILED', 'aborted', { details: { reason: 'aborted' } });
+  if (signal?.aborted === true) throw new VrGrpoError('ABORTED', 'aborted', { details: { reason: 'aborted' } });
 }
 
 const fmt = (x: number): string => x.toFixed(2);

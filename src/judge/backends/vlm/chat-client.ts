@@ -2,7 +2,7 @@
  * HTTP client for `POST {baseUrl}/chat/completions`: per-request timeout, bounded retries (exponential backoff with
  * jitter on connection errors, 408, 429 and 5xx, honouring `Retry-After`; no retry on other 4xx), and a concurrency
  * limit per client. Failures are VrGrpoErrors: BACKEND_UNAVAILABLE, BACKEND_TIMEOUT, BACKEND_REJECTED, or
- * JUDGE_FAILED (reason `aborted`) when the caller's signal fires.
+ * ABORTED when the caller's signal fires, CLOSED when the client is closed.
  */
 import { VrGrpoError } from '../../../errors/index.js';
 import { Rng } from '../../../common/rng.js';
@@ -107,7 +107,7 @@ export class ChatCompletionsClient {
    * (a later turn of a running conversation) is served before waiting first turns.
    */
   async complete(request: ChatRequest, signal?: AbortSignal, priority: Priority = 'new'): Promise<ChatResult> {
-    if (this.closed) throw new VrGrpoError('JUDGE_FAILED', 'the VLM client is closed', { details: { reason: 'closed' } });
+    if (this.closed) throw new VrGrpoError('CLOSED', 'the VLM client is closed', { details: { reason: 'closed' } });
     const body = JSON.stringify(request);
     const stop = signal === undefined ? this.lifetime.signal : AbortSignal.any([signal, this.lifetime.signal]);
     let last: Extract<AttemptOutcome, { kind: 'retry' }> | null = null;
@@ -186,11 +186,11 @@ export class ChatCompletionsClient {
 
   private abortError(): VrGrpoError {
     return this.closed
-      ? new VrGrpoError('JUDGE_FAILED', 'the VLM client was closed during the request', { details: { reason: 'closed' } })
-      : new VrGrpoError('JUDGE_FAILED', 'judgment aborted during a VLM request', { details: { reason: 'aborted' } });
+      ? new VrGrpoError('CLOSED', 'the VLM client was closed during the request', { details: { reason: 'closed' } })
+      : new VrGrpoError('ABORTED', 'judgment aborted during a VLM request', { details: { reason: 'aborted' } });
   }
 
-  /** Ends in-flight requests and waiting ones (they reject with JUDGE_FAILED, reason `closed`); idempotent. */
+  /** Ends in-flight requests and waiting ones (they reject with CLOSED); idempotent. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;

@@ -74,5 +74,5 @@ export class ConcurrencyLimit {
 }
 
 function aborted(): VrGrpoError {
-  return new VrGrpoError('JUDGE_FAILED', 'judgment aborted while waiting for the VLM server', { details: { reason: 'aborted' } });
+  return new VrGrpoError('ABORTED', 'judgment aborted while waiting for the VLM server', { details: { reason: 'aborted' } });
 }

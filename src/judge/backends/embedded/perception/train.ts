@@ -103,7 +103,7 @@ function labelTensor(labels: Int32Array, classes: number): { onehot: Tensor2D; m
   return { onehot: tf.oneHot(tf.tensor1d(clipped, 'int32'), classes).toFloat() as Tensor2D, mask };
 }
 
-/** Trains, exports and measures one perception model. INVALID_ARGUMENT for bad options. */
+/** Trains, exports and measures one perception model. INVALID_ARGUMENT for bad options, TRAINING_DIVERGED for a non-finite loss. */
 export async function trainPerception(options: TrainPerceptionOptions): Promise<TrainPerceptionResult> {
   const batch = options.batchSize ?? 128;
   const lr = options.learningRate ?? 0.002;
@@ -152,7 +152,7 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
         adam.apply(named);
         return value.dataSync()[0] ?? NaN;
       });
-      if (!Number.isFinite(loss)) throw new VrGrpoError('INVALID_ARGUMENT', `perception training diverged at step ${step} (loss ${loss}); lower the learning rate`);
+      if (!Number.isFinite(loss)) throw new VrGrpoError('TRAINING_DIVERGED', `perception training diverged at step ${step} (loss ${loss}); lower the learning rate`);
       windowLoss += loss;
       windowCount += 1;
       if (step % logEvery === 0 || step === options.steps) {
