@@ -54,7 +54,7 @@ async function measure(staleness: number): Promise<Measured> {
     await job.close();
   }
   const stepTimes = stamps.slice(1).map((x, i) => x - (stamps[i] ?? x)).slice(2);
-  const stage = (k: 'generateMs' | 'judgeMs' | 'updateMs'): number => median(steps.slice(3).map((s) => (s.timing as Record<string, number>)[k] ?? 0));
+  const stage = (k: 'generateMs' | 'judgeMs' | 'updateMs'): number => median(steps.slice(3).map((s) => s.timing?.[k] ?? 0));
   return { stepMs: median(stepTimes), generateMs: stage('generateMs'), judgeMs: stage('judgeMs'), updateMs: stage('updateMs') };
 }
 

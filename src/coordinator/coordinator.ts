@@ -25,6 +25,7 @@ import {
 } from '../generator/index.js';
 import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
 import type { Media } from '../media/index.js';
+import type { StepRecord } from '../metrics/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
 import { decodeLatent, evaluateScene, goldScores, type GoldReport, type GoldScores } from '../world/index.js';
 import { emptyAgreement, judgeGoldAgreement, mergeAgreement, type ComparisonGold, type JudgeGoldAgreement } from './judge-gold.js';
@@ -34,10 +35,8 @@ import { RunDir } from './run-dir.js';
 
 export type CoordinatorState = 'ready' | 'running' | 'stopping' | 'stopped';
 
-export interface StepMetrics {
-  readonly step: number;
-  readonly [key: string]: unknown;
-}
+/** One line of metrics.jsonl: its fields are declared in the step record schema (src/metrics/step-record.ts). */
+export type StepMetrics = StepRecord;
 
 export interface CoordinatorOptions {
   readonly config: Config;
@@ -364,7 +363,7 @@ export class Coordinator {
       this.heldOutBefore = this.evaluate();
       if (this.heldOutBefore !== null) {
         const before: StepMetrics = { step: 0, heldOutGoldAccuracy: this.heldOutBefore.accuracy, heldOut: this.heldOutBefore };
-        this.run.append('metrics.jsonl', before);
+        this.run.appendStep(before);
         this.o.onStep?.(before);
       }
     } else {
@@ -396,7 +395,7 @@ export class Coordinator {
         judgeGoldRun = mergeAgreement(judgeGoldRun, judgeGold);
         const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs }, reports, judgeGold);
         if (this.o.monitor !== undefined) {
-          Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions as string[] }));
+          Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions ?? [] }));
         }
         masked += advantages.maskedVideos;
         dropped += advantages.droppedGroups.length;
@@ -409,7 +408,7 @@ export class Coordinator {
           for (const v of g.rmVersions) judging.rmVersions.add(v);
         }
         klLast = stats?.klLoss ?? klLast;
-        const rewards = metrics.reward as Record<string, number>;
+        const rewards: Record<string, number> = { ...metrics.reward };
         if (Object.keys(first).length === 0) Object.assign(first, rewards);
         last = rewards;
         if (c.training.evalEvery > 0 && step % c.training.evalEvery === 0 && step < total) {
@@ -436,7 +435,7 @@ export class Coordinator {
           const h = this.evaluate();
           if (h !== null) Object.assign(metrics, { heldOutGoldAccuracy: h.accuracy, heldOut: h });
         }
-        this.run.append('metrics.jsonl', metrics);
+        this.run.appendStep(metrics);
         this.o.onStep?.(metrics);
         const stopping = this.stopRequested();
         if (step % c.training.checkpointEvery === 0 || step === total || stopping) this.checkpoint(step);
@@ -457,8 +456,7 @@ export class Coordinator {
       }
       this.state = 'stopped';
     }
-    const lastMetrics = this.run.read('metrics.jsonl').at(-1);
-    const heldOutAfter = (lastMetrics?.heldOut as GoldSummary | undefined) ?? null;
+    const heldOutAfter = this.run.readSteps().at(-1)?.heldOut ?? null;
     this.run.event('end', { step: step - 1 });
     return {
       steps: step - this.firstStep,

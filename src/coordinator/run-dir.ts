@@ -5,6 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { stepRecordSchema, type StepRecord } from '../metrics/index.js';
 
 export class RunDir {
   readonly path: string;
@@ -25,6 +26,22 @@ export class RunDir {
   writeJson(name: string, value: unknown): void {
     mkdirSync(dirname(this.file(name)), { recursive: true });
     writeFileSync(this.file(name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Appends a step's line to metrics.jsonl (with the time it was written). */
+  appendStep(record: StepRecord): void {
+    this.append('metrics.jsonl', record);
+  }
+
+  /**
+   * The step lines of metrics.jsonl, parsed with the step record schema (extra keys kept); a line that does not parse
+   * (a hand-edited or foreign file) is skipped rather than read as something it is not.
+   */
+  readSteps(): StepRecord[] {
+    return this.read('metrics.jsonl').flatMap((r) => {
+      const parsed = stepRecordSchema.safeParse(r);
+      return parsed.success ? [parsed.data] : [];
+    });
   }
 
   append(name: 'metrics.jsonl' | 'events.jsonl' | 'traces.jsonl', record: Record<string, unknown>): void {
@@ -49,7 +66,7 @@ export class RunDir {
 
   /** Drops metric lines of steps after `step` (a resume continues from the checkpoint, not from a later crash point). */
   truncateMetricsAfter(step: number): void {
-    const kept = this.read('metrics.jsonl').filter((r) => typeof r.step === 'number' && r.step <= step);
+    const kept = this.read('metrics.jsonl').filter((r) => typeof r.step === 'number' && r.step <= step); // every line as it was, parsed or not
     writeFileSync(this.file('metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 }

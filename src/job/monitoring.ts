@@ -56,7 +56,7 @@ export async function startTrainMonitoring(o: TrainMonitoringOptions): Promise<T
     replay: (lastStep) => {
       if (server === null) return;
       const run = new RunDir(o.runDir);
-      for (const r of run.read('metrics.jsonl')) if (typeof r.step === 'number' && r.step <= lastStep) server.publishStep({ ...r, step: r.step });
+      for (const r of run.readSteps()) if (r.step <= lastStep) server.publishStep(r);
       for (const e of run.read('events.jsonl')) server.publishEvent(e);
     },
     hooks: (next) => ({

@@ -29,5 +29,5 @@ export {
 } from './reward-server-metrics.js';
 export { METRICS_PATH, isMetricsRequest, serveMetrics, type MetricsExposition, type MetricsSource, type ServeMetricsOptions } from './metrics-endpoint.js';
 export { METRIC_PREFIX, type MetricDefinition, type MetricType } from './metric-set.js';
-export { REWARD_DIMENSIONS, parseStepRecord, stepRecordSchema, type RewardDimension, type StepRecord } from './step-record.js';
+export { REWARD_DIMENSIONS, parseStepRecord, stepRecordSchema, strictStepRecordSchema, type RewardDimension, type StepRecord } from './step-record.js';
 export { SlidingWindowRatio } from './sliding-window.js';

@@ -15,10 +15,53 @@ export type RewardDimension = (typeof REWARD_DIMENSIONS)[number];
 const count = z.number().int().nonnegative();
 const value = z.number().nullable().optional();
 const byDimension = z.partialRecord(z.enum(REWARD_DIMENSIONS), z.number());
+const versions = z.array(z.string().min(1).max(200));
+
+/** A held-out (or train-split) gold evaluation of the policy (`GoldSummary`). */
+const goldSummary = z.strictObject({
+  split: z.enum(['train', 'heldout']),
+  prompts: count,
+  accuracy: z.number(),
+  allCorrect: z.number(),
+  perAttribute: z.record(z.string(), z.number()),
+  quality: z.number(),
+  withEvents: z.strictObject({ prompts: count, accuracy: z.number() }).optional(),
+});
+
+/** An anchor pass against another: per dimension the mean shift and Kendall τ. */
+const anchorComparison = { meanShift: byDimension, kendallTau: byDimension };
+
+/** One re-judging of the anchor set (`AnchorDriftReport` as written: without its trips). */
+const anchorPass = z.strictObject({
+  step: count,
+  reason: z.enum(['scheduled', 'rm_version_change', 'start']),
+  rmVersions: versions,
+  judgments: count,
+  failedJudgments: count,
+  means: byDimension,
+  ...anchorComparison,
+  sincePrevious: z.strictObject({ step: count, rmVersions: versions, ...anchorComparison }).optional(),
+});
+
+/** The drift detectors' values at the step (docs/monitoring.md). */
+const driftRecord = z.strictObject({
+  psi: byDimension,
+  page_hinkley: byDimension,
+  proxy_gold_divergence: z.number().optional(),
+  anchor_mean_shift: byDimension.optional(),
+  anchor_kendall_tau: byDimension.optional(),
+});
 /** Error codes are upper-snake-case identifiers from the catalogue (or `UNKNOWN`). */
 const errorCode = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an error code');
 
-export const stepRecordSchema = z.looseObject({
+/**
+ * Every field a step record may carry. Readers accept unknown extra keys (`stepRecordSchema`, so a newer writer does
+ * not break an older dashboard); the writer's output is held to this exact list by a test (`strictStepRecordSchema`),
+ * so a field written without being declared here fails the suite.
+ */
+const stepRecordShape = {
+  /** ISO time the line was written (added by the run folder). */
+  time: z.string().optional(),
   step: count,
   prompts: count.optional(),
   videos: count.optional(),
@@ -26,7 +69,6 @@ export const stepRecordSchema = z.looseObject({
   rewardStd: byDimension.optional(),
   goldAccuracy: value,
   goldQuality: value,
-  heldOutGoldAccuracy: value,
   advantageAbsMean: value,
   zeroStdRatio: value,
   maskedVideos: count.optional(),
@@ -44,7 +86,9 @@ export const stepRecordSchema = z.looseObject({
   judgeGoldDecided: count.optional(),
   judgeGoldTies: count.optional(),
   hallucinations: z.partialRecord(z.enum(HALLUCINATION_KINDS), z.number().nonnegative()).optional(),
-  rmVersions: z.array(z.string().min(1).max(200)).optional(),
+  rmVersions: versions.optional(),
+  /** Per group of the step, its verdicts' RM versions joined with `+`. */
+  groupRmVersions: z.array(z.string().max(1000)).optional(),
   kl: value,
   approxKl: value,
   policyLoss: value,
@@ -52,9 +96,23 @@ export const stepRecordSchema = z.looseObject({
   clipFracLow: value,
   ratioMean: value,
   ratioStd: value,
+  /** Largest |ratio − 1| of the first inner epoch (0 up to float noise when the rollouts were on-policy). */
+  onPolicyMaxRatioDeviation: value,
   gradNorm: value,
+  learningRate: value,
   timing: z.object({ generateMs: z.number().nonnegative(), judgeMs: z.number().nonnegative(), updateMs: z.number().nonnegative() }).partial().optional(),
-});
+  /** Held-out gold evaluation (every `evalEvery` steps, the last step, and step 0 before training). */
+  heldOutGoldAccuracy: value,
+  heldOut: goldSummary.optional(),
+  /** The run monitor's drift detectors (absent when drift monitoring is off). */
+  drift: driftRecord.optional(),
+  /** An anchor pass at this step (scheduled, or on an RM version change). */
+  anchors: anchorPass.optional(),
+};
+
+export const stepRecordSchema = z.looseObject(stepRecordShape);
+/** The exact list: what the coordinator and run monitor write must parse with this (test/metrics/step-record.test.ts). */
+export const strictStepRecordSchema = z.strictObject(stepRecordShape);
 export type StepRecord = z.infer<typeof stepRecordSchema>;
 
 /** Parses a step record; INVALID_ARGUMENT names the first bad field. */

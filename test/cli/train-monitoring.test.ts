@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
-import { SKIP_PROMTOOL, expectPromtoolCleanMetrics, parseExposition, sampleSum, sampleValue } from '../metrics/helpers.js';
+import { SKIP_PROMTOOL, expectDeclaredStepRecords, expectPromtoolCleanMetrics, parseExposition, sampleSum, sampleValue } from '../metrics/helpers.js';
 import { CliChildren, dashboardUrl, jsonLines, until, type CliChild } from './child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrgrpo-train-mon-'));
@@ -88,7 +88,9 @@ describe('vr-grpo train: live monitoring on its HTTP port', () => {
     const events = jsonLines(join(runDir, 'events.jsonl'));
     const anchorSteps = events.filter((e) => e.event === 'anchors').map((e) => e.step);
     expect(anchorSteps).toEqual([0, 3, 6]);
-    const steps = jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
+    const lines = jsonLines(join(runDir, 'metrics.jsonl'));
+    expectDeclaredStepRecords(lines);
+    const steps = lines.filter((r) => (r.step as number) > 0);
     expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const r of steps) expect(r.rmVersions).toEqual(['grpo-no-cot-gain']);
     // The summary names the judge and what kind it is.

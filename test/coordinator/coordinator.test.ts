@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/common/logger.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from './fake-judge.js';
 import { v1Config } from '../world-v1.js';
+import { expectDeclaredStepRecords } from '../metrics/helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vrgrpo-coord-'));
 beforeAll(async () => {
@@ -51,6 +52,7 @@ describe('coordinator', () => {
     const { generator, summary } = await train(config({ pipelineStaleness: 0 }), dir, new FakeJudge(), 3);
     await generator.close();
     expect(summary.steps).toBe(3);
+    expectDeclaredStepRecords(metricsOf(dir));
     const m = metricsOf(dir).filter((r) => (r.step as number) > 0);
     expect(m.map((r) => r.step)).toEqual([1, 2, 3]);
     for (const r of m) {

@@ -138,7 +138,7 @@ describe('CoordinatorMetrics pieces', () => {
     let now = 1_700_000_000_000;
     const m = new CoordinatorMetrics({ now: () => now });
     expect(sampleValue((await scrape(m)).samples, 'vrgrpo_last_step_timestamp_seconds')).toBe(1_700_000_000);
-    m.recordStep({ step: 0, heldOutGoldAccuracy: 0.42, heldOut: { accuracy: 0.42 } });
+    m.recordStep({ step: 0, heldOutGoldAccuracy: 0.42, heldOut: { split: 'heldout', prompts: 50, accuracy: 0.42, allCorrect: 0.1, perAttribute: { color: 0.5 }, quality: 0.8 } });
     now += 5_000;
     m.recordStep(record(1));
     m.recordRewards({ combined: [0.1, 0.95, NaN], TA: [0, 1] });

@@ -90,8 +90,8 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       if (report === undefined) return; // the step-0 line (held-out evaluation)
       const goldAccuracy = typeof m.goldAccuracy === 'number' ? m.goldAccuracy : null;
       const goldQuality = typeof m.goldQuality === 'number' ? m.goldQuality : null;
-      for (const v of (m.rmVersions as string[] | undefined) ?? []) versions.add(v);
-      steps.push({ step: m.step, reward: (m.reward as Record<string, number>).combined ?? NaN, goldAccuracy, goldQuality, report });
+      for (const v of m.rmVersions ?? []) versions.add(v);
+      steps.push({ step: m.step, reward: m.reward?.combined ?? NaN, goldAccuracy, goldQuality, report });
     };
     coordinator = new Coordinator({ config, runDir, generator, embedded: generator, judge, log: silentLogger(), steps: o.steps, onStep, monitor });
     await coordinator.runLoop();

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import { findOnPath, whyNotExecutable } from '../../src/common/executables.js';
+import { strictStepRecordSchema } from '../../src/metrics/index.js';
 
 /** True when the environment says this is a CI run (`CI` set to anything but "", "0" or "false"). */
 export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -112,4 +113,18 @@ export function sampleValue(samples: readonly Sample[], name: string, labels: Re
 /** Sum of the samples named `name` whose labels include `labels` (0 when none). */
 export function sampleSum(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number {
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}
+
+/**
+ * Every line of a run's metrics.jsonl parses with the exact step record schema: a field the writer adds without
+ * declaring it in src/metrics/step-record.ts (or one of the wrong type) fails, naming the step and the field.
+ */
+export function expectDeclaredStepRecords(lines: readonly unknown[]): void {
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    const parsed = strictStepRecordSchema.safeParse(line);
+    const step = line !== null && typeof line === 'object' && 'step' in line ? String(line.step) : '?';
+    const problems = parsed.success ? [] : parsed.error.issues.map((i) => `step ${step}: ${i.path.join('.') || '(record)'}: ${i.message}`);
+    expect(problems).toEqual([]);
+  }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { CliChildren, dashboardUrl, getText, jsonLines, listeningUrl, until } from '../cli/child.js';
-import { parseExposition, sampleSum, sampleValue } from '../metrics/helpers.js';
+import { expectDeclaredStepRecords, parseExposition, sampleSum, sampleValue } from '../metrics/helpers.js';
 import { within } from './helpers.js';
 
 const TOKEN = 'swap-judge-token';
@@ -74,7 +74,9 @@ describe('an RM swap in the middle of a real training run', () => {
     expect(sampleValue(after, 'vrgrpo_reward_server_rm_changes_total')).toBe(1);
 
     expect(await within(train.exited, 'train to finish', 240_000), train.output()).toBe(0);
-    const steps = jsonLines(join(runDir, 'metrics.jsonl')).filter((r) => (r.step as number) > 0);
+    const lines = jsonLines(join(runDir, 'metrics.jsonl'));
+    expectDeclaredStepRecords(lines);
+    const steps = lines.filter((r) => (r.step as number) > 0);
     expect(steps.map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     for (const r of steps) {
       expect(r.failedJudgments).toBe(0);

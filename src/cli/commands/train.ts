@@ -86,9 +86,9 @@ export function registerTrain(program: Command): void {
         media: await media(ctx),
         onStep: (s: StepMetrics) => {
           if (s.step === 0) return;
-          const reward = (s.reward as Record<string, number> | undefined)?.combined;
-          const gold = s.goldAccuracy as number | null;
-          const kl = s.kl as number | null;
+          const reward = s.reward?.combined;
+          const gold = s.goldAccuracy ?? null;
+          const kl = s.kl ?? null;
           progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
         },
       });
