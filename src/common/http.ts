@@ -4,8 +4,9 @@
  * status line and a JSON `{code, message}` body.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { listenError } from '../errors/index.js';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -69,4 +70,29 @@ export function refuseUpgrade(socket: Duplex, status: number, code: string, mess
   ];
   socket.once('finish', () => socket.destroy());
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/**
+ * Binds `server` to host:port and resolves once it listens. Rejects with ADDRESS_IN_USE when the port is taken and
+ * BIND_FAILED for any other listen failure (`what` names the server in the message); the listeners it added are removed
+ * either way.
+ */
+export async function listenHttp(server: Server, host: string, port: number, what: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, host);
+    });
+  } catch (error) {
+    throw listenError(what, host, port, error);
+  }
 }

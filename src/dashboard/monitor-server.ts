@@ -6,8 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger.js';
-import { handleHealthRequest } from '../common/http.js';
-import { listenError } from '../errors/index.js';
+import { handleHealthRequest, listenHttp } from '../common/http.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { loadAssets, type Asset } from './assets.js';
 import { FeedHistory, type StoredMessage } from './history.js';
@@ -129,23 +128,11 @@ export class MonitorServer {
   async #listen(): Promise<void> {
     const { host, port } = this.options;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => {
-          this.#http.off('listening', onListening);
-          reject(error);
-        };
-        const onListening = (): void => {
-          this.#http.off('error', onError);
-          resolve();
-        };
-        this.#http.once('error', onError);
-        this.#http.once('listening', onListening);
-        this.#http.listen(port, host);
-      });
+      await listenHttp(this.#http, host, port, 'monitor server');
     } catch (error) {
       this.#state = 'closed';
       this.#hub.close();
-      throw listenError('monitor server', host, port, error);
+      throw error;
     }
     this.#http.on('error', (error: Error) => this.#log.error({ err: error.message }, 'http server error'));
     const address = this.#http.address();

@@ -10,7 +10,7 @@ import { isMetricsRequest, serveMetrics } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
 import { bearerChecker, handleHealthRequest } from '../common/http.js';
-import { CLOSE_HANDSHAKE_TIMEOUT_MS as TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS, describeError, settledWithin, TransportServer, type TransportState } from '../transport/index.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS as TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS, describeError, settledWithin, TransportOwner, TransportServer, type TransportState } from '../transport/index.js';
 import { AdminCommands } from './admin.js';
 import type { CheckpointEvent } from './checkpoint-manager.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -25,12 +25,18 @@ export const ABORT_GRACE_MS = 2_000;
 /** How long closing sockets may take their closing handshake before they are terminated, in milliseconds. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS;
 
-export class RewardServer {
+/**
+ * The reward server. `close()` (from `TransportOwner`) drains and stops: new judgments get SHUTTING_DOWN and new
+ * upgrades HTTP 503; in-flight judgments may finish for `drainTimeoutMs`, then are aborted (their clients get
+ * SHUTTING_DOWN); sockets close with 1001; the listener stops. Idempotent; never rejects; does not close `service` or
+ * `media`.
+ */
+export class RewardServer extends TransportOwner<Connection> {
   /** The compiled, frozen options. */
   readonly options: ResolvedRewardServerOptions;
   readonly #log: Logger;
   /** Listener, auth, heartbeat, sockets and lifecycle; this class speaks the judge protocol over it. */
-  readonly #transport: TransportServer<Connection>;
+  protected override readonly transport: TransportServer<Connection>;
   /** The narrow view a connection gets of its server. */
   readonly #host: ConnectionHost;
   readonly #judgments = new Map<Promise<void>, AbortController>();
@@ -39,6 +45,7 @@ export class RewardServer {
   #unsubscribeCheckpoints: (() => void) | null = null;
 
   private constructor(options: ResolvedRewardServerOptions) {
+    super();
     this.options = options;
     this.#log = options.log.child({ component: 'reward-server' });
     const admin = new AdminCommands(options.adminToken, options.checkpoints, this.#log);
@@ -74,7 +81,7 @@ export class RewardServer {
       }
       handleHealthRequest(req, res, () => this.#health());
     };
-    this.#transport = new TransportServer<Connection>(
+    this.transport = new TransportServer<Connection>(
       {
         name: 'reward server',
         log: this.#log,
@@ -110,48 +117,14 @@ export class RewardServer {
    */
   static async start(options: RewardServerOptions): Promise<RewardServer> {
     const server = new RewardServer(await compileRewardServerOptions(options));
-    await server.#transport.listen();
+    await server.transport.listen();
     server.#log.info({ url: server.url, auth: server.options.token !== null, artifactRoot: server.options.artifactRoot, backend: server.options.service.backendName }, 'reward server listening');
     return server;
-  }
-
-  /** Current lifecycle state. */
-  get state(): RewardServerState {
-    return this.#transport.state;
-  }
-
-  /** The bound TCP port (the real one when `port` was 0). */
-  get port(): number {
-    return this.#transport.port;
-  }
-
-  /** `ws://host:port` to connect to. */
-  get url(): string {
-    return this.#transport.url;
-  }
-
-  /** Open WebSocket connections. */
-  get connectionCount(): number {
-    return this.#transport.connectionCount;
   }
 
   /** Judgments running now, over all connections (including ones whose client left and that are being aborted). */
   get inFlight(): number {
     return this.#judgments.size;
-  }
-
-  /** Resolves once the server reached `closed` (by whoever called `close()`). */
-  get closed(): Promise<void> {
-    return this.#transport.closed;
-  }
-
-  /**
-   * Drains and stops: new judgments get SHUTTING_DOWN and new upgrades HTTP 503; in-flight judgments may finish for
-   * `drainTimeoutMs`, then are aborted (their clients get SHUTTING_DOWN); sockets close with 1001; the listener stops.
-   * Idempotent: every call returns the same promise. Never rejects; does not close `service` or `media`.
-   */
-  close(): Promise<void> {
-    return this.#transport.close();
   }
 
   // ---- lifecycle ----
@@ -176,7 +149,7 @@ export class RewardServer {
     if (event.type !== 'swapped') return;
     const reason = event.action === 'rollback' ? 'rollback' : event.origin === 'watch' ? 'watch' : 'load';
     const message: ServerMessage = { type: 'version_changed', rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, at: event.at.toISOString() };
-    for (const connection of this.#transport.handlers()) connection.notify(message);
+    for (const connection of this.transport.handlers()) connection.notify(message);
     this.#log.info({ rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, connections: this.connectionCount }, 'version_changed sent');
   }
 

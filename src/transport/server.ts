@@ -8,7 +8,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { bearerChecker, refuseUpgrade } from '../common/http.js';
+import { bearerChecker, listenHttp, refuseUpgrade } from '../common/http.js';
 import type { Logger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
 import { CLOSE_CODES, ServerConnection, type ConnectionHandler } from './server-connection.js';
@@ -85,6 +85,8 @@ export class TransportServer<H extends ConnectionHandler> {
   #port = 0;
   #nextConnectionId = 1;
   #heartbeat: NodeJS.Timeout | null = null;
+  /** The bind started by `listen()`; null until it is called. */
+  #listening: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   readonly #closed: Promise<void>;
   #markClosed: () => void = () => undefined;
@@ -151,30 +153,27 @@ export class TransportServer<H extends ConnectionHandler> {
   }
 
   /**
-   * Listens and enters `running`. Rejects with INVALID_ARGUMENT (`details.reason` = the errno code) when the address
-   * cannot be bound; the server is then `closed`. Called once, by the owner's async factory.
+   * Listens and enters `running`. Rejects with ADDRESS_IN_USE or BIND_FAILED (`details.reason` = the errno code) when the address
+   * cannot be bound; the server is then `closed`. Called once, by the owner's async factory: a second call, or one
+   * after `close()`, rejects with INVALID_STATE.
    */
-  async listen(): Promise<void> {
+  listen(): Promise<void> {
+    if (this.#listening !== null || this.#state !== 'starting') {
+      const { name } = this.#options;
+      return Promise.reject(new VrGrpoError('INVALID_STATE', `${name}: listen() called in state ${this.#state}${this.#listening === null ? '' : ' (listen() was already called)'}`, { details: { state: this.#state } }));
+    }
+    this.#listening = this.#bind();
+    return this.#listening;
+  }
+
+  async #bind(): Promise<void> {
     const { host, port, name } = this.#options;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => {
-          this.#http.off('listening', onListening);
-          reject(error);
-        };
-        const onListening = (): void => {
-          this.#http.off('error', onError);
-          resolve();
-        };
-        this.#http.once('error', onError);
-        this.#http.once('listening', onListening);
-        this.#http.listen(port, host);
-      });
+      await listenHttp(this.#http, host, port, name);
     } catch (error) {
       this.#transition('closed');
       this.#markClosed();
-      const code = error !== null && typeof error === 'object' && 'code' in error ? String(error.code) : 'listen failed';
-      throw new VrGrpoError('INVALID_ARGUMENT', `${name} cannot listen on ${host}:${port}: ${describeError(error)}`, { details: { field: 'port', host, port, reason: code }, cause: error });
+      throw error;
     }
     this.#http.on('error', (error: Error) => this.#log.error({ err: error.message }, 'http server error'));
     const address = this.#http.address();
@@ -190,6 +189,7 @@ export class TransportServer<H extends ConnectionHandler> {
   /**
    * Drains and stops: new upgrades get HTTP 503; the owner's drain step runs; the heartbeat stops; sockets close with
    * 1001 (terminated after CLOSE_HANDSHAKE_TIMEOUT_MS); the listener stops. Every step runs even when one fails.
+   * A server that never listened goes straight to `closed`; one still binding finishes its `listen()` first.
    * Idempotent: every call returns the same promise. Never rejects.
    */
   close(): Promise<void> {
@@ -201,14 +201,23 @@ export class TransportServer<H extends ConnectionHandler> {
 
   #transition(to: TransportState): void {
     if (!TRANSITIONS[this.#state].includes(to)) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `${this.#options.name}: illegal state transition ${this.#state} → ${to}`, { details: { from: this.#state, to } });
+      throw new VrGrpoError('INVALID_STATE', `${this.#options.name}: illegal state transition ${this.#state} → ${to}`, { details: { from: this.#state, to } });
     }
     this.#log.debug({ from: this.#state, to }, 'state');
     this.#state = to;
   }
 
   async #shutdown(): Promise<void> {
+    // Still binding: let `listen()` finish first (state then `running` or `closed`). Otherwise the rest starts now.
+    if (this.#state === 'starting' && this.#listening !== null) await this.#listening.catch(() => undefined);
     if (this.#state === 'closed') return;
+    if (this.#state === 'starting') {
+      // Never listened: nothing to drain or close.
+      this.#transition('closed');
+      this.#markClosed();
+      this.#hooks.onClosed?.();
+      return;
+    }
     this.#transition('draining');
     this.#hooks.onDraining?.();
     await this.#step(this.#hooks.drain.name, this.#hooks.drain.run);

@@ -186,7 +186,7 @@ describe('start', () => {
     const port = address !== null && typeof address === 'object' ? address.port : 0;
     try {
       const error: unknown = await startServer(fixture, { port }).catch((e: unknown) => e);
-      expect(isVrGrpoError(error, 'INVALID_ARGUMENT')).toBe(true);
+      expect(isVrGrpoError(error, 'ADDRESS_IN_USE')).toBe(true);
       if (isVrGrpoError(error)) expect(error.details.reason).toBe('EADDRINUSE');
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));

@@ -1,6 +1,7 @@
 /**
- * Helpers of the swap tests: bounded waits, a deferred, frame sources and judge-service wrappers that let a test hold
- * a judgment (on a real ONNX-backed judge) or watch what the manager does with the services it loads.
+ * Helpers of the swap tests: bounded waits (those of test/transport/helpers.ts, with a longer default), a deferred,
+ * frame sources and judge-service wrappers that let a test hold a judgment (on a real ONNX-backed judge) or watch
+ * what the manager does with the services it loads.
  */
 import { silentLogger } from '../../src/common/logger.js';
 import { isVrGrpoError, type ErrorCode } from '../../src/errors/index.js';
@@ -9,32 +10,20 @@ import { RawFrameSource } from '../../src/judge/frame-source.js';
 import type { Judgment, JudgeService, JudgmentHooks, JudgmentRequest } from '../../src/judge/judge-service.js';
 import type { RawVideo } from '../../src/media/index.js';
 import { CheckpointManager, buildCanarySet, embeddedServiceFactory, type CheckpointEvent, type CheckpointManagerOptions, type ServiceFactory } from '../../src/reward-server/index.js';
+import { rejectionOf, within as transportWithin } from '../transport/helpers.js';
 import { RM_V1 } from './fixtures.js';
 
+/** Default bound of the swap tests' waits (they load real ONNX checkpoints), in milliseconds. */
 export const WAIT_MS = 20_000;
 
-/** Rejects when `promise` takes longer than `ms`. */
-export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Rejects when `promise` takes longer than `ms`: the shared helper with this folder's longer default. */
+export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  return transportWithin(promise, what, ms);
 }
 
 /** The VrGrpoError code `promise` rejects with (fails the test if it resolves or rejects with something else). */
 export async function rejectionCode(promise: Promise<unknown>, what = 'a rejection'): Promise<{ code: ErrorCode; message: string }> {
-  const outcome: unknown = await within(
-    promise.then(
-      () => new Error(`${what}: expected a rejection, it resolved`),
-      (e: unknown) => e,
-    ),
-    what,
-  );
+  const outcome = await rejectionOf(promise, what, WAIT_MS);
   if (!isVrGrpoError(outcome)) throw new Error(`${what}: expected a VrGrpoError, got ${String(outcome)}`);
   return { code: outcome.code, message: outcome.message };
 }

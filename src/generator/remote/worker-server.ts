@@ -7,7 +7,7 @@
 import type { Logger } from '../../common/logger.js';
 import { handleHealthRequest } from '../../common/http.js';
 import { GENERATOR_PROTOCOL_VERSION, type GeneratorWorkerMessage } from '../../protocol/generator-messages.js';
-import { CLOSE_HANDSHAKE_TIMEOUT_MS, settledWithin, TransportServer, type TransportState } from '../../transport/index.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, settledWithin, TransportOwner, TransportServer, type TransportState } from '../../transport/index.js';
 import { SerialQueue } from './serial-queue.js';
 import { WorkerConnection, type WorkerConnectionHost } from './worker-connection.js';
 import type { WorkerHealthBody } from './worker-health.js';
@@ -19,18 +19,25 @@ export type GeneratorWorkerState = TransportState;
 /** How long closing sockets may take their closing handshake before they are terminated, in milliseconds. */
 export const WORKER_CLOSE_HANDSHAKE_TIMEOUT_MS = CLOSE_HANDSHAKE_TIMEOUT_MS;
 
-export class GeneratorWorkerServer {
+/**
+ * The generator worker. `close()` (from `TransportOwner`) drains and stops: new requests get GENERATOR_UNAVAILABLE and
+ * new upgrades HTTP 503; accepted requests may finish for `drainTimeoutMs` (a generator call cannot be interrupted: one
+ * still running then is left to finish unobserved); sockets close with 1001; the listener stops. Idempotent; never
+ * rejects; does not close the generator.
+ */
+export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
   /** The compiled, frozen options. */
   readonly options: ResolvedGeneratorWorkerOptions;
   readonly #log: Logger;
   /** Listener, auth, heartbeat, sockets and lifecycle; this class speaks the generator-worker protocol over it. */
-  readonly #transport: TransportServer<WorkerConnection>;
+  protected override readonly transport: TransportServer<WorkerConnection>;
   readonly #queue = new SerialQueue();
   readonly #host: WorkerConnectionHost;
   #rollouts = 0;
   #updates = 0;
 
   private constructor(options: ResolvedGeneratorWorkerOptions) {
+    super();
     this.options = options;
     this.#log = options.log.child({ component: 'generator-worker' });
     this.#host = {
@@ -44,7 +51,7 @@ export class GeneratorWorkerServer {
         else this.#updates += 1;
       },
     };
-    this.#transport = new TransportServer<WorkerConnection>(
+    this.transport = new TransportServer<WorkerConnection>(
       {
         name: 'generator worker',
         log: this.#log,
@@ -72,49 +79,14 @@ export class GeneratorWorkerServer {
    */
   static async start(options: GeneratorWorkerOptions): Promise<GeneratorWorkerServer> {
     const server = new GeneratorWorkerServer(compileGeneratorWorkerOptions(options));
-    await server.#transport.listen();
+    await server.transport.listen();
     server.#log.info({ url: server.url, auth: server.options.token !== null, generator: server.options.generator.name, trainable: server.options.trainable }, 'generator worker listening');
     return server;
-  }
-
-  /** Current lifecycle state. */
-  get state(): GeneratorWorkerState {
-    return this.#transport.state;
-  }
-
-  /** The bound TCP port (the real one when `port` was 0). */
-  get port(): number {
-    return this.#transport.port;
-  }
-
-  /** `ws://host:port` to connect to. */
-  get url(): string {
-    return this.#transport.url;
-  }
-
-  /** Open WebSocket connections. */
-  get connectionCount(): number {
-    return this.#transport.connectionCount;
   }
 
   /** Requests waiting for or holding the generator, over all connections (including orphan discards). */
   get queued(): number {
     return this.#queue.size;
-  }
-
-  /** Resolves once the worker reached `closed` (by whoever called `close()`). */
-  get closed(): Promise<void> {
-    return this.#transport.closed;
-  }
-
-  /**
-   * Drains and stops: new requests get GENERATOR_UNAVAILABLE and new upgrades HTTP 503; accepted requests may finish
-   * for `drainTimeoutMs` (a generator call cannot be interrupted: one still running then is left to finish unobserved);
-   * sockets close with 1001; the listener stops. Idempotent: every call returns the same promise. Never rejects; does
-   * not close the generator.
-   */
-  close(): Promise<void> {
-    return this.#transport.close();
   }
 
   async #drainRequests(): Promise<void> {
