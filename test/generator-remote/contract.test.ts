@@ -1,6 +1,14 @@
-/** The TrainableGenerator contract suite against the in-process embedded generator and a remote one served by a worker. */
+/**
+ * The TrainableGenerator contract suite against every implementation: the in-process embedded generator, the
+ * persistent one (`serve-generator --state-dir`: embedded + policy saved after each update), a remote one served by a
+ * worker, and a reconnecting one (what `train --generator ws://…` uses) to a worker serving a persistent generator.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EmbeddedGenerator } from '../../src/generator/embedded-generator.js';
-import { RemoteGenerator } from '../../src/generator/remote/index.js';
+import { ReconnectingGenerator, RemoteGenerator } from '../../src/generator/remote/index.js';
+import { PersistentGenerator } from '../../src/generator/worker-state.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { describeGeneratorContract } from './contract.js';
 import { startWorker, trainerOptions } from './helpers.js';
@@ -30,3 +38,44 @@ describeGeneratorContract('remote (worker serving the embedded generator)', asyn
     },
   };
 });
+
+describeGeneratorContract(
+  'persistent (embedded + state folder, in-process)',
+  async () => {
+    await chooseTensorBackend('auto');
+    const stateDir = mkdtempSync(join(tmpdir(), 'vr-grpo-contract-persistent-'));
+    const embedded = await EmbeddedGenerator.create({ config, trainer: trainerOptions(config) });
+    const generator = new PersistentGenerator(embedded, stateDir, 0);
+    return {
+      generator,
+      size,
+      cleanup: async () => {
+        await generator.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  },
+  { policyUpdates: true },
+);
+
+describeGeneratorContract(
+  'reconnecting (worker serving a persistent generator)',
+  async () => {
+    await chooseTensorBackend('auto');
+    const stateDir = mkdtempSync(join(tmpdir(), 'vr-grpo-contract-reconnecting-'));
+    const served = new PersistentGenerator(await EmbeddedGenerator.create({ config, trainer: trainerOptions(config) }), stateDir, 0);
+    const worker = await startWorker({ generator: served });
+    const generator = await ReconnectingGenerator.connect(worker.url, { timeoutMs: 60_000, reconnectTimeoutMs: 5_000 });
+    return {
+      generator,
+      size,
+      cleanup: async () => {
+        await generator.close();
+        await worker.close();
+        await served.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  },
+  { policyUpdates: true, recover: true },
+);

@@ -1,7 +1,8 @@
 /**
- * The `TrainableGenerator` contract suite, run against every implementation (in-process embedded, remote over a
- * worker): shape and order of videos, reproducibility by seed, argument errors, and the rollout-handle lifecycle
- * (update releases, discard forgets, unknown handles are INVALID_ARGUMENT).
+ * The `TrainableGenerator` contract suite, run against every implementation (in-process embedded and persistent,
+ * remote and reconnecting over a worker): shape and order of videos, reproducibility by seed, argument errors, the
+ * rollout-handle lifecycle (update releases, discard forgets, unknown handles are INVALID_ARGUMENT), an update that
+ * moves the policy, and the optional `policyUpdates` / `recover` members where an implementation declares them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVrGrpoError, type ErrorCode } from '../../src/errors/index.js';
@@ -15,6 +16,14 @@ export interface ContractSubject {
   readonly cleanup: () => Promise<void>;
 }
 
+/** The optional members of `TrainableGenerator` an implementation provides; the suite checks the declaration too. */
+export interface GeneratorCapabilities {
+  /** `policyUpdates()`: counts policy updates (a worker with a state folder, a reconnecting client). Default false. */
+  readonly policyUpdates?: boolean;
+  /** `recover()`: can get serving again after GENERATOR_UNAVAILABLE (a reconnecting client). Default false. */
+  readonly recover?: boolean;
+}
+
 const PROMPTS = ['a red circle moving left fast on a navy background', 'a green cross staying still on a maroon background'];
 
 async function expectCode(promise: Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
@@ -22,7 +31,7 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode, what: stri
   expect(isVrGrpoError(error, code), `${what}: expected ${code}, got ${String(error)}`).toBe(true);
 }
 
-export function describeGeneratorContract(label: string, setup: () => Promise<ContractSubject>): void {
+export function describeGeneratorContract(label: string, setup: () => Promise<ContractSubject>, capabilities: GeneratorCapabilities = {}): void {
   describe(`TrainableGenerator contract: ${label}`, () => {
     let subject: ContractSubject;
     beforeAll(async () => {
@@ -42,6 +51,9 @@ export function describeGeneratorContract(label: string, setup: () => Promise<Co
         ['p1-m1', 1, 1, PROMPTS[1]],
       ]);
       const { width, height, frameCount, fps } = subject.size;
+      const again = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 1 });
+      expect(again.rolloutId, 'every rollout gets its own handle').not.toBe(r.rolloutId);
+      await subject.generator.discard([again.rolloutId]);
       for (const v of r.videos) {
         expect(v.video).toMatchObject({ width, height, frameCount, fps });
         expect(v.video.data.length).toBe(width * height * 3 * frameCount);
@@ -64,6 +76,7 @@ export function describeGeneratorContract(label: string, setup: () => Promise<Co
       await expectCode(subject.generator.generate({ prompts: [], groupSize: 2, seed: 1 }), 'INVALID_ARGUMENT', 'no prompts');
       await expectCode(subject.generator.generate({ prompts: PROMPTS, groupSize: 0, seed: 1 }), 'INVALID_ARGUMENT', 'groupSize 0');
       await expectCode(subject.generator.generate({ prompts: PROMPTS, groupSize: 1.5, seed: 1 }), 'INVALID_ARGUMENT', 'groupSize 1.5');
+      await expectCode(subject.generator.update([]), 'INVALID_ARGUMENT', 'an update without rollouts');
     });
 
     it('update: unknown handle and wrong advantage count are INVALID_ARGUMENT; a used handle is released', async () => {
@@ -75,6 +88,50 @@ export function describeGeneratorContract(label: string, setup: () => Promise<Co
       expect(stats.videos).toBe(3);
       expect(stats.onPolicyMaxRatioDeviation).toBeLessThan(1e-4);
       await expectCode(subject.generator.update([{ rolloutId: r.rolloutId, advantages: [1, null, -1, 0.5] }]), 'INVALID_ARGUMENT', 'a released rollout');
+    });
+
+    it('a successful update moves the policy: the same request samples other latents afterwards', async () => {
+      const request = { prompts: PROMPTS, groupSize: 2, seed: 12 };
+      const before = await subject.generator.generate(request);
+      await subject.generator.update([{ rolloutId: before.rolloutId, advantages: [1.2, -0.8, 0.9, -1.1] }]);
+      const after = await subject.generator.generate(request);
+      expect(after.videos.map((v) => v.id)).toEqual(before.videos.map((v) => v.id));
+      expect(after.videos.flatMap((v) => Array.from(v.latent ?? []))).not.toEqual(before.videos.flatMap((v) => Array.from(v.latent ?? [])));
+      await subject.generator.discard([after.rolloutId]);
+    });
+
+    it(`${capabilities.policyUpdates === true ? 'provides' : 'does not provide'} policyUpdates(), as declared`, () => {
+      expect(typeof subject.generator.policyUpdates).toBe(capabilities.policyUpdates === true ? 'function' : 'undefined');
+    });
+
+    it.runIf(capabilities.policyUpdates === true)('policyUpdates() counts each successful update once and no refused one', async () => {
+      const count = (): number => {
+        if (subject.generator.policyUpdates === undefined) throw new Error('policyUpdates() is missing');
+        return subject.generator.policyUpdates();
+      };
+      const start = count();
+      expect(Number.isInteger(start) && start >= 0).toBe(true);
+      const r = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 13 });
+      await expectCode(subject.generator.update([{ rolloutId: r.rolloutId, advantages: [1] }]), 'INVALID_ARGUMENT', 'wrong advantage count');
+      await expectCode(subject.generator.update([{ rolloutId: 'no-such-rollout', advantages: [1] }]), 'INVALID_ARGUMENT', 'unknown rollout');
+      expect(count(), 'refused updates are not counted').toBe(start);
+      await subject.generator.update([{ rolloutId: r.rolloutId, advantages: [1, -1, 0.5, -0.5] }]);
+      expect(count()).toBe(start + 1);
+      await subject.generator.discard([r.rolloutId]);
+      expect(count(), 'discard is not an update').toBe(start + 1);
+    });
+
+    it(`${capabilities.recover === true ? 'provides' : 'does not provide'} recover(), as declared`, () => {
+      expect(typeof subject.generator.recover).toBe(capabilities.recover === true ? 'function' : 'undefined');
+    });
+
+    it.runIf(capabilities.recover === true)('recover() on a healthy generator resolves and leaves it serving its rollouts', async () => {
+      const r = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 14 });
+      if (subject.generator.recover === undefined) throw new Error('recover() is missing');
+      await subject.generator.recover();
+      // A reconnect would have lost the rollout: a healthy recover keeps the connection, so the handle still works.
+      const stats = await subject.generator.update([{ rolloutId: r.rolloutId, advantages: [1, -1, 1, -1] }]);
+      expect(stats.videos).toBe(4);
     });
 
     it('discard forgets a handle (a later update is INVALID_ARGUMENT); unknown ids are ignored', async () => {

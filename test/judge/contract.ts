@@ -1,11 +1,12 @@
 /**
  * The `JudgeService` contract suite: every reward backend (embedded, VLM, …) runs it. It checks what callers rely on,
  * whatever the backend's quality: verdicts that parse against the protocol schema, frame and tool budgets respected,
- * frames viewed inside the videos, turns streamed in order, pointwise scores in range, abort honoured.
+ * frames viewed inside the videos (of unequal lengths too), turns streamed in order, pointwise scores in range, abort
+ * honoured, a pair of other than two videos refused, and an unreadable video an error (never a default score).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isVrGrpoError } from '../../src/errors/index.js';
-import { RawFrameSource } from '../../src/judge/frame-source.js';
+import { VrGrpoError, isVrGrpoError } from '../../src/errors/index.js';
+import { RawFrameSource, type FrameSource } from '../../src/judge/frame-source.js';
 import type { JudgeService } from '../../src/judge/judge-service.js';
 import { verdictSchema, type Turn } from '../../src/protocol/index.js';
 import { Rng } from '../../src/common/rng.js';
@@ -21,6 +22,26 @@ function videos(): { good: RawFrameSource; bad: RawFrameSource } {
   bad[DEFECT_OFFSET + 3] = 1;
   const render = (l: Float32Array): RawFrameSource => new RawFrameSource(renderScene(decodeLatent(l), { frames: 24, fps: 8 }), 'v');
   return { good: render(good), bad: render(bad) };
+}
+
+/** A video that announces 24 frames but whose frames cannot be read (a truncated file decoded lazily). */
+function unreadable(): FrameSource {
+  return {
+    label: 'truncated.mp4',
+    frameCount: () => Promise.resolve(24),
+    size: () => Promise.resolve({ width: 64, height: 64 }),
+    frames: () => Promise.reject(new VrGrpoError('VIDEO_DECODE_FAILED', 'truncated.mp4: cannot decode', { details: { path: 'truncated.mp4', reason: 'truncated' } })),
+  };
+}
+
+/** The rejection of `promise` (fails the test when it resolves). */
+async function rejectionOf(promise: Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    const value = await promise;
+    throw new Error(`expected ${what} to reject, it resolved with ${JSON.stringify(value).slice(0, 200)}`);
+  } catch (e) {
+    return e;
+  }
 }
 
 /** What a backend can do; the suite checks a refusal where it cannot. */
@@ -48,6 +69,47 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
       expect(j.framesViewed).toHaveLength(2);
       for (const f of j.framesViewed) for (const i of f) expect(i >= 0 && i < 24).toBe(true);
       expect(j.turns?.at(-1)?.role).toBe('assistant');
+    });
+
+    it('names its backend and the version its verdicts carry', async () => {
+      expect(service.backendName.length).toBeGreaterThan(0);
+      expect(service.rmVersion().length).toBeGreaterThan(0);
+      const { good, bad } = videos();
+      const j = await service.judge({ id: 'c0', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: {} }, {});
+      expect(j.rmVersion).toBe(service.rmVersion());
+      expect(j.mode).toBe('pairwise');
+    });
+
+    it('views frames inside each video of a pair of unequal lengths', async () => {
+      const { good, bad } = videos();
+      const spec = parsePrompt(PROMPT);
+      const long = new RawFrameSource(renderScene(decodeLatent(idealLatent(spec, Rng.fromSeed(3))), { frames: 48, fps: 8 }), 'long');
+      for (const [pair, lengths] of [
+        [[good, long], [24, 48]],
+        [[long, bad], [48, 24]],
+      ] as const) {
+        const j = await service.judge({ id: 'c8', prompt: PROMPT, mode: 'pairwise', videos: pair, options: { maxToolCalls: 2 } }, {});
+        expect(verdictSchema.safeParse({ type: 'verdict', id: 'c8', ...j }).success).toBe(true);
+        expect(j.framesViewed).toHaveLength(2);
+        j.framesViewed.forEach((f, k) => {
+          expect(f.length, `frames viewed of video ${k + 1}`).toBeGreaterThan(0);
+          for (const i of f) expect(Number.isInteger(i) && i >= 0 && i < (lengths[k] ?? 0), `frame ${i} of video ${k + 1} (${lengths[k]} frames)`).toBe(true);
+        });
+      }
+    });
+
+    it('refuses a pairwise request without exactly two videos with INVALID_REQUEST', async () => {
+      const { good, bad } = videos();
+      for (const v of [[good], [good, bad, good]]) {
+        const error = await rejectionOf(service.judge({ id: 'c9', prompt: PROMPT, mode: 'pairwise', videos: v, options: {} }, {}), `pairwise with ${v.length} video(s)`);
+        expect(isVrGrpoError(error, 'INVALID_REQUEST'), `pairwise with ${v.length} video(s): ${String(error)}`).toBe(true);
+      }
+    });
+
+    it('rejects with VIDEO_DECODE_FAILED, not a default score, when a video cannot be read', async () => {
+      const { good } = videos();
+      const pairwise = await rejectionOf(service.judge({ id: 'c10', prompt: PROMPT, mode: 'pairwise', videos: [good, unreadable()], options: {} }, {}), 'a pair with an unreadable video');
+      expect(isVrGrpoError(pairwise, 'VIDEO_DECODE_FAILED'), String(pairwise)).toBe(true);
     });
 
     it('respects the tool-call and per-call frame budgets', async () => {
