@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
+import { worldRun } from '../src/job/index.js';
 import { EmbeddedGenerator, trainerOptionsFrom, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
 import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
-import { FakeJudge } from '../test/coordinator/fake-judge.js';
+import { FakeJudge } from '../src/testing/fake-judge.js';
 import { machineInfo, median } from './machine.js';
 
 const MEMORY_STEPS = Number(process.env.BENCH_MEMORY_STEPS ?? 200);
@@ -50,7 +51,7 @@ await embedded.close();
 const videos = OVERHEAD_STEPS * config.training.promptsPerStep * config.training.groupSize;
 const rounds: { cpuMsPerVideo: number; wallMsPerStep: number }[] = [];
 for (let r = 0; r < REPEATS; r++) {
-  const zero = new Coordinator({ config, runDir: join(tmp, `overhead-${r}`), generator: new ZeroCostGenerator(template), embedded: null, judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
+  const zero = await Coordinator.create({ config, runDir: join(tmp, `overhead-${r}`), generator: new ZeroCostGenerator(template), ...worldRun(config, null), judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await zero.runLoop();
@@ -72,11 +73,11 @@ process.stderr.write(`overhead: ${overhead.cpuMsPerVideo.toFixed(3)} ms CPU per 
 const gen = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config, MEMORY_STEPS) });
 const samples: { step: number; rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number; tensors: number }[] = [];
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
-const mem = new Coordinator({
+const mem = await Coordinator.create({
   config,
   runDir: join(tmp, 'memory'),
   generator: gen,
-  embedded: gen,
+  ...worldRun(config, gen),
   judge: new FakeJudge(),
   log: silentLogger(),
   steps: MEMORY_STEPS,

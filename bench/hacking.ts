@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, defaultConfig } from '../src/config/index.js';
 import { chooseTensorBackend } from '../src/tensor/index.js';
-import { runWithDriftMonitor, type HackingRunResult } from '../test/metrics/hacking-run.js';
+import { runWithDriftMonitor, type HackingRunResult } from '../src/job/index.js';
 import { machineInfo } from './machine.js';
 
 const STEPS = Number(process.env.BENCH_HACKING_STEPS ?? 30);

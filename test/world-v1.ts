@@ -4,7 +4,7 @@
  * what they were built to check, on the world they were built for.
  */
 import { join } from 'node:path';
-import { PROJECT_ROOT, defaultConfig, type Config } from '../src/config/index.js';
+import { PROJECT_ROOT, defaultConfig, mergeRawConfig, type Config } from '../src/config/index.js';
 
 export const WORLD_V1 = Object.freeze({
   world: { version: 1, frames: 24 },
@@ -14,19 +14,8 @@ export const WORLD_V1 = Object.freeze({
   reward: { mode: 'pointwise', plan: 'all-pairs' },
 });
 
-const isPlain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-/** `b` over `a`, merging nested objects (arrays and scalars replace). */
-export function mergeRaw(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = isPlain(prev) && isPlain(v) ? mergeRaw(prev, v) : v;
-  }
-  return out;
-}
 
 /** The default config on world v1, with `overrides` on top (nested objects merge). */
 export function v1Config(overrides: Record<string, unknown> = {}): Config {
-  return defaultConfig(mergeRaw(WORLD_V1, overrides));
+  return defaultConfig(mergeRawConfig(WORLD_V1, overrides));
 }

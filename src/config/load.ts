@@ -97,8 +97,23 @@ export function resolveConfig(raw: unknown, options: { baseDir: string; source: 
   return deepFreeze({ ...parsed, source: options.source });
 }
 
-/** Loads and validates a YAML config file. CONFIG_NOT_FOUND when unreadable, CONFIG_INVALID when malformed or invalid. */
-export function loadConfig(path: string = DEFAULT_CONFIG_PATH): Config {
+const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** `over` on top of `base`, merging nested objects (arrays and scalars replace). */
+export function mergeRawConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? mergeRawConfig(prev, v) : v;
+  }
+  return out;
+}
+
+/**
+ * Loads and validates a YAML config file, with `overrides` (raw config fields, nested objects merge) on top of the
+ * file's content. CONFIG_NOT_FOUND when unreadable, CONFIG_INVALID when malformed or invalid.
+ */
+export function loadConfig(path: string = DEFAULT_CONFIG_PATH, overrides: Record<string, unknown> = {}): Config {
   const file = resolve(path);
   if (!existsSync(file)) throw new VrGrpoError('CONFIG_NOT_FOUND', `config file not found: ${file}`, { details: { path: file } });
   let text: string;
@@ -117,7 +132,8 @@ export function loadConfig(path: string = DEFAULT_CONFIG_PATH): Config {
       cause: e,
     });
   }
-  return resolveConfig(raw, { baseDir: dirname(file), source: file });
+  const merged = Object.keys(overrides).length === 0 ? raw : mergeRawConfig(isPlainObject(raw) ? raw : {}, overrides);
+  return resolveConfig(merged, { baseDir: dirname(file), source: file });
 }
 
 /** Built-in defaults, as if from an empty file in configs/. */

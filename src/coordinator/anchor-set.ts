@@ -4,6 +4,7 @@
  * raw RGB24 file per video) so a resumed run re-judges exactly the same videos, and re-judged through the reward
  * servers to measure how the judge itself drifts (every N steps, after RM version changes).
  */
+import { RUN_LAYOUT } from '../common/run-layout.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -18,7 +19,7 @@ import { FilePromptSampler, WorldPromptSampler, readPromptFile } from './prompt-
 import { collectGroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 
 /** Folder of the anchor set inside a run directory. */
-export const ANCHORS_DIR = 'anchors';
+export const ANCHORS_DIR = RUN_LAYOUT.anchors;
 const MANIFEST = 'anchors.json';
 
 /** Seed streams of the anchor set (derived from the run's seed; distinct from the training streams). */

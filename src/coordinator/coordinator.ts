@@ -4,19 +4,16 @@
  * policy. With pipelining the next rollout is generated while the current one is judged. Everything a run produces
  * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Rng, deriveSeed } from '../common/rng.js';
+import { Rng } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import { encodeFrameStrip, stripFrames, type FrameStripRecord } from '../dashboard/frame-strip.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
-import type {
-  EmbeddedGenerator} from '../generator/index.js';
 import {
-  evaluatePolicyGold,
   readAdapterState,
-  samplerOptionsFrom,
   type AdapterState,
   type GenerateResult,
   type GoldSummary,
@@ -27,11 +24,14 @@ import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState
 import type { Media } from '../media/index.js';
 import type { StepRecord } from '../metrics/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
-import { decodeLatent, evaluateScene, goldScores, type GoldReport, type GoldScores } from '../world/index.js';
+import { goldScores, type GoldReport, type GoldScores } from '../world/index.js';
+import { NO_GOLD, type GoldEvaluation } from './gold.js';
 import { emptyAgreement, judgeGoldAgreement, mergeAgreement, type ComparisonGold, type JudgeGoldAgreement } from './judge-gold.js';
 import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampler, type PromptSamplerState, type SampledPrompt } from './prompt-sampler.js';
 import { collectGroupRewards, rewardSettingsFromConfig, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
-import { RunDir } from './run-dir.js';
+import { RunDir, checkpointFiles, latestCheckpointDir } from './run-dir.js';
+import { RUN_LAYOUT, stepFolder, stepVideoFile } from '../common/run-layout.js';
+import { streamSeed } from './seed-streams.js';
 
 export type CoordinatorState = 'ready' | 'running' | 'stopping' | 'stopped';
 
@@ -42,8 +42,10 @@ export interface CoordinatorOptions {
   readonly config: Config;
   readonly runDir: string;
   readonly generator: TrainableGenerator;
-  /** The in-process generator when the policy lives here (held-out evaluation, checkpoints, resume). */
-  readonly embedded: EmbeddedGenerator | null;
+  /** The truth the run may know besides its judge (gold reports, held-out evaluation). Default: none (`NO_GOLD`). */
+  readonly gold?: GoldEvaluation;
+  /** Saves the policy into each checkpoint folder, when the policy lives in this process (else its owner keeps it). */
+  readonly policyCheckpoints?: PolicyCheckpoints | null;
   readonly judge: JudgeClient;
   readonly log: Logger;
   /** Steps to run in total (default config.training.steps). */
@@ -60,6 +62,11 @@ export interface CoordinatorOptions {
   readonly onSampledGroup?: (group: SampledGroup) => void;
   /** Watches each step before its metrics line is written (drift detectors, anchor re-judging); see {@link StepMonitor}. */
   readonly monitor?: StepMonitor;
+}
+
+/** Writes the policy's state (adapters, optimizer) into a checkpoint folder, for `loadResumeState`. */
+export interface PolicyCheckpoints {
+  save(dir: string, step: number): void;
 }
 
 /** What a step monitor sees of one step: its metrics line so far and the per-video rewards behind it. */
@@ -175,7 +182,6 @@ interface StepCore {
 
 const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
 const finite = (xs: readonly number[]): number[] => xs.filter(Number.isFinite);
-const pad = (n: number): string => String(n).padStart(6, '0');
 
 export class Coordinator {
   private state: CoordinatorState = 'ready';
@@ -191,21 +197,43 @@ export class Coordinator {
   /** RM versions of the last step's verdicts (a change resets the per-prompt statistics, by config). */
   private verdictVersions: string[] = [];
 
-  constructor(private readonly o: CoordinatorOptions) {
-    const c = o.config;
-    this.run = new RunDir(o.runDir, o.onEvent);
+  private readonly gold: GoldEvaluation;
+
+  /**
+   * Reads what the run needs before it starts (the latest checkpoint on resume, the prompt file), creates the run
+   * folder, and builds the coordinator. CHECKPOINT_NOT_FOUND when `resume` finds no checkpoint.
+   */
+  static async create(options: CoordinatorOptions): Promise<Coordinator> {
+    const c = options.config;
+    const run = await RunDir.open(options.runDir, options.onEvent);
     let saved: CoordinatorCheckpoint | null = null;
-    if (o.resume === true) {
-      saved = this.readLatest();
-      if (saved === null) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no checkpoint to resume in ${this.run.path}`);
+    if (options.resume === true) {
+      saved = await readLatestCheckpoint(run.path);
+      if (saved === null) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no checkpoint to resume in ${run.path}`);
+    }
+    const seed = streamSeed(c.seed, 'prompts');
+    const sampler =
+      c.training.promptFile === null
+        ? new WorldPromptSampler(c.world, seed, saved?.sampler)
+        : new FilePromptSampler(readPromptFile(c.training.promptFile), seed, saved?.sampler);
+    return new Coordinator(options, run, sampler, saved);
+  }
+
+  private constructor(
+    private readonly o: CoordinatorOptions,
+    run: RunDir,
+    sampler: PromptSampler,
+    saved: CoordinatorCheckpoint | null,
+  ) {
+    const c = o.config;
+    this.run = run;
+    this.sampler = sampler;
+    this.gold = o.gold ?? NO_GOLD;
+    if (saved !== null) {
       this.firstStep = saved.step + 1;
       this.heldOutBefore = saved.heldOutBefore;
       this.restoredMonitor = saved.monitor ?? null;
     }
-    this.sampler =
-      c.training.promptFile === null
-        ? new WorldPromptSampler(c.world, deriveSeed(c.seed, 3), saved?.sampler)
-        : new FilePromptSampler(readPromptFile(c.training.promptFile), deriveSeed(c.seed, 3), saved?.sampler);
     const a = c.training.advantage;
     this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;
     this.settings = rewardSettingsFromConfig(c);
@@ -229,15 +257,7 @@ export class Coordinator {
     return this.state === 'stopping';
   }
 
-  private readLatest(): CoordinatorCheckpoint | null {
-    const dir = latestCheckpointDir(this.run.path);
-    return dir === null ? null : (JSON.parse(readFileSync(join(dir, 'coordinator.json'), 'utf8')) as CoordinatorCheckpoint);
-  }
-
   private checkpoint(step: number): void {
-    const dir = `step-${pad(step)}`;
-    const root = join(this.run.path, 'checkpoints', dir);
-    this.o.embedded?.saveAdapters(join(root, 'policy'), { step });
     const state: CoordinatorCheckpoint = {
       step,
       sampler: this.sampler.state(),
@@ -245,16 +265,13 @@ export class Coordinator {
       heldOutBefore: this.heldOutBefore,
       ...(this.o.monitor === undefined ? {} : { monitor: this.o.monitor.checkpointState() }),
     };
-    this.run.writeJson(join('checkpoints', dir, 'coordinator.json'), state);
-    this.run.writeJson(join('checkpoints', 'latest.json'), { step, dir });
+    const policy = this.o.policyCheckpoints;
+    const dir = this.run.writeCheckpoint(step, state, policy == null ? undefined : (d) => policy.save(d, step));
     this.run.event('checkpoint', { step, dir });
   }
 
   private evaluate(): GoldSummary | null {
-    const e = this.o.embedded;
-    if (e === null || this.o.config.training.promptFile !== null) return null;
-    const c = this.o.config;
-    return evaluatePolicyGold(e.policy, c, { split: 'heldout', prompts: c.training.evalPrompts, seed: deriveSeed(c.seed, 5), sampler: { ...samplerOptionsFrom(c), mode: 'ode' }, useLora: true });
+    return this.gold.heldOut();
   }
 
   /** The prompts of a step: drawn once, so a retried step (or a discarded prefetch) uses the same ones. */
@@ -271,7 +288,7 @@ export class Coordinator {
     const c = this.o.config;
     const prompts = this.promptsOf(step);
     const t0 = performance.now();
-    const result = await this.o.generator.generate({ prompts: prompts.map((p) => p.text), groupSize: c.training.groupSize, seed: deriveSeed(c.seed, 1000 + step) });
+    const result = await this.o.generator.generate({ prompts: prompts.map((p) => p.text), groupSize: c.training.groupSize, seed: streamSeed(c.seed, 'rollout', step) });
     return { step, prompts, result, generateMs: performance.now() - t0 };
   }
 
@@ -317,7 +334,7 @@ export class Coordinator {
       const judging = Promise.all(
         current.prompts.map((p, g) => {
           const videos = current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video);
-          return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(deriveSeed(c.seed, 2000 + step, g)));
+          return collectGroupRewards(this.o.judge, p.text, videos, this.settings, Rng.fromSeed(streamSeed(c.seed, 'judging', step, g)));
         }),
       );
       // Pipelining: roll out the next step while this one is judged — but never across a checkpoint, so a resume
@@ -352,13 +369,13 @@ export class Coordinator {
   }
 
   async runLoop(): Promise<RunSummary> {
-    if (this.state !== 'ready') throw new VrGrpoError('INVALID_ARGUMENT', `coordinator is ${this.state}`);
+    if (this.state !== 'ready') throw new VrGrpoError('INVALID_STATE', `coordinator is ${this.state}`, { details: { state: this.state } });
     this.state = 'running';
     const c = this.o.config;
     const total = this.o.steps ?? c.training.steps;
     const started = performance.now();
     if (this.firstStep === 1) {
-      this.run.writeJson('config.json', c);
+      this.run.writeJson(RUN_LAYOUT.config, c);
       this.run.event('start', { steps: total, generator: this.o.generator.name });
       this.heldOutBefore = this.evaluate();
       if (this.heldOutBefore !== null) {
@@ -420,14 +437,13 @@ export class Coordinator {
           const pairs = judged[0]?.comparisons ?? [];
           for (const v of groups[0]?.verdicts ?? []) {
             const pair = pairs.find((p) => p.verdict === v);
-            this.run.append('traces.jsonl', { step, group: 0, prompt: current.prompts[0]?.text ?? '', ...(pair === undefined ? {} : { first: pair.first, second: pair.second, gold: pair.gold }), verdict: v });
+            this.run.append(RUN_LAYOUT.traces, { step, group: 0, prompt: current.prompts[0]?.text ?? '', ...(pair === undefined ? {} : { first: pair.first, second: pair.second, gold: pair.gold }), verdict: v });
           }
         }
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
-          const dir = join(this.run.path, 'videos', `step-${pad(step)}`);
-          mkdirSync(dir, { recursive: true });
+          mkdirSync(join(this.run.path, RUN_LAYOUT.videos, stepFolder(step)), { recursive: true });
           const members = current.result.videos.filter((x) => x.promptIndex === 0);
-          for (const v of members) await this.o.media.encodeMp4(v.video, join(dir, `${v.id}.mp4`));
+          for (const v of members) await this.o.media.encodeMp4(v.video, this.run.file(stepVideoFile(step, v.id, '.mp4')));
           const thumbnails = this.writeThumbnails(step, members, groups[0]);
           this.o.onSampledGroup?.(this.sampledGroup(step, current, groups[0], advantages.advantages[0] ?? [], judged[0] ?? null, thumbnails));
         }
@@ -501,7 +517,7 @@ export class Coordinator {
       const frames = stripFrames(viewed[i] ?? [], m.video.frameCount);
       if (frames.length === 0) return null;
       const strip = encodeFrameStrip(m.video, frames);
-      const src = join('videos', `step-${pad(step)}`, `${m.id}.frames.png`);
+      const src = stepVideoFile(step, m.id, '.frames.png');
       writeFileSync(join(this.run.path, src), strip.png);
       return { src, frames, tileWidth: strip.tileWidth, tileHeight: strip.tileHeight };
     });
@@ -516,7 +532,6 @@ export class Coordinator {
     thumbnails: readonly (FrameStripRecord | null)[],
   ): SampledGroup {
     const prompt = current.prompts[0];
-    const spec = prompt?.spec ?? null;
     const members = current.result.videos.filter((x) => x.promptIndex === 0);
     const comparisons = judged?.comparisons.filter((c) => c.index >= 0).map((c) => ({ first: c.first, second: c.second, verdict: c.index, gold: c.gold })) ?? [];
     return {
@@ -524,7 +539,7 @@ export class Coordinator {
       prompt: prompt?.text ?? '',
       videos: members.map((v, i) => ({
         id: v.id,
-        mp4: join('videos', `step-${pad(step)}`, `${v.id}.mp4`),
+        mp4: stepVideoFile(step, v.id, '.mp4'),
         reward: group?.rewards[i] ?? NaN,
         perDimension: {
           TA: group?.perDimension.TA[i] ?? NaN,
@@ -533,7 +548,7 @@ export class Coordinator {
           overall: group?.perDimension.overall[i] ?? NaN,
         },
         advantage: adv[i] ?? null,
-        goldAccuracy: spec === null || v.latent === null ? null : evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height)).accuracy,
+        goldAccuracy: judged?.reports[i]?.accuracy ?? null,
         frameCount: v.video.frameCount,
         gold: judged?.gold[i] ?? null,
         thumbnails: thumbnails[i] ?? null,
@@ -546,10 +561,8 @@ export class Coordinator {
 
   /** Gold reports of group g's videos in group order (null: no prompt spec or no scene latent). */
   private goldOfGroup(current: Rollout, g: number): (GoldReport | null)[] {
-    const spec = current.prompts[g]?.spec ?? null;
-    return current.result.videos
-      .filter((v) => v.promptIndex === g)
-      .map((v) => (spec === null || v.latent === null ? null : evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height))));
+    const prompt = current.prompts[g];
+    return current.result.videos.filter((v) => v.promptIndex === g).map((v) => (prompt === undefined ? null : this.gold.videoReport(prompt, v)));
   }
 
   private advantages(current: Rollout, groups: readonly GroupRewards[]): ReturnType<typeof groupAdvantages> {
@@ -639,6 +652,8 @@ export class Coordinator {
 
 /** A group's pairwise comparisons against gold (see `judgedAgainstGold`). */
 interface JudgedGroup {
+  /** Gold reports per video of the group; null where unknown. */
+  readonly reports: readonly (GoldReport | null)[];
   /** Gold scores per video of the group; null where unknown. */
   readonly gold: readonly (GoldScores | null)[];
   readonly summary: JudgeGoldAgreement;
@@ -659,6 +674,7 @@ function judgedAgainstGold(reports: readonly (GoldReport | null)[], group: Group
   );
   const verdicts = group?.verdicts ?? [];
   return {
+    reports,
     gold,
     summary,
     comparisons: judged.map((j, k) => ({ first: j.first, second: j.second, verdict: j.verdict, index: verdicts.indexOf(j.verdict), gold: perComparison[k] ?? null })),
@@ -688,18 +704,17 @@ function rewardsByDimension(groups: readonly GroupRewards[]): Record<string, num
   return out;
 }
 
-/** Folder of a run's latest checkpoint (`checkpoints/latest.json` points at it), or null before the first one. */
-function latestCheckpointDir(runDir: string): string | null {
-  const f = join(runDir, 'checkpoints', 'latest.json');
-  if (!existsSync(f)) return null;
-  const latest = JSON.parse(readFileSync(f, 'utf8')) as { dir: string };
-  return join(runDir, 'checkpoints', latest.dir);
+
+/** The coordinator's state at the run's latest checkpoint, or null before the first one. */
+async function readLatestCheckpoint(runDir: string): Promise<CoordinatorCheckpoint | null> {
+  const dir = latestCheckpointDir(runDir);
+  return dir === null ? null : (JSON.parse(await readFile(checkpointFiles(dir).state, 'utf8')) as CoordinatorCheckpoint);
 }
 
 /** Loads the adapters and optimizer state of a run's latest checkpoint (for building the generator on resume). */
 export function loadResumeState(runDir: string): AdapterState | null {
   const latest = latestCheckpointDir(runDir);
-  const dir = latest === null ? null : join(latest, 'policy');
+  const dir = latest === null ? null : checkpointFiles(latest).policy;
   if (dir === null || !existsSync(dir)) return null;
   return readAdapterState(dir);
 }

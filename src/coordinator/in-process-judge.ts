@@ -3,10 +3,10 @@
  * become `RawFrameSource`s, judgments become pooled verdicts. For tests and benches that need the real embedded judge
  * without a child process.
  */
-import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
-import { RawFrameSource } from '../../src/judge/frame-source.js';
-import type { JudgeService } from '../../src/judge/judge-service.js';
-import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
+import type { JudgeClient } from './reward-collector.js';
+import { RawFrameSource } from '../judge/frame-source.js';
+import type { JudgeService } from '../judge/judge-service.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 
 export class InProcessJudge implements JudgeClient {
   private seq = 0;

@@ -4,6 +4,7 @@
  * so a symlink pointing out is refused too); `..`, encoded slashes or backslashes are refused with 403. Byte ranges (`Range: bytes=…`, one range) answer 206, so a browser can read the
  * metadata and seek without fetching the whole file.
  */
+import { RUN_LAYOUT } from '../common/run-layout.js';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../common/logger.js';
 
 /** The folder of the run directory whose files are served. */
-export const VIDEOS_DIR = 'videos';
+export const VIDEOS_DIR = RUN_LAYOUT.videos;
 
 /** The kinds of file served, by lower-case extension, with their content type. */
 export const RUN_FILE_TYPES: Readonly<Record<string, string>> = Object.freeze({ '.mp4': 'video/mp4', '.png': 'image/png' });

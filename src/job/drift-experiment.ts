@@ -1,23 +1,23 @@
 /**
- * A short seeded GRPO run of the embedded default through the real Coordinator and its RunMonitor — embedded
- * generator, the embedded judge in-process (optionally with a planted hack), the drift detectors as `vr-grpo train`
- * runs them (drift events in events.jsonl, gauges and trip counters in CoordinatorMetrics). Shared by
- * test/metrics/hacking-detector.test.ts and bench/hacking.ts.
+ * The drift experiment: a short seeded GRPO run on world v1 (configs/world-v1.yaml) through the real Coordinator and
+ * its RunMonitor — embedded generator, the embedded judge in process (optionally with a planted hack), the drift
+ * detectors as `vr-grpo train` runs them (drift events in events.jsonl, gauges and trip counters in
+ * CoordinatorMetrics). `npm run bench:hacking` runs it clean and hacked; test/metrics/hacking-detector.test.ts checks it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/common/logger.js';
-import { PROJECT_ROOT } from '../../src/config/index.js';
-import { Coordinator, type StepMetrics } from '../../src/coordinator/coordinator.js';
-import { rewardSettingsFromConfig } from '../../src/coordinator/reward-collector.js';
-import { RunMonitor } from '../../src/coordinator/run-monitor.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
-import { createEmbeddedJudge, type PlantedHack } from '../../src/judge/backends/embedded/index.js';
-import { CoordinatorMetrics } from '../../src/metrics/index.js';
-import type { DriftStepReport } from '../../src/metrics/drift/index.js';
-import { InProcessJudge } from './in-process-judge.js';
-import { v1Config } from '../world-v1.js';
+import { silentLogger } from '../common/logger.js';
+import { PROJECT_ROOT, loadConfig } from '../config/index.js';
+import { Coordinator, type StepMetrics } from '../coordinator/coordinator.js';
+import { InProcessJudge } from '../coordinator/in-process-judge.js';
+import { rewardSettingsFromConfig } from '../coordinator/reward-collector.js';
+import { RunMonitor } from '../coordinator/run-monitor.js';
+import { EmbeddedGenerator } from '../generator/index.js';
+import { createEmbeddedJudge, type PlantedHack } from '../judge/backends/embedded/index.js';
+import { CoordinatorMetrics } from '../metrics/index.js';
+import type { DriftStepReport } from '../metrics/drift/index.js';
+import { worldRun } from './training-job.js';
 
 export interface HackingRunOptions {
   readonly hack: PlantedHack | null;
@@ -50,7 +50,7 @@ export interface HackingRunResult {
 }
 
 export async function runWithDriftMonitor(o: HackingRunOptions): Promise<HackingRunResult> {
-  const config = v1Config({
+  const config = loadConfig(join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), {
     seed: o.seed,
     training: { steps: o.steps, promptsPerStep: o.promptsPerStep, groupSize: o.groupSize, evalEvery: 0, evalPrompts: 1, checkpointEvery: 10_000, videosEvery: 0, tracesEvery: 0 },
     judge: { plantedHack: o.hack },
@@ -59,7 +59,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
   const root = mkdtempSync(join(tmpdir(), 'vrgrpo-hacking-'));
   const t = config.training;
   const generator = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
-  const engine = await createEmbeddedJudge({ modelDir: join(PROJECT_ROOT, 'models', 'rm-v2'), judge: config.judge });
+  const engine = await createEmbeddedJudge({ modelDir: config.judge.checkpoint, judge: config.judge });
   const judge = new InProcessJudge(engine);
   const metrics = new CoordinatorMetrics();
   const steps: HackingRunStep[] = [];
@@ -93,7 +93,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       for (const v of m.rmVersions ?? []) versions.add(v);
       steps.push({ step: m.step, reward: m.reward?.combined ?? NaN, goldAccuracy, goldQuality, report });
     };
-    coordinator = new Coordinator({ config, runDir, generator, embedded: generator, judge, log: silentLogger(), steps: o.steps, onStep, monitor });
+    coordinator = await Coordinator.create({ config, runDir, generator, ...worldRun(config, generator), judge, log: silentLogger(), steps: o.steps, onStep, monitor });
     await coordinator.runLoop();
     metrics.runFinished();
     trips = readFileSync(join(runDir, 'events.jsonl'), 'utf8')

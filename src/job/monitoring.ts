@@ -55,7 +55,7 @@ export async function startTrainMonitoring(o: TrainMonitoringOptions): Promise<T
     server,
     replay: (lastStep) => {
       if (server === null) return;
-      const run = new RunDir(o.runDir);
+      const run = RunDir.reader(o.runDir);
       for (const r of run.readSteps()) if (r.step <= lastStep) server.publishStep(r);
       for (const e of run.read('events.jsonl')) server.publishEvent(e);
     },

@@ -9,7 +9,8 @@
  */
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
-import { Coordinator, loadResumeState, type RunSummary, type StepMetrics } from '../coordinator/coordinator.js';
+import { Coordinator, loadResumeState, type CoordinatorOptions, type RunSummary, type StepMetrics } from '../coordinator/coordinator.js';
+import { worldGold } from '../coordinator/gold.js';
 import { startLocalRewardServers } from '../coordinator/local-reward-server.js';
 import { rewardSettingsFromConfig } from '../coordinator/reward-collector.js';
 import { RunMonitor } from '../coordinator/run-monitor.js';
@@ -172,11 +173,11 @@ export class TrainingJob {
                 onStep(m);
               },
             };
-      const coordinator = new Coordinator({
+      const coordinator = await Coordinator.create({
         config: s.config,
         runDir: s.runDir,
         generator,
-        embedded,
+        ...worldRun(s.config, embedded),
         judge: pool,
         log: s.log,
         steps: s.steps,
@@ -216,4 +217,16 @@ export class TrainingJob {
   close(): Promise<void> {
     return this.teardown.run();
   }
+}
+
+/**
+ * What the coordinator is given of the synthetic world and of a policy trained in this process: the world's gold
+ * (held-out evaluation only when the policy is here) and the policy saved into each checkpoint (a remote worker keeps
+ * its own state).
+ */
+export function worldRun(config: Config, embedded: EmbeddedGenerator | null): Pick<CoordinatorOptions, 'gold' | 'policyCheckpoints'> {
+  return {
+    gold: worldGold(config, embedded?.policy ?? null),
+    policyCheckpoints: embedded === null ? null : { save: (dir, step) => embedded.saveAdapters(dir, { step }) },
+  };
 }

@@ -1,8 +1,12 @@
-import { VrGrpoError } from '../../src/errors/index.js';
-import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
-import type { RawVideo } from '../../src/media/index.js';
-import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
-import type { Preference } from '../../src/protocol/index.js';
+/**
+ * Test doubles shipped with the package, for benches and for users' own tests of code built on vr-grpo: they
+ * implement the real interfaces, cost next to nothing, and are deterministic.
+ */
+import { VrGrpoError } from '../errors/index.js';
+import type { JudgeClient } from '../coordinator/reward-collector.js';
+import type { RawVideo } from '../media/index.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
+import type { Preference } from '../protocol/index.js';
 
 /** Mean red minus mean blue of a video's first frame: a deterministic stand-in score. */
 export function redness(v: RawVideo): number {

@@ -8,7 +8,7 @@ import type { RewardSettings } from '../../src/coordinator/reward-collector.js';
 import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../../src/generator/index.js';
 import { DriftMonitor } from '../../src/metrics/drift/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
-import { FakeJudge, redness } from './fake-judge.js';
+import { FakeJudge, redness } from '../../src/testing/fake-judge.js';
 import { v1Config } from '../world-v1.js';
 
 /** The real embedded generator, recording every call. */

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import { Coordinator, loadResumeState } from '../../src/coordinator/coordinator.js';
+import { worldRun } from '../../src/job/index.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
-import { FakeJudge } from './fake-judge.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
 import { v1Config } from '../world-v1.js';
 import { expectDeclaredStepRecords } from '../metrics/helpers.js';
 
@@ -38,7 +39,7 @@ async function generatorFor(c: Config, runDir: string | null): Promise<EmbeddedG
 
 async function train(c: Config, runDir: string, judge: FakeJudge, steps: number, resume = false): Promise<{ generator: EmbeddedGenerator; summary: Awaited<ReturnType<Coordinator['runLoop']>> }> {
   const generator = await generatorFor(c, resume ? runDir : null);
-  const coordinator = new Coordinator({ config: c, runDir, generator, embedded: generator, judge, log: silentLogger(), steps, resume });
+  const coordinator = await Coordinator.create({ config: c, runDir, generator, ...worldRun(c, generator), judge, log: silentLogger(), steps, resume });
   const summary = await coordinator.runLoop();
   return { generator, summary };
 }

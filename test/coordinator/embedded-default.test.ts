@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { worldRun } from '../../src/job/index.js';
 import { startLocalRewardServer, type LocalRewardServer } from '../../src/coordinator/local-reward-server.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { RewardClientPool } from '../../src/reward-client/pool.js';
@@ -38,7 +39,7 @@ describe('the embedded default learns', () => {
       trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
     });
     try {
-      const coordinator = new Coordinator({ config, runDir: join(root, 'run'), generator, embedded: generator, judge: pool, log: silentLogger() });
+      const coordinator = await Coordinator.create({ config, runDir: join(root, 'run'), generator, ...worldRun(config, generator), judge: pool, log: silentLogger() });
       const summary = await coordinator.runLoop();
       expect(summary.failedJudgments).toBe(0);
       const before = summary.heldOutBefore?.accuracy ?? NaN;

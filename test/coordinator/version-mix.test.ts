@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
 import { collectGroupRewards, type RewardSettings } from '../../src/coordinator/reward-collector.js';
 import type { RawVideo } from '../../src/media/index.js';
-import { FakeJudge } from './fake-judge.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
 
 // Four 1×1 "videos" of increasing redness: the fake judge prefers redder ones.
 const videos: RawVideo[] = [10, 60, 120, 250].map((r) => ({ width: 1, height: 1, frameCount: 1, fps: 8, data: new Uint8Array([r, 0, 0]) }));

@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { Coordinator, type SampledGroup, type StepMetrics } from '../../src/coordinator/coordinator.js';
+import { worldRun } from '../../src/job/index.js';
 import { judgeGoldAgreement } from '../../src/coordinator/judge-gold.js';
 import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
 import { launchChromium, pollPage, type Chromium } from '../../src/dashboard/browser.js';
@@ -14,7 +15,7 @@ import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
-import { FakeJudge } from '../coordinator/fake-judge.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
 import { v1Config } from '../world-v1.js';
 
 // The dashboard in a real browser during a short real run: the embedded generator, the fake judge of the coordinator
@@ -148,11 +149,11 @@ describe('the dashboard in Chromium during a real run', () => {
 
     let lastGroup: SampledGroup | null = null;
     const records: StepMetrics[] = [];
-    const coordinator = new Coordinator({
+    const coordinator = await Coordinator.create({
       config,
       runDir,
       generator,
-      embedded: generator,
+      ...worldRun(config, generator),
       judge: new ThinkingJudge(),
       log: silentLogger(),
       media,

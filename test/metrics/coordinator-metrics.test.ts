@@ -10,11 +10,12 @@ import { register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { worldRun } from '../../src/job/index.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
-import { FakeJudge } from '../coordinator/fake-judge.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
 import { SKIP_PROMTOOL, expectPromtoolCleanMetrics, parseExposition, sampleSum, sampleValue, type Sample } from './helpers.js';
 import { v1Config } from '../world-v1.js';
 
@@ -81,7 +82,7 @@ describe('a real short coordinator run', () => {
     // Judgment 3 of each step fails, so failures by code and masked counts have something to show.
     const judge = new FakeJudge((call) => call % 12 === 3);
     try {
-      const coordinator = new Coordinator({ config, runDir: dir, generator, embedded: generator, judge, log: silentLogger(), onStep: (m) => metrics.recordStep(m) });
+      const coordinator = await Coordinator.create({ config, runDir: dir, generator, ...worldRun(config, generator), judge, log: silentLogger(), onStep: (m) => metrics.recordStep(m) });
       await coordinator.runLoop();
       metrics.runFinished();
     } finally {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
-import { runWithDriftMonitor, type HackingRunResult } from './hacking-run.js';
+import { runWithDriftMonitor, type HackingRunResult } from '../../src/job/drift-experiment.js';
 import { parseExposition, sampleValue } from './helpers.js';
 
 const RUN = { steps: 30, promptsPerStep: 4, groupSize: 8, seed: 1234 } as const;
