@@ -1,6 +1,6 @@
 /**
  * The judge service a command runs in-process, from the config: the VLM backend when `judge.backend` is vlm (the
- * model is `judge.vlm.model`; optionally recording every request), else the embedded judge on a reward-model
+ * model is `judge.vlm.model`; optionally recording every request), else the embedded judge on a judge
  * checkpoint (a perception or a learned-judge folder), checked as a reward server checks it.
  */
 import { resolve } from 'node:path';

@@ -5,13 +5,13 @@ import { registerEvalJudge } from './commands/eval-judge.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
 import { registerPretrainGenerator } from './commands/pretrain-generator.js';
-import { registerRm } from './commands/rm.js';
+import { registerRm } from './commands/judge-checkpoint.js';
 import { registerServeGenerator } from './commands/serve-generator.js';
 import { registerScreenshot } from './commands/screenshot.js';
 import { registerServeReward } from './commands/serve-reward.js';
 import { registerTrain } from './commands/train.js';
 import { registerTrainJudge } from './commands/train-judge.js';
-import { registerTrainRewardModel } from './commands/train-reward-model.js';
+import { registerTrainRewardModel } from './commands/train-perception.js';
 import { UsageError } from './context.js';
 
 export function buildProgram(): Command {

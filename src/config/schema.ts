@@ -311,7 +311,7 @@ export const rewardServerSchema = strict({
   drainTimeoutMs: int({ min: 0 }).default(30_000),
   /** Admin token of load_checkpoint / rollback / checkpoint_status (docs/rm-swap.md); null = VRGRPO_ADMIN_TOKEN, else admin commands are off. */
   adminToken: str().nullable().default(null),
-  /** Swapping reward-model checkpoints while serving (docs/rm-swap.md). */
+  /** Swapping judge checkpoints while serving (docs/rm-swap.md). */
   checkpoints: strict({
     /** Watch mode: swap to complete checkpoint folders that appear in this folder (relative to this config file); null = off. */
     watchDir: str().nullable().default(null),

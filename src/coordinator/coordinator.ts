@@ -145,7 +145,7 @@ export interface RunSummary {
   /** Over the run: reward mode, judgments per group, and per judgment the select_frames calls and frames viewed. */
   readonly judging: {
     readonly mode: 'pairwise' | 'pointwise';
-    /** Reward-model versions that judged the run's groups (more than one after a swap). */
+    /** Judge versions that judged the run's groups (more than one after a swap). */
     readonly rmVersions: readonly string[];
     readonly judgmentsPerGroup: number;
     readonly toolCallsPerJudgment: number;

@@ -47,10 +47,10 @@ export const ERROR_CODES = {
   BACKEND_UNAVAILABLE: { retryable: true, summary: 'The VLM server cannot be reached, dropped the connection, or kept answering 408/429/5xx (or a malformed body) after the allowed retries.' },
   BACKEND_TIMEOUT: { retryable: true, summary: 'A request to the VLM server got no complete answer within the per-request timeout (judge.vlm.timeoutMs).' },
   BACKEND_REJECTED: { retryable: false, summary: 'The VLM server refused a request with a 4xx status other than 408/429 (bad request, unknown model, context too long, authentication); the message carries the status and the server text.' },
-  RM_VERSION_MIXED: { retryable: true, summary: 'A group\'s judgments came from different reward-model versions (a swap mid-group) and re-judging did not settle on one; the group is dropped, never mixed.' },
+  RM_VERSION_MIXED: { retryable: true, summary: 'A group\'s judgments came from different judge versions (a swap mid-group) and re-judging did not settle on one; the group is dropped, never mixed.' },
   ADMIN_FORBIDDEN: { retryable: false, summary: 'An admin command (load_checkpoint, rollback, checkpoint_status) came without the right admin token, or the server has no admin token configured.' },
-  CHECKPOINT_REJECTED: { retryable: false, summary: 'A reward-model checkpoint loaded but was not switched to: its version label is already serving, or it agreed with the current version less than the agreement floor.' },
-  CANARY_FAILED: { retryable: false, summary: 'A reward-model checkpoint failed its canary: a canary judgment did not complete in time or did not parse as a verdict of that version.' },
+  CHECKPOINT_REJECTED: { retryable: false, summary: 'A judge checkpoint loaded but was not switched to: its version label is already serving, or it agreed with the current version less than the agreement floor.' },
+  CANARY_FAILED: { retryable: false, summary: 'A judge checkpoint failed its canary: a canary judgment did not complete in time or did not parse as a verdict of that version.' },
   SWAP_IN_PROGRESS: { retryable: true, summary: 'A checkpoint load or rollback was asked for while another one is still running; retry when it has finished.' },
 } as const satisfies Record<string, { readonly retryable: boolean; readonly summary: string }>;
 

@@ -1,7 +1,7 @@
 /**
  * Stage checkpoints: the trained policy exported to ONNX with the project's exporter, a manifest naming the stage, the
  * parent checkpoint, the options and the validation numbers, a `metrics.json` with everything measured, and a copy
- * of the perception — a folder `createLearnedJudge` serves as a reward-model version.
+ * of the perception — a folder `createLearnedJudge` serves as a judge version.
  */
 import { ONNX_IR_VERSION, ONNX_OPSET, exportMlpToOnnx, readMlpFromOnnx } from '../onnx/index.js';
 import { sha256Hex } from '../judge/backends/embedded/perception/manifest.js';
@@ -16,7 +16,7 @@ import {
   type LearnedManifest,
   type TrainingStage,
 } from '../judge/backends/learned/index.js';
-import { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import { PolicyNet } from './policy-net.js';
 import type { PerceptionRef } from './data.js';
 
 export const METRICS_FILE = 'metrics.json';

@@ -6,7 +6,7 @@
  */
 import { deriveSeed } from '../common/rng.js';
 import { judgeLayout } from '../judge/backends/learned/index.js';
-import { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import { PolicyNet } from './policy-net.js';
 import type { TrainingData } from './data.js';
 import { fitAndValidate, keptTurns } from './imitation-stage.js';
 import { summarise } from './metrics.js';

@@ -6,7 +6,7 @@
  */
 import { VrGrpoError } from '../errors/index.js';
 import type { RecordedStep } from '../judge/backends/learned/index.js';
-import { encodeSteps, sliceSteps, type PolicyNet } from '../judge/backends/learned/policy-net.js';
+import { encodeSteps, sliceSteps, type PolicyNet } from './policy-net.js';
 import { Adam, clipByGlobalNorm, scoped, tf, type Scalar, type Tensor } from '../tensor/index.js';
 import { namedGrads } from './imitation.js';
 

@@ -6,7 +6,7 @@
  */
 import { Rng, deriveSeed } from '../common/rng.js';
 import { groupAdvantages, mean } from '../grpo/index.js';
-import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import type { PolicyNet } from './policy-net.js';
 import type { TrainingData } from './data.js';
 import { GrpoUpdater, type GrpoUpdateStats } from './grpo-update.js';
 import type { JudgeMetrics } from './metrics.js';

@@ -3,7 +3,7 @@
  * fit a policy to their turns by maximum likelihood, and measure it on the validation pairs.
  */
 import type { AnswerMode, RecordedStep } from '../judge/backends/learned/index.js';
-import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import type { PolicyNet } from './policy-net.js';
 import type { TrainingData } from './data.js';
 import { keepForImitation } from './filters.js';
 import { fitImitation, type ImitationOptions, type ImitationResult } from './imitation.js';

@@ -5,7 +5,7 @@
  */
 import { Rng } from '../common/rng.js';
 import { VrGrpoError } from '../errors/index.js';
-import { encodeSteps, sliceSteps, type PolicyNet, type PolicyStep } from '../judge/backends/learned/policy-net.js';
+import { encodeSteps, sliceSteps, type PolicyNet, type PolicyStep } from './policy-net.js';
 import { Adam, clipByGlobalNorm, scoped, tf, type Scalar, type Tensor } from '../tensor/index.js';
 
 export interface ImitationOptions {

@@ -1,7 +1,8 @@
 /**
  * Training the learned judge in VR-Thinker's three stages — cold start (imitation of filtered teacher traces),
  * rejection-sampling fine-tuning, GRPO with rule-based rewards — on gold pairs of the synthetic world, with perception
- * cached once per video. See docs/judge-training.md.
+ * cached once per video (docs/judge-training.md); the judge's perception model is trained in ./perception/
+ * (docs/perception.md). The serving side of both lives in src/judge/backends/.
  */
 export { runColdStart } from './cold-start.js';
 export { runRft, clonePolicy } from './rft.js';

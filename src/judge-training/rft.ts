@@ -4,7 +4,7 @@
  * dimension (overall and per-dimension) are kept, and the policy is fine-tuned on their turns.
  */
 import { Rng, deriveSeed } from '../common/rng.js';
-import { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import { PolicyNet } from './policy-net.js';
 import { readMlpFromOnnx } from '../onnx/index.js';
 import { exportPolicy } from './checkpoint.js';
 import type { TrainingData } from './data.js';

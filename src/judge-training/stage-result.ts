@@ -1,5 +1,5 @@
 /** What a training stage returns: the trained network (the caller disposes it), its options, what it measured. */
-import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import type { PolicyNet } from './policy-net.js';
 import type { JudgeMetrics } from './metrics.js';
 
 export interface StageResult {

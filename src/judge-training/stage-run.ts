@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import { manifestLayout, type LearnedManifest, type TrainingStage } from '../judge/backends/learned/index.js';
-import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import type { PolicyNet } from './policy-net.js';
 import { loadStagePolicy, saveStageCheckpoint, METRICS_FILE } from './checkpoint.js';
 import { runColdStart } from './cold-start.js';
 import { prepareTrainingData, type TrainingData } from './data.js';

@@ -1,6 +1,6 @@
 /** Measuring a policy (greedy, as served) on perceived gold pairs through the judge engine. */
 import { JsPolicy, type AnswerMode, type LayoutName } from '../judge/backends/learned/index.js';
-import type { PolicyNet } from '../judge/backends/learned/policy-net.js';
+import type { PolicyNet } from './policy-net.js';
 import type { PerceptionCache } from './cached-perception.js';
 import { summarise, type JudgeMetrics } from './metrics.js';
 import type { PerceivedPair } from './perceived-pairs.js';

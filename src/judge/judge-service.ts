@@ -23,7 +23,7 @@ export type Judgment = Omit<VerdictMessage, 'type' | 'id'>;
 export interface JudgeService {
   /** Backend name for `hello`/`status` (e.g. `embedded`, `vlm`). */
   readonly backendName: string;
-  /** The reward-model version that new judgments start on. */
+  /** The judge version that new judgments start on. */
   rmVersion(): string;
   /** Judges; rejects with a VrGrpoError (FORMAT_ERROR, VIDEO_DECODE_FAILED, JUDGE_FAILED, …) on failure, never a default score. */
   judge(request: JudgmentRequest, hooks: JudgmentHooks): Promise<Judgment>;

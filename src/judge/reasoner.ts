@@ -47,7 +47,7 @@ export interface Reasoner {
   readonly name: string;
   /** The most frames one request may carry (a context limit); the audit re-judgment samples no more. Default: unlimited. */
   readonly maxFramesPerRequest?: number;
-  /** The reward-model version this reasoner serves. */
+  /** The judge version this reasoner serves. */
   readonly rmVersion: string;
   /** The next assistant turn (VR-Thinker text), alone or with its cost. */
   next(input: ReasonerInput, signal?: AbortSignal): Promise<string | ReasonerReply>;

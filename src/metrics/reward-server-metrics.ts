@@ -117,7 +117,7 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
     this.#set = m;
     this.#window = new SlidingWindowRatio(options.hallucinationWindow ?? DEFAULT_HALLUCINATION_WINDOW, HALLUCINATION_KINDS);
     // The order here is the order of the exposition and of docs/metrics.md.
-    this.#checkpointInfo = m.gauge('vrgrpo_rm_checkpoint_info', 'The reward-model checkpoint this server judges with (value 1).', ['rm_version', 'backend'], () => {
+    this.#checkpointInfo = m.gauge('vrgrpo_rm_checkpoint_info', 'The judge checkpoint this server judges with (value 1).', ['rm_version', 'backend'], () => {
       this.#noteVersion(this.#currentVersion());
     });
     this.#checkpointChanges = m.counter('vrgrpo_rm_checkpoint_changes_total', 'Times the served RM version changed (checkpoint swaps).');

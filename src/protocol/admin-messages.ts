@@ -1,5 +1,5 @@
 /**
- * Admin messages of the reward-server protocol: swapping the reward-model checkpoint while the server runs
+ * Admin messages of the reward-server protocol: swapping the judge checkpoint while the server runs
  * (`load_checkpoint`, `rollback`, `checkpoint_status`) and their answers, plus the `version_changed` notification that
  * every connected client receives when the serving version switches. Every admin request carries the admin token in
  * its `adminToken` field (the upgrade's bearer token is a different, weaker credential). docs/protocol.md documents them.
@@ -13,7 +13,7 @@ const adminToken = z.string().max(1024).optional();
 // ---- client → server ----
 
 /**
- * Load a new reward-model version in the background, validate it, and switch to it. Exactly one of:
+ * Load a new judge version in the background, validate it, and switch to it. Exactly one of:
  * `checkpoint` (embedded backend: a checkpoint folder on the server's filesystem) or `model` and/or `baseUrl`
  * (VLM backend: the model name and the OpenAI-compatible endpoint to judge with).
  */

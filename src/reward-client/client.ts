@@ -38,7 +38,7 @@ export interface RewardClientOptions {
   readonly clientName?: string;
   /** Logger for protocol anomalies (unparseable or unexpected server messages). Default: silent. */
   readonly log?: Logger;
-  /** Called when the server announces that new judgments start on another reward-model version (`version_changed`). */
+  /** Called when the server announces that new judgments start on another judge version (`version_changed`). */
   readonly onVersionChange?: (change: VersionChange) => void;
 }
 

@@ -24,7 +24,7 @@ export interface RewardPoolOptions {
   /** How long a judgment waits for any replica to be connected, ms. Default 10000. */
   readonly waitForReplicaMs?: number;
   readonly log?: Logger;
-  /** Called when a replica's reward-model version changes (see {@link RewardClientPool.onVersionChange}). */
+  /** Called when a replica's judge version changes (see {@link RewardClientPool.onVersionChange}). */
   readonly onVersionChange?: VersionChangeListener;
   /**
    * Replicas serving different RM versions (a swap rolled out to some of them): `newest` routes only to replicas on
@@ -148,7 +148,7 @@ export class RewardClientPool {
   }
 
   /**
-   * The reward-model version each replica's new judgments start on (its hello, kept current by `version_changed`);
+   * The judge version each replica's new judgments start on (its hello, kept current by `version_changed`);
    * null for a replica that is not connected. A verdict names the version it was judged on: `verdict.rmVersion`.
    */
   versions(): ReadonlyMap<string, string | null> {

@@ -1,7 +1,7 @@
 /**
  * The canary set of a checkpoint swap: a few deterministic pairwise comparisons on videos rendered by the synthetic
  * world (a clean video that matches its prompt against a corrupted, defective one), plus pointwise judgments of some of
- * them. A new reward-model version must judge every canary item — each judgment completes within the time limit and
+ * them. A new judge version must judge every canary item — each judgment completes within the time limit and
  * parses as a verdict of the right shape and version — before it may serve. The same run doubles as its warm-up.
  */
 import { Rng, deriveSeed } from '../common/rng.js';

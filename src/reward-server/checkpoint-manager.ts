@@ -1,5 +1,5 @@
 /**
- * The checkpoint manager: the reward server's judge service whose reward-model version can be swapped while it serves.
+ * The checkpoint manager: the reward server's judge service whose judge version can be swapped while it serves.
  * It holds the current version (and the previous one, for rollback), loads a new one in the background through a
  * pluggable {@link ServiceFactory}, validates it (the factory checks files and signatures; every canary judgment must
  * complete and parse; optionally a floor on agreement with the current version), and switches atomically. A judgment
@@ -394,7 +394,7 @@ export class CheckpointManager implements JudgeService {
       this.#current = entry;
       this.#swaps += 1;
       const ms = performance.now() - started;
-      this.#log.info({ rmVersion, from: before.rmVersion, source: label, origin, ms: Math.round(ms), canary: report }, 'switched reward-model version');
+      this.#log.info({ rmVersion, from: before.rmVersion, source: label, origin, ms: Math.round(ms), canary: report }, 'switched judge version');
       this.#emit({ type: 'swapped', action: 'load', origin, rmVersion, previousVersion: before.rmVersion, canary: report, ms, at: new Date() });
       return { action: 'load', rmVersion, previousVersion: before.rmVersion, canary: report, ms };
     } catch (error) {

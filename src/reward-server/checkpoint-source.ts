@@ -1,5 +1,5 @@
 /**
- * What a reward-model version is loaded from, and the factory that turns such a source into a judge service. The
+ * What a judge version is loaded from, and the factory that turns such a source into a judge service. The
  * embedded backend loads checkpoint folders (`{ kind: 'path' }`); a VLM backend is re-pointed at another model name
  * and/or endpoint (`{ kind: 'vlm' }`). The checkpoint manager is backend-agnostic: it only calls the factory.
  */

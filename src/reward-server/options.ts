@@ -79,7 +79,7 @@ export interface RewardServerOptions {
    */
   readonly adminToken?: string | null;
   /**
-   * The checkpoint manager that makes the reward model swappable; pass it as `service` too. The server answers admin
+   * The checkpoint manager that makes the judge swappable; pass it as `service` too. The server answers admin
    * commands through it and sends `version_changed` to every connection when it switches. Not closed by the server.
    * Default: `null` (no swapping).
    */

@@ -59,6 +59,21 @@ describe('vr-grpo CLI', () => {
     expect(lines.every((l) => l.goldAccuracy === null)).toBe(true);
   });
 
+  it('the judge commands answer to their new names and their old spellings alike', async () => {
+    const [perception, oldPerception, checkpoint, oldCheckpoint] = await Promise.all([
+      cli(['train-perception', '--help']),
+      cli(['train-reward-model', '--help']),
+      cli(['judge-checkpoint', '--help']),
+      cli(['rm', '--help']),
+    ]);
+    for (const r of [perception, oldPerception, checkpoint, oldCheckpoint]) expect(r.code, r.stderr).toBe(0);
+    expect(perception.stdout).toMatch(/^Usage: vr-grpo train-perception\|train-reward-model /m);
+    expect(oldPerception.stdout).toBe(perception.stdout);
+    expect(checkpoint.stdout).toMatch(/^Usage: vr-grpo judge-checkpoint\|rm /m);
+    expect(checkpoint.stdout).toMatch(/swap/);
+    expect(oldCheckpoint.stdout).toBe(checkpoint.stdout);
+  });
+
   it('exits 2 naming the field path when the config is invalid', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'training:\n  groupSize: eight\n');

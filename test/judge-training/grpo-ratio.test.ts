@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
-import { encodeSteps, PolicyNet } from '../../src/judge/backends/learned/policy-net.js';
+import { encodeSteps, PolicyNet } from '../../src/judge-training/policy-net.js';
 import { GrpoUpdater, clonePolicy, jsPolicyOf, policyTraces, runGrpo, type Trace, type TrainingData } from '../../src/judge-training/index.js';
 import { chooseTensorBackend, scoped } from '../../src/tensor/index.js';
 import { worldTrainingData } from './fixtures.js';

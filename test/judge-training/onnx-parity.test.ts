@@ -21,7 +21,7 @@ import {
   type PolicyAction,
   type PolicyLogits,
 } from '../../src/judge/backends/learned/index.js';
-import { encodeSteps, PolicyNet, type PolicyStep } from '../../src/judge/backends/learned/policy-net.js';
+import { encodeSteps, PolicyNet, type PolicyStep } from '../../src/judge-training/policy-net.js';
 import { fitImitation, jsPolicyOf, perceptionRef, policyTraces, saveStageCheckpoint, teacherTraces } from '../../src/judge-training/index.js';
 import { chooseTensorBackend, scoped } from '../../src/tensor/index.js';
 import { RM_V2, worldTrainingData } from './fixtures.js';

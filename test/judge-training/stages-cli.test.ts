@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../../src/config/index.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { Perception } from '../../src/judge/backends/embedded/perception/index.js';
 import { OnnxPolicy, createLearnedJudge, readLearnedCheckpoint } from '../../src/judge/backends/learned/index.js';
-import { PolicyNet } from '../../src/judge/backends/learned/policy-net.js';
+import { PolicyNet } from '../../src/judge-training/policy-net.js';
 import { parseTurn } from '../../src/judge/format.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
 import { METRICS_FILE, PerceptionCache, perceivePairs, perceptionRef, policyTraces, saveStageCheckpoint, type StageRunSummary } from '../../src/judge-training/index.js';

@@ -27,7 +27,7 @@ import {
 } from '../../src/judge/backends/learned/index.js';
 import { parseTurn } from '../../src/judge/format.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
-import { PolicyNet } from '../../src/judge/backends/learned/policy-net.js';
+import { PolicyNet } from '../../src/judge-training/policy-net.js';
 import {
   PerceptionCache,
   buildDataPairs,

@@ -14,8 +14,8 @@ import {
   writeObjectRow,
   type PerceptionManifest,
 } from '../../src/judge/backends/embedded/perception/index.js';
-import { PerceptionNet } from '../../src/judge/backends/embedded/perception/net.js';
-import { renderSingleFrame } from '../../src/judge/backends/embedded/perception/training-data.js';
+import { PerceptionNet } from '../../src/judge-training/perception/net.js';
+import { renderSingleFrame } from '../../src/judge-training/perception/training-data.js';
 import { exportMlpToOnnx, readMlpFromOnnx } from '../../src/onnx/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { DEFECTS, DEFECT_OFFSET, PromptGenerator, decodeLatent, idealLatent, sampleDataLatent, type Scene } from '../../src/world/index.js';

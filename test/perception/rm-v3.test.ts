@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, deriveSeed } from '../../src/common/rng.js';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Perception, analyseFrame, readPerceptionDir } from '../../src/judge/backends/embedded/perception/index.js';
-import { PERCEPTION_PRESETS } from '../../src/judge/backends/embedded/perception/train.js';
-import { DEFAULT_SCENES, FrameSampler, renderClipFrame, sampleRows } from '../../src/judge/backends/embedded/perception/training-data.js';
+import { PERCEPTION_PRESETS } from '../../src/judge-training/perception/train.js';
+import { DEFAULT_SCENES, FrameSampler, renderClipFrame, sampleRows } from '../../src/judge-training/perception/training-data.js';
 import {
   LOCAL_DEFECT_KINDS,
   LOCAL_DEFECT_OFFSET,

@@ -79,7 +79,7 @@ describe('vr-grpo rm', () => {
     expect(client.rmVersion).toBe('rm-v1');
 
     const [swap, refused] = await Promise.all([
-      run(['rm', 'swap', '--server', url, '--checkpoint', 'models/rm-v2'], { VRGRPO_ADMIN_TOKEN: ADMIN }),
+      run(['judge-checkpoint', 'swap', '--server', url, '--checkpoint', 'models/rm-v2'], { VRGRPO_ADMIN_TOKEN: ADMIN }),
       run(['rm', 'swap', '--server', url, '--checkpoint', 'models/rm-v2']),
     ]);
     expect(refused.code, refused.stderr).toBe(1);
@@ -92,7 +92,7 @@ describe('vr-grpo rm', () => {
 
     // Rollback and status side by side (each CLI run costs a Node start): status sees the server before or after the rollback.
     const [rollback, status] = await Promise.all([
-      run(['rm', 'rollback', '--server', url, '--admin-token', ADMIN]),
+      run(['judge-checkpoint', 'rollback', '--server', url, '--admin-token', ADMIN]),
       run(['rm', 'status', '--server', url, '--admin-token', ADMIN]),
     ]);
     expect(rollback.code, rollback.stderr).toBe(0);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import { PolicyNet } from '../../src/judge/backends/learned/policy-net.js';
+import { PolicyNet } from '../../src/judge-training/policy-net.js';
 import { parseTurn } from '../../src/judge/format.js';
 import { saveStageCheckpoint, perceptionRef } from '../../src/judge-training/index.js';
 import { Media } from '../../src/media/index.js';

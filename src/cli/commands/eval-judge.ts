@@ -51,7 +51,7 @@ export const DEFAULT_EVAL_CONCURRENCY = 2;
 /** A judge for the pairs and how to let go of it. */
 interface PairJudgeHandle {
   readonly judge: PairJudge;
-  /** For the report heading: backend and reward-model version. */
+  /** For the report heading: backend and judge version. */
   readonly description: string;
   close(): Promise<void>;
 }
@@ -104,7 +104,7 @@ export function registerEvalJudge(program: Command): void {
     .option('--json', 'print the report and every pair\'s outcome as JSON')
     .option('--server <url>', 'judge through a reward server (ws://…) instead of in-process')
     .option('--token <token>', 'bearer token for --server (default: VRGRPO_TOKEN)')
-    .option('--checkpoint <dir>', 'embedded reward-model checkpoint for in-process judging (default: judge.checkpoint)')
+    .option('--checkpoint <dir>', 'embedded judge checkpoint for in-process judging (default: judge.checkpoint)')
     .option('--config <file>', 'config file')
     .action(async (flags: EvalJudgeFlags) => {
       const ctx = commandContext(flags.config);
@@ -115,7 +115,7 @@ export function registerEvalJudge(program: Command): void {
       const concurrency = intOption('--concurrency', flags.concurrency, 1) ?? DEFAULT_EVAL_CONCURRENCY;
       if (concurrency > MAX_EVAL_CONCURRENCY) throw new UsageError(`--concurrency: expected integer <= ${MAX_EVAL_CONCURRENCY}, got ${concurrency}`);
       const maxToolCalls = intOption('--max-tool-calls', flags.maxToolCalls, 0);
-      if (flags.server !== undefined && flags.checkpoint !== undefined) throw new UsageError('--checkpoint: not used with --server (the server serves its own reward model)');
+      if (flags.server !== undefined && flags.checkpoint !== undefined) throw new UsageError('--checkpoint: not used with --server (the server serves its own judge)');
 
       // Everything about the data is checked before a judge is started: the file parses, every video stays inside --data.
       const root = realDataDir(flags.data);

@@ -54,7 +54,7 @@ export function registerJudge(program: Command): void {
     .option('--trace', 'print the reasoning turns')
     .option('--both-orders', 'pairwise: judge both orders and reconcile')
     .option('--max-tool-calls <n>', 'select_frames calls allowed')
-    .option('--checkpoint <dir>', 'reward-model checkpoint for in-process judging: a perception or a learned-judge folder (default: judge.checkpoint)')
+    .option('--checkpoint <dir>', 'judge checkpoint for in-process judging: a perception or a learned-judge folder (default: judge.checkpoint)')
     .option('--record <dir>', 'judge.backend vlm, in-process: write every request and response to this folder (frames as files; docs/vlm.md)')
     .option('--config <file>', 'config file')
     .action(async (flags: JudgeFlags) => {

@@ -52,11 +52,11 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
 export function registerServeReward(program: Command): void {
   program
     .command('serve-reward')
-    .description('serve the reward model (judge.backend: embedded judge or a VLM server) over WebSockets; prints "listening ws://HOST:PORT" when ready')
+    .description('serve the judge (judge.backend: embedded judge or a VLM server) over WebSockets; prints "listening ws://HOST:PORT" when ready')
     .option('--host <host>', 'interface to bind (default: rewardServer.host, 127.0.0.1)')
     .option('--port <n>', 'port, 0 = free port (default: rewardServer.port)')
     .option('--artifact-root <dir>', 'file:// videos must lie under this folder (also VRGRPO_ARTIFACT_ROOT)')
-    .option('--checkpoint <dir>', 'embedded reward-model checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
+    .option('--checkpoint <dir>', 'embedded judge checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
     .option('--watch-checkpoints <dir>', 'swap to complete checkpoint folders that appear in this folder (default: rewardServer.checkpoints.watchDir)')
     .option('--record <dir>', 'judge.backend vlm: write every request to the VLM server and its response to this folder (docs/vlm.md)')
     .option('--exit-with-parent', 'drain and exit when stdin closes (the parent that spawned it with a stdin pipe died): how `train` starts its local servers')

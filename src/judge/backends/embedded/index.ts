@@ -9,7 +9,7 @@ export { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-h
 export { videoEvidence, type VideoEvidence, type PerceivedFrame, type QualitySignals } from './evidence.js';
 
 export interface EmbeddedJudgeOptions {
-  /** Reward-model checkpoint folder (manifest.json + model.onnx), e.g. models/rm-v2. */
+  /** Judge checkpoint folder (manifest.json + model.onnx), e.g. models/rm-v2. */
   readonly modelDir: string;
   /** Engine settings from the config's `judge` section (defaults for requests, re-asks, audits). */
   readonly judge?: Partial<ResolvedJudgeOptions> & {

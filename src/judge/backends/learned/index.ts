@@ -1,7 +1,7 @@
 /**
  * The learned judge backend: the embedded judge's ONNX perception and evidence, with a trained policy (ONNX) deciding
  * when and where to look and what to answer. A checkpoint folder (`manifest.json` with format `vr-grpo/learned-judge`,
- * `policy.onnx`, `perception/`) is one reward-model version, served by `createLearnedJudge` (`checkpointFormat(dir)`
+ * `policy.onnx`, `perception/`) is one judge version, served by `createLearnedJudge` (`checkpointFormat(dir)`
  * tells such a folder from a perception-only one).
  * Training lives in src/judge-training (it loads tfjs; this runtime does not).
  */

@@ -2,7 +2,7 @@
  * The learned judge's checkpoint folder: `manifest.json` (format, version, training stage, the policy's file, hash,
  * architecture and feature layout, the action layout, the perception it runs on, how it was trained and measured),
  * `policy.onnx`, and `perception/` — a copy of the perception model folder it was trained on, so one folder is one
- * servable reward-model version (hot-swappable like `rm-v2`). Reading validates everything against this code; writing
+ * servable judge version (hot-swappable like `rm-v2`). Reading validates everything against this code; writing
  * is atomic (temporary sibling folder, then rename).
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -37,7 +37,7 @@ export interface RecordedStep {
 }
 
 export interface LearnedReasonerOptions {
-  /** Reward-model version reported in verdicts (the checkpoint's). */
+  /** Judge version reported in verdicts (the checkpoint's). */
   readonly version: string;
   readonly answerMode: AnswerMode;
   /** Observation and slot layout (the checkpoint's): `v1` (default) or `temporal` (world v2). */

@@ -74,7 +74,7 @@ export const vlmOptionsSchema = z.strictObject({
   model: z.string().min(1),
   /** Bearer token; null = the VRGRPO_VLM_API_KEY env var, else none. */
   apiKey: z.string().min(1).nullable().default(null),
-  /** Reward-model version reported in verdicts; null = `vlm:<model>`. */
+  /** Judge version reported in verdicts; null = `vlm:<model>`. */
   rmVersion: z.string().min(1).nullable().default(null),
   /** The prompt layout, index space and frame form (see VLM_PROFILES). Default: the released VR-Thinker's. */
   profile: z.enum(VLM_PROFILES).default(VLM_DEFAULTS.profile),

@@ -1,7 +1,7 @@
 /**
  * The embedded judge's perception: classical frame analysis, the ONNX classifier (object colour, shape, background),
- * and measured video signals (velocity, jitter, flicker, blur, noise). Training lives in `./train.js` (it loads tfjs;
- * the runtime here does not).
+ * and measured video signals (velocity, jitter, flicker, blur, noise). Its training lives in
+ * src/judge-training/perception/ (it loads tfjs; the runtime here does not).
  */
 export { Perception, PERCEPTION_SIGNATURE, type FramePerception, type PerceivedObject, type PerceptionOptions } from './perception.js';
 export { videoSignals, rawSignals, SIGNAL_CALIBRATION, type VideoSignals, type TrackedVelocity, type RawSignals, type SignalFrame } from './signals.js';

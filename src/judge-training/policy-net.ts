@@ -4,15 +4,15 @@
  * log-probabilities of recorded actions for a batch of turns (the same law as action.ts), and conversion to and from
  * the ONNX exporter's spec.
  */
-import { Rng } from '../../../common/rng.js';
-import { VrGrpoError } from '../../../errors/index.js';
-import type { MlpSpec } from '../../../onnx/index.js';
-import { scoped, tf, addDense, addInitDense, type Tensor1D, type Tensor2D, type Variable } from '../../../tensor/index.js';
-import { answerClass, type ActionContext, type PolicyAction } from './action.js';
-import { FEATURE_SIZE } from './features.js';
-import { ACT_CLASSES, ANSWER_HEADS, POLICY_HEADS, POLICY_INPUT_NAME, answerHeadsOf, type AnswerHead, type PolicyHeadName, type PolicyLogits } from './heads.js';
-import { checkPolicySpec } from './mlp-spec.js';
-import { SLOT_COUNT } from './slots.js';
+import { Rng } from '../common/rng.js';
+import { VrGrpoError } from '../errors/index.js';
+import type { MlpSpec } from '../onnx/index.js';
+import { scoped, tf, addDense, addInitDense, type Tensor1D, type Tensor2D, type Variable } from '../tensor/index.js';
+import { answerClass, type ActionContext, type PolicyAction } from '../judge/backends/learned/action.js';
+import { FEATURE_SIZE } from '../judge/backends/learned/features.js';
+import { ACT_CLASSES, ANSWER_HEADS, POLICY_HEADS, POLICY_INPUT_NAME, answerHeadsOf, type AnswerHead, type PolicyHeadName, type PolicyLogits } from '../judge/backends/learned/heads.js';
+import { checkPolicySpec } from '../judge/backends/learned/mlp-spec.js';
+import { SLOT_COUNT } from '../judge/backends/learned/slots.js';
 
 export interface PolicyArchitecture {
   /** Widths of the ReLU trunk layers. */

@@ -10,7 +10,7 @@
  * after leaving, before appearing or in a dropout). With `worldV2.share` 0 (rm-v1, rm-v2) nothing of this draws a
  * random number, so their data streams are byte-identical to before.
  */
-import { Rng, deriveSeed } from '../../../../common/rng.js';
+import { Rng, deriveSeed } from '../../common/rng.js';
 import {
   BACKGROUND_COLOURS,
   BACKGROUND_COLOUR_NAMES,
@@ -42,9 +42,9 @@ import {
   type LocalDefect,
   type ObjectState,
   type Scene,
-} from '../../../../world/index.js';
-import { analyseFrame, type FrameAnalysis } from './frame-analysis.js';
-import { FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from './features.js';
+} from '../../world/index.js';
+import { analyseFrame, type FrameAnalysis } from '../../judge/backends/embedded/perception/frame-analysis.js';
+import { FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from '../../judge/backends/embedded/perception/features.js';
 
 /** The world's prompt split settings (the same as `world.*` in the config). */
 export interface WorldSplitOptions {

@@ -1,4 +1,4 @@
-/** `vr-grpo rm swap|rollback|status`: swap the reward model of a running reward server (admin commands, docs/rm-swap.md). */
+/** `vr-grpo judge-checkpoint swap|rollback|status` (old spelling: `vr-grpo rm …`): swap the judge of a running reward server (admin commands, docs/rm-swap.md). */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { RewardServerClient, type CheckpointToLoad } from '../../reward-client/index.js';
@@ -56,7 +56,7 @@ function connectionOptions(command: Command): Command {
 }
 
 export function registerRm(program: Command): void {
-  const rm = program.command('rm').description('swap, roll back or inspect the reward model of a running reward server (prints JSON; exit 1 with "error [CODE]" on failure)');
+  const rm = program.command('judge-checkpoint').alias('rm').description('swap, roll back or inspect the judge of a running reward server (prints JSON; exit 1 with "error [CODE]" on failure)');
 
   connectionOptions(
     rm
@@ -83,7 +83,7 @@ export function registerRm(program: Command): void {
     print(await withClient(ctx, flags, (client, admin) => client.loadCheckpoint(what, { ...admin, ...(floor === undefined ? {} : { agreementFloor: floor }) })));
   });
 
-  connectionOptions(rm.command('rollback').description('switch the server back to its previous reward-model version')).action(async (flags: ConnectionFlags) => {
+  connectionOptions(rm.command('rollback').description('switch the server back to its previous judge version')).action(async (flags: ConnectionFlags) => {
     const ctx = commandContext(flags.config);
     print(await withClient(ctx, flags, (client, admin) => client.rollback(admin)));
   });

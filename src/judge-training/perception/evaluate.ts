@@ -5,12 +5,12 @@
  * recoloured object, absent object); and how well the measured video signals track the true defect severities (Pearson
  * correlation per defect over rendered videos).
  */
-import { Rng, deriveSeed } from '../../../../common/rng.js';
-import { DEFECTS, DEFECT_OFFSET, decodeLatent, renderScene, type Defect } from '../../../../world/index.js';
-import { FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from './features.js';
-import type { HeadName } from './heads.js';
-import type { Perception } from './perception.js';
-import { videoSignals } from './signals.js';
+import { Rng, deriveSeed } from '../../common/rng.js';
+import { DEFECTS, DEFECT_OFFSET, decodeLatent, renderScene, type Defect } from '../../world/index.js';
+import { FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from '../../judge/backends/embedded/perception/features.js';
+import type { HeadName } from '../../judge/backends/embedded/perception/heads.js';
+import type { Perception } from '../../judge/backends/embedded/perception/perception.js';
+import { videoSignals } from '../../judge/backends/embedded/perception/signals.js';
 import { FrameSampler, DEFAULT_SCENES, type LabelledFrame, type SceneDistribution, type WorldSplitOptions, type WorldV2Frames } from './training-data.js';
 
 /** Class probabilities for `n` input rows (the ONNX model, or the tfjs network during training). */

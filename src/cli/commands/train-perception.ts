@@ -1,10 +1,10 @@
-/** `vr-grpo train-reward-model`: trains, exports and measures the embedded judge's ONNX perception model (rm-v1, rm-v2, rm-v3, …). */
+/** `vr-grpo train-perception` (old spelling: `vr-grpo train-reward-model`): trains, exports and measures the embedded judge's ONNX perception model (rm-v1, rm-v2, rm-v3, …). */
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { measureWorlds, type WorldsAccuracy } from '../../judge/backends/embedded/perception/evaluate.js';
+import { measureWorlds, type WorldsAccuracy } from '../../judge-training/perception/evaluate.js';
 import { Perception, writePerceptionDir } from '../../judge/backends/embedded/perception/index.js';
-import { DEFAULT_EVAL_SEED, DEFAULT_EVAL_SEED_V2, PERCEPTION_PRESETS, trainPerception, type PerceptionPreset } from '../../judge/backends/embedded/perception/train.js';
-import type { WorldSplitOptions } from '../../judge/backends/embedded/perception/training-data.js';
+import { DEFAULT_EVAL_SEED, DEFAULT_EVAL_SEED_V2, PERCEPTION_PRESETS, trainPerception, type PerceptionPreset } from '../../judge-training/perception/train.js';
+import type { WorldSplitOptions } from '../../judge-training/perception/training-data.js';
 import { UsageError, commandContext, intOption, tensorBackend } from '../context.js';
 import { createProgress } from '../progress.js';
 
@@ -35,7 +35,8 @@ async function measureDir(dir: string, frames: number, world: WorldSplitOptions)
 
 export function registerTrainRewardModel(program: Command): void {
   program
-    .command('train-reward-model')
+    .command('train-perception')
+    .alias('train-reward-model')
     .description('train the embedded judge perception (ONNX) on rendered world frames, measure it, and save manifest.json + model.onnx')
     .requiredOption('--version <label>', 'version label written into the manifest, e.g. rm-v2')
     .option('--preset <name>', `training recipe: ${PRESET_NAMES.join(' | ')} (default: the version if it names one, else rm-v2)`)
@@ -61,7 +62,7 @@ export function registerTrainRewardModel(program: Command): void {
         .map((d) => resolve(d));
       const out = flags.out === undefined ? join(dirname(ctx.config.judge.checkpoint), flags.version) : resolve(flags.out);
       const backend = await tensorBackend(ctx);
-      const progress = createProgress(steps, 'train-reward-model [{bar}] {value}/{total} loss {loss} | ETA {eta_formatted}', ctx.log);
+      const progress = createProgress(steps, 'train-perception [{bar}] {value}/{total} loss {loss} | ETA {eta_formatted}', ctx.log);
       const w = ctx.config.world;
       const world: WorldSplitOptions = { splitSeed: w.splitSeed, heldOutFraction: w.heldOutFraction, secondObjectProbability: w.secondObjectProbability };
       let result;

@@ -3,11 +3,11 @@
  * attribute, with named variables (so the project's Adam can update them) and a conversion to the ONNX exporter's
  * spec. Dense layers only — the wasm backend has no Conv2D gradients.
  */
-import { Rng } from '../../../../common/rng.js';
-import { VrGrpoError } from '../../../../errors/index.js';
-import type { MlpSpec } from '../../../../onnx/index.js';
-import { scoped, tf, addDense, addInitDense, type Tensor2D, type Variable } from '../../../../tensor/index.js';
-import { HEADS, INPUT_NAME, type HeadName } from './heads.js';
+import { Rng } from '../../common/rng.js';
+import { VrGrpoError } from '../../errors/index.js';
+import type { MlpSpec } from '../../onnx/index.js';
+import { scoped, tf, addDense, addInitDense, type Tensor2D, type Variable } from '../../tensor/index.js';
+import { HEADS, INPUT_NAME, type HeadName } from '../../judge/backends/embedded/perception/heads.js';
 
 export interface NetArchitecture {
   /** Values per input row. */

@@ -5,16 +5,16 @@
  * frames, on held-out world-v2 frames too), and the correlation of the video signals with true defect severities — into
  * its manifest. Reproducible from the seed.
  */
-import { deriveSeed } from '../../../../common/rng.js';
-import { VrGrpoError } from '../../../../errors/index.js';
-import { ONNX_IR_VERSION, ONNX_OPSET, exportMlpToOnnx } from '../../../../onnx/index.js';
-import { Adam, scoped, tf, type Scalar, type Tensor, type Tensor2D } from '../../../../tensor/index.js';
+import { deriveSeed } from '../../common/rng.js';
+import { VrGrpoError } from '../../errors/index.js';
+import { ONNX_IR_VERSION, ONNX_OPSET, exportMlpToOnnx } from '../../onnx/index.js';
+import { Adam, scoped, tf, type Scalar, type Tensor, type Tensor2D } from '../../tensor/index.js';
 import { measureAccuracy, measureSignals, measureWorldV2Accuracy } from './evaluate.js';
-import { CROP_PLANES, CROP_SIZE, FEATURE_SIZE } from './features.js';
-import { HEADS, type HeadName } from './heads.js';
-import { PERCEPTION_FORMAT, PERCEPTION_FORMAT_VERSION, MODEL_FILE, sha256Hex, type PerceptionManifest } from './manifest.js';
+import { CROP_PLANES, CROP_SIZE, FEATURE_SIZE } from '../../judge/backends/embedded/perception/features.js';
+import { HEADS, type HeadName } from '../../judge/backends/embedded/perception/heads.js';
+import { PERCEPTION_FORMAT, PERCEPTION_FORMAT_VERSION, MODEL_FILE, sha256Hex, type PerceptionManifest } from '../../judge/backends/embedded/perception/manifest.js';
 import { PerceptionNet } from './net.js';
-import { PERCEPTION_SIGNATURE, Perception } from './perception.js';
+import { PERCEPTION_SIGNATURE, Perception } from '../../judge/backends/embedded/perception/perception.js';
 import { DEFAULT_SCENES, DEFAULT_WORLD_SPLIT, FrameSampler, sampleRows, type SceneDistribution, type WorldSplitOptions } from './training-data.js';
 
 /** Seed of the held-out evaluation frames; training data seeds are derived from the training seed and never equal it. */
