@@ -10,7 +10,15 @@ import { silentLogger } from '../src/common/logger.js';
 import { DEFAULT_CONFIG_PATH, PROJECT_ROOT, loadConfig } from '../src/config/index.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { worldRun } from '../src/job/index.js';
-import { EmbeddedGenerator, trainerOptionsFrom, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../src/generator/index.js';
+import {
+  EmbeddedGenerator,
+  trainerOptionsFrom,
+  type GenerateRequest,
+  type GenerateResult,
+  type RolloutAdvantages,
+  type TrainableGenerator,
+  type UpdateStats,
+} from '../src/generator/index.js';
 import { chooseTensorBackend, liveTensorCount } from '../src/tensor/index.js';
 import { FakeJudge } from '../src/testing/fake-judge.js';
 import { machineInfo, median } from './machine.js';
@@ -28,12 +36,26 @@ class ZeroCostGenerator implements TrainableGenerator {
   private n = 0;
   constructor(private readonly template: GenerateResult) {}
   generate(request: GenerateRequest): Promise<GenerateResult> {
-    const videos = this.template.videos.slice(0, request.prompts.length * request.groupSize).map((v, i) => ({ ...v, prompt: request.prompts[Math.floor(i / request.groupSize)] ?? '' }));
+    const videos = this.template.videos
+      .slice(0, request.prompts.length * request.groupSize)
+      .map((v, i) => ({ ...v, prompt: request.prompts[Math.floor(i / request.groupSize)] ?? '' }));
     return Promise.resolve({ ...this.template, rolloutId: `z${++this.n}`, videos });
   }
   update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
     const videos = rollouts.reduce((s, r) => s + r.advantages.length, 0);
-    return Promise.resolve({ rows: 0, videos, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0 });
+    return Promise.resolve({
+      rows: 0,
+      videos,
+      policyLoss: 0,
+      klLoss: 0,
+      approxKl: 0,
+      clipFracHigh: 0,
+      clipFracLow: 0,
+      ratioMean: 1,
+      ratioStd: 0,
+      onPolicyMaxRatioDeviation: 0,
+      gradNorm: 0,
+    });
   }
   discard(): Promise<void> {
     return Promise.resolve();
@@ -46,12 +68,29 @@ class ZeroCostGenerator implements TrainableGenerator {
 const config = { ...base, training: { ...base.training, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 } };
 // Overhead: zero-cost generator and judge; the CPU time is the coordinator's own.
 const embedded = await EmbeddedGenerator.create({ config });
-const template = await embedded.generate({ prompts: ['a red circle staying still on a gray background', 'a blue square moving up fast on a beige background', 'a white cross moving left slowly on a navy background', 'a green diamond moving down fast on a maroon background'], groupSize: config.training.groupSize, seed: 1 });
+const template = await embedded.generate({
+  prompts: [
+    'a red circle staying still on a gray background',
+    'a blue square moving up fast on a beige background',
+    'a white cross moving left slowly on a navy background',
+    'a green diamond moving down fast on a maroon background',
+  ],
+  groupSize: config.training.groupSize,
+  seed: 1,
+});
 await embedded.close();
 const videos = OVERHEAD_STEPS * config.training.promptsPerStep * config.training.groupSize;
 const rounds: { cpuMsPerVideo: number; wallMsPerStep: number }[] = [];
 for (let r = 0; r < REPEATS; r++) {
-  const zero = await Coordinator.create({ config, runDir: join(tmp, `overhead-${r}`), generator: new ZeroCostGenerator(template), ...worldRun(config, null), judge: new FakeJudge(), log: silentLogger(), steps: OVERHEAD_STEPS });
+  const zero = await Coordinator.create({
+    config,
+    runDir: join(tmp, `overhead-${r}`),
+    generator: new ZeroCostGenerator(template),
+    ...worldRun(config, null),
+    judge: new FakeJudge(),
+    log: silentLogger(),
+    steps: OVERHEAD_STEPS,
+  });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await zero.runLoop();
@@ -85,7 +124,14 @@ const mem = await Coordinator.create({
     if (s.step > 0 && s.step % 10 === 0) {
       // RSS, and where it lives: the JS heap, memory outside it, and ArrayBuffers (the tfjs wasm heap is one).
       const m = process.memoryUsage();
-      samples.push({ step: s.step, rssMiB: m.rss / 2 ** 20, heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers), tensors: liveTensorCount() });
+      samples.push({
+        step: s.step,
+        rssMiB: m.rss / 2 ** 20,
+        heapUsedMiB: mib(m.heapUsed),
+        externalMiB: mib(m.external),
+        arrayBuffersMiB: mib(m.arrayBuffers),
+        tensors: liveTensorCount(),
+      });
     }
   },
 });
@@ -102,7 +148,9 @@ const memory = {
   tensorsEnd: end?.tensors ?? null,
   samples,
 };
-process.stderr.write(`memory: RSS ${memory.rssAfterWarmupMiB?.toFixed(0)} → ${memory.rssEndMiB?.toFixed(0)} MiB, tensors ${memory.tensorsAfterWarmup} → ${memory.tensorsEnd}\n`);
+process.stderr.write(
+  `memory: RSS ${memory.rssAfterWarmupMiB?.toFixed(0)} → ${memory.rssEndMiB?.toFixed(0)} MiB, tensors ${memory.tensorsAfterWarmup} → ${memory.tensorsEnd}\n`,
+);
 rmSync(tmp, { recursive: true, force: true });
 const out = { benchmark: 'coordinator', date: new Date().toISOString(), machine: machineInfo(), overhead, memory };
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });

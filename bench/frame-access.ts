@@ -119,14 +119,25 @@ async function decodeMsPerVideo(): Promise<number> {
   return median(times);
 }
 
-const result: Record<string, unknown> = { benchmark: 'frame-access', date: new Date().toISOString(), machine: machineInfo(), setup: { pairs: pairs.length, repeats: REPEATS, video: '64×64, 24 frames, world scenes', judge: 'embedded rm-v2, pairwise' } };
+const result: Record<string, unknown> = {
+  benchmark: 'frame-access',
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  setup: { pairs: pairs.length, repeats: REPEATS, video: '64×64, 24 frames, world scenes', judge: 'embedded rm-v2, pairwise' },
+};
 try {
   for (const mode of ['inline', 'file'] as const) {
     await round(mode, -1); // warm-up
     const rounds: Round[] = [];
     for (let r = 0; r < REPEATS; r++) rounds.push(await round(mode, r));
     const m = (k: keyof Round): number => median(rounds.map((x) => x[k]));
-    result[mode] = { judgmentsPerSecond: m('judgmentsPerSecond'), spawnsPerJudgment: m('spawnsPerJudgment'), frameReadsPerJudgment: m('frameReadsPerJudgment'), cacheHitRate: m('hitRate'), ...(mode === 'file' ? { decodeMsPerVideo: await decodeMsPerVideo() } : {}) };
+    result[mode] = {
+      judgmentsPerSecond: m('judgmentsPerSecond'),
+      spawnsPerJudgment: m('spawnsPerJudgment'),
+      frameReadsPerJudgment: m('frameReadsPerJudgment'),
+      cacheHitRate: m('hitRate'),
+      ...(mode === 'file' ? { decodeMsPerVideo: await decodeMsPerVideo() } : {}),
+    };
     process.stderr.write(`${mode}: ${JSON.stringify(result[mode])}\n`);
   }
 } finally {

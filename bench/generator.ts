@@ -18,9 +18,7 @@ const machine = machineInfo();
 const backend = await chooseTensorBackend(config.tensor.backend);
 const media = await Media.create();
 const generator = await EmbeddedGenerator.create({ config, media });
-const prompts = new PromptGenerator(worldPromptOptions(config.world, 'train', 1))
-  .take(4)
-  .map(promptText);
+const prompts = new PromptGenerator(worldPromptOptions(config.world, 'train', 1)).take(4).map(promptText);
 const G = config.training.groupSize;
 const tmp = mkdtempSync(join(tmpdir(), 'vrgrpo-bench-'));
 
@@ -49,7 +47,15 @@ try {
     date: new Date().toISOString(),
     machine,
     tensorBackend: backend.name,
-    setup: { videosPerCall: videos, prompts: prompts.length, groupSize: G, samplerSteps: config.generator.sampler.steps, frames: config.world.frames, size: `${config.world.width}x${config.world.height}`, repeats: REPEATS },
+    setup: {
+      videosPerCall: videos,
+      prompts: prompts.length,
+      groupSize: G,
+      samplerSteps: config.generator.sampler.steps,
+      frames: config.world.frames,
+      size: `${config.world.width}x${config.world.height}`,
+      repeats: REPEATS,
+    },
     sampleAndRender: {
       videosPerSecond: videos / (median(total) / 1000),
       medianCallMs: median(total),
@@ -57,7 +63,11 @@ try {
       medianRenderMs: median(render),
       renderMsPerVideo: median(render) / videos,
     },
-    mp4Encode: { videosPerSecond: one.videos.length / (median(encode) / 1000), msPerVideo: median(encode) / one.videos.length, ffmpeg: media.binaries.source.ffmpeg },
+    mp4Encode: {
+      videosPerSecond: one.videos.length / (median(encode) / 1000),
+      msPerVideo: median(encode) / one.videos.length,
+      ffmpeg: media.binaries.source.ffmpeg,
+    },
   };
   const outDir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });

@@ -69,7 +69,9 @@ function summarise(seed: number, hacked: boolean, r: HackingRunResult): Summary 
     firstHackingTrip: trip?.step ?? null,
     maxPsiCombined: Math.max(...s.map((x) => x.report.psi.combined ?? -Infinity)),
     maxPageHinkleyCombined: Math.max(...s.map((x) => x.report.pageHinkley.combined ?? -Infinity)),
-    otherTrips: r.trips.filter((t) => t.detector !== 'proxy_gold_divergence').map((t) => `${String(t.detector)}:${typeof t.dimension === 'string' ? t.dimension : ''}@${String(t.step)}`),
+    otherTrips: r.trips
+      .filter((t) => t.detector !== 'proxy_gold_divergence')
+      .map((t) => `${String(t.detector)}:${typeof t.dimension === 'string' ? t.dimension : ''}@${String(t.step)}`),
   };
 }
 
@@ -106,5 +108,8 @@ for (const seed of SEEDS) {
 }
 const out = join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'hacking.json'), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, promptsPerStep: PROMPTS, groupSize: GROUP, hack: HACK, thresholds: configured, runs }, null, 2)}\n`);
+writeFileSync(
+  join(out, 'hacking.json'),
+  `${JSON.stringify({ machine: machineInfo(), steps: STEPS, promptsPerStep: PROMPTS, groupSize: GROUP, hack: HACK, thresholds: configured, runs }, null, 2)}\n`,
+);
 process.stderr.write(`wrote bench/results/hacking.json\n`);

@@ -71,7 +71,12 @@ const results: Partial<Record<Setup['name'], Row>> = {};
 for (const setup of SETUPS) {
   const perception = await Perception.create(config.judge.checkpoint);
   const reasoner = new EmbeddedReasoner(
-    { version: perception.version, perceive: (f, w, h) => perception.perceive(f, w, h), signals: (f, w, h) => videoSignals(f, w, h), close: () => perception.close() },
+    {
+      version: perception.version,
+      perceive: (f, w, h) => perception.perceive(f, w, h),
+      signals: (f, w, h) => videoSignals(f, w, h),
+      close: () => perception.close(),
+    },
     { temporal: true, perceptionCache: setup.cache ? undefined : null },
   );
   const engine = new JudgeEngine(reasoner, { maxFormatRetries: config.judge.maxFormatRetries, defaults: config.judge });
@@ -80,13 +85,23 @@ for (const setup of SETUPS) {
   let same = 0;
   const t0 = performance.now();
   for (const [gi, group] of groups.entries()) {
-    const session = startPlan(G, { kind: 'adaptive', budget: defaultAdaptiveBudget(G), settleDistance: config.reward.settleDistance }, { bothOrders: false, rng: Rng.fromSeed(deriveSeed(config.seed, 703, gi)) });
+    const session = startPlan(
+      G,
+      { kind: 'adaptive', budget: defaultAdaptiveBudget(G), settleDistance: config.reward.settleDistance },
+      { bothOrders: false, rng: Rng.fromSeed(deriveSeed(config.seed, 703, gi)) },
+    );
     const outcomes: ComparisonOutcome[] = [];
     const judgeOne = async (c: Comparison): Promise<VerdictAnswer | null> => {
       const [a, b] = [group.videos[c.first], group.videos[c.second]];
       if (a === undefined || b === undefined) throw new Error('comparison outside the group');
       const key = (i: number): string | undefined => (setup.cache ? `g${gi}/v${i}` : undefined);
-      const v = await engine.judge({ id: `g${gi}-${c.first}-${c.second}`, prompt: group.prompt, mode: 'pairwise', videos: [new RawFrameSource(a, 'a', key(c.first)), new RawFrameSource(b, 'b', key(c.second))], options: {} });
+      const v = await engine.judge({
+        id: `g${gi}-${c.first}-${c.second}`,
+        prompt: group.prompt,
+        mode: 'pairwise',
+        videos: [new RawFrameSource(a, 'a', key(c.first)), new RawFrameSource(b, 'b', key(c.second))],
+        options: {},
+      });
       framesViewed += v.framesViewed.reduce((s, f) => s + f.length, 0);
       return v.answer;
     };
@@ -126,6 +141,11 @@ for (const setup of SETUPS) {
   }
 }
 
-const out = { date: new Date().toISOString(), machine: machineInfo(), settings: { groups: GROUPS, groupSize: G, plan: 'adaptive', budget: defaultAdaptiveBudget(G), checkpoint: 'rm-v3', world: 2 }, results };
+const out = {
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  settings: { groups: GROUPS, groupSize: G, plan: 'adaptive', budget: defaultAdaptiveBudget(G), checkpoint: 'rm-v3', world: 2 },
+  results,
+};
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'judge-speed.json'), `${JSON.stringify(out, null, 2)}\n`);

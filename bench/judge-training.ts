@@ -80,7 +80,8 @@ const ALL_VARIANTS: readonly Variant[] = [
 ];
 const CHOSEN = process.env.BENCH_VARIANTS?.split(',').map((v) => v.trim()) ?? null;
 const VARIANTS = CHOSEN === null ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => CHOSEN.includes(v.name));
-if (CHOSEN !== null && VARIANTS.length !== CHOSEN.length) throw new Error(`BENCH_VARIANTS: unknown variant in ${CHOSEN.join(',')} (known: ${ALL_VARIANTS.map((v) => v.name).join(', ')})`);
+if (CHOSEN !== null && VARIANTS.length !== CHOSEN.length)
+  throw new Error(`BENCH_VARIANTS: unknown variant in ${CHOSEN.join(',')} (known: ${ALL_VARIANTS.map((v) => v.name).join(', ')})`);
 /** Variants whose policy is also measured with random frame selection (world 2: every per-dimension one). */
 const RANDOM_FOR = V2 ? ['cold-start', 'rft', 'grpo', 'grpo-no-cot-gain', 'grpo-no-exploration'] : ['grpo'];
 
@@ -116,9 +117,16 @@ async function learnedMetrics(dir: string, cacheData: TrainingData, pairs: reado
   }
 }
 
-async function ruleMetrics(data: TrainingData, pairs: readonly PerceivedPair[], judge: { initialFrames?: number; maxToolCalls?: number }): Promise<JudgeMetrics> {
+async function ruleMetrics(
+  data: TrainingData,
+  pairs: readonly PerceivedPair[],
+  judge: { initialFrames?: number; maxToolCalls?: number },
+): Promise<JudgeMetrics> {
   // World 2: the embedded judge reasons about time (as serve-reward turns it on from world.version), and may be shown all frames.
-  const engine = new JudgeEngine(new EmbeddedReasoner(data.cache.port(), V2 ? { temporal: true } : {}), { maxFormatRetries: 0, ...(V2 ? { maxImages: totalFrames } : {}) });
+  const engine = new JudgeEngine(new EmbeddedReasoner(data.cache.port(), V2 ? { temporal: true } : {}), {
+    maxFormatRetries: 0,
+    ...(V2 ? { maxImages: totalFrames } : {}),
+  });
   try {
     return summarise(await engineTraces(engine, data.cache, pairs, judge));
   } finally {
@@ -132,7 +140,8 @@ function medianMetrics(all: readonly JudgeMetrics[]): JudgeMetrics {
   if (first === undefined) throw new Error('no metrics');
   const walk = (sample: unknown, pick: (m: JudgeMetrics) => unknown): unknown => {
     if (typeof sample === 'number') return median(all.map((m) => pick(m) as number));
-    if (sample !== null && typeof sample === 'object') return Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, walk(v, (m) => (pick(m) as Record<string, unknown>)[k])]));
+    if (sample !== null && typeof sample === 'object')
+      return Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, walk(v, (m) => (pick(m) as Record<string, unknown>)[k])]));
     return sample;
   };
   return walk(first, (m) => m) as JudgeMetrics;
@@ -151,7 +160,9 @@ const addRule = async (row: string, what: string, judge: { initialFrames?: numbe
   const t = performance.now();
   const metrics = await ruleMetrics(data, pairs, judge);
   rows.push({ row, what, metrics, trainSeconds: null });
-  log(`${row}: OA ${metrics.pairwiseAccuracy}, per-dim ${metrics.perDimensionMean}, frames ${metrics.meanFramesViewed} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  log(
+    `${row}: OA ${metrics.pairwiseAccuracy}, per-dim ${metrics.perDimensionMean}, frames ${metrics.meanFramesViewed} (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  );
 };
 await addRule('rule-based, all frames', `all ${totalFrames} frames up front, no tool calls`, { initialFrames: totalFrames, maxToolCalls: 0 });
 await addRule('rule-based, initial frames only', 'the 8 initial frames, no tool calls', { maxToolCalls: 0 });
@@ -170,7 +181,15 @@ for (const seed of SEEDS) {
       seconds = typeof m.training.seconds === 'number' ? m.training.seconds : NaN;
       log(`seed ${seed} ${v.name}: reusing ${out}`);
     } else {
-      const summary = await runStage(config, { stage: v.stage, out, from: v.from === null ? null : dirOf(v.from), version: `${v.name}-s${seed}`, overrides: { ...v.overrides, seed }, data, log });
+      const summary = await runStage(config, {
+        stage: v.stage,
+        out,
+        from: v.from === null ? null : dirOf(v.from),
+        version: `${v.name}-s${seed}`,
+        overrides: { ...v.overrides, seed },
+        data,
+        log,
+      });
       seconds = summary.seconds;
     }
     const metrics = await learnedMetrics(out, data, pairs, null);
@@ -180,7 +199,9 @@ for (const seed of SEEDS) {
     if (random !== null) entry.random.push(random);
     entry.seconds.push(seconds);
     perSeed.set(v.name, entry);
-    log(`seed ${seed} ${v.name}: OA ${metrics.pairwiseAccuracy}, per-dim ${metrics.perDimensionMean}, frames ${metrics.meanFramesViewed}, calls ${metrics.meanToolCalls}${random === null ? '' : `; random selection OA ${random.pairwiseAccuracy}, frames ${random.meanFramesViewed}`}`);
+    log(
+      `seed ${seed} ${v.name}: OA ${metrics.pairwiseAccuracy}, per-dim ${metrics.perDimensionMean}, frames ${metrics.meanFramesViewed}, calls ${metrics.meanToolCalls}${random === null ? '' : `; random selection OA ${random.pairwiseAccuracy}, frames ${random.meanFramesViewed}`}`,
+    );
   }
 }
 
@@ -196,21 +217,45 @@ for (const [name, [row, what]] of Object.entries(LABELS)) {
   const e = perSeed.get(name);
   if (e === undefined) continue;
   rows.push({ row, what, metrics: medianMetrics(e.metrics), trainSeconds: median(e.seconds) });
-  if (name === 'grpo') rows.push({ row: 'random frame selection', what: 'the full pipeline, its select turns given random unseen frames', metrics: medianMetrics(e.random), trainSeconds: null });
-  else if (e.random.length > 0) rows.push({ row: `random frame selection (${row.replace(/^learned: /, '')})`, what: 'this policy, its select turns given random unseen frames', metrics: medianMetrics(e.random), trainSeconds: null });
+  if (name === 'grpo')
+    rows.push({
+      row: 'random frame selection',
+      what: 'the full pipeline, its select turns given random unseen frames',
+      metrics: medianMetrics(e.random),
+      trainSeconds: null,
+    });
+  else if (e.random.length > 0)
+    rows.push({
+      row: `random frame selection (${row.replace(/^learned: /, '')})`,
+      what: 'this policy, its select turns given random unseen frames',
+      metrics: medianMetrics(e.random),
+      trainSeconds: null,
+    });
 }
 if (V2) {
   // Context for the frame budget: the rule-based judge on evenly spaced frames, as many as the full pipeline views.
   const full = rows.find((r) => r.row === 'learned: + GRPO (full pipeline)');
-  for (const [label, mean] of [['the full pipeline', full?.metrics.meanFramesViewed], ['the teacher', teacherFrames]] as const) {
+  for (const [label, mean] of [
+    ['the full pipeline', full?.metrics.meanFramesViewed],
+    ['the teacher', teacherFrames],
+  ] as const) {
     if (mean === undefined) continue;
     const budget = 2 * Math.round(mean / 2);
-    await addRule(`rule-based, ${budget} evenly spaced frames`, `as many frames as ${label} views, evenly spaced, no tool calls`, { initialFrames: budget, maxToolCalls: 0 });
+    await addRule(`rule-based, ${budget} evenly spaced frames`, `as many frames as ${label} views, evenly spaced, no tool calls`, {
+      initialFrames: budget,
+      maxToolCalls: 0,
+    });
   }
 }
 for (const name of ['oo-cold-start', 'oo-rft']) {
   const e = perSeed.get(name);
-  if (e !== undefined) rows.push({ row: `overall-only: ${name.slice(3)}`, what: 'intermediate stage of the overall-only pipeline', metrics: medianMetrics(e.metrics), trainSeconds: median(e.seconds) });
+  if (e !== undefined)
+    rows.push({
+      row: `overall-only: ${name.slice(3)}`,
+      what: 'intermediate stage of the overall-only pipeline',
+      metrics: medianMetrics(e.metrics),
+      trainSeconds: median(e.seconds),
+    });
 }
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
@@ -229,7 +274,13 @@ const seconds = Math.round((performance.now() - t0) / 100) / 10;
 const result = {
   benchmark: 'judge-training',
   command: V2 ? 'BENCH_WORLD=2 npm run bench:judge-training' : 'npm run bench:judge-training',
-  world: { version: WORLD, frames: config.world.frames, config: V2 ? 'configs/world-v2.yaml' : 'configs/default.yaml', perception: data.perception.version, layout: data.layout ?? 'v1' },
+  world: {
+    version: WORLD,
+    frames: config.world.frames,
+    config: V2 ? 'configs/world-v2.yaml' : 'configs/default.yaml',
+    perception: data.perception.version,
+    layout: data.layout ?? 'v1',
+  },
   date: new Date().toISOString(),
   machine,
   tensorBackend: backend.name,
@@ -255,4 +306,6 @@ const previous: Record<string, unknown> = existsSync(resultsFile) ? (JSON.parse(
 const RESULT_KEY = process.env.BENCH_RESULT_KEY ?? 'world2';
 const merged = V2 ? { ...previous, [RESULT_KEY]: result } : { ...result, ...(previous.world2 === undefined ? {} : { world2: previous.world2 }) };
 writeFileSync(resultsFile, `${JSON.stringify(merged, null, 2)}\n`);
-process.stdout.write(`${table}\n\n${pairs.length} held-out pairs (${decidedOA} with a decided overall preference), seeds ${SEEDS.join(',')}, ${seconds} s on ${machine.cores} cores\n`);
+process.stdout.write(
+  `${table}\n\n${pairs.length} held-out pairs (${decidedOA} with a decided overall preference), seeds ${SEEDS.join(',')}, ${seconds} s on ${machine.cores} cores\n`,
+);

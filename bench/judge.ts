@@ -41,7 +41,13 @@ const generator = await EmbeddedGenerator.create({ config });
 
 /** Held-out pairs: two samples of the base policy for one prompt, with gold preferences per dimension. */
 async function buildPairs(n: number): Promise<GoldPair[]> {
-  const specs = new PromptGenerator({ seed: deriveSeed(config.seed, 77), split: 'heldout', splitSeed: config.world.splitSeed, heldOutFraction: config.world.heldOutFraction, secondObjectProbability: config.world.secondObjectProbability }).take(n);
+  const specs = new PromptGenerator({
+    seed: deriveSeed(config.seed, 77),
+    split: 'heldout',
+    splitSeed: config.world.splitSeed,
+    heldOutFraction: config.world.heldOutFraction,
+    secondObjectProbability: config.world.secondObjectProbability,
+  }).take(n);
   const pairs: GoldPair[] = [];
   for (let start = 0; start < n; start += 64) {
     const chunk = specs.slice(start, start + 64);
@@ -56,7 +62,12 @@ async function buildPairs(n: number): Promise<GoldPair[]> {
         prompt: promptText(spec),
         a: va.video,
         b: vb.video,
-        gold: { TA: goldPreference(ga.TA, gb.TA, TIE.TA), MQ: goldPreference(ga.MQ, gb.MQ, TIE.MQ), VQ: goldPreference(ga.VQ, gb.VQ, TIE.VQ), OA: goldPreference(ga.overall, gb.overall, TIE.OA) },
+        gold: {
+          TA: goldPreference(ga.TA, gb.TA, TIE.TA),
+          MQ: goldPreference(ga.MQ, gb.MQ, TIE.MQ),
+          VQ: goldPreference(ga.VQ, gb.VQ, TIE.VQ),
+          OA: goldPreference(ga.overall, gb.overall, TIE.OA),
+        },
       });
     });
   }
@@ -74,7 +85,12 @@ interface RunStats {
   readonly failures: number;
 }
 
-async function run(judge: JudgeEngine, pairs: readonly GoldPair[], options: { initialFrames?: number; maxToolCalls?: number }, checkOrder: boolean): Promise<RunStats> {
+async function run(
+  judge: JudgeEngine,
+  pairs: readonly GoldPair[],
+  options: { initialFrames?: number; maxToolCalls?: number },
+  checkOrder: boolean,
+): Promise<RunStats> {
   const correct = { TA: 0, MQ: 0, VQ: 0, OA: 0 };
   const counted = { TA: 0, MQ: 0, VQ: 0, OA: 0 };
   let frames = 0;
@@ -86,7 +102,13 @@ async function run(judge: JudgeEngine, pairs: readonly GoldPair[], options: { in
   const t0 = performance.now();
   for (const [i, p] of pairs.entries()) {
     try {
-      const v = await judge.judge({ id: `p${i}`, prompt: p.prompt, mode: 'pairwise', videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')], options });
+      const v = await judge.judge({
+        id: `p${i}`,
+        prompt: p.prompt,
+        mode: 'pairwise',
+        videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')],
+        options,
+      });
       judgments += 1;
       frames += v.framesViewed.reduce((s, f) => s + f.length, 0);
       tools += v.toolCalls;
@@ -98,7 +120,13 @@ async function run(judge: JudgeEngine, pairs: readonly GoldPair[], options: { in
         if (v.answer[d] === p.gold[d]) correct[d] += 1;
       }
       if (checkOrder) {
-        const w = await judge.judge({ id: `q${i}`, prompt: p.prompt, mode: 'pairwise', videos: [new RawFrameSource(p.b, 'b'), new RawFrameSource(p.a, 'a')], options });
+        const w = await judge.judge({
+          id: `q${i}`,
+          prompt: p.prompt,
+          mode: 'pairwise',
+          videos: [new RawFrameSource(p.b, 'b'), new RawFrameSource(p.a, 'a')],
+          options,
+        });
         judgments += 1;
         const swapped = w.answer?.OA === 1 ? 2 : w.answer?.OA === 2 ? 1 : 0;
         if (swapped === v.answer?.OA) consistent += 1;
@@ -133,7 +161,9 @@ for (const version of WORLDS.includes(1) ? VERSIONS : []) {
     const allFrames = await run(judge, pairs, { initialFrames: 2 * config.world.frames, maxToolCalls: 0 }, false);
     const initialOnly = await run(judge, pairs, { maxToolCalls: 0 }, false);
     results[version] = { thinking, allFrames, initialOnly };
-    process.stderr.write(`${version}: OA ${thinking.accuracy.OA.toFixed(3)} (all frames ${allFrames.accuracy.OA.toFixed(3)}), frames ${thinking.meanFramesViewed.toFixed(1)}\n`);
+    process.stderr.write(
+      `${version}: OA ${thinking.accuracy.OA.toFixed(3)} (all frames ${allFrames.accuracy.OA.toFixed(3)}), frames ${thinking.meanFramesViewed.toFixed(1)}\n`,
+    );
   } finally {
     await judge.close();
   }
@@ -145,7 +175,12 @@ if (WORLDS.includes(2)) {
   const setup = {
     seed: config.seed,
     pairs: PAIRS,
-    world: { splitSeed: config.world.splitSeed, heldOutFraction: config.world.heldOutFraction, secondObjectProbability: config.world.secondObjectProbability, eventProbability: config.world.eventProbability },
+    world: {
+      splitSeed: config.world.splitSeed,
+      heldOutFraction: config.world.heldOutFraction,
+      secondObjectProbability: config.world.secondObjectProbability,
+      eventProbability: config.world.eventProbability,
+    },
     data: WORLD2_DEFAULT_DATA,
     tie: TIE,
   };
@@ -158,7 +193,12 @@ if (WORLDS.includes(2)) {
   }
   world2 = {
     date: new Date().toISOString(),
-    setup: { ...setup, framesPerVideo: WORLD2_FRAMES, nonTiePairsOA: pairs2.filter((p) => p.gold.OA !== 0).length, localPairsOA: pairs2.filter((p) => p.local).length },
+    setup: {
+      ...setup,
+      framesPerVideo: WORLD2_FRAMES,
+      nonTiePairsOA: pairs2.filter((p) => p.gold.OA !== 0).length,
+      localPairsOA: pairs2.filter((p) => p.local).length,
+    },
     results: byVersion,
   };
 }

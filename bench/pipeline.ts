@@ -31,7 +31,10 @@ interface Measured {
 }
 
 async function measure(staleness: number): Promise<Measured> {
-  const config: Config = { ...base, training: { ...base.training, pipelineStaleness: staleness, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 } };
+  const config: Config = {
+    ...base,
+    training: { ...base.training, pipelineStaleness: staleness, evalEvery: 0, videosEvery: 0, tracesEvery: 0, checkpointEvery: 100_000 },
+  };
   const stamps: number[] = [];
   const steps: StepMetrics[] = [];
   const job = await TrainingJob.create({
@@ -53,7 +56,10 @@ async function measure(staleness: number): Promise<Measured> {
   } finally {
     await job.close();
   }
-  const stepTimes = stamps.slice(1).map((x, i) => x - (stamps[i] ?? x)).slice(2);
+  const stepTimes = stamps
+    .slice(1)
+    .map((x, i) => x - (stamps[i] ?? x))
+    .slice(2);
   const stage = (k: 'generateMs' | 'judgeMs' | 'updateMs'): number => median(steps.slice(3).map((s) => s.timing?.[k] ?? 0));
   return { stepMs: median(stepTimes), generateMs: stage('generateMs'), judgeMs: stage('judgeMs'), updateMs: stage('updateMs') };
 }
@@ -67,7 +73,13 @@ try {
     benchmark: 'pipeline',
     date: new Date().toISOString(),
     machine: machineInfo(),
-    setup: { steps: STEPS, rewardServers: REPLICAS, promptsPerStep: base.training.promptsPerStep, groupSize: base.training.groupSize, rewardMode: base.reward.mode },
+    setup: {
+      steps: STEPS,
+      rewardServers: REPLICAS,
+      promptsPerStep: base.training.promptsPerStep,
+      groupSize: base.training.groupSize,
+      rewardMode: base.reward.mode,
+    },
     sequential,
     pipelined,
     slowestStageMs: slowest,

@@ -24,7 +24,19 @@ import { PAIRWISE_DIMENSIONS, type VerdictAnswer } from '../src/protocol/index.j
 import { chooseTensorBackend } from '../src/tensor/index.js';
 import { PromptGenerator, promptText, worldPromptOptions } from '../src/world/index.js';
 import { machineInfo } from './machine.js';
-import { AGGREGATIONS, allOrderedPairs, combinedWinner, evaluatePlan, referenceOf, type AggregationStats, type DimWinners, type JudgedGroup, type PlanRow, type PlanSpec, type RewardRecipe } from './support/plans-sim.js';
+import {
+  AGGREGATIONS,
+  allOrderedPairs,
+  combinedWinner,
+  evaluatePlan,
+  referenceOf,
+  type AggregationStats,
+  type DimWinners,
+  type JudgedGroup,
+  type PlanRow,
+  type PlanSpec,
+  type RewardRecipe,
+} from './support/plans-sim.js';
 
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 64);
 const SEEDS = Number(process.env.BENCH_PLAN_SEEDS ?? 8);
@@ -134,7 +146,11 @@ const specs: PlanSpec[] = [
   ]),
   ...[8, 12, 16, 20, 24, 32].map((b) => ({ label: `adaptive ${b}, one order`, plan: adaptive(b), bothOrders: false })),
   ...[24, 32].map((b) => ({ label: `adaptive ${b}, both orders`, plan: adaptive(b), bothOrders: true })),
-  ...[20, 24].map((b) => ({ label: `adaptive ${b}, one order, settle distance 2`, plan: { kind: 'adaptive', budget: b, settleDistance: 2 } as const, bothOrders: false })),
+  ...[20, 24].map((b) => ({
+    label: `adaptive ${b}, one order, settle distance 2`,
+    plan: { kind: 'adaptive', budget: b, settleDistance: 2 } as const,
+    bothOrders: false,
+  })),
   { label: 'adaptive 24, one order, no early stop', plan: { kind: 'adaptive', budget: 24, stopWhenSettled: false }, bothOrders: false },
 ];
 const reference = referenceOf(cache.groups, recipe);
@@ -148,7 +164,10 @@ const lines = [
   '',
   '| plan | judgments / group | rounds | τ-b | share of groups τ-b ≥ 0.9 | advantage MAD | advantage Pearson |',
   '| --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.label} | ${f(r.meanJudgments, 1)} | ${f(r.meanRounds, 1)} | ${per(r, (a) => a.tau)} | ${per(r, (a) => a.tauAtLeast09, 2)} | ${per(r, (a) => a.advantageMad)} | ${per(r, (a) => a.advantagePearson)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.label} | ${f(r.meanJudgments, 1)} | ${f(r.meanRounds, 1)} | ${per(r, (a) => a.tau)} | ${per(r, (a) => a.tauAtLeast09, 2)} | ${per(r, (a) => a.advantageMad)} | ${per(r, (a) => a.advantagePearson)} |`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 const dims = PAIRWISE_DIMENSIONS.map((d) => {
@@ -202,4 +221,6 @@ const out = {
 };
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'plans.json'), `${JSON.stringify(out, null, 2)}\n`);
-process.stderr.write(`judging ${out.seconds.judging.toFixed(0)} s, simulation ${out.seconds.simulation.toFixed(0)} s; determinism ${cache.determinism.identical}/${cache.determinism.repeats}\n`);
+process.stderr.write(
+  `judging ${out.seconds.judging.toFixed(0)} s, simulation ${out.seconds.simulation.toFixed(0)} s; determinism ${cache.determinism.identical}/${cache.determinism.repeats}\n`,
+);

@@ -46,7 +46,13 @@ try {
         if (s.step === 0) return;
         totalSteps += 1;
         if (totalSteps % 10 === 0) {
-          samples.push({ minute: (performance.now() - started) / 60_000, step: totalSteps, coordinatorRssMiB: process.memoryUsage().rss / 2 ** 20, tensors: liveTensorCount(), serverRssMiB: servers.pids.map(rssOf) });
+          samples.push({
+            minute: (performance.now() - started) / 60_000,
+            step: totalSteps,
+            coordinatorRssMiB: process.memoryUsage().rss / 2 ** 20,
+            tensors: liveTensorCount(),
+            serverRssMiB: servers.pids.map(rssOf),
+          });
         }
         if (performance.now() > deadline) job.stop();
       },
@@ -72,9 +78,22 @@ const result = {
   machine: machineInfo(),
   minutes: MINUTES,
   steps: totalSteps,
-  coordinator: { rssAfterWarmupMiB: warm?.coordinatorRssMiB ?? null, rssEndMiB: end?.coordinatorRssMiB ?? null, rssGrowthPercent: growth(warm?.coordinatorRssMiB, end?.coordinatorRssMiB) },
-  tensors: { afterWarmup: warm?.tensors ?? null, end: end?.tensors ?? null, min: Math.min(...samples.map((s) => s.tensors)), max: Math.max(...samples.map((s) => s.tensors)) },
-  rewardServers: servers.pids.map((_, i) => ({ rssAfterWarmupMiB: warm?.serverRssMiB[i] ?? null, rssEndMiB: end?.serverRssMiB[i] ?? null, rssGrowthPercent: growth(warm?.serverRssMiB[i], end?.serverRssMiB[i]) })),
+  coordinator: {
+    rssAfterWarmupMiB: warm?.coordinatorRssMiB ?? null,
+    rssEndMiB: end?.coordinatorRssMiB ?? null,
+    rssGrowthPercent: growth(warm?.coordinatorRssMiB, end?.coordinatorRssMiB),
+  },
+  tensors: {
+    afterWarmup: warm?.tensors ?? null,
+    end: end?.tensors ?? null,
+    min: Math.min(...samples.map((s) => s.tensors)),
+    max: Math.max(...samples.map((s) => s.tensors)),
+  },
+  rewardServers: servers.pids.map((_, i) => ({
+    rssAfterWarmupMiB: warm?.serverRssMiB[i] ?? null,
+    rssEndMiB: end?.serverRssMiB[i] ?? null,
+    rssGrowthPercent: growth(warm?.serverRssMiB[i], end?.serverRssMiB[i]),
+  })),
   samples,
 };
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });

@@ -51,20 +51,34 @@ async function measure(clients: number, judgeOnce: (worker: number, seq: number)
 }
 
 function medianPoint(points: readonly Point[]): Point {
-  return { judgmentsPerSecond: median(points.map((p) => p.judgmentsPerSecond)), p50Ms: median(points.map((p) => p.p50Ms)), p99Ms: median(points.map((p) => p.p99Ms)) };
+  return {
+    judgmentsPerSecond: median(points.map((p) => p.judgmentsPerSecond)),
+    p50Ms: median(points.map((p) => p.p50Ms)),
+    p99Ms: median(points.map((p) => p.p99Ms)),
+  };
 }
 
 function postJson(agent: http.Agent, url: URL, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: '/judge', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type?: string };
-        if (res.statusCode !== 200 || answer.type !== 'verdict') reject(new Error(`bare endpoint answered ${String(res.statusCode)}`));
-        else resolve();
-      });
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/judge',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type?: string };
+          if (res.statusCode !== 200 || answer.type !== 'verdict') reject(new Error(`bare endpoint answered ${String(res.statusCode)}`));
+          else resolve();
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -82,12 +96,20 @@ try {
       const c = conns[worker];
       if (c === undefined) throw new Error('no connection');
       const id = `b${seq}`;
-      await Promise.all([c.sendInlineVideo(`${id}-v`, video), c.judge({ id, prompt: 'a red circle moving left', mode: 'pointwise', videos: [{ inline: `${id}-v` }] })]);
+      await Promise.all([
+        c.sendInlineVideo(`${id}-v`, video),
+        c.judge({ id, prompt: 'a red circle moving left', mode: 'pointwise', videos: [{ inline: `${id}-v` }] }),
+      ]);
     };
     const httpOnce = (worker: number, seq: number): Promise<void> => {
       const agent = agents[worker];
       if (agent === undefined) throw new Error('no agent');
-      const body = JSON.stringify({ id: `h${seq}`, prompt: 'a red circle moving left', mode: 'pointwise', video: { width: video.width, height: video.height, frameCount: video.frameCount, fps: video.fps, data: videoBase64 } });
+      const body = JSON.stringify({
+        id: `h${seq}`,
+        prompt: 'a red circle moving left',
+        mode: 'pointwise',
+        video: { width: video.width, height: video.height, frameCount: video.frameCount, fps: video.fps, data: videoBase64 },
+      });
       return postJson(agent, bareUrl, body);
     };
     try {
@@ -102,7 +124,9 @@ try {
       }
       const row = { clients, rewardServer: medianPoint(a), bareHttp: medianPoint(b) };
       rows.push(row);
-      process.stderr.write(`${clients} client(s): reward server ${row.rewardServer.judgmentsPerSecond.toFixed(0)}/s, bare http ${row.bareHttp.judgmentsPerSecond.toFixed(0)}/s\n`);
+      process.stderr.write(
+        `${clients} client(s): reward server ${row.rewardServer.judgmentsPerSecond.toFixed(0)}/s, bare http ${row.bareHttp.judgmentsPerSecond.toFixed(0)}/s\n`,
+      );
     } finally {
       await Promise.all(conns.map((c) => c.close()));
       for (const agent of agents) agent.destroy();
@@ -111,7 +135,13 @@ try {
 } finally {
   await Promise.all([stopChildServer(ws), stopChildServer(bare)]);
 }
-const result = { benchmark: 'transport', date: new Date().toISOString(), machine: machineInfo(), setup: { judgments: JUDGMENTS, repeats: REPEATS, video: '64×64, 24 frames (295 kB raw)' }, rows };
+const result = {
+  benchmark: 'transport',
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  setup: { judgments: JUDGMENTS, repeats: REPEATS, video: '64×64, 24 frames (295 kB raw)' },
+  rows,
+};
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(PROJECT_ROOT, 'bench', 'results', 'transport.json'), `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

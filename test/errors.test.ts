@@ -6,7 +6,11 @@ import { ALL_ERROR_CODES, ERROR_CODES, VrGrpoError } from '../src/errors/index.j
 
 describe('error catalogue', () => {
   const docs = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8');
-  const rows = [...docs.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \| (.*) \|$/gm)].map((m) => ({ code: m[1] ?? '', retryable: m[2] === 'yes', summary: m[3] ?? '' }));
+  const rows = [...docs.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \| (.*) \|$/gm)].map((m) => ({
+    code: m[1] ?? '',
+    retryable: m[2] === 'yes',
+    summary: m[3] ?? '',
+  }));
 
   it('documents exactly the codes of the catalogue in docs/errors.md', () => {
     const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
@@ -14,12 +18,16 @@ describe('error catalogue', () => {
     expect(new Set(documented).size).toBe(documented.length);
   });
 
-  it('documents each code with the catalogue\'s retryability and meaning', () => {
+  it("documents each code with the catalogue's retryability and meaning", () => {
     expect(rows.length).toBe(ALL_ERROR_CODES.length);
     for (const row of rows) {
       const entry = (ERROR_CODES as Readonly<Record<string, { readonly retryable: boolean; readonly summary: string }>>)[row.code];
       expect(entry, row.code).toBeDefined();
-      expect({ code: row.code, retryable: row.retryable, summary: row.summary }).toEqual({ code: row.code, retryable: entry?.retryable, summary: entry?.summary });
+      expect({ code: row.code, retryable: row.retryable, summary: row.summary }).toEqual({
+        code: row.code,
+        retryable: entry?.retryable,
+        summary: entry?.summary,
+      });
     }
   });
 

@@ -14,7 +14,6 @@ export const WORLD_V1 = Object.freeze({
   reward: { mode: 'pointwise', plan: 'all-pairs' },
 });
 
-
 /** The default config on world v1, with `overrides` on top (nested objects merge). */
 export function v1Config(overrides: Record<string, unknown> = {}): Config {
   return defaultConfig(mergeRawConfig(WORLD_V1, overrides));

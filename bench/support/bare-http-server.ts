@@ -40,7 +40,18 @@ const server = http.createServer((req, res) => {
     let sum = 0;
     for (let f = 0; f < request.video.frameCount; f++) sum += bytes[f * frameBytes] ?? 0;
     const frames = Array.from({ length: request.video.frameCount }, (_, i) => i + 1);
-    const verdict = { type: 'verdict', id: request.id, rmVersion: 'fixed-0ms', mode: request.mode, answer: null, scores: [{ TA: 0.5, MQ: 0.5, VQ: 0.5, overall: 0.5 }], framesViewed: [frames], toolCalls: 0, hallucinations: [], checksum: sum };
+    const verdict = {
+      type: 'verdict',
+      id: request.id,
+      rmVersion: 'fixed-0ms',
+      mode: request.mode,
+      answer: null,
+      scores: [{ TA: 0.5, MQ: 0.5, VQ: 0.5, overall: 0.5 }],
+      framesViewed: [frames],
+      toolCalls: 0,
+      hallucinations: [],
+      checksum: sum,
+    };
     const text = JSON.stringify(verdict);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   });

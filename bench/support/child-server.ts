@@ -11,7 +11,9 @@ export interface ChildServer {
 
 /** Runs `bench/support/<script> ...args` and resolves with the address it prints as `listening <url>` (60 s at most). */
 export function startChildServer(script: string, args: readonly string[]): Promise<ChildServer> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'run-ts.js'), join(PROJECT_ROOT, 'bench', 'support', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'run-ts.js'), join(PROJECT_ROOT, 'bench', 'support', script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise<ChildServer>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {

@@ -104,7 +104,13 @@ export async function runWorld2Row(modelDir: string, pairs: readonly World2Pair[
   try {
     for (const [i, p] of pairs.entries()) {
       try {
-        const v = await judge.judge({ id: `w2-${i}`, prompt: p.prompt, mode: 'pairwise', videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')], options: row.options });
+        const v = await judge.judge({
+          id: `w2-${i}`,
+          prompt: p.prompt,
+          mode: 'pairwise',
+          videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')],
+          options: row.options,
+        });
         frames += v.framesViewed.reduce((s, f) => s + f.length, 0);
         tools += v.toolCalls;
         hallucinations += v.hallucinations.length;
@@ -162,7 +168,10 @@ export async function runWorld2Bench(
   const thinking = await runWorld2Row(modelDir, pairs, { reasoner: thinkingOptions, options: {} });
   log(`thinking: OA ${thinking.accuracy.OA.toFixed(3)}, frames ${thinking.meanFramesViewed.toFixed(1)}`);
   const budget = sameBudget(thinking.meanFramesViewed);
-  const random = await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, budget - 8), selectionSeed: 5 }, options: {} });
+  const random = await runWorld2Row(modelDir, pairs, {
+    reasoner: { selection: 'random', randomFrames: Math.max(0, budget - 8), selectionSeed: 5 },
+    options: {},
+  });
   log(`random: OA ${random.accuracy.OA.toFixed(3)}, frames ${random.meanFramesViewed.toFixed(1)}`);
   const evenlySpaced = await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: budget, maxToolCalls: 0 } });
   log(`evenly spaced: OA ${evenlySpaced.accuracy.OA.toFixed(3)}, frames ${evenlySpaced.meanFramesViewed.toFixed(1)}`);
@@ -172,10 +181,15 @@ export async function runWorld2Bench(
   const tightBudget = sameBudget(tight.meanFramesViewed);
   const oneCall = {
     thinking: tight,
-    random: await runWorld2Row(modelDir, pairs, { reasoner: { selection: 'random', randomFrames: Math.max(0, tightBudget - 8), selectionSeed: 5 }, options: {} }),
+    random: await runWorld2Row(modelDir, pairs, {
+      reasoner: { selection: 'random', randomFrames: Math.max(0, tightBudget - 8), selectionSeed: 5 },
+      options: {},
+    }),
     evenlySpaced: await runWorld2Row(modelDir, pairs, { reasoner: {}, options: { initialFrames: tightBudget, maxToolCalls: 0 } }),
   };
-  log(`one call: thinking OA ${tight.accuracy.OA.toFixed(3)} (${tight.meanFramesViewed.toFixed(1)} frames), random ${oneCall.random.accuracy.OA.toFixed(3)}, evenly spaced ${oneCall.evenlySpaced.accuracy.OA.toFixed(3)}`);
+  log(
+    `one call: thinking OA ${tight.accuracy.OA.toFixed(3)} (${tight.meanFramesViewed.toFixed(1)} frames), random ${oneCall.random.accuracy.OA.toFixed(3)}, evenly spaced ${oneCall.evenlySpaced.accuracy.OA.toFixed(3)}`,
+  );
   return { initialOnly, thinking, random, evenlySpaced, allFrames, oneCall };
 }
 

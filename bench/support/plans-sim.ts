@@ -151,13 +151,19 @@ export function referenceOf(groups: readonly JudgedGroup[], recipe: RewardRecipe
 }
 
 /** One plan over every group, `seeds` plan draws per group (plans are random: round 1, opponents, orders). */
-export function evaluatePlan(groups: readonly JudgedGroup[], reference: Reference, spec: PlanSpec, recipe: RewardRecipe, seeds: number, baseSeed: number): PlanRow {
+export function evaluatePlan(
+  groups: readonly JudgedGroup[],
+  reference: Reference,
+  spec: PlanSpec,
+  recipe: RewardRecipe,
+  seeds: number,
+  baseSeed: number,
+): PlanRow {
   const judgments: number[] = [];
   const rounds: number[] = [];
-  const acc = Object.fromEntries(AGGREGATIONS.map((a) => [a, { tau: [] as number[], mad: [] as number[], pearson: [] as number[], undefinedTau: 0 }])) as Record<
-    Aggregation,
-    { tau: number[]; mad: number[]; pearson: number[]; undefinedTau: number }
-  >;
+  const acc = Object.fromEntries(
+    AGGREGATIONS.map((a) => [a, { tau: [] as number[], mad: [] as number[], pearson: [] as number[], undefinedTau: 0 }]),
+  ) as Record<Aggregation, { tau: number[]; mad: number[]; pearson: number[]; undefinedTau: number }>;
   groups.forEach((group, gi) => {
     const refRewards = reference.rewards[gi] ?? [];
     const refAdvantages = reference.advantages[gi] ?? [];
@@ -174,7 +180,10 @@ export function evaluatePlan(groups: readonly JudgedGroup[], reference: Referenc
         const adv = advantagesOf(rewards);
         const pairs = adv.map((x, i) => [x, refAdvantages[i] ?? NaN] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
         if (pairs.length > 0) a.mad.push(mean(pairs.map(([x, y]) => Math.abs(x - y))));
-        const r = pearson(pairs.map(([x]) => x), pairs.map(([, y]) => y));
+        const r = pearson(
+          pairs.map(([x]) => x),
+          pairs.map(([, y]) => y),
+        );
         if (Number.isFinite(r)) a.pearson.push(r);
       }
     }

@@ -25,5 +25,8 @@ export async function configuredJudgeService(ctx: CommandContext, flags: InProce
   if (flags.record !== undefined) throw new UsageError('--record: records the VLM backend; the config says judge.backend: embedded');
   const path = flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint);
   // World v2's videos carry evidence local in time: the embedded judge then reasons about time (timeline, planner).
-  return embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } })({ kind: 'path', path }, { signal: new AbortController().signal });
+  return embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } })(
+    { kind: 'path', path },
+    { signal: new AbortController().signal },
+  );
 }

@@ -22,7 +22,10 @@ export class Teardown {
     if (failures.length === 1 && only !== undefined) throw only.error;
     if (failures.length > 1) {
       const why = failures.map((f) => `${f.what}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
-      throw new AggregateError(failures.map((f) => f.error), `${failures.length} cleanup steps failed: ${why}`);
+      throw new AggregateError(
+        failures.map((f) => f.error),
+        `${failures.length} cleanup steps failed: ${why}`,
+      );
     }
   }
 }

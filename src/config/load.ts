@@ -7,11 +7,7 @@ import type { z } from 'zod';
 import { VrGrpoError } from '../errors/index.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** The resolved, frozen configuration every component receives. Paths are absolute. */
 export type Config = DeepReadonly<ParsedConfig> & {
@@ -88,12 +84,13 @@ export function resolveConfig(raw: unknown, options: { baseDir: string; source: 
   for (const [section, field] of PATH_FIELDS) {
     const sec = parsed[section];
     const v = sec?.[field];
-    if (sec !== undefined && typeof v === 'string' && !isAbsolute(v) && (field !== 'ffmpegPath' && field !== 'ffprobePath' || v.includes('/'))) {
+    if (sec !== undefined && typeof v === 'string' && !isAbsolute(v) && ((field !== 'ffmpegPath' && field !== 'ffprobePath') || v.includes('/'))) {
       sec[field] = resolve(options.baseDir, v);
     }
   }
   const vlm = parsed.judge?.vlm as { promptTemplate?: unknown } | undefined;
-  if (vlm !== undefined && typeof vlm.promptTemplate === 'string' && !isAbsolute(vlm.promptTemplate)) vlm.promptTemplate = resolve(options.baseDir, vlm.promptTemplate);
+  if (vlm !== undefined && typeof vlm.promptTemplate === 'string' && !isAbsolute(vlm.promptTemplate))
+    vlm.promptTemplate = resolve(options.baseDir, vlm.promptTemplate);
   return deepFreeze({ ...parsed, source: options.source });
 }
 

@@ -6,7 +6,8 @@ import { TEMPORAL_DATA_DEFAULTS } from '../world/scene-builder.js';
 import { VLM_DEFAULTS, VLM_PROFILES } from '../judge/backends/vlm/options.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
-const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
+const strict = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
 
 export const tensorSchema = strict({
   /** tfjs backend: auto tries node-gpu → node → wasm → cpu. */
@@ -217,7 +218,9 @@ export const vlmSchema = strict({
   /** Frames each video is presented as (index space 1..2N); null = the profile's (48 released). */
   framesPerVideo: int({ min: 2, max: 4096 }).nullable().default(null),
   /** video | images | null (the profile's: video for released). */
-  initialFramesAs: oneOf(['video', 'images'] as const).nullable().default(null),
+  initialFramesAs: oneOf(['video', 'images'] as const)
+    .nullable()
+    .default(null),
   /** Prompt template file for the first user turn (relative to this config file); null = the shipped one. */
   promptTemplate: str().nullable().default(null),
   /** repetition_penalty sent with every request (1 = none); null = the server's (vLLM may apply the checkpoint's 1.05). */
@@ -226,7 +229,10 @@ export const vlmSchema = strict({
   /** Completion tokens per turn. */
   maxTokens: int({ min: 1 }).default(VLM_DEFAULTS.maxTokens),
   /** Extra stop sequences. */
-  stop: z.array(str(), { error: 'expected a list of strings' }).max(8, { error: 'expected at most 8 stop sequences' }).default([...VLM_DEFAULTS.stop]),
+  stop: z
+    .array(str(), { error: 'expected a list of strings' })
+    .max(8, { error: 'expected at most 8 stop sequences' })
+    .default([...VLM_DEFAULTS.stop]),
   /** Per HTTP request, ms. */
   timeoutMs: int({ min: 1 }).default(VLM_DEFAULTS.timeoutMs),
   /** Attempts per request on connection errors, 408, 429, 5xx (1 = no retry). */
@@ -266,7 +272,10 @@ export const judgeSchema = strict({
   backend: oneOf(['embedded', 'vlm'] as const).default('embedded'),
   /** Settings of the vlm backend (ignored by the embedded one). */
   vlm: vlmSchema.prefault({}),
-  /** Checkpoint of the embedded judge: a perception folder (manifest.json + model.onnx; the rule-based judge) or a learned-judge folder (policy.onnx + perception/). */
+  /**
+   * Checkpoint of the embedded judge: a perception folder (manifest.json + model.onnx; the rule-based judge) or a
+   * learned-judge folder (policy.onnx + perception/).
+   */
   checkpoint: str().default('../models/judge-v2/grpo-no-cot-gain'),
   /** Defaults for requests that do not set them. */
   initialFrames: int({ min: 2, max: 32 }).default(8),
@@ -281,14 +290,17 @@ export const judgeSchema = strict({
    * TESTING AID (embedded judge only): over-reward one quality defect the gold evaluator penalises — TA, VQ and overall
    * rise by `bonus` per unit of the defect's measured severity. null = off (the default). See docs/judge.md.
    */
-  plantedHack: strict({ defect: oneOf(DEFECTS), bonus: num({ gt: 0, max: 2 }) }).nullable().default(null),
+  plantedHack: strict({ defect: oneOf(DEFECTS), bonus: num({ gt: 0, max: 2 }) })
+    .nullable()
+    .default(null),
 }).superRefine((j, ctx) => {
   if (j.backend !== 'vlm') return;
   for (const field of ['baseUrl', 'model'] as const) {
     if (j.vlm[field] === null) ctx.addIssue({ code: 'custom', path: ['vlm', field], message: 'required when judge.backend is "vlm"' });
   }
   for (const kind of ['initial', 'selected'] as const) {
-    if (j.vlm[`${kind}MinPixels`] > j.vlm[`${kind}MaxPixels`]) ctx.addIssue({ code: 'custom', path: ['vlm', `${kind}MinPixels`], message: `expected <= ${kind}MaxPixels` });
+    if (j.vlm[`${kind}MinPixels`] > j.vlm[`${kind}MaxPixels`])
+      ctx.addIssue({ code: 'custom', path: ['vlm', `${kind}MinPixels`], message: `expected <= ${kind}MaxPixels` });
   }
 });
 
@@ -404,7 +416,10 @@ export const judgeTrainingSchema = strict({
   /** Where cached perceptions of the pairs are kept (relative to this file); null = <project>/runs/judge-training-cache. */
   cacheDir: str().nullable().default(null),
   /** Widths of the policy's ReLU layers. */
-  hidden: z.array(int({ min: 1, max: 4096 }), { error: 'expected a list of layer widths' }).min(1).default([64, 64]),
+  hidden: z
+    .array(int({ min: 1, max: 4096 }), { error: 'expected a list of layer widths' })
+    .min(1)
+    .default([64, 64]),
   /** per-dimension (TA, MQ, VQ, OA, CF) or overall-only answers (the ablation). */
   answerMode: oneOf(['per-dimension', 'overall-only'] as const).default('per-dimension'),
   /** Tool calls the policy may make per judgment. */

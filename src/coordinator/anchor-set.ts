@@ -70,16 +70,15 @@ export interface AnchorBuildOptions {
 export function chooseAnchorPrompts(config: Config, count: number): string[] {
   const seed = deriveSeed(config.seed, PROMPT_STREAM);
   const sampler =
-    config.training.promptFile === null
-      ? new WorldPromptSampler(config.world, seed)
-      : new FilePromptSampler(readPromptFile(config.training.promptFile), seed);
+    config.training.promptFile === null ? new WorldPromptSampler(config.world, seed) : new FilePromptSampler(readPromptFile(config.training.promptFile), seed);
   return sampler.next(count).map((p) => p.text);
 }
 
 /** Generates the anchor videos with the run's generator and discards the rollout (no update). */
 export async function buildAnchorSet(generator: TrainableGenerator, options: AnchorBuildOptions): Promise<AnchorSet> {
   if (options.prompts.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', 'anchor set: no prompts');
-  if (!Number.isInteger(options.groupSize) || options.groupSize < 2) throw new VrGrpoError('INVALID_ARGUMENT', `anchor set: groupSize must be an integer >= 2, got ${options.groupSize}`);
+  if (!Number.isInteger(options.groupSize) || options.groupSize < 2)
+    throw new VrGrpoError('INVALID_ARGUMENT', `anchor set: groupSize must be an integer >= 2, got ${options.groupSize}`);
   const result = await generator.generate({ prompts: options.prompts, groupSize: options.groupSize, seed: options.seed });
   await generator.discard([result.rolloutId]);
   const manifest: AnchorManifest = {
@@ -112,7 +111,10 @@ function parseManifest(value: unknown, where: string): AnchorManifest {
   }
   const m = parsed.data;
   m.videos.forEach((v, i) => {
-    if (v.promptIndex >= m.prompts.length) throw new VrGrpoError('CHECKPOINT_INVALID', `${where}: videos.${i}.promptIndex ${v.promptIndex} has no prompt`, { details: { field: `videos.${i}.promptIndex` } });
+    if (v.promptIndex >= m.prompts.length)
+      throw new VrGrpoError('CHECKPOINT_INVALID', `${where}: videos.${i}.promptIndex ${v.promptIndex} has no prompt`, {
+        details: { field: `videos.${i}.promptIndex` },
+      });
   });
   return m;
 }
@@ -170,7 +172,11 @@ export async function ensureAnchorSet(runDir: string, generator: TrainableGenera
   const saved = loadAnchorSet(runDir);
   if (saved !== null) return saved;
   const a = config.monitoring.drift.anchors;
-  const set = await buildAnchorSet(generator, { prompts: chooseAnchorPrompts(config, a.prompts), groupSize: a.groupSize, seed: deriveSeed(config.seed, GENERATE_STREAM) });
+  const set = await buildAnchorSet(generator, {
+    prompts: chooseAnchorPrompts(config, a.prompts),
+    groupSize: a.groupSize,
+    seed: deriveSeed(config.seed, GENERATE_STREAM),
+  });
   saveAnchorSet(runDir, set);
   return set;
 }

@@ -12,14 +12,7 @@ import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import { encodeFrameStrip, stripFrames, type FrameStripRecord } from '../dashboard/frame-strip.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
-import {
-  readAdapterState,
-  type AdapterState,
-  type GenerateResult,
-  type GoldSummary,
-  type TrainableGenerator,
-  type UpdateStats,
-} from '../generator/index.js';
+import { readAdapterState, type AdapterState, type GenerateResult, type GoldSummary, type TrainableGenerator, type UpdateStats } from '../generator/index.js';
 import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
 import type { Media } from '../media/index.js';
 import type { StepRecord } from '../metrics/index.js';
@@ -288,7 +281,11 @@ export class Coordinator {
     const c = this.o.config;
     const prompts = this.promptsOf(step);
     const t0 = performance.now();
-    const result = await this.o.generator.generate({ prompts: prompts.map((p) => p.text), groupSize: c.training.groupSize, seed: streamSeed(c.seed, 'rollout', step) });
+    const result = await this.o.generator.generate({
+      prompts: prompts.map((p) => p.text),
+      groupSize: c.training.groupSize,
+      seed: streamSeed(c.seed, 'rollout', step),
+    });
     return { step, prompts, result, generateMs: performance.now() - t0 };
   }
 
@@ -412,7 +409,10 @@ export class Coordinator {
         judgeGoldRun = mergeAgreement(judgeGoldRun, judgeGold);
         const metrics = this.metrics(step, current, groups, advantages, stats, { generateMs: current.generateMs, judgeMs, updateMs }, reports, judgeGold);
         if (this.o.monitor !== undefined) {
-          Object.assign(metrics, await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions ?? [] }));
+          Object.assign(
+            metrics,
+            await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions ?? [] }),
+          );
         }
         masked += advantages.maskedVideos;
         dropped += advantages.droppedGroups.length;
@@ -437,7 +437,13 @@ export class Coordinator {
           const pairs = judged[0]?.comparisons ?? [];
           for (const v of groups[0]?.verdicts ?? []) {
             const pair = pairs.find((p) => p.verdict === v);
-            this.run.append(RUN_LAYOUT.traces, { step, group: 0, prompt: current.prompts[0]?.text ?? '', ...(pair === undefined ? {} : { first: pair.first, second: pair.second, gold: pair.gold }), verdict: v });
+            this.run.append(RUN_LAYOUT.traces, {
+              step,
+              group: 0,
+              prompt: current.prompts[0]?.text ?? '',
+              ...(pair === undefined ? {} : { first: pair.first, second: pair.second, gold: pair.gold }),
+              verdict: v,
+            });
           }
         }
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
@@ -533,7 +539,8 @@ export class Coordinator {
   ): SampledGroup {
     const prompt = current.prompts[0];
     const members = current.result.videos.filter((x) => x.promptIndex === 0);
-    const comparisons = judged?.comparisons.filter((c) => c.index >= 0).map((c) => ({ first: c.first, second: c.second, verdict: c.index, gold: c.gold })) ?? [];
+    const comparisons =
+      judged?.comparisons.filter((c) => c.index >= 0).map((c) => ({ first: c.first, second: c.second, verdict: c.index, gold: c.gold })) ?? [];
     return {
       step,
       prompt: prompt?.text ?? '',
@@ -575,7 +582,11 @@ export class Coordinator {
       this.run.event('prompt_stats_reset', { step: current.step, rmVersions: versions });
     }
     if (versions.length > 0) this.verdictVersions = versions;
-    if (this.tracker === null) return groupAdvantages(groups.map((g) => g.rewards), { std: a.std, clip: a.clip, epsilon: a.epsilon });
+    if (this.tracker === null)
+      return groupAdvantages(
+        groups.map((g) => g.rewards),
+        { std: a.std, clip: a.clip, epsilon: a.epsilon },
+      );
     // Per-prompt statistics: normalise each group against its prompt's history.
     const tracker = this.tracker;
     const normalised = groups.map((g, i) => {
@@ -658,7 +669,13 @@ interface JudgedGroup {
   readonly gold: readonly (GoldScores | null)[];
   readonly summary: JudgeGoldAgreement;
   /** `index`: the verdict's index in the group's verdicts. */
-  readonly comparisons: readonly { readonly first: number; readonly second: number; readonly verdict: VerdictMessage; readonly index: number; readonly gold: ComparisonGold | null }[];
+  readonly comparisons: readonly {
+    readonly first: number;
+    readonly second: number;
+    readonly verdict: VerdictMessage;
+    readonly index: number;
+    readonly gold: ComparisonGold | null;
+  }[];
 }
 
 /**
@@ -677,7 +694,13 @@ function judgedAgainstGold(reports: readonly (GoldReport | null)[], group: Group
     reports,
     gold,
     summary,
-    comparisons: judged.map((j, k) => ({ first: j.first, second: j.second, verdict: j.verdict, index: verdicts.indexOf(j.verdict), gold: perComparison[k] ?? null })),
+    comparisons: judged.map((j, k) => ({
+      first: j.first,
+      second: j.second,
+      verdict: j.verdict,
+      index: verdicts.indexOf(j.verdict),
+      gold: perComparison[k] ?? null,
+    })),
   };
 }
 
@@ -703,7 +726,6 @@ function rewardsByDimension(groups: readonly GroupRewards[]): Record<string, num
   for (const d of DIMS) out[d] = groups.flatMap((g) => [...g.perDimension[d]]);
   return out;
 }
-
 
 /** The coordinator's state at the run's latest checkpoint, or null before the first one. */
 async function readLatestCheckpoint(runDir: string): Promise<CoordinatorCheckpoint | null> {

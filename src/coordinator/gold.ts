@@ -33,6 +33,12 @@ export function worldGold(config: Config, policy: FlowPolicy | null): GoldEvalua
     heldOut: (): GoldSummary | null =>
       policy === null || config.training.promptFile !== null
         ? null
-        : evaluatePolicyGold(policy, config, { split: 'heldout', prompts: config.training.evalPrompts, seed: streamSeed(config.seed, 'heldOutEvaluation'), sampler, useLora: true }),
+        : evaluatePolicyGold(policy, config, {
+            split: 'heldout',
+            prompts: config.training.evalPrompts,
+            seed: streamSeed(config.seed, 'heldOutEvaluation'),
+            sampler,
+            useLora: true,
+          }),
   });
 }

@@ -54,7 +54,12 @@ export interface ComparisonAnswer {
 const GOLD_KEY: Readonly<Record<PairwiseDimension, keyof GoldScores>> = { TA: 'TA', MQ: 'MQ', VQ: 'VQ', OA: 'overall' };
 
 /** The gold preferences of a comparison of `first` (video 1) and `second`, and the judge's credit on each. */
-export function comparisonGold(answer: VerdictAnswer, first: GoldScores, second: GoldScores, margins: Readonly<Record<PairwiseDimension, number>> = GOLD_TIE): ComparisonGold {
+export function comparisonGold(
+  answer: VerdictAnswer,
+  first: GoldScores,
+  second: GoldScores,
+  margins: Readonly<Record<PairwiseDimension, number>> = GOLD_TIE,
+): ComparisonGold {
   const preference = {} as Record<PairwiseDimension, Preference>;
   const credit: Partial<Record<PairwiseDimension, GoldCredit>> = {};
   for (const d of PAIRWISE_DIMENSIONS) {
@@ -84,7 +89,10 @@ export function judgeGoldAgreement(
   gold: readonly (GoldScores | null)[],
   margins: Readonly<Record<PairwiseDimension, number>> = GOLD_TIE,
 ): { readonly summary: JudgeGoldAgreement; readonly perComparison: readonly (ComparisonGold | null)[] } {
-  const tally = Object.fromEntries(PAIRWISE_DIMENSIONS.map((d) => [d, { credit: 0, decided: 0, goldTies: 0 }])) as Record<PairwiseDimension, { credit: number; decided: number; goldTies: number }>;
+  const tally = Object.fromEntries(PAIRWISE_DIMENSIONS.map((d) => [d, { credit: 0, decided: 0, goldTies: 0 }])) as Record<
+    PairwiseDimension,
+    { credit: number; decided: number; goldTies: number }
+  >;
   let counted = 0;
   const perComparison = comparisons.map((c) => {
     const a = gold[c.first] ?? null;

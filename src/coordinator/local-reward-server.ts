@@ -33,7 +33,17 @@ export interface LocalRewardServerOptions {
  */
 export async function startLocalRewardServer(options: LocalRewardServerOptions): Promise<LocalRewardServer> {
   const token = options.token ?? randomBytes(18).toString('base64url');
-  const args = [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-reward', '--host', '127.0.0.1', '--port', '0', '--artifact-root', options.artifactRoot, '--exit-with-parent'];
+  const args = [
+    join(PROJECT_ROOT, 'bin', 'vr-grpo.js'),
+    'serve-reward',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--artifact-root',
+    options.artifactRoot,
+    '--exit-with-parent',
+  ];
   if (options.configPath !== null) args.push('--config', options.configPath);
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, VRGRPO_TOKEN: token },
@@ -61,7 +71,11 @@ export async function startLocalRewardServer(options: LocalRewardServerOptions):
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new VrGrpoError('REWARD_SERVER_START_FAILED', `the local reward server exited (code ${String(code)}) before listening: ${stderrTail.slice(-500)}`, { details: { reason: 'exited', stderrTail } }));
+      reject(
+        new VrGrpoError('REWARD_SERVER_START_FAILED', `the local reward server exited (code ${String(code)}) before listening: ${stderrTail.slice(-500)}`, {
+          details: { reason: 'exited', stderrTail },
+        }),
+      );
     });
   });
   options.log.info({ url, pid: child.pid }, 'local reward server started');

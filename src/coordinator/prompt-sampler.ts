@@ -16,8 +16,7 @@ export interface SampledPrompt {
 }
 
 export type PromptSamplerState =
-  | { readonly kind: 'world'; readonly rng: RngState }
-  | { readonly kind: 'file'; readonly epoch: number; readonly position: number };
+  { readonly kind: 'world'; readonly rng: RngState } | { readonly kind: 'file'; readonly epoch: number; readonly position: number };
 
 export interface PromptSampler {
   next(count: number): SampledPrompt[];
@@ -49,7 +48,10 @@ export function readPromptFile(path: string): SampledPrompt[] {
   } catch (e) {
     throw new VrGrpoError('CONFIG_INVALID', `cannot read prompt file ${path}`, { cause: e, details: { path } });
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
   if (lines.length === 0) throw new VrGrpoError('CONFIG_INVALID', `prompt file ${path} has no prompts`, { details: { path } });
   const jsonl = lines.every((l) => l.startsWith('{'));
   return lines.map((line, i) => {

@@ -7,7 +7,19 @@
  */
 import type { Rng } from '../common/rng.js';
 import type { Config } from '../config/index.js';
-import { bradleyTerry, combineDimensions, defaultAdaptiveBudget, imputedWinRates, startPlan, weightedWinner, winRates, type Combination, type Comparison, type ComparisonOutcome, type ComparisonPlan } from '../grpo/index.js';
+import {
+  bradleyTerry,
+  combineDimensions,
+  defaultAdaptiveBudget,
+  imputedWinRates,
+  startPlan,
+  weightedWinner,
+  winRates,
+  type Combination,
+  type Comparison,
+  type ComparisonOutcome,
+  type ComparisonPlan,
+} from '../grpo/index.js';
 import type { RawVideo } from '../media/index.js';
 import type { JudgeOptions, PairwiseDimension, VerdictAnswer, VerdictMessage } from '../protocol/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
@@ -98,7 +110,13 @@ const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>
  * One group's rewards, all from one RM version: a group whose judgments span a version change (a hot swap mid-group)
  * is re-judged, or dropped (every video masked, failure code RM_VERSION_MIXED) — never mixed.
  */
-export async function collectGroupRewards(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<GroupRewards> {
+export async function collectGroupRewards(
+  client: JudgeClient,
+  prompt: string,
+  videos: readonly RawVideo[],
+  settings: RewardSettings,
+  rng: Rng,
+): Promise<GroupRewards> {
   const retries = settings.versionMix === 'drop' ? 0 : (settings.versionMixRetries ?? 2);
   let spent = { judgments: 0, framesViewed: 0, toolCalls: 0 };
   for (let attempt = 0; ; attempt++) {
@@ -120,7 +138,13 @@ export async function collectGroupRewards(client: JudgeClient, prompt: string, v
   }
 }
 
-async function collectOnce(client: JudgeClient, prompt: string, videos: readonly RawVideo[], settings: RewardSettings, rng: Rng): Promise<Omit<GroupRewards, 'versionRejudges'>> {
+async function collectOnce(
+  client: JudgeClient,
+  prompt: string,
+  videos: readonly RawVideo[],
+  settings: RewardSettings,
+  rng: Rng,
+): Promise<Omit<GroupRewards, 'versionRejudges'>> {
   const n = videos.length;
   const verdicts: VerdictMessage[] = [];
   const judged: JudgedComparison[] = [];
@@ -163,7 +187,13 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
             const a = videos[c.first];
             const b = videos[c.second];
             if (a === undefined || b === undefined) throw new Error('comparison outside the group');
-            const { verdict } = await client.judge({ prompt, mode: 'pairwise', videos: [a, b], options: settings.judgeOptions, group: { id: group.id, videoIds: [group.videoIds[c.first] ?? '', group.videoIds[c.second] ?? ''] } });
+            const { verdict } = await client.judge({
+              prompt,
+              mode: 'pairwise',
+              videos: [a, b],
+              options: settings.judgeOptions,
+              group: { id: group.id, videoIds: [group.videoIds[c.first] ?? '', group.videoIds[c.second] ?? ''] },
+            });
             note(verdict);
             judged.push({ first: c.first, second: c.second, verdict });
             return { c, answer: verdict.answer };
@@ -174,13 +204,20 @@ async function collectOnce(client: JudgeClient, prompt: string, videos: readonly
         }),
       );
       outcomes.push(...judgedRound);
-      comparisons = session.next(outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : combinedWinner(o.answer, settings.weights) })));
+      comparisons = session.next(
+        outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer === null ? null : combinedWinner(o.answer, settings.weights) })),
+      );
     }
     for (const d of ['TA', 'MQ', 'VQ', 'overall'] as const) {
       const dim = DIM_OF[d];
       // A comparison whose verdict did not give this dimension does not count for it (never copied from OA).
       const results: ComparisonOutcome[] = outcomes.map((o) => ({ first: o.c.first, second: o.c.second, winner: o.answer?.[dim] ?? null }));
-      perDimension[d] = settings.aggregation === 'win-rate' ? winRates(n, results) : settings.aggregation === 'bradley-terry' ? bradleyTerry(n, results) : imputedWinRates(n, results);
+      perDimension[d] =
+        settings.aggregation === 'win-rate'
+          ? winRates(n, results)
+          : settings.aggregation === 'bradley-terry'
+            ? bradleyTerry(n, results)
+            : imputedWinRates(n, results);
     }
   }
   const rewards = combineDimensions(perDimension, settings.weights, settings.combination, { renormalise: true });

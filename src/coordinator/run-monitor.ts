@@ -142,7 +142,14 @@ export class RunMonitor implements StepMonitor {
   #trips(trips: readonly DriftTrip[]): void {
     for (const t of trips) {
       this.#o.metrics?.driftTripped(t.detector);
-      this.#event('drift', { step: t.step, detector: t.detector, ...(t.dimension === null ? {} : { dimension: t.dimension }), value: round(t.value), threshold: t.threshold, ...(t.direction === null ? {} : { direction: t.direction }) });
+      this.#event('drift', {
+        step: t.step,
+        detector: t.detector,
+        ...(t.dimension === null ? {} : { dimension: t.dimension }),
+        value: round(t.value),
+        threshold: t.threshold,
+        ...(t.direction === null ? {} : { direction: t.direction }),
+      });
       // PSI and Page-Hinkley trip as the policy learns (rewards are meant to move): events and gauges, not warnings.
       const level = t.detector === 'psi' || t.detector === 'page_hinkley' ? 'debug' : 'warn';
       this.#o.log[level]({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value }, 'drift detector tripped');
@@ -172,7 +179,14 @@ export class RunMonitor implements StepMonitor {
       kendallTau: rounded(report.kendallTau),
       ...(report.sincePrevious === null
         ? {}
-        : { sincePrevious: { step: report.sincePrevious.step, rmVersions: report.sincePrevious.rmVersions, meanShift: rounded(report.sincePrevious.meanShift), kendallTau: rounded(report.sincePrevious.kendallTau) } }),
+        : {
+            sincePrevious: {
+              step: report.sincePrevious.step,
+              rmVersions: report.sincePrevious.rmVersions,
+              meanShift: rounded(report.sincePrevious.meanShift),
+              kendallTau: rounded(report.sincePrevious.kendallTau),
+            },
+          }),
     };
     this.#event('anchors', summary);
     return summary;

@@ -64,7 +64,8 @@ function bundledPackage(): { readonly dir: string; readonly version: string } | 
     }
     if (typeof manifest !== 'object' || manifest === null || !('name' in manifest) || manifest.name !== BUNDLED_CHROMIUM_PACKAGE) continue;
     const version = 'version' in manifest ? manifest.version : undefined;
-    if (typeof version !== 'string' || !/^[0-9A-Za-z.+-]+$/.test(version)) return { problem: `${BUNDLED_CHROMIUM_PACKAGE} has no usable version in ${dir}/package.json` };
+    if (typeof version !== 'string' || !/^[0-9A-Za-z.+-]+$/.test(version))
+      return { problem: `${BUNDLED_CHROMIUM_PACKAGE} has no usable version in ${dir}/package.json` };
     return { dir, version };
   }
   return { problem: `${BUNDLED_CHROMIUM_PACKAGE}: no package.json above its entry point ${entry}` };
@@ -93,10 +94,14 @@ async function unpackBundled(dir: string, version: string, env: NodeJS.ProcessEn
     renameSync(partial, target);
   } catch (error) {
     rmSync(partial, { force: true });
-    throw new VrGrpoError('BROWSER_NOT_FOUND', `could not unpack the Chromium of ${BUNDLED_CHROMIUM_PACKAGE}@${version} into ${folder}: ${error instanceof Error ? error.message : String(error)}`, {
-      details: { source: 'bundled', path: target, reason: 'unpack failed' },
-      cause: error,
-    });
+    throw new VrGrpoError(
+      'BROWSER_NOT_FOUND',
+      `could not unpack the Chromium of ${BUNDLED_CHROMIUM_PACKAGE}@${version} into ${folder}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        details: { source: 'bundled', path: target, reason: 'unpack failed' },
+        cause: error,
+      },
+    );
   }
   return target;
 }

@@ -32,7 +32,11 @@ export function stripFrames(frames: Iterable<number>, frameCount: number): numbe
  * Encodes the strip of `frames` (already as {@link stripFrames} returns them) of `video`: PNG bytes and the tile size.
  * Tiles shrink by the smallest whole factor that brings the longest side to at most `maxSide`.
  */
-export function encodeFrameStrip(video: RawVideo, frames: readonly number[], maxSide = DEFAULT_THUMBNAIL_SIDE): { readonly png: Buffer; readonly tileWidth: number; readonly tileHeight: number } {
+export function encodeFrameStrip(
+  video: RawVideo,
+  frames: readonly number[],
+  maxSide = DEFAULT_THUMBNAIL_SIDE,
+): { readonly png: Buffer; readonly tileWidth: number; readonly tileHeight: number } {
   const factor = Math.max(1, Math.ceil(Math.max(video.width, video.height) / Math.max(1, maxSide)));
   const tileWidth = Math.max(1, Math.floor(video.width / factor));
   const tileHeight = Math.max(1, Math.floor(video.height / factor));

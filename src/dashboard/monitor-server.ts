@@ -18,7 +18,8 @@ import { SseHub, resumePoint } from './sse-hub.js';
 export type MonitorServerState = 'starting' | 'running' | 'closing' | 'closed';
 
 /** The page loads only its own files (uPlot included), its feed and the run's videos. */
-const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -78,18 +78,20 @@ export interface ResolvedMonitorServerOptions {
 
 const count = (min: number): z.ZodNumber => z.number().int().min(min).max(Number.MAX_SAFE_INTEGER);
 
-const scalars = z.object({
-  host: z.string().min(1).default(DEFAULT_MONITOR_HOST),
-  port: z.number().int().min(0).max(65_535).default(DEFAULT_MONITOR_PORT),
-  runDir: z.string().min(1).nullable().default(null),
-  title: z.string().min(1).max(200).optional(),
-  heartbeatIntervalMs: count(0).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
-  maxSteps: count(1).default(DEFAULT_MAX_STEPS),
-  maxEvents: count(1).default(DEFAULT_MAX_EVENTS),
-  maxGroups: count(1).default(DEFAULT_MAX_GROUPS),
-  maxClients: count(1).default(DEFAULT_MAX_CLIENTS),
-  maxClientBufferBytes: count(1024).default(DEFAULT_MAX_CLIENT_BUFFER_BYTES),
-}).strict();
+const scalars = z
+  .object({
+    host: z.string().min(1).default(DEFAULT_MONITOR_HOST),
+    port: z.number().int().min(0).max(65_535).default(DEFAULT_MONITOR_PORT),
+    runDir: z.string().min(1).nullable().default(null),
+    title: z.string().min(1).max(200).optional(),
+    heartbeatIntervalMs: count(0).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+    maxSteps: count(1).default(DEFAULT_MAX_STEPS),
+    maxEvents: count(1).default(DEFAULT_MAX_EVENTS),
+    maxGroups: count(1).default(DEFAULT_MAX_GROUPS),
+    maxClients: count(1).default(DEFAULT_MAX_CLIENTS),
+    maxClientBufferBytes: count(1024).default(DEFAULT_MAX_CLIENT_BUFFER_BYTES),
+  })
+  .strict();
 
 /** The one shape `/metrics` serves from: a registry is wrapped; null when `value` is neither. */
 function metricsSource(value: unknown): MetricsSource | null {
@@ -110,13 +112,19 @@ export function compileMonitorServerOptions(options: MonitorServerOptions = {}):
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') ?? '';
-    throw new VrGrpoError('INVALID_ARGUMENT', `monitor server option ${field}: ${issue?.message ?? 'invalid'}`, { details: { field, reason: issue?.message ?? 'invalid' } });
+    throw new VrGrpoError('INVALID_ARGUMENT', `monitor server option ${field}: ${issue?.message ?? 'invalid'}`, {
+      details: { field, reason: issue?.message ?? 'invalid' },
+    });
   }
   const source = metrics === null ? null : metricsSource(metrics);
   if (metrics !== null && source === null) {
-    throw new VrGrpoError('INVALID_ARGUMENT', 'monitor server option metrics: expected null, a MetricsSource (exposition()) or a prom-client Registry (metrics(), contentType)', {
-      details: { field: 'metrics', reason: 'not a metrics source' },
-    });
+    throw new VrGrpoError(
+      'INVALID_ARGUMENT',
+      'monitor server option metrics: expected null, a MetricsSource (exposition()) or a prom-client Registry (metrics(), contentType)',
+      {
+        details: { field: 'metrics', reason: 'not a metrics source' },
+      },
+    );
   }
   const p = parsed.data;
   const runDir = p.runDir === null ? null : path.resolve(p.runDir);

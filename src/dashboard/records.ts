@@ -51,7 +51,9 @@ export interface ComparisonRecord {
 /** Agreement of the judge with gold over the group's comparisons, per dimension. */
 export interface JudgeGoldRecord {
   readonly comparisons: number;
-  readonly byDimension: Readonly<Record<PairwiseDimension, { readonly credit: number; readonly decided: number; readonly goldTies: number; readonly accuracy: number | null }>>;
+  readonly byDimension: Readonly<
+    Record<PairwiseDimension, { readonly credit: number; readonly decided: number; readonly goldTies: number; readonly accuracy: number | null }>
+  >;
 }
 
 /** The latest sampled group of a step: its videos with rewards and the verdicts (with reasoning turns when traced). */

@@ -1,7 +1,8 @@
 /**
  * `GET /runs/<path>`: the run's MP4s for the page's `<video>` elements and the PNG thumbnail strips of the frames the
  * judge viewed. Only files under the run directory's `videos/` ending in `.mp4` or `.png` are served (after `realpath`,
- * so a symlink pointing out is refused too); `..`, encoded slashes or backslashes are refused with 403. Byte ranges (`Range: bytes=…`, one range) answer 206, so a browser can read the
+ * so a symlink pointing out is refused too); `..`, encoded slashes or backslashes are refused with 403. Byte ranges
+ * (`Range: bytes=…`, one range) answer 206, so a browser can read the
  * metadata and seek without fetching the whole file.
  */
 import { RUN_LAYOUT } from '../common/run-layout.js';

@@ -33,7 +33,13 @@ const manifestSchema = z.object({
   /** Where the base weights are: in this file, or in another checkpoint folder (path relative to this one). */
   base: z.union([z.object({ embedded: z.literal(true) }), z.object({ ref: z.string(), sha256: z.string() })]),
   tensors: z.array(
-    z.object({ name: z.string(), group: z.enum(GROUPS), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative(), length: z.number().int().nonnegative() }),
+    z.object({
+      name: z.string(),
+      group: z.enum(GROUPS),
+      shape: z.array(z.number().int().nonnegative()),
+      offset: z.number().int().nonnegative(),
+      length: z.number().int().nonnegative(),
+    }),
   ),
   weights: z.object({ file: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() }),
   optimizer: z.object({ kind: z.literal('adam'), step: z.number().int().nonnegative() }).nullable(),
@@ -69,7 +75,8 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): Che
   const shapes = parameterShapes(options.policy.architecture);
   const shapeOf = new Map([...shapes.base, ...shapes.lora]);
   const push = (group: TensorGroup, values: ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>): void => {
-    const list: [string, Float32Array][] = values instanceof Map ? [...(values as ReadonlyMap<string, Float32Array>).entries()] : Object.entries(values as Readonly<Record<string, Float32Array>>);
+    const list: [string, Float32Array][] =
+      values instanceof Map ? [...(values as ReadonlyMap<string, Float32Array>).entries()] : Object.entries(values as Readonly<Record<string, Float32Array>>);
     for (const [name, data] of list) entries.push({ name, group, shape: shapeOf.get(name) ?? [data.length], data });
   };
   let baseInfo: CheckpointManifest['base'];

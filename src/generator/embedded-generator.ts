@@ -61,11 +61,9 @@ export function assertPolicyFitsWorld(latentDim: number, config: Config, source:
   const fits = ([1, 2] as const).find((v) => latentDimOf(v) === latentDim);
   const shipped = version === 2 ? 'models/generator-base-v2, as configs/world-v2.yaml does' : 'models/generator-base';
   const fix = `${fits === undefined ? '' : `set world.version: ${fits} (the world it was trained in), or `}set generator.checkpoint to a world v${version} checkpoint (${shipped})`;
-  throw new VrGrpoError(
-    'CONFIG_INVALID',
-    `${source} has latentDim ${latentDim}, but world.version ${version} needs latentDim ${expected}: ${fix}`,
-    { details: { field: 'world.version', source, latentDim, expected, worldVersion: version } },
-  );
+  throw new VrGrpoError('CONFIG_INVALID', `${source} has latentDim ${latentDim}, but world.version ${version} needs latentDim ${expected}: ${fix}`, {
+    details: { field: 'world.version', source, latentDim, expected, worldVersion: version },
+  });
 }
 
 export class EmbeddedGenerator implements TrainableGenerator {
@@ -198,7 +196,13 @@ export class EmbeddedGenerator implements TrainableGenerator {
    */
   saveAdapters(dir: string, metadata: Record<string, unknown>): void {
     const optimizer = this.optimizerState();
-    saveCheckpoint(dir, { policy: this.policy, base: { ref: this.config.generator.checkpoint }, lora: true, ...(optimizer === null ? {} : { optimizer }), metadata });
+    saveCheckpoint(dir, {
+      policy: this.policy,
+      base: { ref: this.config.generator.checkpoint },
+      lora: true,
+      ...(optimizer === null ? {} : { optimizer }),
+      metadata,
+    });
   }
 
   update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
@@ -208,7 +212,8 @@ export class EmbeddedGenerator implements TrainableGenerator {
     for (const r of rollouts) {
       const batch = this.pending.get(r.rolloutId);
       if (batch === undefined) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `unknown or expired rollout ${r.rolloutId}`));
-      if (r.advantages.length !== batch.count) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${batch.count} videos, got ${r.advantages.length} advantages`));
+      if (r.advantages.length !== batch.count)
+        return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${batch.count} videos, got ${r.advantages.length} advantages`));
       batches.push(batch);
       advantages.push(...r.advantages);
     }

@@ -80,7 +80,20 @@ export class FlowGrpoTrainer {
     }
     const keep = advantages.flatMap((a, i) => (a !== null && Number.isFinite(a) ? [i] : []));
     if (keep.length === 0 || batch.steps.length === 0) {
-      return { rows: 0, videos: 0, policyLoss: 0, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0, learningRate: this.adam.learningRate };
+      return {
+        rows: 0,
+        videos: 0,
+        policyLoss: 0,
+        klLoss: 0,
+        approxKl: 0,
+        clipFracHigh: 0,
+        clipFracLow: 0,
+        ratioMean: 1,
+        ratioStd: 0,
+        onPolicyMaxRatioDeviation: 0,
+        gradNorm: 0,
+        learningRate: this.adam.learningRate,
+      };
     }
     const sub = selectVideos(batch, keep);
     const stepCount = Math.max(1, Math.round(this.options.timestepFraction * sub.steps.length));

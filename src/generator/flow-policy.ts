@@ -70,7 +70,11 @@ export class FlowPolicy {
   private readonly freqs: Float32Array;
   private disposed = false;
 
-  private constructor(readonly architecture: PolicyArchitecture, base: Map<string, Variable>, lora: Map<string, Variable>) {
+  private constructor(
+    readonly architecture: PolicyArchitecture,
+    base: Map<string, Variable>,
+    lora: Map<string, Variable>,
+  ) {
     this.base = base;
     this.lora = lora;
     this.specs = denseSpecs(architecture);

@@ -1,7 +1,16 @@
 /** Measures a policy against the world's gold evaluator on seeded prompts of a split (train or held-out). */
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
-import { GOLD_ATTRIBUTES, PromptGenerator, decodeLatent, evaluateScene, promptText, worldPromptOptions, type GoldAttribute, type Split } from '../world/index.js';
+import {
+  GOLD_ATTRIBUTES,
+  PromptGenerator,
+  decodeLatent,
+  evaluateScene,
+  promptText,
+  worldPromptOptions,
+  type GoldAttribute,
+  type Split,
+} from '../world/index.js';
 import type { FlowPolicy } from './flow-policy.js';
 import { sampleLatents, type SamplerOptions } from './sampler.js';
 import { textFeatures } from './text-features.js';

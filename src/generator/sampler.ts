@@ -111,12 +111,7 @@ export interface RecomputedLogProbs {
  * Returns tensors for gradients: call inside tf.tidy / tf.variableGrads. `stepPositions` selects stored steps
  * (positions into `batch.steps`), default all.
  */
-export function trajectoryLogProbs(
-  policy: FlowPolicy,
-  batch: TrajectoryBatch,
-  useLora: boolean,
-  stepPositions?: readonly number[],
-): RecomputedLogProbs {
+export function trajectoryLogProbs(policy: FlowPolicy, batch: TrajectoryBatch, useLora: boolean, stepPositions?: readonly number[]): RecomputedLogProbs {
   const positions = stepPositions ?? batch.steps.map((_, i) => i);
   const chosen = positions.map((p) => {
     const s = batch.steps[p];

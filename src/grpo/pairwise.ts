@@ -170,12 +170,14 @@ class AdaptiveSession implements PlanSession {
     if (!Number.isInteger(plan.budget) || plan.budget < 1) throw new RangeError(`adaptive plan: budget must be an integer >= 1, got ${plan.budget}`);
     const roundSize = plan.roundSize ?? Math.max(1, Math.floor(n / 2));
     if (!Number.isInteger(roundSize) || roundSize < 1) throw new RangeError(`adaptive plan: roundSize must be an integer >= 1, got ${roundSize}`);
-    if (options.bothOrders && plan.budget < 2) throw new RangeError(`adaptive plan: with both orders the budget must be at least 2 (one pair), got ${plan.budget}`);
+    if (options.bothOrders && plan.budget < 2)
+      throw new RangeError(`adaptive plan: with both orders the budget must be at least 2 (one pair), got ${plan.budget}`);
     this.budget = plan.budget;
     this.roundSize = roundSize;
     this.stopWhenSettled = plan.stopWhenSettled ?? true;
     const settleDistance = plan.settleDistance ?? 1;
-    if (!Number.isInteger(settleDistance) || settleDistance < 1) throw new RangeError(`adaptive plan: settleDistance must be an integer >= 1, got ${settleDistance}`);
+    if (!Number.isInteger(settleDistance) || settleDistance < 1)
+      throw new RangeError(`adaptive plan: settleDistance must be an integer >= 1, got ${settleDistance}`);
     this.settleDistance = settleDistance;
     this.pairCount = new Array<number>(n * n).fill(0);
     this.jitter = Array.from({ length: n }, () => options.rng.next());
@@ -210,7 +212,9 @@ class AdaptiveSession implements PlanSession {
 
   private laterRound(outcomes: readonly ComparisonOutcome[]): Comparison[] {
     const strengths = bradleyTerry(this.n, outcomes).map((s) => (Number.isFinite(s) ? s : 0));
-    const ranking = Array.from({ length: this.n }, (_, i) => i).sort((a, b) => (strengths[b] ?? 0) - (strengths[a] ?? 0) || (this.jitter[b] ?? 0) - (this.jitter[a] ?? 0));
+    const ranking = Array.from({ length: this.n }, (_, i) => i).sort(
+      (a, b) => (strengths[b] ?? 0) - (strengths[a] ?? 0) || (this.jitter[b] ?? 0) - (this.jitter[a] ?? 0),
+    );
     if (this.stopWhenSettled && settled(ranking, outcomes, this.settleDistance)) return [];
     const round: Comparison[] = [];
     const busy = new Set<number>();
@@ -295,20 +299,21 @@ export function weightedWinner(winners: Readonly<Record<string, 0 | 1 | 2 | null
  * compared directly (a usable outcome) and the higher one won at least as often as it lost against the lower one.
  */
 function settled(ranking: readonly number[], outcomes: readonly ComparisonOutcome[], distance: number): boolean {
-  for (let r = 0; r + 1 < ranking.length; r++) for (let d = 1; d <= distance && r + d < ranking.length; d++) {
-    const hi = ranking[r];
-    const lo = ranking[r + d];
-    let games = 0;
-    let net = 0;
-    for (const o of outcomes) {
-      if (o.winner === null) continue;
-      const forward = o.first === hi && o.second === lo;
-      if (!forward && !(o.first === lo && o.second === hi)) continue;
-      games += 1;
-      if (o.winner !== 0) net += (o.winner === 1) === forward ? 1 : -1;
+  for (let r = 0; r + 1 < ranking.length; r++)
+    for (let d = 1; d <= distance && r + d < ranking.length; d++) {
+      const hi = ranking[r];
+      const lo = ranking[r + d];
+      let games = 0;
+      let net = 0;
+      for (const o of outcomes) {
+        if (o.winner === null) continue;
+        const forward = o.first === hi && o.second === lo;
+        if (!forward && !(o.first === lo && o.second === hi)) continue;
+        games += 1;
+        if (o.winner !== 0) net += (o.winner === 1) === forward ? 1 : -1;
+      }
+      if (games === 0 || net < 0) return false;
     }
-    if (games === 0 || net < 0) return false;
-  }
   return true;
 }
 

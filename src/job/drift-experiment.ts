@@ -52,13 +52,32 @@ export interface HackingRunResult {
 export async function runWithDriftMonitor(o: HackingRunOptions): Promise<HackingRunResult> {
   const config = loadConfig(join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), {
     seed: o.seed,
-    training: { steps: o.steps, promptsPerStep: o.promptsPerStep, groupSize: o.groupSize, evalEvery: 0, evalPrompts: 1, checkpointEvery: 10_000, videosEvery: 0, tracesEvery: 0 },
+    training: {
+      steps: o.steps,
+      promptsPerStep: o.promptsPerStep,
+      groupSize: o.groupSize,
+      evalEvery: 0,
+      evalPrompts: 1,
+      checkpointEvery: 10_000,
+      videosEvery: 0,
+      tracesEvery: 0,
+    },
     judge: { plantedHack: o.hack },
     ...(o.drift === undefined ? {} : { monitoring: { drift: o.drift } }),
   });
   const root = mkdtempSync(join(tmpdir(), 'vrgrpo-hacking-'));
   const t = config.training;
-  const generator = await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } });
+  const generator = await EmbeddedGenerator.create({
+    config,
+    trainer: {
+      learningRate: t.learningRate,
+      clipRange: t.clipRange,
+      beta: t.beta,
+      timestepFraction: t.timestepFraction,
+      maxGradNorm: t.maxGradNorm,
+      innerEpochs: t.innerEpochs,
+    },
+  });
   const engine = await createEmbeddedJudge({ modelDir: config.judge.checkpoint, judge: config.judge });
   const judge = new InProcessJudge(engine);
   const metrics = new CoordinatorMetrics();
@@ -93,7 +112,17 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       for (const v of m.rmVersions ?? []) versions.add(v);
       steps.push({ step: m.step, reward: m.reward?.combined ?? NaN, goldAccuracy, goldQuality, report });
     };
-    coordinator = await Coordinator.create({ config, runDir, generator, ...worldRun(config, generator), judge, log: silentLogger(), steps: o.steps, onStep, monitor });
+    coordinator = await Coordinator.create({
+      config,
+      runDir,
+      generator,
+      ...worldRun(config, generator),
+      judge,
+      log: silentLogger(),
+      steps: o.steps,
+      onStep,
+      monitor,
+    });
     await coordinator.runLoop();
     metrics.runFinished();
     trips = readFileSync(join(runDir, 'events.jsonl'), 'utf8')

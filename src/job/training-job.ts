@@ -89,7 +89,11 @@ function compile(o: TrainingJobOptions): JobSettings {
   });
 }
 
-async function createGenerator(s: JobSettings, media: Media | undefined, teardown: Teardown): Promise<{ generator: TrainableGenerator; embedded: EmbeddedGenerator | null }> {
+async function createGenerator(
+  s: JobSettings,
+  media: Media | undefined,
+  teardown: Teardown,
+): Promise<{ generator: TrainableGenerator; embedded: EmbeddedGenerator | null }> {
   if (s.generatorUrl !== null) {
     const w = s.config.generator.worker;
     const generator = await ReconnectingGenerator.connect(s.generatorUrl, {
@@ -124,7 +128,15 @@ async function createJudge(s: JobSettings, teardown: Teardown): Promise<RewardCl
     urls = [...local.urls];
     token = local.token;
   }
-  const pool = await RewardClientPool.create({ urls, ...(token === undefined ? {} : { token }), requestTimeoutMs: r.requestTimeoutMs, maxAttempts: r.maxAttempts, retryOn: r.retryOn, versionSkew: r.versionSkew, log: s.log });
+  const pool = await RewardClientPool.create({
+    urls,
+    ...(token === undefined ? {} : { token }),
+    requestTimeoutMs: r.requestTimeoutMs,
+    maxAttempts: r.maxAttempts,
+    retryOn: r.retryOn,
+    versionSkew: r.versionSkew,
+    log: s.log,
+  });
   teardown.add('closing the reward pool', () => pool.close());
   return pool;
 }
@@ -161,7 +173,16 @@ export class TrainingJob {
       const monitor =
         metrics === null
           ? undefined
-          : new RunMonitor({ config: s.config, runDir: s.runDir, generator, judge: pool, settings: rewardSettingsFromConfig(s.config), metrics, rmVersions: () => pool.versions(), log: s.log });
+          : new RunMonitor({
+              config: s.config,
+              runDir: s.runDir,
+              generator,
+              judge: pool,
+              settings: rewardSettingsFromConfig(s.config),
+              metrics,
+              rmVersions: () => pool.versions(),
+              log: s.log,
+            });
       const onStep = options.onStep ?? ((): void => undefined);
       const inMemory = metrics;
       const hooks =
@@ -189,7 +210,9 @@ export class TrainingJob {
       if (s.resume) monitoring?.replay(coordinator.startStep - 1);
       return new TrainingJob(coordinator, monitoring, metrics, teardown, s);
     } catch (e) {
-      await teardown.run().catch((cleanup: unknown) => s.log.warn({ err: cleanup instanceof Error ? cleanup.message : String(cleanup) }, 'cleanup after a failed start failed'));
+      await teardown
+        .run()
+        .catch((cleanup: unknown) => s.log.warn({ err: cleanup instanceof Error ? cleanup.message : String(cleanup) }, 'cleanup after a failed start failed'));
       throw e;
     }
   }

@@ -75,7 +75,9 @@ export function saveStageCheckpoint(dir: string, c: StageCheckpoint): LearnedMan
     training: { ...c.training, parent: c.parent },
     metrics: { ...c.summary },
   };
-  writeLearnedCheckpoint(dir, manifest, bytes, c.perception.dir, { [METRICS_FILE]: `${JSON.stringify({ version: c.version, stage: c.stage, ...c.metrics }, null, 2)}\n` });
+  writeLearnedCheckpoint(dir, manifest, bytes, c.perception.dir, {
+    [METRICS_FILE]: `${JSON.stringify({ version: c.version, stage: c.stage, ...c.metrics }, null, 2)}\n`,
+  });
   return manifest;
 }
 

@@ -16,12 +16,25 @@ import type { StageResult } from './stage-result.js';
 
 export async function runColdStart(data: TrainingData, o: ColdStartOptions, log: (line: string) => void = () => undefined): Promise<StageResult> {
   const t0 = performance.now();
-  const teacher = await teacherTraces(data.cache, data.train, { answerMode: o.answerMode, layout: data.layout ?? 'v1', maxOwnToolCalls: o.maxToolCalls, judge: { maxToolCalls: o.maxToolCalls } });
+  const teacher = await teacherTraces(data.cache, data.train, {
+    answerMode: o.answerMode,
+    layout: data.layout ?? 'v1',
+    maxOwnToolCalls: o.maxToolCalls,
+    judge: { maxToolCalls: o.maxToolCalls },
+  });
   const { kept, steps, selectTurns } = keptTurns(teacher, o.answerMode);
   const rolloutSeconds = (performance.now() - t0) / 1000;
   log(`cold start: ${kept.length}/${teacher.length} teacher traces kept (${steps.length} turns) in ${rolloutSeconds.toFixed(1)} s`);
   const net = PolicyNet.create({ hidden: o.hidden, inputSize: judgeLayout(data.layout ?? 'v1').featureSize }, deriveSeed(o.seed, 11));
-  const { fit, validation } = await fitAndValidate(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 12) }, data, o, 'cold start: imitation', log);
+  const { fit, validation } = await fitAndValidate(
+    net,
+    steps,
+    { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 12) },
+    data,
+    o,
+    'cold start: imitation',
+    log,
+  );
   const seconds = (performance.now() - t0) / 1000;
   return {
     net,

@@ -82,17 +82,33 @@ export class PairLoader {
       this.perception ??= await Perception.create(this.perceptionRef.dir);
       let gold: GoldPair[];
       if (v2) {
-        gold = buildDataPairs({ split: spec.split, count: spec.count, seed: spec.seed, world: c.world, frames: c.world.frames, data: c.pretrain.data, decidedOverall: spec.decidedOverall });
+        gold = buildDataPairs({
+          split: spec.split,
+          count: spec.count,
+          seed: spec.seed,
+          world: c.world,
+          frames: c.world.frames,
+          data: c.pretrain.data,
+          decidedOverall: spec.decidedOverall,
+        });
       } else {
         this.generator ??= await EmbeddedGenerator.create({ config: c });
-        gold = await buildGoldPairs(this.generator, { split: spec.split, count: spec.count, seed: spec.seed, world: c.world, decidedOverall: spec.decidedOverall });
+        gold = await buildGoldPairs(this.generator, {
+          split: spec.split,
+          count: spec.count,
+          seed: spec.seed,
+          world: c.world,
+          decidedOverall: spec.decidedOverall,
+        });
       }
       const perception = this.perception;
       return perceivePairs(perception, gold, (done) => {
         if (done % 100 === 0) this.log(`${spec.name}: perceived ${done}/${gold.length} pairs`);
       });
     });
-    this.log(`${spec.name}: ${pairs.length} pairs ${fromCache ? `from ${file ?? 'cache'}` : 'generated and perceived'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    this.log(
+      `${spec.name}: ${pairs.length} pairs ${fromCache ? `from ${file ?? 'cache'}` : 'generated and perceived'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     return pairs;
   }
 
@@ -122,7 +138,13 @@ export async function prepareTrainingData(config: Config, log?: (line: string) =
   const loader = new PairLoader(config, ref, cacheDirOf(config), log);
   try {
     const train = await loader.load({ name: 'train', split: 'train', count: jt.trainPairs, seed: deriveSeed(jt.seed, 1), decidedOverall: true });
-    const validation = await loader.load({ name: 'validation', split: 'heldout', count: jt.validationPairs, seed: deriveSeed(jt.seed, 2), decidedOverall: false });
+    const validation = await loader.load({
+      name: 'validation',
+      split: 'heldout',
+      count: jt.validationPairs,
+      seed: deriveSeed(jt.seed, 2),
+      decidedOverall: false,
+    });
     return { train, validation, cache: new PerceptionCache(ref.version), perception: ref, layout: layoutForWorld(config.world.version) };
   } finally {
     await loader.close();

@@ -56,7 +56,13 @@ export interface GoldPairOptions {
  * pairs.
  */
 export async function buildGoldPairs(generator: Generator, o: GoldPairOptions): Promise<GoldPair[]> {
-  const prompts = new PromptGenerator({ seed: deriveSeed(o.seed, 77), split: o.split, splitSeed: o.world.splitSeed, heldOutFraction: o.world.heldOutFraction, secondObjectProbability: o.world.secondObjectProbability });
+  const prompts = new PromptGenerator({
+    seed: deriveSeed(o.seed, 77),
+    split: o.split,
+    splitSeed: o.world.splitSeed,
+    heldOutFraction: o.world.heldOutFraction,
+    secondObjectProbability: o.world.secondObjectProbability,
+  });
   const pairs: GoldPair[] = [];
   // Bounded: ties are dropped only with decidedOverall, which needs ~15 % more prompts.
   for (let start = 0; pairs.length < o.count && start < 4 * o.count + 256; start += 64) {
@@ -68,7 +74,12 @@ export async function buildGoldPairs(generator: Generator, o: GoldPairOptions): 
       if (va?.latent == null || vb?.latent == null || pairs.length >= o.count) return;
       const ga = goldScores(evaluateScene(spec, decodeLatent(va.latent)));
       const gb = goldScores(evaluateScene(spec, decodeLatent(vb.latent)));
-      const gold = { TA: goldPreference(ga.TA, gb.TA, GOLD_TIE.TA), MQ: goldPreference(ga.MQ, gb.MQ, GOLD_TIE.MQ), VQ: goldPreference(ga.VQ, gb.VQ, GOLD_TIE.VQ), OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA) };
+      const gold = {
+        TA: goldPreference(ga.TA, gb.TA, GOLD_TIE.TA),
+        MQ: goldPreference(ga.MQ, gb.MQ, GOLD_TIE.MQ),
+        VQ: goldPreference(ga.VQ, gb.VQ, GOLD_TIE.VQ),
+        OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA),
+      };
       if (o.decidedOverall === true && gold.OA === 0) return;
       pairs.push({ id: `${o.split}-${o.seed}-${start + i}`, prompt: promptText(spec), a: va.video, b: vb.video, gold });
     });
@@ -105,11 +116,23 @@ export function buildDataPairs(o: DataPairOptions): GoldPair[] {
     const [sa, sb] = [decodeLatent(la), decodeLatent(lb)];
     const [ra, rb] = [evaluateScene(spec, sa), evaluateScene(spec, sb)];
     const [ga, gb] = [goldScores(ra), goldScores(rb)];
-    const gold = { TA: goldPreference(ga.TA, gb.TA, GOLD_TIE.TA), MQ: goldPreference(ga.MQ, gb.MQ, GOLD_TIE.MQ), VQ: goldPreference(ga.VQ, gb.VQ, GOLD_TIE.VQ), OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA) };
+    const gold = {
+      TA: goldPreference(ga.TA, gb.TA, GOLD_TIE.TA),
+      MQ: goldPreference(ga.MQ, gb.MQ, GOLD_TIE.MQ),
+      VQ: goldPreference(ga.VQ, gb.VQ, GOLD_TIE.VQ),
+      OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA),
+    };
     if (o.decidedOverall === true && gold.OA === 0) continue;
     const globalOA = goldPreference(goldScores(ra, { globalOnly: true }).overall, goldScores(rb, { globalOnly: true }).overall, GOLD_TIE.OA);
     const render = (scene: typeof sa, k: number): RawVideo => renderScene(scene, { frames: o.frames, fps: 8, patternSeed: deriveSeed(o.seed, i, k) });
-    out.push({ id: `${o.split}-v2-${o.seed}-${i}`, prompt: promptText(spec), a: render(sa, 0), b: render(sb, 1), gold, local: gold.OA !== 0 && gold.OA !== globalOA });
+    out.push({
+      id: `${o.split}-v2-${o.seed}-${i}`,
+      prompt: promptText(spec),
+      a: render(sa, 0),
+      b: render(sb, 1),
+      gold,
+      local: gold.OA !== 0 && gold.OA !== globalOA,
+    });
   }
   return out;
 }

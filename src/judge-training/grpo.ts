@@ -82,7 +82,9 @@ export async function runGrpo(data: TrainingData, parent: PolicyNet, o: GrpoOpti
       };
       iterations.push(record);
       if (it % 5 === 0 || it === 1) {
-        log(`grpo ${it}/${o.iterations}: reward ${record.reward} (acc ${record.accuracy}, cot ${record.cotGain}, format ${record.format}), explored ${record.exploredShare}${bonus.active ? ' (bonus on)' : ''}, frames ${record.meanFramesViewed}, ratio dev ${update.onPolicyMaxRatioDeviation.toExponential(1)}, ${record.seconds.toFixed(1)} s`);
+        log(
+          `grpo ${it}/${o.iterations}: reward ${record.reward} (acc ${record.accuracy}, cot ${record.cotGain}, format ${record.format}), explored ${record.exploredShare}${bonus.active ? ' (bonus on)' : ''}, frames ${record.meanFramesViewed}, ratio dev ${update.onPolicyMaxRatioDeviation.toExponential(1)}, ${record.seconds.toFixed(1)} s`,
+        );
       }
       if (o.evalEvery > 0 && it % o.evalEvery === 0 && it < o.iterations) {
         const validation = await measurePolicy(net, data.cache, data.validation, o.answerMode, o.maxToolCalls, data.layout ?? 'v1');

@@ -41,14 +41,21 @@ export function summarise(traces: readonly Trace[], mode: AnswerMode = 'per-dime
     const scored = ok.filter((t) => t.gold[d] !== 0 && t.final?.[d] !== undefined);
     return { acc: scored.length === 0 ? NaN : scored.filter((t) => t.final?.[d] === t.gold[d]).length / scored.length, n: scored.length };
   };
-  const [TA, MQ, VQ, OA] = (['TA', 'MQ', 'VQ', 'OA'] as const).map(acc) as [ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>, ReturnType<typeof acc>];
+  const [TA, MQ, VQ, OA] = (['TA', 'MQ', 'VQ', 'OA'] as const).map(acc) as [
+    ReturnType<typeof acc>,
+    ReturnType<typeof acc>,
+    ReturnType<typeof acc>,
+    ReturnType<typeof acc>,
+  ];
   const firstScored = ok.filter((t) => t.gold.OA !== 0 && t.answers.length > 0);
   const n = Math.max(1, ok.length);
   const decided = ok.filter((t) => t.gold.OA !== 0 && t.final?.OA !== undefined && t.local !== undefined);
   const oaOf = (ts: readonly Trace[]): number => (ts.length === 0 ? NaN : r4(ts.filter((t) => t.final?.OA === t.gold.OA).length / ts.length));
   const local = decided.filter((t) => t.local === true);
   const global = decided.filter((t) => t.local === false);
-  const split = traces.some((t) => t.local !== undefined) ? { split: { local: oaOf(local), localPairs: local.length, global: oaOf(global), globalPairs: global.length } } : {};
+  const split = traces.some((t) => t.local !== undefined)
+    ? { split: { local: oaOf(local), localPairs: local.length, global: oaOf(global), globalPairs: global.length } }
+    : {};
   return {
     judgments: traces.length,
     failures: traces.length - ok.length,

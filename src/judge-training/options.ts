@@ -49,7 +49,10 @@ export interface StageOptions {
 export interface StageOverrides {
   readonly seed?: number;
   readonly answerMode?: AnswerMode;
-  readonly grpo?: Partial<Omit<GrpoOptions, 'weights' | 'exploration'>> & { readonly weights?: Partial<RewardWeights>; readonly exploration?: Partial<ExplorationOptions> };
+  readonly grpo?: Partial<Omit<GrpoOptions, 'weights' | 'exploration'>> & {
+    readonly weights?: Partial<RewardWeights>;
+    readonly exploration?: Partial<ExplorationOptions>;
+  };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -31,9 +31,22 @@ export async function perceivePairs(perception: Perception, pairs: readonly Gold
   const out: PerceivedPair[] = [];
   for (const p of pairs) {
     const perceive = (v: GoldPair['a']): Promise<FramePerception[]> =>
-      perception.perceive(Array.from({ length: v.frameCount }, (_, i) => ({ index: i, rgb: frameAt(v, i) })), v.width, v.height);
+      perception.perceive(
+        Array.from({ length: v.frameCount }, (_, i) => ({ index: i, rgb: frameAt(v, i) })),
+        v.width,
+        v.height,
+      );
     const [fa, fb] = [await perceive(p.a), await perceive(p.b)];
-    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, ...(p.local === undefined ? {} : { local: p.local }), counts: [p.a.frameCount, p.b.frameCount], width: p.a.width, height: p.a.height, frames: [fa, fb] });
+    out.push({
+      id: p.id,
+      prompt: p.prompt,
+      gold: p.gold,
+      ...(p.local === undefined ? {} : { local: p.local }),
+      counts: [p.a.frameCount, p.b.frameCount],
+      width: p.a.width,
+      height: p.a.height,
+      frames: [fa, fb],
+    });
     onProgress?.(out.length);
   }
   return out;
@@ -45,7 +58,21 @@ const MAGIC = 'vrgrpo-perceived-pairs/1';
 
 function encodeFrame(f: FramePerception, out: number[]): void {
   out.push(f.objects.length, ...f.backgroundProbs, ...f.background, f.brightness, f.sharpness, f.noise);
-  for (const o of f.objects) out.push(o.x, o.y, o.area, ...o.colourProbs, ...o.shapeProbs, ...o.rgb, o.bbox.x0, o.bbox.y0, o.bbox.x1, o.bbox.y1, o.touchesBorder ? 1 : 0, o.edgeSteepness);
+  for (const o of f.objects)
+    out.push(
+      o.x,
+      o.y,
+      o.area,
+      ...o.colourProbs,
+      ...o.shapeProbs,
+      ...o.rgb,
+      o.bbox.x0,
+      o.bbox.y0,
+      o.bbox.x1,
+      o.bbox.y1,
+      o.touchesBorder ? 1 : 0,
+      o.edgeSteepness,
+    );
 }
 
 function decodeFrame(data: Float64Array, at: number, frameIndex: number): { frame: FramePerception; next: number } {
@@ -72,7 +99,21 @@ function decodeFrame(data: Float64Array, at: number, frameIndex: number): { fram
 export function encodePerceivedPairs(pairs: readonly PerceivedPair[], key: string): Buffer {
   const values: number[] = [];
   for (const p of pairs) for (const video of p.frames) for (const f of video) encodeFrame(f, values);
-  const header = JSON.stringify({ magic: MAGIC, key, frameHead: FRAME_HEAD, objectSize: OBJECT_SIZE, pairs: pairs.map((p) => ({ id: p.id, prompt: p.prompt, gold: p.gold, ...(p.local === undefined ? {} : { local: p.local }), counts: p.counts, width: p.width, height: p.height })) });
+  const header = JSON.stringify({
+    magic: MAGIC,
+    key,
+    frameHead: FRAME_HEAD,
+    objectSize: OBJECT_SIZE,
+    pairs: pairs.map((p) => ({
+      id: p.id,
+      prompt: p.prompt,
+      gold: p.gold,
+      ...(p.local === undefined ? {} : { local: p.local }),
+      counts: p.counts,
+      width: p.width,
+      height: p.height,
+    })),
+  });
   const head = Buffer.from(`${header}\n`, 'utf8');
   const pad = (8 - (head.length % 8)) % 8;
   const body = Buffer.from(Float64Array.from(values).buffer);
@@ -111,7 +152,16 @@ export function decodePerceivedPairs(bytes: Buffer, key: string): PerceivedPair[
         return frame;
       }),
     );
-    out.push({ id: p.id, prompt: p.prompt, gold: p.gold, ...(typeof p.local === 'boolean' ? { local: p.local } : {}), counts: p.counts, width: p.width, height: p.height, frames: [videos[0] ?? [], videos[1] ?? []] });
+    out.push({
+      id: p.id,
+      prompt: p.prompt,
+      gold: p.gold,
+      ...(typeof p.local === 'boolean' ? { local: p.local } : {}),
+      counts: p.counts,
+      width: p.width,
+      height: p.height,
+      frames: [videos[0] ?? [], videos[1] ?? []],
+    });
   }
   if (at !== data.length) return null;
   return out;
@@ -123,7 +173,12 @@ export function cacheKey(description: unknown): string {
 }
 
 /** Reads `dir/<name>-<key>.bin` when it holds pairs for `key`, else builds them with `build` and writes the file. */
-export async function cachedPerceivedPairs(dir: string | null, name: string, key: string, build: () => Promise<PerceivedPair[]>): Promise<{ pairs: PerceivedPair[]; fromCache: boolean; file: string | null }> {
+export async function cachedPerceivedPairs(
+  dir: string | null,
+  name: string,
+  key: string,
+  build: () => Promise<PerceivedPair[]>,
+): Promise<{ pairs: PerceivedPair[]; fromCache: boolean; file: string | null }> {
   const file = dir === null ? null : join(dir, `${name}-${key}.bin`);
   if (file !== null && existsSync(file)) {
     const pairs = decodePerceivedPairs(readFileSync(file), key);
@@ -137,7 +192,10 @@ export async function cachedPerceivedPairs(dir: string | null, name: string, key
       writeFileSync(tmp, encodePerceivedPairs(pairs, key));
       renameSync(tmp, file);
     } catch (e) {
-      throw new VrGrpoError('FILE_WRITE_FAILED', `cannot write the perception cache ${file}: ${e instanceof Error ? e.message : String(e)}`, { details: { path: file }, cause: e });
+      throw new VrGrpoError('FILE_WRITE_FAILED', `cannot write the perception cache ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+        details: { path: file },
+        cause: e,
+      });
     }
   }
   return { pairs, fromCache: false, file };

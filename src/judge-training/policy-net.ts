@@ -10,7 +10,16 @@ import type { MlpSpec } from '../onnx/index.js';
 import { scoped, tf, addDense, addInitDense, type Tensor1D, type Tensor2D, type Variable } from '../tensor/index.js';
 import { answerClass, type ActionContext, type PolicyAction } from '../judge/backends/learned/action.js';
 import { FEATURE_SIZE } from '../judge/backends/learned/features.js';
-import { ACT_CLASSES, ANSWER_HEADS, POLICY_HEADS, POLICY_INPUT_NAME, answerHeadsOf, type AnswerHead, type PolicyHeadName, type PolicyLogits } from '../judge/backends/learned/heads.js';
+import {
+  ACT_CLASSES,
+  ANSWER_HEADS,
+  POLICY_HEADS,
+  POLICY_INPUT_NAME,
+  answerHeadsOf,
+  type AnswerHead,
+  type PolicyHeadName,
+  type PolicyLogits,
+} from '../judge/backends/learned/heads.js';
 import { checkPolicySpec } from '../judge/backends/learned/mlp-spec.js';
 import { SLOT_COUNT } from '../judge/backends/learned/slots.js';
 
@@ -113,7 +122,8 @@ export class PolicyNet {
 
   /** He-initialised trunk; heads start small (near-uniform action probabilities). */
   static create(architecture: PolicyArchitecture, seed: number): PolicyNet {
-    if (architecture.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new VrGrpoError('INVALID_ARGUMENT', `invalid policy architecture ${JSON.stringify(architecture)}`);
+    if (architecture.hidden.some((h) => !Number.isInteger(h) || h < 1))
+      throw new VrGrpoError('INVALID_ARGUMENT', `invalid policy architecture ${JSON.stringify(architecture)}`);
     const rng = Rng.fromSeed(seed);
     const vars = new Map<string, Variable>();
     const dense = (prefix: string, inSize: number, outSize: number, gain: number): void => addInitDense(vars, prefix, inSize, outSize, gain, rng);
@@ -155,7 +165,8 @@ export class PolicyNet {
     });
     const trunk = h;
     const out = {} as Record<PolicyHeadName, Tensor2D>;
-    for (const head of POLICY_HEADS) out[head.name] = tf.add(tf.matMul(trunk, this.variable(`head_${head.name}.weight`)), this.variable(`head_${head.name}.bias`));
+    for (const head of POLICY_HEADS)
+      out[head.name] = tf.add(tf.matMul(trunk, this.variable(`head_${head.name}.weight`)), this.variable(`head_${head.name}.bias`));
     return out;
   }
 
@@ -164,7 +175,11 @@ export class PolicyNet {
     return scoped(() => {
       const l = this.logits(tf.tensor2d(rows, [n, this.inputSize]));
       const data = Object.fromEntries(POLICY_HEADS.map((h) => [h.name, l[h.name].dataSync() as Float32Array])) as Record<PolicyHeadName, Float32Array>;
-      return Array.from({ length: n }, (_, r) => Object.fromEntries(POLICY_HEADS.map((h) => [h.name, data[h.name].slice(r * h.size, (r + 1) * h.size)])) as Record<PolicyHeadName, Float32Array>);
+      return Array.from(
+        { length: n },
+        (_, r) =>
+          Object.fromEntries(POLICY_HEADS.map((h) => [h.name, data[h.name].slice(r * h.size, (r + 1) * h.size)])) as Record<PolicyHeadName, Float32Array>,
+      );
     });
   }
 
@@ -196,7 +211,14 @@ export class PolicyNet {
       width = h;
       return layer;
     });
-    const heads = POLICY_HEADS.map((head) => ({ name: head.name, inSize: width, outSize: head.size, weights: read(`head_${head.name}.weight`), bias: read(`head_${head.name}.bias`), softmax: false }));
+    const heads = POLICY_HEADS.map((head) => ({
+      name: head.name,
+      inSize: width,
+      outSize: head.size,
+      weights: read(`head_${head.name}.weight`),
+      bias: read(`head_${head.name}.bias`),
+      softmax: false,
+    }));
     return {
       input: { name: POLICY_INPUT_NAME, size: this.inputSize },
       trunk,

@@ -35,7 +35,15 @@ export async function runRft(data: TrainingData, parent: PolicyNet, o: RftOption
   const pairsCovered = new Set(kept.map((t) => t.pairId)).size;
   log(`rft: kept ${kept.length}/${samples.length} sampled traces (${pairsCovered} pairs, ${steps.length} turns) in ${rolloutSeconds.toFixed(1)} s`);
   const net = clonePolicy(parent);
-  const { fit, validation } = await fitAndValidate(net, steps, { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 22) }, data, o, 'rft: fine-tuning', log);
+  const { fit, validation } = await fitAndValidate(
+    net,
+    steps,
+    { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: deriveSeed(o.seed, 22) },
+    data,
+    o,
+    'rft: fine-tuning',
+    log,
+  );
   const seconds = (performance.now() - t0) / 1000;
   return {
     net,

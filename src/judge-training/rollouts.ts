@@ -96,7 +96,14 @@ export async function policyTraces(policy: PolicyPort, cache: PerceptionCache, p
     for (let k = 0; k < (o.samplesPerPair ?? 1); k++) {
       steps = [];
       const v = await judgeOne(engine, cache, pair, `r${n++}`, o.judge ?? {});
-      traces.push(toTrace(pair, steps, steps.map((s) => s.action.answer), v));
+      traces.push(
+        toTrace(
+          pair,
+          steps,
+          steps.map((s) => s.action.answer),
+          v,
+        ),
+      );
     }
   }
   return traces;
@@ -196,13 +203,26 @@ export async function teacherTraces(cache: PerceptionCache, pairs: readonly Perc
     steps = [];
     unrepresentable = 0;
     const v = await judgeOne(engine, cache, pair, `t${i}`, o.judge ?? {});
-    traces.push({ ...toTrace(pair, steps, steps.map((s) => s.action.answer), v), unrepresentable });
+    traces.push({
+      ...toTrace(
+        pair,
+        steps,
+        steps.map((s) => s.action.answer),
+        v,
+      ),
+      unrepresentable,
+    });
   }
   return traces;
 }
 
 /** Judgments of any engine on the pairs (for the rule-based rows of the measurements). */
-export async function engineTraces(engine: JudgeEngine, cache: PerceptionCache, pairs: readonly PerceivedPair[], judge: RolloutJudgeOptions = {}): Promise<Trace[]> {
+export async function engineTraces(
+  engine: JudgeEngine,
+  cache: PerceptionCache,
+  pairs: readonly PerceivedPair[],
+  judge: RolloutJudgeOptions = {},
+): Promise<Trace[]> {
   const traces: Trace[] = [];
   for (const [i, pair] of pairs.entries()) {
     const v = await judgeOne(engine, cache, pair, `e${i}`, judge);

@@ -64,15 +64,23 @@ function headline(v: JudgeMetrics, data: TrainingData): Record<string, unknown> 
 /** CHECKPOINT_INVALID unless the parent was trained on this data's perception with this answer mode. */
 function checkParent(parent: LearnedManifest, dir: string, data: TrainingData, answerMode: string): void {
   if (parent.perception.sha256 !== data.perception.sha256) {
-    throw new VrGrpoError('CHECKPOINT_INVALID', `parent ${dir} was trained on perception ${parent.perception.version}, the data is perceived with ${data.perception.version} (sha256 differs)`, {
-      details: { dir, parentPerception: parent.perception.sha256, dataPerception: data.perception.sha256 },
-    });
+    throw new VrGrpoError(
+      'CHECKPOINT_INVALID',
+      `parent ${dir} was trained on perception ${parent.perception.version}, the data is perceived with ${data.perception.version} (sha256 differs)`,
+      {
+        details: { dir, parentPerception: parent.perception.sha256, dataPerception: data.perception.sha256 },
+      },
+    );
   }
   const layout = data.layout ?? 'v1';
   if (manifestLayout(parent) !== layout) {
-    throw new VrGrpoError('CHECKPOINT_INVALID', `parent ${dir} observes in the ${manifestLayout(parent)} layout, this data is for the ${layout} layout (world ${layout === 'temporal' ? 2 : 1})`, {
-      details: { dir, parentLayout: manifestLayout(parent), layout },
-    });
+    throw new VrGrpoError(
+      'CHECKPOINT_INVALID',
+      `parent ${dir} observes in the ${manifestLayout(parent)} layout, this data is for the ${layout} layout (world ${layout === 'temporal' ? 2 : 1})`,
+      {
+        details: { dir, parentLayout: manifestLayout(parent), layout },
+      },
+    );
   }
   if (parent.actions.answerMode !== answerMode) {
     throw new VrGrpoError('CHECKPOINT_INVALID', `parent ${dir} gives ${parent.actions.answerMode} answers, this stage is configured for ${answerMode}`, {
@@ -86,11 +94,13 @@ export async function runStage(config: Config, o: StageRunOptions): Promise<Stag
   const log = o.log ?? ((): void => undefined);
   const out = resolve(o.out);
   const version = o.version ?? basename(out);
-  if (!VERSION_RE.test(version)) throw new VrGrpoError('INVALID_ARGUMENT', `version label must be letters, digits, '.', '_' and '-', got ${JSON.stringify(version)}`);
+  if (!VERSION_RE.test(version))
+    throw new VrGrpoError('INVALID_ARGUMENT', `version label must be letters, digits, '.', '_' and '-', got ${JSON.stringify(version)}`);
   const from = o.from ?? null;
   if (o.stage === 'cold-start' && from !== null) throw new VrGrpoError('INVALID_ARGUMENT', 'cold start trains a fresh policy: it takes no parent checkpoint');
   if (o.stage !== 'cold-start' && from === null) throw new VrGrpoError('INVALID_ARGUMENT', `${o.stage} fine-tunes a parent policy: give its checkpoint folder`);
-  if (from !== null && resolve(from) === out) throw new VrGrpoError('INVALID_ARGUMENT', `the output folder ${out} is the parent checkpoint; write the stage to a new folder`);
+  if (from !== null && resolve(from) === out)
+    throw new VrGrpoError('INVALID_ARGUMENT', `the output folder ${out} is the parent checkpoint; write the stage to a new folder`);
 
   // The parent is read before the data is prepared, so a wrong folder fails fast.
   let parent: { net: PolicyNet; manifest: LearnedManifest; dir: string } | null = null;

@@ -11,7 +11,20 @@ export function jsPolicyOf(net: PolicyNet): JsPolicy {
   return JsPolicy.fromSpec(net.toMlpSpec({ version: 'rollout' }));
 }
 
-export async function measurePolicy(net: PolicyNet, cache: PerceptionCache, pairs: readonly PerceivedPair[], answerMode: AnswerMode, maxToolCalls: number, layout: LayoutName = 'v1'): Promise<JudgeMetrics> {
-  const traces = await policyTraces(jsPolicyOf(net), cache, pairs, { answerMode, layout, decoding: { kind: 'greedy' }, maxOwnToolCalls: maxToolCalls, judge: { maxToolCalls } });
+export async function measurePolicy(
+  net: PolicyNet,
+  cache: PerceptionCache,
+  pairs: readonly PerceivedPair[],
+  answerMode: AnswerMode,
+  maxToolCalls: number,
+  layout: LayoutName = 'v1',
+): Promise<JudgeMetrics> {
+  const traces = await policyTraces(jsPolicyOf(net), cache, pairs, {
+    answerMode,
+    layout,
+    decoding: { kind: 'greedy' },
+    maxOwnToolCalls: maxToolCalls,
+    judge: { maxToolCalls },
+  });
   return summarise(traces, answerMode);
 }

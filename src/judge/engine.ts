@@ -150,8 +150,10 @@ export class JudgeEngine implements JudgeService {
     if (this.framesPerVideo !== null && !(Number.isInteger(this.framesPerVideo) && this.framesPerVideo >= 1)) {
       throw new VrGrpoError('INVALID_ARGUMENT', `framesPerVideo must be an integer >= 1 or null, got ${this.framesPerVideo}`);
     }
-    if (!Number.isInteger(this.maxImages) || this.maxImages < 1) throw new VrGrpoError('INVALID_ARGUMENT', `maxImages must be an integer >= 1, got ${this.maxImages}`);
-    if (this.tokenBudget !== null && !(this.tokenBudget > 0)) throw new VrGrpoError('INVALID_ARGUMENT', `tokenBudget must be > 0 or null, got ${this.tokenBudget}`);
+    if (!Number.isInteger(this.maxImages) || this.maxImages < 1)
+      throw new VrGrpoError('INVALID_ARGUMENT', `maxImages must be an integer >= 1, got ${this.maxImages}`);
+    if (this.tokenBudget !== null && !(this.tokenBudget > 0))
+      throw new VrGrpoError('INVALID_ARGUMENT', `tokenBudget must be > 0 or null, got ${this.tokenBudget}`);
   }
 
   rmVersion(): string {
@@ -175,7 +177,10 @@ export class JudgeEngine implements JudgeService {
       if (answer === null) throw new VrGrpoError('FORMAT_ERROR', 'no pairwise answer');
       if (options.bothOrders) {
         const reversedVideos = [request.videos[1], request.videos[0]].filter((v): v is FrameSource => v !== undefined);
-        extra = await this.loop(request, reversedVideos, [counts[1] ?? 0, counts[0] ?? 0], options, hooks.signal, onTurn, [realCounts[1] ?? 0, realCounts[0] ?? 0]);
+        extra = await this.loop(request, reversedVideos, [counts[1] ?? 0, counts[0] ?? 0], options, hooks.signal, onTurn, [
+          realCounts[1] ?? 0,
+          realCounts[0] ?? 0,
+        ]);
         if (extra.answer === null) throw new VrGrpoError('FORMAT_ERROR', 'no pairwise answer in the reversed order');
         const r = reconcileOrders(answer, swapAnswer(extra.answer));
         answer = r.answer;
@@ -183,14 +188,27 @@ export class JudgeEngine implements JudgeService {
       }
       if (this.auditFraction > 0 && this.auditRng.next() < this.auditFraction) {
         // All frames, as far as the image budget and the backend's context allow (sampled evenly to fit).
-        const allFrames = Math.min(counts.reduce((s, c) => s + c, 0), this.maxImages, this.reasoner.maxFramesPerRequest ?? Number.MAX_SAFE_INTEGER);
-        const all = await this.loop(request, request.videos, counts, { ...options, initialFrames: allFrames, maxToolCalls: 0 }, hooks.signal, undefined, realCounts);
+        const allFrames = Math.min(
+          counts.reduce((s, c) => s + c, 0),
+          this.maxImages,
+          this.reasoner.maxFramesPerRequest ?? Number.MAX_SAFE_INTEGER,
+        );
+        const all = await this.loop(
+          request,
+          request.videos,
+          counts,
+          { ...options, initialFrames: allFrames, maxToolCalls: 0 },
+          hooks.signal,
+          undefined,
+          realCounts,
+        );
         if (all.answer !== null && all.answer.OA !== answer.OA) {
           hallucinations.push({ kind: 'audit_disagreement', detail: `with all frames the overall answer is ${all.answer.OA}, not ${answer.OA}` });
         }
       }
       const extraViewed = extra?.framesViewed;
-      const framesViewed = extraViewed === undefined ? main.framesViewed : [mergeSorted(main.framesViewed[0], extraViewed[1]), mergeSorted(main.framesViewed[1], extraViewed[0])];
+      const framesViewed =
+        extraViewed === undefined ? main.framesViewed : [mergeSorted(main.framesViewed[0], extraViewed[1]), mergeSorted(main.framesViewed[1], extraViewed[0])];
       const final = answer;
       const scoreOf = (k: 1 | 2, p: 0 | 1 | 2): number => (p === 0 ? 0.5 : p === k ? 1 : 0);
       /** Scores of video k from the answer; a dimension the judge did not give stays absent. */
@@ -217,7 +235,8 @@ export class JudgeEngine implements JudgeService {
       };
     }
     const results: LoopResult[] = [];
-    for (const [i, video] of request.videos.entries()) results.push(await this.loop(request, [video], [counts[i] ?? 0], options, hooks.signal, onTurn, [realCounts[i] ?? 0]));
+    for (const [i, video] of request.videos.entries())
+      results.push(await this.loop(request, [video], [counts[i] ?? 0], options, hooks.signal, onTurn, [realCounts[i] ?? 0]));
     return {
       rmVersion,
       mode: 'pointwise',
@@ -232,7 +251,11 @@ export class JudgeEngine implements JudgeService {
       hallucinations: results.flatMap((r) => r.hallucinations),
       formatErrors: results.reduce((s, r) => s + r.formatErrors, 0),
       forced: results.some((r) => r.forced),
-      timing: { totalMs: performance.now() - started, decodeMs: results.reduce((s, r) => s + r.framesMs, 0), backendMs: results.reduce((s, r) => s + r.backendMs, 0) },
+      timing: {
+        totalMs: performance.now() - started,
+        decodeMs: results.reduce((s, r) => s + r.framesMs, 0),
+        backendMs: results.reduce((s, r) => s + r.backendMs, 0),
+      },
     };
   }
 
@@ -279,7 +302,8 @@ export class JudgeEngine implements JudgeService {
     const sample = this.initialSampling === 'stride' ? strideIndices : uniformIndices;
     const initial = videos.flatMap((_, k) => sample(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
     const shown = new Set<number>(initial);
-    const videoWords = videos.length === 2 ? `Video 1 is frames 1-${counts[0] ?? 0}, video 2 is frames ${(counts[0] ?? 0) + 1}-${total}.` : `The video has frames 1-${total}.`;
+    const videoWords =
+      videos.length === 2 ? `Video 1 is frames 1-${counts[0] ?? 0}, video 2 is frames ${(counts[0] ?? 0) + 1}-${total}.` : `The video has frames 1-${total}.`;
     const messages: { role: ConversationMessage['role']; text: string; images: ImageRef[]; toolRound: number | null }[] = [
       { role: 'system', text: SYSTEM_TEXT(total, options.maxFramesPerCall), images: [], toolRound: null },
       {
@@ -320,7 +344,11 @@ export class JudgeEngine implements JudgeService {
         turns,
         hallucinations,
         // Real frames (several virtual indices may stand for one real frame of a short video).
-        framesViewed: counts.map((c, k) => [...new Set([...shown].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + c).map((g) => realOf(k, g - (offsets[k] ?? 0) - 1)))].sort((a, b) => a - b)),
+        framesViewed: counts.map((c, k) =>
+          [...new Set([...shown].filter((g) => g > (offsets[k] ?? 0) && g <= (offsets[k] ?? 0) + c).map((g) => realOf(k, g - (offsets[k] ?? 0) - 1)))].sort(
+            (a, b) => a - b,
+          ),
+        ),
         backendMs,
         framesMs,
       };
@@ -411,10 +439,18 @@ export class JudgeEngine implements JudgeService {
         formatErrors += 1;
         if (formatErrors > this.maxFormatRetries) {
           if (lastRecommend !== null && request.mode === 'pairwise') return finish(lastRecommend, null, true);
-          throw new VrGrpoError('FORMAT_ERROR', `the judge gave no parseable answer after ${formatErrors} attempts (${parsed.kind === 'invalid' ? parsed.reason : 'wrong answer kind'})`);
+          throw new VrGrpoError(
+            'FORMAT_ERROR',
+            `the judge gave no parseable answer after ${formatErrors} attempts (${parsed.kind === 'invalid' ? parsed.reason : 'wrong answer kind'})`,
+          );
         }
         const reason = parsed.kind === 'invalid' ? parsed.reason : `a ${request.mode} answer is expected`;
-        messages.push({ role: 'user', text: `Your reply could not be used (${reason}). Reply with a <tool_call> or a final <answer>.`, images: [], toolRound: null });
+        messages.push({
+          role: 'user',
+          text: `Your reply could not be used (${reason}). Reply with a <tool_call> or a final <answer>.`,
+          images: [],
+          toolRound: null,
+        });
       }
       if (lastRecommend !== null && request.mode === 'pairwise') return finish(lastRecommend, null, true);
       throw new VrGrpoError('FORMAT_ERROR', 'the judge did not answer within its turn budget');

@@ -170,7 +170,9 @@ export function parseTurn(text: string, mode: 'pairwise' | 'pointwise'): ParsedT
   if (mode === 'pointwise') {
     if (final === null) return { kind: 'invalid', reason: 'no <answer> or <tool_call> found', text };
     const scores = parsePointwise(final.body);
-    return scores === null ? { kind: 'invalid', reason: 'pointwise <answer> needs TA, MQ, VQ, OA in [0, 1]', text } : { kind: 'pointwise_answer', scores, text };
+    return scores === null
+      ? { kind: 'invalid', reason: 'pointwise <answer> needs TA, MQ, VQ, OA in [0, 1]', text }
+      : { kind: 'pointwise_answer', scores, text };
   }
   if (final !== null) {
     // A \boxed{n} after the block (the released code's ending) gives OA when the block itself names none.

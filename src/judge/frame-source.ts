@@ -24,7 +24,9 @@ export interface FrameSource {
 function pick(video: RawVideo, indices: readonly number[], label: string): Uint8Array[] {
   return indices.map((i) => {
     if (!Number.isInteger(i) || i < 0 || i >= video.frameCount) {
-      throw new VrGrpoError('VIDEO_DECODE_FAILED', `${label}: frame ${i} is outside 0..${video.frameCount - 1}`, { details: { path: label, reason: 'index out of range' } });
+      throw new VrGrpoError('VIDEO_DECODE_FAILED', `${label}: frame ${i} is outside 0..${video.frameCount - 1}`, {
+        details: { path: label, reason: 'index out of range' },
+      });
     }
     return frameAt(video, i);
   });

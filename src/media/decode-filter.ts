@@ -24,10 +24,7 @@ export function decodeFilter(opts: DecodeFilterOptions): string {
   if (opts.indices !== undefined) {
     filters.push(`select=${opts.indices.map((i) => `eq(n\\,${i})`).join('+')}`);
   }
-  const shrinking =
-    opts.width <= opts.nativeWidth &&
-    opts.height <= opts.nativeHeight &&
-    (opts.width < opts.nativeWidth || opts.height < opts.nativeHeight);
+  const shrinking = opts.width <= opts.nativeWidth && opts.height <= opts.nativeHeight && (opts.width < opts.nativeWidth || opts.height < opts.nativeHeight);
   const kernel = shrinking ? 'area' : 'bicubic';
   filters.push(`scale=${opts.width}:${opts.height}:flags=${kernel}+accurate_rnd+full_chroma_int`);
   filters.push('format=rgb24');

@@ -15,9 +15,7 @@ import { stderrTail, withTail } from './stderr-tail.js';
 import { ffprobeArgs, parseFfprobeJson, type ProbedStream, type VideoInfo } from './video-info.js';
 
 /** libx264 speed/size presets, fastest first. */
-export const X264_PRESETS = [
-  'ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo',
-] as const;
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'] as const;
 export type X264Preset = (typeof X264_PRESETS)[number];
 
 /** Default wall-clock limit of each ffmpeg/ffprobe process, in milliseconds. */
@@ -89,7 +87,10 @@ function decodeSize(opts: DecodeOptions): { readonly width: number; readonly hei
   const { width, height } = opts;
   if (width === undefined && height === undefined) return undefined;
   if (width === undefined || height === undefined) throw invalid('decode: give both width and height, or neither');
-  for (const [field, value] of [['width', width], ['height', height]] as const) {
+  for (const [field, value] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(value) || value <= 0) {
       throw invalid(`decode: ${field} must be a positive integer (got ${String(value)})`, { field });
     }
@@ -109,12 +110,7 @@ async function removeQuietly(file: string): Promise<void> {
 }
 
 /** Turns a failed ffmpeg/ffprobe run into the catalogue error for `code`. */
-function runFailure(
-  code: MediaErrorCode,
-  file: string,
-  what: string,
-  outcome: FfmpegFailure | ProcessOutcome,
-): VrGrpoError {
+function runFailure(code: MediaErrorCode, file: string, what: string, outcome: FfmpegFailure | ProcessOutcome): VrGrpoError {
   if (outcome.kind === 'not-runnable') {
     return new VrGrpoError('FFMPEG_NOT_FOUND', `${outcome.binary} ${outcome.reason}`, {
       details: { path: outcome.binary, reason: outcome.reason },

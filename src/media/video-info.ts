@@ -30,12 +30,15 @@ export interface ProbedStream extends Omit<VideoInfo, 'frameCount'> {
 /** ffprobe arguments printing, as JSON, the first video stream of `file` (and counting its frames if `countFrames`). */
 export function ffprobeArgs(file: string, countFrames: boolean): string[] {
   return [
-    '-v', 'error',
-    '-select_streams', 'v:0',
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
     ...(countFrames ? ['-count_frames'] : []),
     '-show_entries',
     'stream=codec_name,width,height,pix_fmt,avg_frame_rate,r_frame_rate,nb_frames,nb_read_frames,duration:format=duration',
-    '-of', 'json',
+    '-of',
+    'json',
     file,
   ];
 }

@@ -112,8 +112,12 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#step = m.gauge('vrgrpo_step', 'Last completed training step.');
     this.#lastStep = m.gauge('vrgrpo_last_step_timestamp_seconds', 'Unix time of the last completed step (the start of the run before the first step).');
     this.#runActive = m.gauge('vrgrpo_run_active', '1 while the training loop runs, 0 once it finished.');
-    this.#steps = m.counter('vrgrpo_steps_total', 'Completed steps, by outcome (updated: the policy was updated; skipped: every group was dropped).', ['outcome']);
-    this.#rewardMean = m.gauge('vrgrpo_reward_mean', 'Mean reward of the step over scored videos, by dimension (combined = what trains the policy).', ['dimension']);
+    this.#steps = m.counter('vrgrpo_steps_total', 'Completed steps, by outcome (updated: the policy was updated; skipped: every group was dropped).', [
+      'outcome',
+    ]);
+    this.#rewardMean = m.gauge('vrgrpo_reward_mean', 'Mean reward of the step over scored videos, by dimension (combined = what trains the policy).', [
+      'dimension',
+    ]);
     this.#rewardStd = m.gauge('vrgrpo_reward_std', 'Standard deviation of the step reward over scored videos, by dimension.', ['dimension']);
     this.#reward = m.histogram('vrgrpo_reward', 'Per-video rewards, by dimension.', REWARD_BUCKETS, ['dimension']);
     this.#zeroStd = m.gauge('vrgrpo_zero_std_group_ratio', 'Fraction of the step groups whose rewards were all equal (zero advantage).');
@@ -138,12 +142,24 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#framesViewed = m.gauge('vrgrpo_judge_frames_viewed_per_judgment', 'Mean frames the judge saw per judgment in the latest step.');
     this.#toolCalls = m.gauge('vrgrpo_judge_tool_calls_per_judgment', 'Mean select_frames calls per judgment in the latest step.');
     this.#hallucinations = m.counter('vrgrpo_hallucinations_total', 'Hallucinations reported in the verdicts received, by kind.', ['kind']);
-    m.gauge('vrgrpo_hallucinations_per_judgment', 'Hallucinations of each kind per judgment over the last N judgments (N = vrgrpo_hallucination_window_judgments).', ['kind'], (g) => {
-      for (const kind of HALLUCINATION_KINDS) g.set({ kind }, this.#window.ratio(kind));
-    });
+    m.gauge(
+      'vrgrpo_hallucinations_per_judgment',
+      'Hallucinations of each kind per judgment over the last N judgments (N = vrgrpo_hallucination_window_judgments).',
+      ['kind'],
+      (g) => {
+        for (const kind of HALLUCINATION_KINDS) g.set({ kind }, this.#window.ratio(kind));
+      },
+    );
     m.gauge('vrgrpo_hallucination_window_judgments', 'Judgments currently in the sliding hallucination window.', [], (g) => g.set(this.#window.size));
-    this.#serverInfo = m.gauge('vrgrpo_reward_server_info', 'The RM version each reward server serves (value 1; servers of unknown version are absent).', ['server', 'rm_version']);
-    this.#serverUp = m.gauge('vrgrpo_reward_server_connected', 'Whether the coordinator is connected to each reward server (1) or not (0: down, reconnecting).', ['server']);
+    this.#serverInfo = m.gauge('vrgrpo_reward_server_info', 'The RM version each reward server serves (value 1; servers of unknown version are absent).', [
+      'server',
+      'rm_version',
+    ]);
+    this.#serverUp = m.gauge(
+      'vrgrpo_reward_server_connected',
+      'Whether the coordinator is connected to each reward server (1) or not (0: down, reconnecting).',
+      ['server'],
+    );
     this.#serverChanges = m.counter('vrgrpo_reward_server_rm_changes_total', 'Times the RM version of a reward server changed (checkpoint swaps).', ['server']);
     this.#verdictVersions = m.gauge('vrgrpo_verdict_rm_version_info', 'RM versions that produced the latest step verdicts (value 1).', ['rm_version']);
     this.#drift = new Map(DRIFT_GAUGES.map((name) => [name, m.gauge(`vrgrpo_drift_${name}`, DRIFT_HELP[name], ['dimension'])]));
@@ -239,7 +255,8 @@ export class CoordinatorMetrics implements MetricsSource {
    */
   recordRewards(perDimension: Readonly<Partial<Record<string, readonly number[]>>>): void {
     for (const [dimension, values] of Object.entries(perDimension)) {
-      if (!(REWARD_DIMENSIONS as readonly string[]).includes(dimension)) throw new VrGrpoError('INVALID_ARGUMENT', `recordRewards: unknown dimension ${JSON.stringify(dimension)}`);
+      if (!(REWARD_DIMENSIONS as readonly string[]).includes(dimension))
+        throw new VrGrpoError('INVALID_ARGUMENT', `recordRewards: unknown dimension ${JSON.stringify(dimension)}`);
       for (const v of values ?? []) if (Number.isFinite(v)) this.#reward.observe({ dimension }, v);
     }
   }
@@ -271,16 +288,19 @@ export class CoordinatorMetrics implements MetricsSource {
   /** Sets a drift gauge (`dimension` defaults to `combined`). */
   setDriftGauge(name: DriftGauge, value: number, labels: { readonly dimension?: RewardDimension } = {}): void {
     const gauge = this.#drift.get(name);
-    if (gauge === undefined) throw new VrGrpoError('INVALID_ARGUMENT', `unknown drift gauge ${JSON.stringify(name)} (expected one of ${DRIFT_GAUGES.join(', ')})`);
+    if (gauge === undefined)
+      throw new VrGrpoError('INVALID_ARGUMENT', `unknown drift gauge ${JSON.stringify(name)} (expected one of ${DRIFT_GAUGES.join(', ')})`);
     const dimension = labels.dimension ?? 'combined';
-    if (!(REWARD_DIMENSIONS as readonly string[]).includes(dimension)) throw new VrGrpoError('INVALID_ARGUMENT', `drift gauge ${name}: unknown dimension ${JSON.stringify(dimension)}`);
+    if (!(REWARD_DIMENSIONS as readonly string[]).includes(dimension))
+      throw new VrGrpoError('INVALID_ARGUMENT', `drift gauge ${name}: unknown dimension ${JSON.stringify(dimension)}`);
     if (!Number.isFinite(value)) return;
     gauge.set({ dimension }, value);
   }
 
   /** Counts one trip of a detector. */
   driftTripped(detector: DriftDetector): void {
-    if (!(DRIFT_DETECTORS as readonly string[]).includes(detector)) throw new VrGrpoError('INVALID_ARGUMENT', `unknown drift detector ${JSON.stringify(detector)} (expected one of ${DRIFT_DETECTORS.join(', ')})`);
+    if (!(DRIFT_DETECTORS as readonly string[]).includes(detector))
+      throw new VrGrpoError('INVALID_ARGUMENT', `unknown drift detector ${JSON.stringify(detector)} (expected one of ${DRIFT_DETECTORS.join(', ')})`);
     this.#trips.inc({ detector });
   }
 

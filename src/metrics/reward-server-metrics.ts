@@ -121,26 +121,58 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
       this.#noteVersion(this.#currentVersion());
     });
     this.#checkpointChanges = m.counter('vrgrpo_rm_checkpoint_changes_total', 'Times the served RM version changed (checkpoint swaps).');
-    this.#judgments = m.counter('vrgrpo_rm_judgments_total', 'Admitted judgments that ended, by mode, outcome (ok, failed, cancelled) and RM version.', ['mode', 'outcome', 'rm_version']);
-    this.#duration = m.histogram('vrgrpo_rm_judgment_duration_seconds', 'Judgment latency from admission to verdict or error.', LATENCY_BUCKETS, ['mode', 'outcome']);
+    this.#judgments = m.counter('vrgrpo_rm_judgments_total', 'Admitted judgments that ended, by mode, outcome (ok, failed, cancelled) and RM version.', [
+      'mode',
+      'outcome',
+      'rm_version',
+    ]);
+    this.#duration = m.histogram('vrgrpo_rm_judgment_duration_seconds', 'Judgment latency from admission to verdict or error.', LATENCY_BUCKETS, [
+      'mode',
+      'outcome',
+    ]);
     this.#failures = m.counter('vrgrpo_rm_judgment_failures_total', 'Judgments that failed or were cancelled, by error code.', ['code']);
     this.#turns = m.histogram('vrgrpo_rm_judgment_turns', 'Assistant turns per successful judgment.', TURN_BUCKETS, ['mode']);
     this.#toolCalls = m.histogram('vrgrpo_rm_judgment_tool_calls', 'select_frames tool calls per successful judgment.', TOOL_CALL_BUCKETS, ['mode']);
-    this.#framesViewed = m.histogram('vrgrpo_rm_judgment_frames_viewed', 'Frames whose images the judge saw per successful judgment, over all videos.', FRAME_BUCKETS, ['mode']);
+    this.#framesViewed = m.histogram(
+      'vrgrpo_rm_judgment_frames_viewed',
+      'Frames whose images the judge saw per successful judgment, over all videos.',
+      FRAME_BUCKETS,
+      ['mode'],
+    );
     this.#formatErrors = m.counter('vrgrpo_rm_format_errors_total', 'Unparseable judge turns that were recovered from by a re-ask.');
-    this.#forced = m.counter('vrgrpo_rm_forced_answers_total', 'Verdicts whose answer was forced from the last recommendation because the turn budget ran out.', ['mode']);
+    this.#forced = m.counter(
+      'vrgrpo_rm_forced_answers_total',
+      'Verdicts whose answer was forced from the last recommendation because the turn budget ran out.',
+      ['mode'],
+    );
     this.#hallucinations = m.counter('vrgrpo_rm_hallucinations_total', 'Hallucinations reported in verdicts, by kind.', ['kind']);
-    m.gauge('vrgrpo_rm_hallucinations_per_judgment', 'Hallucinations of each kind per judgment over the last N successful judgments (N = vrgrpo_rm_hallucination_window_judgments).', ['kind'], (g) => {
-      for (const kind of HALLUCINATION_KINDS) g.set({ kind }, this.#window.ratio(kind));
-    });
+    m.gauge(
+      'vrgrpo_rm_hallucinations_per_judgment',
+      'Hallucinations of each kind per judgment over the last N successful judgments (N = vrgrpo_rm_hallucination_window_judgments).',
+      ['kind'],
+      (g) => {
+        for (const kind of HALLUCINATION_KINDS) g.set({ kind }, this.#window.ratio(kind));
+      },
+    );
     m.gauge('vrgrpo_rm_hallucination_window_judgments', 'Judgments currently in the sliding hallucination window.', [], (g) => g.set(this.#window.size));
     m.gauge('vrgrpo_rm_requests_in_flight', 'Judgments running now, over all connections.', [], (g) => g.set(this.#view?.inFlight() ?? 0));
     m.gauge('vrgrpo_rm_connections', 'Open WebSocket connections.', [], (g) => g.set(this.#view?.connections() ?? 0));
     this.#connectionsOpened = m.counter('vrgrpo_rm_connections_opened_total', 'WebSocket connections accepted.');
     this.#upgradesRefused = m.counter('vrgrpo_rm_upgrades_refused_total', 'WebSocket upgrades refused, by reason (unauthorized, shutting_down).', ['reason']);
-    this.#errorsSent = m.counter('vrgrpo_rm_errors_sent_total', 'Error messages sent to clients (refused requests, bad messages, failed judgments), by code.', ['code']);
-    this.#checkpointRejections = m.counter('vrgrpo_rm_checkpoint_rejections_total', 'Checkpoint loads refused (the current version kept serving), by error code.', ['code']);
-    this.#decodeDuration = m.histogram('vrgrpo_rm_frame_decode_duration_seconds', 'Time of one read of frames from a video, by source (file: ffmpeg decode, inline: copy).', DECODE_BUCKETS, ['source']);
+    this.#errorsSent = m.counter('vrgrpo_rm_errors_sent_total', 'Error messages sent to clients (refused requests, bad messages, failed judgments), by code.', [
+      'code',
+    ]);
+    this.#checkpointRejections = m.counter(
+      'vrgrpo_rm_checkpoint_rejections_total',
+      'Checkpoint loads refused (the current version kept serving), by error code.',
+      ['code'],
+    );
+    this.#decodeDuration = m.histogram(
+      'vrgrpo_rm_frame_decode_duration_seconds',
+      'Time of one read of frames from a video, by source (file: ffmpeg decode, inline: copy).',
+      DECODE_BUCKETS,
+      ['source'],
+    );
     this.#framesDecoded = m.counter('vrgrpo_rm_frames_decoded_total', 'Frames read from videos, by source.', ['source']);
     for (const kind of HALLUCINATION_KINDS) this.#hallucinations.inc({ kind }, 0);
     for (const reason of UPGRADE_REFUSALS) this.#upgradesRefused.inc({ reason }, 0);

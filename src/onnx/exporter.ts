@@ -57,7 +57,7 @@ export interface MlpSpec {
 
 /** Names of the outputs an {@link MlpSpec} produces, in graph order. */
 export function mlpOutputNames(spec: Pick<MlpSpec, 'heads'>): string[] {
-  return spec.heads.flatMap((h) => (h.softmax ?? true ? [`${h.name}_logits`, `${h.name}_probs`] : [`${h.name}_logits`]));
+  return spec.heads.flatMap((h) => ((h.softmax ?? true) ? [`${h.name}_logits`, `${h.name}_probs`] : [`${h.name}_logits`]));
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;

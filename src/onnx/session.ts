@@ -66,8 +66,7 @@ export class OnnxModel {
     private readonly session: ort.InferenceSession,
     readonly label: string,
   ) {
-    const toSig = (metas: readonly ort.InferenceSession.ValueMetadata[]): TensorSignature[] =>
-      metas.map((m) => ({ name: m.name, dims: dimsOf(m) ?? [] }));
+    const toSig = (metas: readonly ort.InferenceSession.ValueMetadata[]): TensorSignature[] => metas.map((m) => ({ name: m.name, dims: dimsOf(m) ?? [] }));
     this.signature = Object.freeze({ inputs: toSig(session.inputMetadata), outputs: toSig(session.outputMetadata) });
   }
 
@@ -123,9 +122,13 @@ export class OnnxModel {
   /** MODEL_INVALID unless the inputs are exactly the expected ones and every expected output exists, with matching dims. */
   private check(expected: ModelSignature): void {
     const mismatch = (what: string): VrGrpoError =>
-      new VrGrpoError('MODEL_INVALID', `${this.label}: ${what} (model has inputs ${describe(this.signature.inputs)}; outputs ${describe(this.signature.outputs)})`, {
-        details: { model: this.label, expected: { inputs: describe(expected.inputs), outputs: describe(expected.outputs) } },
-      });
+      new VrGrpoError(
+        'MODEL_INVALID',
+        `${this.label}: ${what} (model has inputs ${describe(this.signature.inputs)}; outputs ${describe(this.signature.outputs)})`,
+        {
+          details: { model: this.label, expected: { inputs: describe(expected.inputs), outputs: describe(expected.outputs) } },
+        },
+      );
     if (expected.inputs.length !== this.signature.inputs.length) {
       throw mismatch(`expected ${expected.inputs.length} input(s), found ${this.signature.inputs.length}`);
     }
@@ -147,7 +150,8 @@ export class OnnxModel {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const input of this.signature.inputs) {
       const feed = feeds[input.name];
-      if (feed === undefined) throw new VrGrpoError('INVALID_ARGUMENT', `${this.label}: feed for input ${input.name} is missing`, { details: { model: this.label } });
+      if (feed === undefined)
+        throw new VrGrpoError('INVALID_ARGUMENT', `${this.label}: feed for input ${input.name} is missing`, { details: { model: this.label } });
       const count = feed.dims.reduce((p, d) => p * d, 1);
       if (!feed.dims.every((d) => Number.isInteger(d) && d >= 0) || count !== feed.data.length || !sameDims(input.dims, feed.dims)) {
         throw new VrGrpoError(
@@ -166,7 +170,10 @@ export class OnnxModel {
     try {
       results = await pending;
     } catch (e) {
-      throw new VrGrpoError('INFERENCE_FAILED', `${this.label}: inference failed: ${reasonOf(e).split('\n')[0] ?? ''}`, { details: { model: this.label }, cause: e });
+      throw new VrGrpoError('INFERENCE_FAILED', `${this.label}: inference failed: ${reasonOf(e).split('\n')[0] ?? ''}`, {
+        details: { model: this.label },
+        cause: e,
+      });
     } finally {
       this.inFlight.delete(pending);
     }

@@ -27,7 +27,10 @@ export const loadCheckpointSchema = z
     /** VLM backend: model name served by the endpoint. */
     model: z.string().min(1).max(512).optional(),
     /** VLM backend: base URL of the OpenAI-compatible endpoint. */
-    baseUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    baseUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     /** VLM backend: the version label verdicts will carry (default: the backend's rule, `vlm:<model>`). */
     rmVersion: z.string().min(1).max(128).optional(),
     /**
@@ -38,9 +41,12 @@ export const loadCheckpointSchema = z
   })
   .superRefine((m, ctx) => {
     const vlm = m.model !== undefined || m.baseUrl !== undefined;
-    if (m.checkpoint === undefined && !vlm) ctx.addIssue({ code: 'custom', path: ['checkpoint'], message: 'give a checkpoint path, or a model and/or baseUrl' });
-    if (m.checkpoint !== undefined && vlm) ctx.addIssue({ code: 'custom', path: ['checkpoint'], message: 'give either a checkpoint path or a model/baseUrl, not both' });
-    if (m.rmVersion !== undefined && !vlm) ctx.addIssue({ code: 'custom', path: ['rmVersion'], message: 'rmVersion goes with a model/baseUrl (a checkpoint names its version in its manifest)' });
+    if (m.checkpoint === undefined && !vlm)
+      ctx.addIssue({ code: 'custom', path: ['checkpoint'], message: 'give a checkpoint path, or a model and/or baseUrl' });
+    if (m.checkpoint !== undefined && vlm)
+      ctx.addIssue({ code: 'custom', path: ['checkpoint'], message: 'give either a checkpoint path or a model/baseUrl, not both' });
+    if (m.rmVersion !== undefined && !vlm)
+      ctx.addIssue({ code: 'custom', path: ['rmVersion'], message: 'rmVersion goes with a model/baseUrl (a checkpoint names its version in its manifest)' });
   });
 export type LoadCheckpointRequest = z.infer<typeof loadCheckpointSchema>;
 

@@ -126,7 +126,11 @@ export const generatedVideoHeaderSchema = z.object({
   id: requestId,
   rolloutId: rolloutIdSchema,
   /** 0-based position in the rollout's videos (prompt-major). */
-  index: z.number().int().min(0).max(MAX_VIDEOS_PER_ROLLOUT - 1),
+  index: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_VIDEOS_PER_ROLLOUT - 1),
   width: z.number().int().min(1).max(8192),
   height: z.number().int().min(1).max(8192),
   frameCount: z.number().int().min(1).max(100_000),

@@ -121,7 +121,10 @@ export const verdictSchema = z.object({
   mode: z.enum(['pairwise', 'pointwise']),
   /** Pairwise answer (pairwise mode): OA always, TA/MQ/VQ/CF only when the judge gave them; null in pointwise mode. */
   answer: verdictAnswerSchema.nullable(),
-  /** Per video: pointwise scores, or in pairwise mode scores derived from the answer (better 1, tie 0.5, worse 0; a dimension the judge did not give is absent). */
+  /**
+   * Per video: pointwise scores, or in pairwise mode scores derived from the answer (better 1, tie 0.5, worse 0; a
+   * dimension the judge did not give is absent).
+   */
   scores: z.array(verdictScoresSchema),
   /** Per video, the 0-based frame indices whose images the judge saw. */
   framesViewed: z.array(z.array(z.number().int())),

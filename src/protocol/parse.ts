@@ -78,7 +78,13 @@ export function parseTaggedMessage<T>(text: string, schema: z.ZodType<T>, knownT
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    return { ok: false, code: 'INVALID_REQUEST', message: clip(parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), MAX_PARSE_ERROR_CHARS), id, type };
+    return {
+      ok: false,
+      code: 'INVALID_REQUEST',
+      message: clip(parsed.error.issues.slice(0, 3).map(describeIssue).join('; '), MAX_PARSE_ERROR_CHARS),
+      id,
+      type,
+    };
   }
   return { ok: true, message: parsed.data };
 }

@@ -18,7 +18,16 @@ import {
   type VerdictMessage,
   type VersionChangedMessage,
 } from '../protocol/index.js';
-import { CLIENT_CLOSE_TIMEOUT_MS as TRANSPORT_CLIENT_CLOSE_TIMEOUT_MS, connectClient, describeError, PendingTable, type ClientConnection, type ClientErrors, type HandshakeStep, type Settle } from '../transport/index.js';
+import {
+  CLIENT_CLOSE_TIMEOUT_MS as TRANSPORT_CLIENT_CLOSE_TIMEOUT_MS,
+  connectClient,
+  describeError,
+  PendingTable,
+  type ClientConnection,
+  type ClientErrors,
+  type HandshakeStep,
+  type Settle,
+} from '../transport/index.js';
 
 /** Default time to open the socket and receive the server `hello`, in milliseconds. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -76,7 +85,9 @@ interface PendingJudge extends Pending<VerdictMessage> {
 function positiveInteger(field: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) {
-    throw new VrGrpoError('INVALID_ARGUMENT', `reward client option ${field}: expected a positive integer of milliseconds (got ${String(v)})`, { details: { field } });
+    throw new VrGrpoError('INVALID_ARGUMENT', `reward client option ${field}: expected a positive integer of milliseconds (got ${String(v)})`, {
+      details: { field },
+    });
   }
   return v;
 }
@@ -98,10 +109,13 @@ function clientErrors(url: string): ClientErrors {
       const code: ErrorCode = status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'SHUTTING_DOWN' : 'JUDGE_FAILED';
       return new VrGrpoError(code, `upgrade to ${url} refused with HTTP ${status}`, { details: { reason: 'upgrade refused', status, url } });
     },
-    connectFailed: (error) => new VrGrpoError('JUDGE_FAILED', `cannot connect to ${url}: ${error.message}`, { details: { reason: 'connect failed', url }, cause: error }),
-    closedBeforeHello: (code) => new VrGrpoError('JUDGE_FAILED', `connection to ${url} closed (${code}) before hello`, { details: { reason: 'disconnected', closeCode: code, url } }),
+    connectFailed: (error) =>
+      new VrGrpoError('JUDGE_FAILED', `cannot connect to ${url}: ${error.message}`, { details: { reason: 'connect failed', url }, cause: error }),
+    closedBeforeHello: (code) =>
+      new VrGrpoError('JUDGE_FAILED', `connection to ${url} closed (${code}) before hello`, { details: { reason: 'disconnected', closeCode: code, url } }),
     notOpen: (id) => new VrGrpoError('JUDGE_FAILED', 'connection is closed', { details: { reason: 'disconnected', id } }),
-    requestTimeout: (id, timeoutMs) => new VrGrpoError('JUDGE_FAILED', `no answer to ${JSON.stringify(id)} within ${timeoutMs} ms`, { details: { reason: 'timeout', id, timeoutMs } }),
+    requestTimeout: (id, timeoutMs) =>
+      new VrGrpoError('JUDGE_FAILED', `no answer to ${JSON.stringify(id)} within ${timeoutMs} ms`, { details: { reason: 'timeout', id, timeoutMs } }),
     sendFailed: (id, error) => new VrGrpoError('JUDGE_FAILED', `send failed: ${error.message}`, { details: { reason: 'disconnected', id }, cause: error }),
   };
 }
@@ -113,7 +127,8 @@ function readHandshake(url: string, text: string): HandshakeStep<ServerHello> {
   const message = parsed.message;
   if (message.type === 'error') return { error: errorFromServer(message) };
   if (message.type !== 'hello') return null;
-  if (message.protocol !== PROTOCOL_VERSION) return { error: new VrGrpoError('PROTOCOL_MISMATCH', `server speaks protocol ${message.protocol}, this client ${PROTOCOL_VERSION}`, { details: { url } }) };
+  if (message.protocol !== PROTOCOL_VERSION)
+    return { error: new VrGrpoError('PROTOCOL_MISMATCH', `server speaks protocol ${message.protocol}, this client ${PROTOCOL_VERSION}`, { details: { url } }) };
   return { hello: message };
 }
 
@@ -133,7 +148,13 @@ export class RewardServerClient {
   #rmVersion: string;
   #nextId = 1;
 
-  private constructor(connection: ClientConnection, hello: ServerHello, log: Logger, timeoutMs: number, onVersionChange: ((change: VersionChange) => void) | undefined) {
+  private constructor(
+    connection: ClientConnection,
+    hello: ServerHello,
+    log: Logger,
+    timeoutMs: number,
+    onVersionChange: ((change: VersionChange) => void) | undefined,
+  ) {
     this.#connection = connection;
     this.hello = hello;
     this.#rmVersion = hello.rmVersion;
@@ -144,7 +165,11 @@ export class RewardServerClient {
     connection.attach({
       onMessage: (data, isBinary) => this.#onMessage(data, isBinary),
       onClose: (code, reason) => {
-        this.#failAll(new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, { details: { reason: 'disconnected', closeCode: code } }));
+        this.#failAll(
+          new VrGrpoError('JUDGE_FAILED', `connection closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, {
+            details: { reason: 'disconnected', closeCode: code },
+          }),
+        );
       },
     });
   }
@@ -198,15 +223,16 @@ export class RewardServerClient {
    */
   judge(request: Omit<JudgeRequest, 'type'>, options: JudgeCallOptions = {}): Promise<VerdictMessage> {
     if (this.#judges.has(request.id)) {
-      return Promise.reject(new VrGrpoError('DUPLICATE_ID', `a judge request with id ${JSON.stringify(request.id)} is already pending on this client`, { details: { id: request.id } }));
+      return Promise.reject(
+        new VrGrpoError('DUPLICATE_ID', `a judge request with id ${JSON.stringify(request.id)} is already pending on this client`, {
+          details: { id: request.id },
+        }),
+      );
     }
-    return this.#request<VerdictMessage>(
-      this.#judges,
-      request.id,
-      { ...request, type: 'judge' },
-      options.timeoutMs,
-      (pending) => ({ ...pending, onTurn: options.onTurn }),
-    );
+    return this.#request<VerdictMessage>(this.#judges, request.id, { ...request, type: 'judge' }, options.timeoutMs, (pending) => ({
+      ...pending,
+      onTurn: options.onTurn,
+    }));
   }
 
   /**
@@ -250,23 +276,31 @@ export class RewardServerClient {
    */
   loadCheckpoint(what: CheckpointToLoad, options: AdminCallOptions & { readonly agreementFloor?: number | null } = {}): Promise<CheckpointSwappedMessage> {
     const id = this.#newId('load');
-    const message = { type: 'load_checkpoint', id, ...what, ...adminField(options), ...(options.agreementFloor === undefined ? {} : { agreementFloor: options.agreementFloor }) };
-    return this.#request<AdminAnswer>(this.#admin, id, message, options.timeoutMs, (pending) => pending).then((answer) => expectAnswer(answer, 'checkpoint_swapped'));
+    const message = {
+      type: 'load_checkpoint',
+      id,
+      ...what,
+      ...adminField(options),
+      ...(options.agreementFloor === undefined ? {} : { agreementFloor: options.agreementFloor }),
+    };
+    return this.#request<AdminAnswer>(this.#admin, id, message, options.timeoutMs, (pending) => pending).then((answer) =>
+      expectAnswer(answer, 'checkpoint_swapped'),
+    );
   }
 
   /** Admin: switches the server back to its previous version. CHECKPOINT_NOT_FOUND when it has none. */
   rollback(options: AdminCallOptions = {}): Promise<CheckpointSwappedMessage> {
     const id = this.#newId('rollback');
-    return this.#request<AdminAnswer>(this.#admin, id, { type: 'rollback', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then((answer) =>
-      expectAnswer(answer, 'checkpoint_swapped'),
+    return this.#request<AdminAnswer>(this.#admin, id, { type: 'rollback', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then(
+      (answer) => expectAnswer(answer, 'checkpoint_swapped'),
     );
   }
 
   /** Admin: the server's checkpoint state (current, previous, loading, swaps, rejections, watch). */
   checkpointStatus(options: AdminCallOptions = {}): Promise<CheckpointStatusMessage> {
     const id = this.#newId('ckpt-status');
-    return this.#request<AdminAnswer>(this.#admin, id, { type: 'checkpoint_status', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then((answer) =>
-      expectAnswer(answer, 'checkpoint_status'),
+    return this.#request<AdminAnswer>(this.#admin, id, { type: 'checkpoint_status', id, ...adminField(options) }, options.timeoutMs, (pending) => pending).then(
+      (answer) => expectAnswer(answer, 'checkpoint_status'),
     );
   }
 
@@ -283,7 +317,13 @@ export class RewardServerClient {
     return id;
   }
 
-  #request<T, P extends Pending<T> = Pending<T>>(table: PendingTable<P>, key: string, message: object, timeoutMs: number | undefined, entry: (pending: Pending<T>) => P): Promise<T> {
+  #request<T, P extends Pending<T> = Pending<T>>(
+    table: PendingTable<P>,
+    key: string,
+    message: object,
+    timeoutMs: number | undefined,
+    entry: (pending: Pending<T>) => P,
+  ): Promise<T> {
     return this.#connection.request<T, P>(table, key, message, timeoutMs ?? this.#timeoutMs, entry);
   }
 
@@ -377,6 +417,7 @@ function adminField(options: AdminCallOptions): { adminToken?: string } {
 }
 
 function expectAnswer<T extends AdminAnswer['type']>(answer: AdminAnswer, type: T): Extract<AdminAnswer, { type: T }> {
-  if (answer.type !== type) throw new VrGrpoError('JUDGE_FAILED', `expected a ${type} answer, got ${answer.type}`, { details: { reason: 'unexpected answer' } });
+  if (answer.type !== type)
+    throw new VrGrpoError('JUDGE_FAILED', `expected a ${type} answer, got ${answer.type}`, { details: { reason: 'unexpected answer' } });
   return answer as Extract<AdminAnswer, { type: T }>;
 }

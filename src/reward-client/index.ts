@@ -13,4 +13,14 @@ export {
   type StatusMessage,
   type VersionChange,
 } from './client.js';
-export { RewardClientPool, isRetryable, isTransportFailure, type RetryOn, type RewardPoolOptions, type PoolJudgeRequest, type PooledVerdict, type VersionChangeListener, type VersionSkewPolicy } from './pool.js';
+export {
+  RewardClientPool,
+  isRetryable,
+  isTransportFailure,
+  type RetryOn,
+  type RewardPoolOptions,
+  type PoolJudgeRequest,
+  type PooledVerdict,
+  type VersionChangeListener,
+  type VersionSkewPolicy,
+} from './pool.js';

@@ -93,7 +93,14 @@ export type RetryOn = 'retryable' | 'transport';
  * a server refused it at admission (OVERLOADED, SHUTTING_DOWN), or no replica was reachable. The same judgment may
  * succeed elsewhere without re-running work that already ran. Every one of them is retryable in the catalogue.
  */
-export const TRANSPORT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CONNECTION_FAILED', 'CONNECTION_LOST', 'REQUEST_TIMEOUT', 'OVERLOADED', 'SHUTTING_DOWN', 'NO_REPLICA_REACHABLE']);
+export const TRANSPORT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CONNECTION_FAILED',
+  'CONNECTION_LOST',
+  'REQUEST_TIMEOUT',
+  'OVERLOADED',
+  'SHUTTING_DOWN',
+  'NO_REPLICA_REACHABLE',
+]);
 
 /** Whether another attempt (on another replica) may succeed: the code's `retryable` flag; never for a foreign error. */
 export function isRetryable(e: unknown): boolean {
@@ -119,9 +126,21 @@ export class RewardClientPool {
   /** The version a replica most recently switched to (null until one changes). */
   private newestVersion: string | null = null;
 
-  private constructor(private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log' | 'onVersionChange'>> & { token: string | undefined }, log: Logger) {
+  private constructor(
+    private readonly options: Required<Omit<RewardPoolOptions, 'token' | 'log' | 'onVersionChange'>> & { token: string | undefined },
+    log: Logger,
+  ) {
     this.log = log;
-    this.replicas = options.urls.map((url) => ({ url, client: null, connecting: null, inFlight: 0, delayMs: options.reconnectDelayMs, timer: null, rmVersion: null, failures: 0 }));
+    this.replicas = options.urls.map((url) => ({
+      url,
+      client: null,
+      connecting: null,
+      inFlight: 0,
+      delayMs: options.reconnectDelayMs,
+      timer: null,
+      rmVersion: null,
+      failures: 0,
+    }));
   }
 
   /** Connects to every replica (failures are retried in the background); resolves once at least one is connected or the wait ran out. */
@@ -248,7 +267,10 @@ export class RewardClientPool {
     let waitingForAgreement = false;
     for (;;) {
       if (this.closed) throw new VrGrpoError('CLOSED', 'the reward pool is closed', { details: { reason: 'closed' } });
-      const eligible = this.eligible(this.replicas.filter((r) => this.healthy(r)), skewDeadline);
+      const eligible = this.eligible(
+        this.replicas.filter((r) => this.healthy(r)),
+        skewDeadline,
+      );
       if (eligible === null && !waitingForAgreement) {
         waitingForAgreement = true;
         this.log.info({ versions: Object.fromEntries(this.versions()) }, 'reward replicas serve different RM versions; waiting until they agree');
@@ -329,13 +351,18 @@ export class RewardClientPool {
         last = e;
         r.failures += 1;
         if (!(this.options.retryOn === 'transport' ? isTransportFailure(e) : isRetryable(e))) throw e;
-        this.log.warn({ replica: r.url, attempt, code: isVrGrpoError(e) ? e.code : null, err: e instanceof Error ? e.message : String(e) }, 'judgment failed; retrying on another replica');
+        this.log.warn(
+          { replica: r.url, attempt, code: isVrGrpoError(e) ? e.code : null, err: e instanceof Error ? e.message : String(e) },
+          'judgment failed; retrying on another replica',
+        );
       } finally {
         r.inFlight -= 1;
         for (const wake of this.waiters) wake();
       }
     }
-    throw last instanceof Error ? last : new VrGrpoError('NO_REPLICA_REACHABLE', `no attempt of the judgment reached a replica (${this.options.maxAttempts} allowed)`);
+    throw last instanceof Error
+      ? last
+      : new VrGrpoError('NO_REPLICA_REACHABLE', `no attempt of the judgment reached a replica (${this.options.maxAttempts} allowed)`);
   }
 
   /**
@@ -365,17 +392,22 @@ export class RewardClientPool {
       if (r.timer !== null) clearTimeout(r.timer);
       r.timer = null;
     }
-    await Promise.all(this.replicas.map(async (r) => {
-      await r.connecting;
-      await r.client?.close();
-      r.client = null;
-    }));
+    await Promise.all(
+      this.replicas.map(async (r) => {
+        await r.connecting;
+        await r.client?.close();
+        r.client = null;
+      }),
+    );
   }
 }
 
 /** A failure from outside the catalogue, raised while the replica's connection dropped: a transport failure. */
 function connectionLost(url: string, cause: unknown): VrGrpoError {
-  return new VrGrpoError('CONNECTION_LOST', `connection to ${url} lost during a judgment: ${cause instanceof Error ? cause.message : String(cause)}`, { details: { url }, cause });
+  return new VrGrpoError('CONNECTION_LOST', `connection to ${url} lost during a judgment: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    details: { url },
+    cause,
+  });
 }
 
 /** Requests a group's home replica may have in flight beyond the least busy one before the group goes elsewhere. */

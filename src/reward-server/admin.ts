@@ -38,7 +38,10 @@ export class AdminCommands {
         case 'load_checkpoint': {
           if (draining) throw new VrGrpoError('SHUTTING_DOWN', 'the server is draining; no checkpoint swaps');
           this.#log.info({ id: request.id, source: request.checkpoint ?? `${request.model ?? ''}@${request.baseUrl ?? ''}` }, 'admin: load_checkpoint');
-          const result = await checkpoints.load(sourceOfRequest(request), { origin: 'admin', ...(request.agreementFloor === undefined ? {} : { agreementFloor: request.agreementFloor }) });
+          const result = await checkpoints.load(sourceOfRequest(request), {
+            origin: 'admin',
+            ...(request.agreementFloor === undefined ? {} : { agreementFloor: request.agreementFloor }),
+          });
           return swapped(request.id, result);
         }
         case 'rollback': {
@@ -50,14 +53,19 @@ export class AdminCommands {
           return assertNever(request, 'admin request');
       }
     } catch (error) {
-      const failure = isVrGrpoError(error) ? error : new VrGrpoError('JUDGE_FAILED', `admin ${request.type} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const failure = isVrGrpoError(error)
+        ? error
+        : new VrGrpoError('JUDGE_FAILED', `admin ${request.type} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       return { type: 'error', id: request.id, code: failure.code, message: failure.message };
     }
   }
 
   #authorize(request: AdminRequest): void {
     if (this.#expected === null) {
-      throw new VrGrpoError('ADMIN_FORBIDDEN', `${request.type}: admin commands are disabled on this server (no admin token configured: VRGRPO_ADMIN_TOKEN or rewardServer.adminToken)`);
+      throw new VrGrpoError(
+        'ADMIN_FORBIDDEN',
+        `${request.type}: admin commands are disabled on this server (no admin token configured: VRGRPO_ADMIN_TOKEN or rewardServer.adminToken)`,
+      );
     }
     if (request.adminToken === undefined || request.adminToken === '') {
       this.#log.warn({ id: request.id, type: request.type }, 'admin command refused: no admin token');
@@ -72,5 +80,13 @@ export class AdminCommands {
 }
 
 function swapped(id: string, result: SwapResult): ServerMessage {
-  return { type: 'checkpoint_swapped', id, action: result.action, rmVersion: result.rmVersion, previousVersion: result.previousVersion, canary: result.canary, ms: result.ms };
+  return {
+    type: 'checkpoint_swapped',
+    id,
+    action: result.action,
+    rmVersion: result.rmVersion,
+    previousVersion: result.previousVersion,
+    canary: result.canary,
+    ms: result.ms,
+  };
 }

@@ -81,10 +81,15 @@ export async function resolveArtifactUri(uri: string, realRoot: string): Promise
   try {
     stat = await fs.stat(real);
   } catch (error) {
-    throw new VrGrpoError('VIDEO_DECODE_FAILED', `video file cannot be read: ${real}`, { details: { path: real, reason: errnoCode(error) ?? 'unreadable', stderrTail: '' }, cause: error });
+    throw new VrGrpoError('VIDEO_DECODE_FAILED', `video file cannot be read: ${real}`, {
+      details: { path: real, reason: errnoCode(error) ?? 'unreadable', stderrTail: '' },
+      cause: error,
+    });
   }
   if (!stat.isFile()) {
-    throw new VrGrpoError('VIDEO_DECODE_FAILED', `video path is not a regular file: ${real}`, { details: { path: real, reason: 'not a file', stderrTail: '' } });
+    throw new VrGrpoError('VIDEO_DECODE_FAILED', `video path is not a regular file: ${real}`, {
+      details: { path: real, reason: 'not a file', stderrTail: '' },
+    });
   }
   return real;
 }

@@ -53,8 +53,10 @@ export function buildCanarySet(options: CanaryOptions = {}): CanaryItem[] {
   const seed = options.seed ?? DEFAULT_CANARY_SEED;
   const frames = options.frames ?? 24;
   const size = options.size ?? 64;
-  if (!Number.isInteger(pairs) || pairs < 1 || pairs > 64) throw new VrGrpoError('INVALID_ARGUMENT', `canary pairs: expected an integer in 1..64 (got ${pairs})`);
-  if (!Number.isInteger(pointwise) || pointwise < 0) throw new VrGrpoError('INVALID_ARGUMENT', `canary pointwise: expected a non-negative integer (got ${pointwise})`);
+  if (!Number.isInteger(pairs) || pairs < 1 || pairs > 64)
+    throw new VrGrpoError('INVALID_ARGUMENT', `canary pairs: expected an integer in 1..64 (got ${pairs})`);
+  if (!Number.isInteger(pointwise) || pointwise < 0)
+    throw new VrGrpoError('INVALID_ARGUMENT', `canary pointwise: expected a non-negative integer (got ${pointwise})`);
   const prompts = new PromptGenerator({ seed, split: 'train', splitSeed: 7, heldOutFraction: 0.2, secondObjectProbability: 0 });
   const rng = Rng.fromSeed(deriveSeed(seed, 1));
   const render = (latent: Float32Array): RawVideo => renderScene(decodeLatent(latent, size, size), { frames, fps: 8 });
@@ -65,7 +67,11 @@ export function buildCanarySet(options: CanaryOptions = {}): CanaryItem[] {
     const clean = idealLatent(spec, rng);
     // Draw until the corrupted video is clearly worse by gold (bounded: the corruption almost always is).
     let bad = sampleDataLatent(spec, rng, CORRUPTED);
-    for (let tries = 0; tries < 20 && goldScores(evaluateScene(spec, decodeLatent(bad))).overall > goldScores(evaluateScene(spec, decodeLatent(clean))).overall - 0.2; tries++) {
+    for (
+      let tries = 0;
+      tries < 20 && goldScores(evaluateScene(spec, decodeLatent(bad))).overall > goldScores(evaluateScene(spec, decodeLatent(clean))).overall - 0.2;
+      tries++
+    ) {
       bad = sampleDataLatent(spec, rng, CORRUPTED);
     }
     const prompt = promptText(spec);
@@ -75,7 +81,9 @@ export function buildCanarySet(options: CanaryOptions = {}): CanaryItem[] {
     const first = videos[0];
     if (first !== undefined) firsts.push({ prompt, video: first });
   }
-  firsts.slice(0, pointwise).forEach((f, i) => items.push({ id: `canary-point-${i}`, prompt: f.prompt, mode: 'pointwise', videos: [f.video], goldBetter: null }));
+  firsts
+    .slice(0, pointwise)
+    .forEach((f, i) => items.push({ id: `canary-point-${i}`, prompt: f.prompt, mode: 'pointwise', videos: [f.video], goldBetter: null }));
   return items;
 }
 

@@ -109,14 +109,17 @@ function describe(error: unknown): string {
 function floorOption(value: number | null | undefined, field: string): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new VrGrpoError('INVALID_ARGUMENT', `checkpoint manager option ${field}: expected null or a number in 0..1 (got ${String(value)})`, { details: { field } });
+    throw new VrGrpoError('INVALID_ARGUMENT', `checkpoint manager option ${field}: expected null or a number in 0..1 (got ${String(value)})`, {
+      details: { field },
+    });
   }
   return value;
 }
 
 function positiveInt(value: number | undefined, fallback: number, field: string): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new VrGrpoError('INVALID_ARGUMENT', `checkpoint manager option ${field}: expected a positive integer (got ${String(v)})`, { details: { field } });
+  if (!Number.isInteger(v) || v < 1)
+    throw new VrGrpoError('INVALID_ARGUMENT', `checkpoint manager option ${field}: expected a positive integer (got ${String(v)})`, { details: { field } });
   return v;
 }
 
@@ -170,7 +173,14 @@ export class CheckpointManager implements JudgeService {
   #lastRejection: CheckpointRejection | null = null;
   #closing: Promise<void> | null = null;
 
-  private constructor(initial: VersionEntry, factory: ServiceFactory, log: Logger, canary: ResolvedCanary, agreementFloor: number | null, canaryItems: CanaryItem[] | null) {
+  private constructor(
+    initial: VersionEntry,
+    factory: ServiceFactory,
+    log: Logger,
+    canary: ResolvedCanary,
+    agreementFloor: number | null,
+    canaryItems: CanaryItem[] | null,
+  ) {
     this.#current = initial;
     this.#factory = factory;
     this.#log = log;
@@ -189,7 +199,13 @@ export class CheckpointManager implements JudgeService {
     const agreementFloor = floorOption(options.agreementFloor, 'agreementFloor');
     const c = options.canary ?? {};
     const canary: ResolvedCanary = {
-      build: { ...(c.pairs === undefined ? {} : { pairs: c.pairs }), ...(c.pointwise === undefined ? {} : { pointwise: c.pointwise }), ...(c.seed === undefined ? {} : { seed: c.seed }), ...(c.frames === undefined ? {} : { frames: c.frames }), ...(c.size === undefined ? {} : { size: c.size }) },
+      build: {
+        ...(c.pairs === undefined ? {} : { pairs: c.pairs }),
+        ...(c.pointwise === undefined ? {} : { pointwise: c.pointwise }),
+        ...(c.seed === undefined ? {} : { seed: c.seed }),
+        ...(c.frames === undefined ? {} : { frames: c.frames }),
+        ...(c.size === undefined ? {} : { size: c.size }),
+      },
       timeoutMs: positiveInt(c.timeoutMs, DEFAULT_CANARY_TIMEOUT_MS, 'canary.timeoutMs'),
       concurrency: positiveInt(c.concurrency, DEFAULT_CANARY_CONCURRENCY, 'canary.concurrency'),
     };
@@ -200,7 +216,18 @@ export class CheckpointManager implements JudgeService {
     let entry: VersionEntry;
     try {
       const rmVersion = versionOf(service, source);
-      entry = { service, rmVersion, backend: service.backendName, source, origin: 'initial', loadedAt: new Date(), canary: null, inFlight: 0, retired: false, closing: null };
+      entry = {
+        service,
+        rmVersion,
+        backend: service.backendName,
+        source,
+        origin: 'initial',
+        loadedAt: new Date(),
+        canary: null,
+        inFlight: 0,
+        retired: false,
+        closing: null,
+      };
       if (options.validateInitial ?? true) entry.canary = (await CheckpointManager.#canary(service, rmVersion, items, canary)).outcomes;
     } catch (error) {
       await service.close().catch(() => undefined);
@@ -315,21 +342,44 @@ export class CheckpointManager implements JudgeService {
     if (busy !== null) return Promise.reject(busy);
     const started = performance.now();
     const target = this.#previous;
-    if (target === null) return Promise.reject(new VrGrpoError('CHECKPOINT_NOT_FOUND', `no previous version to roll back to (serving ${this.#current.rmVersion})`));
+    if (target === null)
+      return Promise.reject(new VrGrpoError('CHECKPOINT_NOT_FOUND', `no previous version to roll back to (serving ${this.#current.rmVersion})`));
     const from = this.#current;
     this.#current = target;
     this.#previous = null;
     this.#retire(from);
     this.#rollbacks += 1;
-    const result: SwapResult = { action: 'rollback', rmVersion: target.rmVersion, previousVersion: from.rmVersion, canary: null, ms: performance.now() - started };
+    const result: SwapResult = {
+      action: 'rollback',
+      rmVersion: target.rmVersion,
+      previousVersion: from.rmVersion,
+      canary: null,
+      ms: performance.now() - started,
+    };
     this.#log.info({ rmVersion: target.rmVersion, from: from.rmVersion }, 'rolled back');
-    this.#emit({ type: 'swapped', action: 'rollback', origin: 'admin', rmVersion: target.rmVersion, previousVersion: from.rmVersion, canary: null, ms: result.ms, at: new Date() });
+    this.#emit({
+      type: 'swapped',
+      action: 'rollback',
+      origin: 'admin',
+      rmVersion: target.rmVersion,
+      previousVersion: from.rmVersion,
+      canary: null,
+      ms: result.ms,
+      at: new Date(),
+    });
     return Promise.resolve(result);
   }
 
   /** The state `checkpoint_status` reports. */
   status(): CheckpointManagerStatus {
-    const view = (e: VersionEntry): LoadedVersion => ({ rmVersion: e.rmVersion, backend: e.backend, source: e.source, origin: e.origin, loadedAt: e.loadedAt.toISOString(), inFlight: e.inFlight });
+    const view = (e: VersionEntry): LoadedVersion => ({
+      rmVersion: e.rmVersion,
+      backend: e.backend,
+      source: e.source,
+      origin: e.origin,
+      loadedAt: e.loadedAt.toISOString(),
+      inFlight: e.inFlight,
+    });
     const loading = this.#loading;
     return {
       state: loading === null ? 'serving' : 'loading',
@@ -359,9 +409,13 @@ export class CheckpointManager implements JudgeService {
   #busy(): VrGrpoError | null {
     const loading = this.#loading;
     if (loading === null) return null;
-    return new VrGrpoError('SWAP_IN_PROGRESS', `a checkpoint load is in progress (${loading.source}, started ${loading.startedAt.toISOString()}); retry when it has finished`, {
-      details: { source: loading.source },
-    });
+    return new VrGrpoError(
+      'SWAP_IN_PROGRESS',
+      `a checkpoint load is in progress (${loading.source}, started ${loading.startedAt.toISOString()}); retry when it has finished`,
+      {
+        details: { source: loading.source },
+      },
+    );
   }
 
   async #load(source: CheckpointSource, label: string, origin: 'admin' | 'watch', floor: number | null, signal: AbortSignal): Promise<SwapResult> {
@@ -372,7 +426,11 @@ export class CheckpointManager implements JudgeService {
       if (signal.aborted) throw new VrGrpoError('SHUTTING_DOWN', 'the checkpoint manager closed during the load');
       const rmVersion = versionOf(service, label);
       if (rmVersion === this.#current.rmVersion) {
-        throw new VrGrpoError('CHECKPOINT_REJECTED', `checkpoint ${label}: version ${rmVersion} is already serving (give each checkpoint its own version label)`, { details: { rmVersion } });
+        throw new VrGrpoError(
+          'CHECKPOINT_REJECTED',
+          `checkpoint ${label}: version ${rmVersion} is already serving (give each checkpoint its own version label)`,
+          { details: { rmVersion } },
+        );
       }
       const items = this.#canaryItems ?? buildCanarySet(this.#canaryOptions.build);
       this.#canaryItems = items;
@@ -381,13 +439,28 @@ export class CheckpointManager implements JudgeService {
       const report: CanaryReport = { ...canary.report, agreement, agreementFloor: floor };
       if (floor !== null && (agreement === null || agreement < floor)) {
         const measured = agreement === null ? 'could not be measured' : `${agreement.toFixed(3)} is below the floor ${floor}`;
-        throw new VrGrpoError('CHECKPOINT_REJECTED', `checkpoint ${label} (${rmVersion}): agreement with ${this.#current.rmVersion} on the canary ${measured}`, {
-          details: { rmVersion, agreement, agreementFloor: floor },
-        });
+        throw new VrGrpoError(
+          'CHECKPOINT_REJECTED',
+          `checkpoint ${label} (${rmVersion}): agreement with ${this.#current.rmVersion} on the canary ${measured}`,
+          {
+            details: { rmVersion, agreement, agreementFloor: floor },
+          },
+        );
       }
       if (signal.aborted) throw new VrGrpoError('SHUTTING_DOWN', 'the checkpoint manager closed during the load');
       // The switch: synchronous, so every judgment starts either on the old version or on the new one.
-      const entry: VersionEntry = { service, rmVersion, backend: service.backendName, source: label, origin, loadedAt: new Date(), canary: canary.outcomes, inFlight: 0, retired: false, closing: null };
+      const entry: VersionEntry = {
+        service,
+        rmVersion,
+        backend: service.backendName,
+        source: label,
+        origin,
+        loadedAt: new Date(),
+        canary: canary.outcomes,
+        inFlight: 0,
+        retired: false,
+        closing: null,
+      };
       const before = this.#current;
       if (this.#previous !== null) this.#retire(this.#previous);
       this.#previous = before;
@@ -402,7 +475,9 @@ export class CheckpointManager implements JudgeService {
         const loaded = service;
         await loaded.close().catch((e: unknown) => this.#log.warn({ err: describe(e), source: label }, 'closing a rejected checkpoint failed'));
       }
-      const failure = isVrGrpoError(error) ? error : new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${label} cannot be loaded: ${describe(error)}`, { cause: error });
+      const failure = isVrGrpoError(error)
+        ? error
+        : new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${label} cannot be loaded: ${describe(error)}`, { cause: error });
       if (failure.code !== 'SHUTTING_DOWN') this.#reject(failure, label, origin);
       throw failure;
     }
@@ -412,7 +487,10 @@ export class CheckpointManager implements JudgeService {
     this.#rejections += 1;
     const at = new Date();
     this.#lastRejection = { code: failure.code, message: failure.message, source, origin, at: at.toISOString() };
-    this.#log.warn({ code: failure.code, err: failure.message, source, origin, serving: this.#current.rmVersion }, 'checkpoint rejected; the current version keeps serving');
+    this.#log.warn(
+      { code: failure.code, err: failure.message, source, origin, serving: this.#current.rmVersion },
+      'checkpoint rejected; the current version keeps serving',
+    );
     this.#emit({ type: 'rejected', origin, source, code: failure.code, message: failure.message, at });
   }
 
@@ -458,10 +536,18 @@ export class CheckpointManager implements JudgeService {
     if (outer?.aborted === true) onOuter();
     outer?.addEventListener('abort', onOuter, { once: true });
     const timer = setTimeout(() => {
-      controller.abort(new VrGrpoError('CANARY_FAILED', `canary on ${rmVersion}: not finished within ${options.timeoutMs} ms`, { details: { rmVersion, reason: 'timeout', timeoutMs: options.timeoutMs } }));
+      controller.abort(
+        new VrGrpoError('CANARY_FAILED', `canary on ${rmVersion}: not finished within ${options.timeoutMs} ms`, {
+          details: { rmVersion, reason: 'timeout', timeoutMs: options.timeoutMs },
+        }),
+      );
     }, options.timeoutMs);
     const aborted = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason instanceof Error ? controller.signal.reason : new Error(String(controller.signal.reason))), { once: true });
+      controller.signal.addEventListener(
+        'abort',
+        () => reject(controller.signal.reason instanceof Error ? controller.signal.reason : new Error(String(controller.signal.reason))),
+        { once: true },
+      );
     });
     try {
       const work = mapLimited(items, options.concurrency, (item) => judgeCanaryItem(service, rmVersion, item, controller.signal));
@@ -538,11 +624,7 @@ export class CheckpointManager implements JudgeService {
     if (loading !== null) await step('abort the load', () => loading.done);
     const entries = [this.#current, ...(this.#previous === null ? [] : [this.#previous]), ...this.#retiring];
     for (const entry of entries) entry.retired = true;
-    await step('close versions', () =>
-      Promise.all(
-        entries.map((entry) => this.#closeEntry(entry)),
-      ),
-    );
+    await step('close versions', () => Promise.all(entries.map((entry) => this.#closeEntry(entry))));
     this.#state = 'closed';
   }
 }

@@ -38,7 +38,8 @@ export function describeSource(source: CheckpointSource): string {
 /** The source a `load_checkpoint` request names (the schema guarantees exactly one kind). */
 export function sourceOfRequest(request: Pick<LoadCheckpointRequest, 'checkpoint' | 'model' | 'baseUrl' | 'rmVersion'>): CheckpointSource {
   if (request.checkpoint !== undefined) return { kind: 'path', path: request.checkpoint };
-  if (request.model === undefined && request.baseUrl === undefined) throw new VrGrpoError('INVALID_REQUEST', 'checkpoint: give a checkpoint path, or a model and/or baseUrl');
+  if (request.model === undefined && request.baseUrl === undefined)
+    throw new VrGrpoError('INVALID_REQUEST', 'checkpoint: give a checkpoint path, or a model and/or baseUrl');
   return {
     kind: 'vlm',
     ...(request.model === undefined ? {} : { model: request.model }),

@@ -112,7 +112,9 @@ export class CheckpointWatcher {
   static async start(options: CheckpointWatcherOptions): Promise<CheckpointWatcher> {
     const intervalMs = options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
     if (!Number.isInteger(intervalMs) || intervalMs < 0) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `watch intervalMs: expected a non-negative integer (got ${String(intervalMs)})`, { details: { field: 'intervalMs' } });
+      throw new VrGrpoError('INVALID_ARGUMENT', `watch intervalMs: expected a non-negative integer (got ${String(intervalMs)})`, {
+        details: { field: 'intervalMs' },
+      });
     }
     const dirStat = await statOrNull(options.dir);
     if (dirStat === null || dirStat.isFile) {
@@ -171,7 +173,10 @@ export class CheckpointWatcher {
     let names: string[];
     try {
       const entries = await readdir(this.#options.dir, { withFileTypes: true });
-      names = entries.filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !ignored(e.name)).map((e) => e.name).sort();
+      names = entries
+        .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !ignored(e.name))
+        .map((e) => e.name)
+        .sort();
     } catch (error) {
       this.#log.warn({ err: error instanceof Error ? error.message : String(error) }, 'cannot list the watch folder');
       return { swapped, rejected, pending: this.pending() };
@@ -183,13 +188,19 @@ export class CheckpointWatcher {
       const seen = await observe(folder);
       const before = this.#seen.get(name);
       if (baseline) {
-        this.#seen.set(name, { fingerprint: seen.fingerprint, complete: seen.complete, status: seen.complete ? 'baseline' : 'pending', waitingFor: seen.waitingFor });
+        this.#seen.set(name, {
+          fingerprint: seen.fingerprint,
+          complete: seen.complete,
+          status: seen.complete ? 'baseline' : 'pending',
+          waitingFor: seen.waitingFor,
+        });
         continue;
       }
       if (before !== undefined && before.status !== 'pending' && before.fingerprint === seen.fingerprint) continue;
       const settled = seen.complete && before?.status === 'pending' && before.complete && before.fingerprint === seen.fingerprint;
       if (!settled) {
-        if (before?.waitingFor !== seen.waitingFor && seen.waitingFor !== null) this.#log.info({ candidate: name, waitingFor: seen.waitingFor }, 'checkpoint not complete yet; ignored');
+        if (before?.waitingFor !== seen.waitingFor && seen.waitingFor !== null)
+          this.#log.info({ candidate: name, waitingFor: seen.waitingFor }, 'checkpoint not complete yet; ignored');
         this.#seen.set(name, { fingerprint: seen.fingerprint, complete: seen.complete, status: 'pending', waitingFor: seen.waitingFor });
         continue;
       }

@@ -131,7 +131,11 @@ export class Connection implements ConnectionHandler {
       this.#expected = null;
       if (expected.accepted) {
         this.#inline.release(expected.bytes);
-        this.#sendError(expected.header.ref, 'INVALID_REQUEST', `video ${JSON.stringify(expected.header.ref)}: expected a binary message of ${expected.bytes} bytes right after the header, got a text message`);
+        this.#sendError(
+          expected.header.ref,
+          'INVALID_REQUEST',
+          `video ${JSON.stringify(expected.header.ref)}: expected a binary message of ${expected.bytes} bytes right after the header, got a text message`,
+        );
       }
     }
     const parsed = parseClientMessage(buffer.toString('utf8'));
@@ -190,7 +194,8 @@ export class Connection implements ConnectionHandler {
     } else {
       const outcome = this.#inline.reserve(header.ref, bytes);
       if (outcome === 'duplicate-ref') refusal = { code: 'INVALID_REQUEST', message: `ref: an inline video ${name} is already stored on this connection` };
-      else if (outcome === 'too-large') refusal = { code: 'INVALID_REQUEST', message: `video ${name}: ${bytes} bytes exceed maxInlineBytesPerConnection ${maxInlineBytesPerConnection}` };
+      else if (outcome === 'too-large')
+        refusal = { code: 'INVALID_REQUEST', message: `video ${name}: ${bytes} bytes exceed maxInlineBytesPerConnection ${maxInlineBytesPerConnection}` };
       else if (outcome === 'over-budget') {
         refusal = {
           code: 'OVERLOADED',
@@ -213,7 +218,11 @@ export class Connection implements ConnectionHandler {
     const { header, bytes } = expected;
     if (buffer.length !== bytes) {
       this.#inline.release(bytes);
-      this.#sendError(header.ref, 'INVALID_REQUEST', `video ${JSON.stringify(header.ref)}: expected width·height·3·frameCount = ${bytes} bytes, got ${buffer.length}`);
+      this.#sendError(
+        header.ref,
+        'INVALID_REQUEST',
+        `video ${JSON.stringify(header.ref)}: expected width·height·3·frameCount = ${bytes} bytes, got ${buffer.length}`,
+      );
       return;
     }
     const video: RawVideo = {
@@ -245,7 +254,11 @@ export class Connection implements ConnectionHandler {
     const missing = request.videos.findIndex((ref) => 'inline' in ref && !this.#inline.has(ref.inline));
     const missingRef = request.videos[missing];
     if (missingRef !== undefined && 'inline' in missingRef) {
-      this.#sendError(id, 'INVALID_REQUEST', `videos.${missing}.inline: no inline video ${JSON.stringify(missingRef.inline)} on this connection (send its video header and binary first; each is used once)`);
+      this.#sendError(
+        id,
+        'INVALID_REQUEST',
+        `videos.${missing}.inline: no inline video ${JSON.stringify(missingRef.inline)} on this connection (send its video header and binary first; each is used once)`,
+      );
       return;
     }
     // Admitted: take the inline videos now, so later messages on this connection cannot race for them.
@@ -290,7 +303,10 @@ export class Connection implements ConnectionHandler {
         const video = 'inline' in ref ? inline.get(ref.inline) : undefined;
         // A video named in a comparison group: what is perceived of it may be reused by the group's other requests on
         // this connection. The key also carries the content's fingerprint, so a reused id never serves another video.
-        const cacheKey = request.group === undefined || ref.id === undefined ? undefined : [this.id, request.group, ref.id, video === undefined ? source.label : contentFingerprint(video)].join('\u0000');
+        const cacheKey =
+          request.group === undefined || ref.id === undefined
+            ? undefined
+            : [this.id, request.group, ref.id, video === undefined ? source.label : contentFingerprint(video)].join('\u0000');
         return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames), cacheKey);
       }),
     );
@@ -308,10 +324,18 @@ export class Connection implements ConnectionHandler {
         options.stream === true ? { signal, onTurn: (turn) => this.#sendTurn(request.id, turn) } : { signal },
       );
       const { turns, ...rest } = judgment;
-      const verdict = verdictSchema.safeParse({ ...rest, ...(options.trace === true && turns !== undefined ? { turns } : {}), type: 'verdict', id: request.id });
+      const verdict = verdictSchema.safeParse({
+        ...rest,
+        ...(options.trace === true && turns !== undefined ? { turns } : {}),
+        type: 'verdict',
+        id: request.id,
+      });
       if (!verdict.success) {
         const issue = verdict.error.issues[0];
-        throw new VrGrpoError('JUDGE_FAILED', `the judge returned a malformed verdict (${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`})`);
+        throw new VrGrpoError(
+          'JUDGE_FAILED',
+          `the judge returned a malformed verdict (${issue === undefined ? 'invalid' : `${issue.path.join('.')}: ${issue.message}`})`,
+        );
       }
       this.#send(verdict.data);
       this.#host.judgmentCompleted();
@@ -333,7 +357,12 @@ export class Connection implements ConnectionHandler {
       this.#log.debug({ id: request.id, ms: Math.round(performance.now() - started) }, 'verdict sent');
     } catch (error) {
       const failure = this.#failureOf(error, sources, signal);
-      this.#host.options.metrics.judgment({ mode: request.mode, outcome: this.#closing ? 'cancelled' : 'failed', seconds: (performance.now() - started) / 1000, code: failure.code });
+      this.#host.options.metrics.judgment({
+        mode: request.mode,
+        outcome: this.#closing ? 'cancelled' : 'failed',
+        seconds: (performance.now() - started) / 1000,
+        code: failure.code,
+      });
       if (this.#closing) {
         this.#log.debug({ id: request.id, code: failure.code }, 'judgment ended after the connection closed');
         return;

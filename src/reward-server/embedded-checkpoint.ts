@@ -60,7 +60,10 @@ async function checkDeclaredSignature(dir: string, bytes: Uint8Array, declared: 
     probe = await OnnxModel.create(bytes);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new VrGrpoError('MODEL_INVALID', `checkpoint ${dir}: the model file is corrupt: ${reason}`, { details: { dir, reason: 'corrupt model' }, cause: error });
+    throw new VrGrpoError('MODEL_INVALID', `checkpoint ${dir}: the model file is corrupt: ${reason}`, {
+      details: { dir, reason: 'corrupt model' },
+      cause: error,
+    });
   }
   const why = signatureMismatch(declared, probe.signature);
   const actual = describeSignature(probe.signature);
@@ -76,7 +79,9 @@ async function checkDeclaredSignature(dir: string, bytes: Uint8Array, declared: 
 export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): ServiceFactory {
   return async (source: CheckpointSource): Promise<JudgeService> => {
     if (source.kind !== 'path') {
-      throw new VrGrpoError('INVALID_REQUEST', 'this server runs the embedded judge: load_checkpoint needs a checkpoint path, not a model/baseUrl', { details: { source: source.kind } });
+      throw new VrGrpoError('INVALID_REQUEST', 'this server runs the embedded judge: load_checkpoint needs a checkpoint path, not a model/baseUrl', {
+        details: { source: source.kind },
+      });
     }
     const dir = resolve(source.path);
     if (checkpointFormat(dir) === LEARNED_FORMAT) return learnedService(dir, options);
@@ -84,11 +89,17 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
     const { manifest, bytes } = readPerceptionDir(dir);
     await checkDeclaredSignature(dir, bytes, manifest.signature);
     // Loads the perception again through the judge's own path, which checks the model against this code's signature.
-    const service = await createEmbeddedJudge({ modelDir: dir, ...(options.judge === undefined ? {} : { judge: options.judge }), ...(options.reasoner === undefined ? {} : { reasoner: options.reasoner }) });
+    const service = await createEmbeddedJudge({
+      modelDir: dir,
+      ...(options.judge === undefined ? {} : { judge: options.judge }),
+      ...(options.reasoner === undefined ? {} : { reasoner: options.reasoner }),
+    });
     const version = service.rmVersion();
     if (!version.startsWith(manifest.version)) {
       await service.close();
-      throw new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${dir} changed while it was loaded (manifest version ${manifest.version}, loaded ${version})`, { details: { dir } });
+      throw new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${dir} changed while it was loaded (manifest version ${manifest.version}, loaded ${version})`, {
+        details: { dir },
+      });
     }
     return service;
   };
@@ -98,7 +109,11 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
 async function learnedService(dir: string, options: EmbeddedFactoryOptions): Promise<JudgeService> {
   // The planted hack is a rule of the rule-based reasoner; a learned judge would silently judge without it.
   if ((options.reasoner?.plantedHack ?? options.judge?.plantedHack ?? null) !== null) {
-    throw new VrGrpoError('CONFIG_INVALID', `judge.plantedHack: the testing aid works with a perception checkpoint (rule-based judge), not the learned judge at ${dir}`, { details: { dir } });
+    throw new VrGrpoError(
+      'CONFIG_INVALID',
+      `judge.plantedHack: the testing aid works with a perception checkpoint (rule-based judge), not the learned judge at ${dir}`,
+      { details: { dir } },
+    );
   }
   // MODEL_INVALID / CHECKPOINT_NOT_FOUND: manifest schema, policy size and sha256, feature and slot layout, perception copy.
   const checkpoint = readLearnedCheckpoint(dir);
@@ -107,7 +122,11 @@ async function learnedService(dir: string, options: EmbeddedFactoryOptions): Pro
   const service = await createLearnedJudge({ modelDir: dir, ...(options.judge === undefined ? {} : { judge: options.judge }) });
   if (service.rmVersion() !== checkpoint.manifest.version) {
     await service.close();
-    throw new VrGrpoError('CHECKPOINT_INVALID', `checkpoint ${dir} changed while it was loaded (manifest version ${checkpoint.manifest.version}, loaded ${service.rmVersion()})`, { details: { dir } });
+    throw new VrGrpoError(
+      'CHECKPOINT_INVALID',
+      `checkpoint ${dir} changed while it was loaded (manifest version ${checkpoint.manifest.version}, loaded ${service.rmVersion()})`,
+      { details: { dir } },
+    );
   }
   return service;
 }

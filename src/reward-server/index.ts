@@ -27,6 +27,14 @@ export {
 export { describeSource, sourceOfRequest, type CheckpointSource, type ServiceFactory, type ServiceFactoryContext } from './checkpoint-source.js';
 export { CheckpointWatcher, DEFAULT_WATCH_INTERVAL_MS, type CheckpointWatcherOptions, type ScanReport, type WatchLoadOutcome } from './checkpoint-watcher.js';
 export { embeddedServiceFactory, type EmbeddedFactoryOptions } from './embedded-checkpoint.js';
-export { buildCanarySet, DEFAULT_CANARY_PAIRS, DEFAULT_CANARY_POINTWISE, DEFAULT_CANARY_SEED, DEFAULT_CANARY_TIMEOUT_MS, type CanaryItem, type CanaryOptions } from './canary.js';
+export {
+  buildCanarySet,
+  DEFAULT_CANARY_PAIRS,
+  DEFAULT_CANARY_POINTWISE,
+  DEFAULT_CANARY_SEED,
+  DEFAULT_CANARY_TIMEOUT_MS,
+  type CanaryItem,
+  type CanaryOptions,
+} from './canary.js';
 export { resolveArtifactUri } from './artifact-path.js';
 export { installSignalDrain, DRAIN_SIGNALS, type Drainable } from '../common/signal-drain.js';

@@ -147,7 +147,8 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
   if (adminToken !== null && (typeof adminToken !== 'string' || adminToken.length === 0 || /[\s]/.test(adminToken))) {
     throw invalid('adminToken', 'expected null or a non-empty string without whitespace', '<redacted>');
   }
-  if (adminToken !== null && adminToken === token) throw invalid('adminToken', 'must differ from token (the admin token is the stronger credential)', '<redacted>');
+  if (adminToken !== null && adminToken === token)
+    throw invalid('adminToken', 'must differ from token (the admin token is the stronger credential)', '<redacted>');
   const checkpoints = options.checkpoints ?? null;
   if (checkpoints !== null && options.service !== checkpoints) {
     throw invalid('checkpoints', 'the checkpoint manager must also be the service (pass it as both service and checkpoints)', '<manager>');
@@ -165,7 +166,8 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
   }
   const serverName = options.serverName ?? DEFAULT_SERVER_NAME;
   if (typeof serverName !== 'string' || serverName.length === 0) throw invalid('serverName', 'expected a non-empty string', serverName);
-  if (options.metricsRequireToken !== undefined && typeof options.metricsRequireToken !== 'boolean') throw invalid('metricsRequireToken', 'expected a boolean', options.metricsRequireToken);
+  if (options.metricsRequireToken !== undefined && typeof options.metricsRequireToken !== 'boolean')
+    throw invalid('metricsRequireToken', 'expected a boolean', options.metricsRequireToken);
   return Object.freeze({
     service: options.service,
     media: options.media,

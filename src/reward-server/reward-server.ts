@@ -10,7 +10,14 @@ import { isMetricsRequest, serveMetrics } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
 import { bearerChecker, handleHealthRequest } from '../common/http.js';
-import { CLOSE_HANDSHAKE_TIMEOUT_MS as TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS, describeError, settledWithin, TransportOwner, TransportServer, type TransportState } from '../transport/index.js';
+import {
+  CLOSE_HANDSHAKE_TIMEOUT_MS as TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS,
+  describeError,
+  settledWithin,
+  TransportOwner,
+  TransportServer,
+  type TransportState,
+} from '../transport/index.js';
 import { AdminCommands } from './admin.js';
 import type { CheckpointEvent } from './checkpoint-manager.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -76,7 +83,10 @@ export class RewardServer extends TransportOwner<Connection> {
     const metricsAuthorized = options.metricsRequireToken ? bearerChecker(options.token) : undefined;
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (isMetricsRequest(req)) {
-        void serveMetrics(req, res, options.metrics, { ...(metricsAuthorized === undefined ? {} : { authorized: metricsAuthorized }), onError: (error) => this.#log.error({ err: describeError(error) }, 'metrics collection failed') });
+        void serveMetrics(req, res, options.metrics, {
+          ...(metricsAuthorized === undefined ? {} : { authorized: metricsAuthorized }),
+          onError: (error) => this.#log.error({ err: describeError(error) }, 'metrics collection failed'),
+        });
         return;
       }
       handleHealthRequest(req, res, () => this.#health());
@@ -118,7 +128,10 @@ export class RewardServer extends TransportOwner<Connection> {
   static async start(options: RewardServerOptions): Promise<RewardServer> {
     const server = new RewardServer(await compileRewardServerOptions(options));
     await server.transport.listen();
-    server.#log.info({ url: server.url, auth: server.options.token !== null, artifactRoot: server.options.artifactRoot, backend: server.options.service.backendName }, 'reward server listening');
+    server.#log.info(
+      { url: server.url, auth: server.options.token !== null, artifactRoot: server.options.artifactRoot, backend: server.options.service.backendName },
+      'reward server listening',
+    );
     return server;
   }
 
@@ -148,7 +161,13 @@ export class RewardServer extends TransportOwner<Connection> {
     if (event.type === 'rejected') this.options.metrics.checkpointRejected(event.code);
     if (event.type !== 'swapped') return;
     const reason = event.action === 'rollback' ? 'rollback' : event.origin === 'watch' ? 'watch' : 'load';
-    const message: ServerMessage = { type: 'version_changed', rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, at: event.at.toISOString() };
+    const message: ServerMessage = {
+      type: 'version_changed',
+      rmVersion: event.rmVersion,
+      previousVersion: event.previousVersion,
+      reason,
+      at: event.at.toISOString(),
+    };
     for (const connection of this.transport.handlers()) connection.notify(message);
     this.#log.info({ rmVersion: event.rmVersion, previousVersion: event.previousVersion, reason, connections: this.connectionCount }, 'version_changed sent');
   }

@@ -25,7 +25,10 @@ export class Adam {
   readonly epsilon: number;
   learningRate: number;
 
-  constructor(private readonly vars: ReadonlyMap<string, tf.Variable>, options: AdamOptions) {
+  constructor(
+    private readonly vars: ReadonlyMap<string, tf.Variable>,
+    options: AdamOptions,
+  ) {
     this.learningRate = options.learningRate;
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
@@ -44,7 +47,7 @@ export class Adam {
   apply(grads: Readonly<Record<string, tf.Tensor>>): void {
     this.stepCount += 1;
     const t = this.stepCount;
-    const lr = this.learningRate * Math.sqrt(1 - this.beta2 ** t) / (1 - this.beta1 ** t);
+    const lr = (this.learningRate * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
     tf.tidy(() => {
       for (const [name, variable] of this.vars) {
         const g = grads[name];

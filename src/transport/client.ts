@@ -216,7 +216,14 @@ export class ClientConnection {
    * table by the owner's handler. Rejects with the owner's errors when the connection is not open, the send fails, or
    * no answer comes within `timeoutMs` (`onTimeout` sees the entry first).
    */
-  request<T, E extends { readonly reject: (error: VrGrpoError) => void }>(table: PendingTable<E>, key: string, message: object, timeoutMs: number, make: (settle: Settle<T>) => E, onTimeout?: (entry: E) => void): Promise<T> {
+  request<T, E extends { readonly reject: (error: VrGrpoError) => void }>(
+    table: PendingTable<E>,
+    key: string,
+    message: object,
+    timeoutMs: number,
+    make: (settle: Settle<T>) => E,
+    onTimeout?: (entry: E) => void,
+  ): Promise<T> {
     if (!this.isOpen) return Promise.reject(this.#errors.notOpen(key));
     return new Promise<T>((resolve, reject) => {
       table.add(key, make({ resolve, reject }), timeoutMs, (entry) => {

@@ -160,7 +160,13 @@ export class TransportServer<H extends ConnectionHandler> {
   listen(): Promise<void> {
     if (this.#listening !== null || this.#state !== 'starting') {
       const { name } = this.#options;
-      return Promise.reject(new VrGrpoError('INVALID_STATE', `${name}: listen() called in state ${this.#state}${this.#listening === null ? '' : ' (listen() was already called)'}`, { details: { state: this.#state } }));
+      return Promise.reject(
+        new VrGrpoError(
+          'INVALID_STATE',
+          `${name}: listen() called in state ${this.#state}${this.#listening === null ? '' : ' (listen() was already called)'}`,
+          { details: { state: this.#state } },
+        ),
+      );
     }
     this.#listening = this.#bind();
     return this.#listening;

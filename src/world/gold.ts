@@ -99,10 +99,7 @@ export const eventOnTime = (want: EventSpec, got: SceneEvent): boolean => Math.a
 
 export function evaluateScene(prompt: PromptSpec, scene: Scene): GoldReport {
   const unit = scene.width / 64;
-  const tally = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, { correct: 0, total: 0 }])) as Record<
-    GoldAttribute,
-    { correct: number; total: number }
-  >;
+  const tally = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, { correct: 0, total: 0 }])) as Record<GoldAttribute, { correct: number; total: number }>;
   const check = (a: GoldAttribute, ok: boolean): void => {
     tally[a].total += 1;
     if (ok) tally[a].correct += 1;
@@ -154,7 +151,10 @@ export function visibleLocalDefects(scene: Scene): readonly LocalDefect[] {
   const t = scene.temporal;
   if (t === undefined) return [];
   const unit = scene.width / 64;
-  const moves = scene.objects.some((o, k) => o.present && (classifyMotion(o, unit).motion !== 'still' || (t.events[k]?.kind === 'turn' && classifyMotion(t.events[k] ?? o, unit).motion !== 'still')));
+  const moves = scene.objects.some(
+    (o, k) =>
+      o.present && (classifyMotion(o, unit).motion !== 'still' || (t.events[k]?.kind === 'turn' && classifyMotion(t.events[k] ?? o, unit).motion !== 'still')),
+  );
   const anyone = scene.objects.some((o) => o.present);
   return t.localDefects.filter((d) => (d.kind === 'freeze' || d.kind === 'skip' ? moves : d.kind === 'dropout' ? anyone : true));
 }

@@ -119,13 +119,11 @@ export function decodeLatent(latent: ArrayLike<number>, width = 64, height = 64)
     });
   }
   const b = BACKGROUND_OFFSET;
-  const severity = Object.fromEntries(DEFECTS.map((d, i) => [d, Math.min(2, Math.max(0, at(latent, DEFECT_OFFSET + i)))])) as Record<
+  const severity = Object.fromEntries(DEFECTS.map((d, i) => [d, Math.min(2, Math.max(0, at(latent, DEFECT_OFFSET + i)))])) as Record<Defect, number>;
+  const defects = Object.fromEntries(DEFECTS.map((d) => [d, severity[d] * DEFECT_SCALE[d] * (d === 'blur' || d === 'jitter' ? unit : 1)])) as Record<
     Defect,
     number
   >;
-  const defects = Object.fromEntries(
-    DEFECTS.map((d) => [d, severity[d] * DEFECT_SCALE[d] * (d === 'blur' || d === 'jitter' ? unit : 1)]),
-  ) as Record<Defect, number>;
   const scene: Scene = {
     width,
     height,
@@ -155,7 +153,11 @@ function decodeTemporal(latent: ArrayLike<number>, unit: number): TemporalScene 
         : {
             kind,
             time: clamp(0.5 + 0.4 * at(latent, o + EVENT_SLOT.time), 0.02, 0.98),
-            rgb: [toColour(at(latent, o + EVENT_SLOT.colour)), toColour(at(latent, o + EVENT_SLOT.colour + 1)), toColour(at(latent, o + EVENT_SLOT.colour + 2))],
+            rgb: [
+              toColour(at(latent, o + EVENT_SLOT.colour)),
+              toColour(at(latent, o + EVENT_SLOT.colour + 1)),
+              toColour(at(latent, o + EVENT_SLOT.colour + 2)),
+            ],
             vx: clamp(at(latent, o + EVENT_SLOT.velocity), -4, 4) * unit,
             vy: clamp(at(latent, o + EVENT_SLOT.velocity + 1), -4, 4) * unit,
           },

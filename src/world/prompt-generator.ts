@@ -88,7 +88,10 @@ export class PromptGenerator {
   private readonly heldOutPairs: readonly (readonly [ObjectColour, Shape])[];
   readonly heldOutEvents: ReadonlySet<EventComboKey>;
 
-  constructor(private readonly options: PromptGeneratorOptions, state?: RngState) {
+  constructor(
+    private readonly options: PromptGeneratorOptions,
+    state?: RngState,
+  ) {
     this.rng = state === undefined ? Rng.fromSeed(options.seed) : Rng.fromState(state);
     this.heldOut = heldOutCombos(options.splitSeed, options.heldOutFraction);
     const all = OBJECT_COLOUR_NAMES.flatMap((c) => SHAPES.map((s) => [c, s] as const));
@@ -127,7 +130,9 @@ export class PromptGenerator {
         return { kind, colour: this.rng.pick(colours), when };
       }
       case 'turn': {
-        const options = MOTIONS.flatMap((m): { motion: Motion; speed: Speed | null }[] => (m === 'still' ? [{ motion: m, speed: null }] : SPEEDS.map((s) => ({ motion: m, speed: s }))));
+        const options = MOTIONS.flatMap((m): { motion: Motion; speed: Speed | null }[] =>
+          m === 'still' ? [{ motion: m, speed: null }] : SPEEDS.map((s) => ({ motion: m, speed: s })),
+        );
         const { motion, speed } = this.rng.pick(options.filter((x) => x.motion !== o.motion || x.speed !== o.speed));
         return { kind, motion, speed, when };
       }

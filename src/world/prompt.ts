@@ -100,7 +100,8 @@ function parseObject(text: string): ObjectSpec | null {
   if (m === null) return null;
   const colour = m[1] as ObjectColour;
   const shape = m[2] as Shape;
-  const base: ObjectSpec = m[3] !== undefined ? { colour, shape, motion: 'still', speed: null } : { colour, shape, motion: m[4] as Motion, speed: speedOf(m[5]) };
+  const base: ObjectSpec =
+    m[3] !== undefined ? { colour, shape, motion: 'still', speed: null } : { colour, shape, motion: m[4] as Motion, speed: speedOf(m[5]) };
   if (m[6] === undefined) return base;
   const event = parseEvent(m[6]);
   return event === null ? null : { ...base, event };

@@ -196,7 +196,19 @@ function writeTemporal(latent: Float32Array, objects: readonly (ObjectSpec | und
     }
     const mode = rng.pick(['missing', 'kind', 'target', 'time'] as const);
     if (mode === 'missing') writeEvent(latent, k, null, 0.5, rng, jitter);
-    else if (mode === 'kind') writeEvent(latent, k, randomEvent(o, rng, EVENT_KINDS.filter((x) => x !== want.kind)), asked, rng, jitter);
+    else if (mode === 'kind')
+      writeEvent(
+        latent,
+        k,
+        randomEvent(
+          o,
+          rng,
+          EVENT_KINDS.filter((x) => x !== want.kind),
+        ),
+        asked,
+        rng,
+        jitter,
+      );
     else if (mode === 'target' && (want.kind === 'recolour' || want.kind === 'flash' || want.kind === 'turn')) {
       const other = randomEvent(o, rng, [want.kind]);
       const differs = JSON.stringify({ ...other, when: want.when }) !== JSON.stringify(want);
@@ -239,6 +251,12 @@ export function sampleDataLatent(prompt: PromptSpec, rng: Rng, imperfection: Dat
   const bg = BACKGROUND_COLOURS[bgName];
   for (let c = 0; c < 3; c++) latent[BACKGROUND_OFFSET + c] = colourToLatent(bg[c] ?? 0) + imperfection.jitter * 0.3 * rng.normal();
   writeDefects(latent, rng, rng.bool(imperfection.defectProbability));
-  if (version === 2) writeTemporal(latent, [0, 1].map((k) => prompt.objects[k]), rng, imperfection);
+  if (version === 2)
+    writeTemporal(
+      latent,
+      [0, 1].map((k) => prompt.objects[k]),
+      rng,
+      imperfection,
+    );
   return latent;
 }

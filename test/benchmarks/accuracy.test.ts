@@ -10,7 +10,7 @@ const said = (answer: VerdictAnswer): PairOutcome => ({ kind: 'verdict', answer 
 const oa = (gold: Preference, judge: Preference): ScoredPair => ({ gold: { OA: gold }, outcome: said({ OA: judge }) });
 
 describe('accuracy with and without ties', () => {
-  it('puts each (gold, judge) pair in VideoAlign\'s cell', () => {
+  it("puts each (gold, judge) pair in VideoAlign's cell", () => {
     expect(cellOf(1, 1)).toBe('agree');
     expect(cellOf(2, 2)).toBe('agree');
     expect(cellOf(1, 2)).toBe('disagree');
@@ -61,7 +61,14 @@ describe('accuracy with and without ties', () => {
     expect(byDim.TA).toMatchObject({ labelled: 2, judged: 1, notGiven: 1, withTies: { correct: 1, total: 1 }, withoutTies: { correct: 1, total: 1 } });
     expect(byDim.VQ).toMatchObject({ labelled: 2, judged: 1, notGiven: 1, withTies: { correct: 0, total: 1 }, withoutTies: { correct: 0, total: 1 } });
     // MQ: gold tie vs judge tie on pair 1 (right with ties; dropped without), not given on pair 2.
-    expect(byDim.MQ).toMatchObject({ labelled: 2, goldTies: 1, judged: 1, notGiven: 1, withTies: { correct: 1, total: 1, accuracy: 1 }, withoutTies: { correct: 0, total: 0, accuracy: null } });
+    expect(byDim.MQ).toMatchObject({
+      labelled: 2,
+      goldTies: 1,
+      judged: 1,
+      notGiven: 1,
+      withTies: { correct: 1, total: 1, accuracy: 1 },
+      withoutTies: { correct: 0, total: 0, accuracy: null },
+    });
   });
 
   it('reports null accuracies, not zeros, when nothing was scored', () => {

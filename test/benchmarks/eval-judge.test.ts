@@ -184,9 +184,27 @@ describe('eval-judge with the VLM backend replayed by a scripted chat server', (
     expect(byDim.OA).toMatchObject({ judged: 3, failed: 2, notGiven: 0, cells: { agree: 2, disagree: 0, goldTieOnly: 0, judgeTieOnly: 1, bothTie: 0 } });
     expect(byDim.OA?.withTies).toMatchObject({ correct: 2, total: 3 });
     expect(byDim.OA?.withoutTies).toMatchObject({ correct: 2, total: 3 });
-    expect(byDim.VQ).toMatchObject({ judged: 2, notGiven: 1, cells: { agree: 1, bothTie: 1 }, withTies: { correct: 2, total: 2 }, withoutTies: { correct: 1, total: 1 } });
-    expect(byDim.MQ).toMatchObject({ judged: 2, notGiven: 1, cells: { agree: 1, bothTie: 1 }, withTies: { correct: 2, total: 2 }, withoutTies: { correct: 1, total: 1 } });
-    expect(byDim.TA).toMatchObject({ judged: 2, notGiven: 1, cells: { agree: 1, disagree: 1 }, withTies: { correct: 1, total: 2 }, withoutTies: { correct: 1, total: 2 } });
+    expect(byDim.VQ).toMatchObject({
+      judged: 2,
+      notGiven: 1,
+      cells: { agree: 1, bothTie: 1 },
+      withTies: { correct: 2, total: 2 },
+      withoutTies: { correct: 1, total: 1 },
+    });
+    expect(byDim.MQ).toMatchObject({
+      judged: 2,
+      notGiven: 1,
+      cells: { agree: 1, bothTie: 1 },
+      withTies: { correct: 2, total: 2 },
+      withoutTies: { correct: 1, total: 1 },
+    });
+    expect(byDim.TA).toMatchObject({
+      judged: 2,
+      notGiven: 1,
+      cells: { agree: 1, disagree: 1 },
+      withTies: { correct: 1, total: 2 },
+      withoutTies: { correct: 1, total: 2 },
+    });
     // The frames the server saw came from the decoded MP4s.
     expect(server.bodies.length).toBeGreaterThan(0);
     expect(server.bodies.every((b) => /data:(image\/[a-z]+|video\/jpeg);base64,/.test(JSON.stringify(b)))).toBe(true);
@@ -202,7 +220,11 @@ interface Run {
 /** The real `vr-grpo` entry point as a child process (bounded by a timeout). */
 function cli(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -219,7 +241,17 @@ function cli(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
 describe('vr-grpo eval-judge (child process)', () => {
   it('prints the accuracy table of the embedded default judge on a VideoGen-RewardBench folder', async () => {
     // World v1's config (rm-v2, the judge reasoning as in world v1), which the in-process judge below mirrors.
-    const run = await cli(['eval-judge', '--config', join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), '--bench', 'videogen-rewardbench', '--data', data, '--concurrency', '2']);
+    const run = await cli([
+      'eval-judge',
+      '--config',
+      join(PROJECT_ROOT, 'configs', 'world-v1.yaml'),
+      '--bench',
+      'videogen-rewardbench',
+      '--data',
+      data,
+      '--concurrency',
+      '2',
+    ]);
     expect(run.stderr).not.toContain('error');
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
@@ -246,11 +278,33 @@ describe('vr-grpo eval-judge (child process)', () => {
       writeFileSync(config, `judge:\n  backend: vlm\n  vlm:\n    baseUrl: ${server.baseUrl}\n    model: vr-thinker\n`);
       writeVideoGenCsv(
         join(data, 'cli-vlm.csv'),
-        [1, 2, 3].map((i) => ({ pathA: paths[i]?.a ?? '', pathB: paths[i]?.b ?? '', prompt: `[p${i}] ${pairs[i]?.prompt ?? ''}`, labels: { Overall: 'B', VQ: 'A', MQ: 'B', TA: 'A' } })),
+        [1, 2, 3].map((i) => ({
+          pathA: paths[i]?.a ?? '',
+          pathB: paths[i]?.b ?? '',
+          prompt: `[p${i}] ${pairs[i]?.prompt ?? ''}`,
+          labels: { Overall: 'B', VQ: 'A', MQ: 'B', TA: 'A' },
+        })),
       );
-      const run = await cli(['eval-judge', '--bench', 'videogen-rewardbench', '--data', data, '--file', 'cli-vlm.csv', '--limit', '2', '--json', '--config', config]);
+      const run = await cli([
+        'eval-judge',
+        '--bench',
+        'videogen-rewardbench',
+        '--data',
+        data,
+        '--file',
+        'cli-vlm.csv',
+        '--limit',
+        '2',
+        '--json',
+        '--config',
+        config,
+      ]);
       expect(run.code).toBe(0);
-      const out = JSON.parse(run.stdout) as { judge: string; report: { pairs: number; dimensions: { dimension: string; notGiven: number; withoutTies: { correct: number; total: number } }[] }; pairs: { outcome: unknown }[] };
+      const out = JSON.parse(run.stdout) as {
+        judge: string;
+        report: { pairs: number; dimensions: { dimension: string; notGiven: number; withoutTies: { correct: number; total: number } }[] };
+        pairs: { outcome: unknown }[];
+      };
       expect(out.judge).toBe('vlm vlm:vr-thinker');
       expect(out.report.pairs).toBe(2);
       expect(out.pairs.map((p) => p.outcome)).toEqual([
@@ -271,7 +325,9 @@ describe('vr-grpo eval-judge (child process)', () => {
   it('exits 1 with FORBIDDEN_PATH, before judging, when a video path leaves the data folder', async () => {
     const dir = join(base, 'escape');
     mkdirSync(dir, { recursive: true });
-    writeVideoGenCsv(join(dir, 'videogen-rewardbench.csv'), [{ pathA: `../bench/${paths[0]?.a ?? ''}`, pathB: `../bench/${paths[0]?.b ?? ''}`, prompt: 'p', labels: { Overall: 'A', VQ: 'A', MQ: 'A', TA: 'A' } }]);
+    writeVideoGenCsv(join(dir, 'videogen-rewardbench.csv'), [
+      { pathA: `../bench/${paths[0]?.a ?? ''}`, pathB: `../bench/${paths[0]?.b ?? ''}`, prompt: 'p', labels: { Overall: 'A', VQ: 'A', MQ: 'A', TA: 'A' } },
+    ]);
     const run = await cli(['eval-judge', '--bench', 'videogen-rewardbench', '--data', dir, '--json']);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');

@@ -87,7 +87,9 @@ export function videoGenRows(pairs: readonly WorldPair[], paths: readonly { a: s
 /** Writes `videogen-rewardbench.csv` in the released column order (with the model, fps and frame-count columns). */
 export function writeVideoGenCsv(file: string, rows: readonly CsvRow[]): void {
   const header = ['path_A', 'path_B', 'A_model', 'B_model', 'prompt', 'VQ', 'MQ', 'TA', 'Overall', 'fps_A', 'num_frames_A', 'fps_B', 'num_frames_B'];
-  const lines = rows.map((r) => [r.pathA, r.pathB, 'model-a', 'model-b', r.prompt, r.labels.VQ, r.labels.MQ, r.labels.TA, r.labels.Overall, 8.0, 24, 8.0, 24].map(cell).join(','));
+  const lines = rows.map((r) =>
+    [r.pathA, r.pathB, 'model-a', 'model-b', r.prompt, r.labels.VQ, r.labels.MQ, r.labels.TA, r.labels.Overall, 8.0, 24, 8.0, 24].map(cell).join(','),
+  );
   writeFileSync(file, `${[header.join(','), ...lines].join('\r\n')}\r\n`);
 }
 

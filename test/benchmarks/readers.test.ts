@@ -99,7 +99,14 @@ describe('VideoGen-RewardBench rows', () => {
   });
 
   it('names file, line, column and value of every bad row', () => {
-    const dir = folder({ 'v.jsonl': [{ path_A: 'a', path_B: 'b', prompt: 'p', Overall: 'C' }, { path_A: 'a', path_B: '', prompt: 'p', Overall: 'A', VQ: 3 }].map((r) => JSON.stringify(r)).join('\n') });
+    const dir = folder({
+      'v.jsonl': [
+        { path_A: 'a', path_B: 'b', prompt: 'p', Overall: 'C' },
+        { path_A: 'a', path_B: '', prompt: 'p', Overall: 'A', VQ: 3 },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    });
     const e = thrown(() => loadBenchmark({ bench: 'videogen-rewardbench', dataDir: dir, file: 'v.jsonl' }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toContain(`${join(dir, 'v.jsonl')}: line 1: Overall: expected one of "A", "B", "same", got "C"`);
@@ -117,7 +124,14 @@ describe('VideoGen-RewardBench rows', () => {
 describe('GenAI-Bench video_generation rows', () => {
   it('maps the votes (leftvote → 1, rightvote → 2, tievote and bothbad_vote → tie) and URL videos to the video folder by file name', () => {
     const rows = [
-      { prompt: 'a cute dog is playing a ball', left_model: 'm1', left_video: 'https://huggingface.co/datasets/org/videos/blob/main/dir/79e4e5.mp4', right_model: 'm2', right_video: 'clips/r1.mp4', vote_type: 'leftvote' },
+      {
+        prompt: 'a cute dog is playing a ball',
+        left_model: 'm1',
+        left_video: 'https://huggingface.co/datasets/org/videos/blob/main/dir/79e4e5.mp4',
+        right_model: 'm2',
+        right_video: 'clips/r1.mp4',
+        vote_type: 'leftvote',
+      },
       { prompt: 'p2', left_video: 'http://example.com/v/a%20b.mp4?download=1', right_video: 'clips/r2.mp4', vote_type: 'rightvote' },
       { prompt: 'p3', left_video: 'l3.mp4', right_video: 'r3.mp4', vote_type: 'tievote' },
       { prompt: 'p4', left_video: 'l4.mp4', right_video: 'r4.mp4', vote_type: 'bothbad_vote' },
@@ -139,7 +153,9 @@ describe('GenAI-Bench video_generation rows', () => {
       'video_generation.csv': 'prompt,left_model,left_video,right_model,right_video,vote_type\n"a, b",m1,l.mp4,m2,r.mp4,rightvote\n',
       'bad.csv': 'prompt,left_video,right_video,vote_type\np,l.mp4,r.mp4,upvote\n',
     });
-    expect(loadBenchmark({ bench: 'genai-bench', dataDir: dir }).pairs).toEqual([{ id: 'genai-bench:2', prompt: 'a, b', videoA: 'l.mp4', videoB: 'r.mp4', gold: { OA: 2 } }]);
+    expect(loadBenchmark({ bench: 'genai-bench', dataDir: dir }).pairs).toEqual([
+      { id: 'genai-bench:2', prompt: 'a, b', videoA: 'l.mp4', videoB: 'r.mp4', gold: { OA: 2 } },
+    ]);
     const e = thrown(() => loadBenchmark({ bench: 'genai-bench', dataDir: dir, file: 'bad.csv' }));
     expect(e.message).toContain('line 2: vote_type: expected one of "leftvote", "rightvote", "tievote", "bothbad_vote", got "upvote"');
   });

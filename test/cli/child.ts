@@ -21,7 +21,11 @@ export class CliChildren {
 
   /** Spawns `vr-grpo <args>` in the project root, quiet logs, `env` added to this process's environment. */
   start(args: readonly string[], env: NodeJS.ProcessEnv = {}, killAfterMs = 300_000): CliChild {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, VRGRPO_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.#children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

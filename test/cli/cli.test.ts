@@ -54,7 +54,10 @@ describe('vr-grpo CLI', () => {
     const run = await cli(['generate', '--prompt', 'a sunset over the sea', '--out', join(dir, 'many.mp4'), '--count', '3']);
     expect(run.code).toBe(0);
     for (let i = 0; i < 3; i++) expect(existsSync(join(dir, `many-${i}.mp4`))).toBe(true);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { goldAccuracy: number | null });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { goldAccuracy: number | null });
     expect(lines).toHaveLength(3);
     expect(lines.every((l) => l.goldAccuracy === null)).toBe(true);
   });
@@ -87,7 +90,17 @@ describe('vr-grpo CLI', () => {
   it('judge scores two videos in-process (JSON) and with --trace prints the reasoning', async () => {
     const a = join(dir, 'ja.mp4');
     const b = join(dir, 'jb.mp4');
-    const gen = await cli(['generate', '--prompt', 'a red circle moving left fast on a navy background', '--out', join(dir, 'j.mp4'), '--count', '2', '--seed', '4']);
+    const gen = await cli([
+      'generate',
+      '--prompt',
+      'a red circle moving left fast on a navy background',
+      '--out',
+      join(dir, 'j.mp4'),
+      '--count',
+      '2',
+      '--seed',
+      '4',
+    ]);
     expect(gen.code).toBe(0);
     renameSync(join(dir, 'j-0.mp4'), a);
     renameSync(join(dir, 'j-1.mp4'), b);
@@ -130,7 +143,18 @@ describe('vr-grpo CLI', () => {
       const denied = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--server', url, '--token', 'wrong']);
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain('UNAUTHORIZED');
-      const ok = await cli(['judge', '--prompt', 'a red circle moving left fast on a navy background', '--video', a, '--server', url, '--token', 'tok', '--json']);
+      const ok = await cli([
+        'judge',
+        '--prompt',
+        'a red circle moving left fast on a navy background',
+        '--video',
+        a,
+        '--server',
+        url,
+        '--token',
+        'tok',
+        '--json',
+      ]);
       expect(ok.code).toBe(0);
       expect((JSON.parse(ok.stdout) as { mode: string }).mode).toBe('pointwise');
     } finally {

@@ -3,9 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
-import { ANCHORS_DIR, buildAnchorSet, chooseAnchorPrompts, ensureAnchorSet, judgeAnchors, loadAnchorSet, saveAnchorSet } from '../../src/coordinator/anchor-set.js';
+import {
+  ANCHORS_DIR,
+  buildAnchorSet,
+  chooseAnchorPrompts,
+  ensureAnchorSet,
+  judgeAnchors,
+  loadAnchorSet,
+  saveAnchorSet,
+} from '../../src/coordinator/anchor-set.js';
 import type { RewardSettings } from '../../src/coordinator/reward-collector.js';
-import { EmbeddedGenerator, type GenerateRequest, type GenerateResult, type RolloutAdvantages, type TrainableGenerator, type UpdateStats } from '../../src/generator/index.js';
+import {
+  EmbeddedGenerator,
+  type GenerateRequest,
+  type GenerateResult,
+  type RolloutAdvantages,
+  type TrainableGenerator,
+  type UpdateStats,
+} from '../../src/generator/index.js';
 import { DriftMonitor } from '../../src/metrics/drift/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge, redness } from '../../src/testing/fake-judge.js';
@@ -41,7 +56,19 @@ beforeAll(async () => {
   await chooseTensorBackend('auto');
   config = v1Config({ monitoring: { drift: { anchors: { prompts: 3, groupSize: 2 } } } });
   const t = config.training;
-  generator = new RecordingGenerator(await EmbeddedGenerator.create({ config, trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs } }));
+  generator = new RecordingGenerator(
+    await EmbeddedGenerator.create({
+      config,
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
+    }),
+  );
 });
 afterAll(async () => {
   await generator.close();
@@ -80,7 +107,11 @@ describe('anchor set', () => {
   });
 
   it('is re-judged through collectGroupRewards: per-video scores by dimension, means, versions; failures are NaN and counted', async () => {
-    const set = await buildAnchorSet(generator, { prompts: ['a red circle staying still on a gray background', 'a blue square moving up fast on a beige background'], groupSize: 3, seed: 11 });
+    const set = await buildAnchorSet(generator, {
+      prompts: ['a red circle staying still on a gray background', 'a blue square moving up fast on a beige background'],
+      groupSize: 3,
+      seed: 11,
+    });
     const pass = await judgeAnchors(new FakeJudge(), set, settings('pointwise'), { step: 0 });
     const norm = (x: number): number => Math.min(1, Math.max(0, (x + 255) / 510));
     expect(pass.videoIds).toEqual(set.manifest.videos.map((v) => v.id));

@@ -21,7 +21,18 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function config(overrides: Record<string, unknown> = {}): Config {
   return v1Config({
     reward: { mode: 'pairwise' },
-    training: { groupSize: 4, promptsPerStep: 2, steps: 6, evalEvery: 0, evalPrompts: 16, checkpointEvery: 3, videosEvery: 0, tracesEvery: 2, pipelineStaleness: 1, ...overrides },
+    training: {
+      groupSize: 4,
+      promptsPerStep: 2,
+      steps: 6,
+      evalEvery: 0,
+      evalPrompts: 16,
+      checkpointEvery: 3,
+      videosEvery: 0,
+      tracesEvery: 2,
+      pipelineStaleness: 1,
+      ...overrides,
+    },
   });
 }
 
@@ -30,14 +41,27 @@ async function generatorFor(c: Config, runDir: string | null): Promise<EmbeddedG
   const resume = runDir === null ? null : loadResumeState(runDir);
   const g = await EmbeddedGenerator.create({
     config: c,
-    trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+    trainer: {
+      learningRate: t.learningRate,
+      clipRange: t.clipRange,
+      beta: t.beta,
+      timestepFraction: t.timestepFraction,
+      maxGradNorm: t.maxGradNorm,
+      innerEpochs: t.innerEpochs,
+    },
     ...(resume?.optimizer == null ? {} : { optimizerState: resume.optimizer }),
   });
   if (resume !== null) g.policy.setParameters(resume.lora);
   return g;
 }
 
-async function train(c: Config, runDir: string, judge: FakeJudge, steps: number, resume = false): Promise<{ generator: EmbeddedGenerator; summary: Awaited<ReturnType<Coordinator['runLoop']>> }> {
+async function train(
+  c: Config,
+  runDir: string,
+  judge: FakeJudge,
+  steps: number,
+  resume = false,
+): Promise<{ generator: EmbeddedGenerator; summary: Awaited<ReturnType<Coordinator['runLoop']>> }> {
   const generator = await generatorFor(c, resume ? runDir : null);
   const coordinator = await Coordinator.create({ config: c, runDir, generator, ...worldRun(c, generator), judge, log: silentLogger(), steps, resume });
   const summary = await coordinator.runLoop();
@@ -45,7 +69,10 @@ async function train(c: Config, runDir: string, judge: FakeJudge, steps: number,
 }
 
 const metricsOf = (dir: string): Record<string, unknown>[] =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('coordinator', () => {
   it('runs steps, writes metrics/events/traces/checkpoints, and the first update is on-policy without pipelining', async () => {

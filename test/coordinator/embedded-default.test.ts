@@ -36,10 +36,24 @@ describe('the embedded default learns', () => {
     const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
     });
     try {
-      const coordinator = await Coordinator.create({ config, runDir: join(root, 'run'), generator, ...worldRun(config, generator), judge: pool, log: silentLogger() });
+      const coordinator = await Coordinator.create({
+        config,
+        runDir: join(root, 'run'),
+        generator,
+        ...worldRun(config, generator),
+        judge: pool,
+        log: silentLogger(),
+      });
       const summary = await coordinator.runLoop();
       expect(summary.failedJudgments).toBe(0);
       const before = summary.heldOutBefore?.accuracy ?? NaN;

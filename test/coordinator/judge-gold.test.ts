@@ -49,7 +49,13 @@ describe('judge-vs-gold agreement', () => {
 
   it('pools agreements (a run total) by summing credit and decided comparisons', () => {
     const one = judgeGoldAgreement([{ first: 0, second: 1, answer: answer({ OA: 1 }) }], scores).summary;
-    const two = judgeGoldAgreement([{ first: 0, second: 1, answer: answer({ OA: 2 }) }, { first: 1, second: 0, answer: answer({ OA: 0 }) }], scores).summary;
+    const two = judgeGoldAgreement(
+      [
+        { first: 0, second: 1, answer: answer({ OA: 2 }) },
+        { first: 1, second: 0, answer: answer({ OA: 0 }) },
+      ],
+      scores,
+    ).summary;
     const pooled = mergeAgreement(mergeAgreement(emptyAgreement(), one), two);
     expect(pooled.comparisons).toBe(3);
     expect(pooled.byDimension.OA).toEqual({ credit: 1.5, decided: 3, goldTies: 0, accuracy: 0.5 });

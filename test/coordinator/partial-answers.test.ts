@@ -41,7 +41,10 @@ describe('an overall-only verdict through the reward server and the pool into gr
   beforeAll(async () => {
     fixture = await ArtifactFixture.create();
     chat = await ScriptedChatServer.start(boxedScript);
-    const service = await createVlmJudge({ vlm: { baseUrl: chat.baseUrl, model: 'vr-thinker', imageFormat: 'png', initialMaxPixels: 3136, selectedMaxPixels: 3136 }, env: {} });
+    const service = await createVlmJudge({
+      vlm: { baseUrl: chat.baseUrl, model: 'vr-thinker', imageFormat: 'png', initialMaxPixels: 3136, selectedMaxPixels: 3136 },
+      env: {},
+    });
     ({ server } = await startServer(fixture, { service }));
     pool = await RewardClientPool.create({ urls: [server.url] });
   });

@@ -47,10 +47,17 @@ class ThinkingJudge implements JudgeClient {
   async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
     const out = await this.#inner.judge(request);
     const call = this.#inner.calls - 1;
-    const framesViewed = request.videos.map((v, k) => [...new Set([0, (7 * call + 5 * k + 3) % v.frameCount, (3 * call + k) % v.frameCount, v.frameCount - 1])].sort((a, b) => a - b));
+    const framesViewed = request.videos.map((v, k) =>
+      [...new Set([0, (7 * call + 5 * k + 3) % v.frameCount, (3 * call + k) % v.frameCount, v.frameCount - 1])].sort((a, b) => a - b),
+    );
     const toolCalls = 1 + (call % 3);
     const turns = [
-      { index: 0, role: 'assistant' as const, text: `<think>call ${call}: need a closer look</think><tool_call>{"name":"select_frames"}</tool_call>`, framesShown: [1, 2] },
+      {
+        index: 0,
+        role: 'assistant' as const,
+        text: `<think>call ${call}: need a closer look</think><tool_call>{"name":"select_frames"}</tool_call>`,
+        framesShown: [1, 2],
+      },
       { index: 1, role: 'tool' as const, text: 'Here are the selected frames.', framesShown: [3] },
     ];
     return { ...out, verdict: { ...out.verdict, framesViewed, toolCalls, turns } };
@@ -61,7 +68,14 @@ interface RenderedTimeline {
   readonly video: string;
   readonly count: number;
   readonly ticks: readonly { readonly frame: number; readonly left: string }[];
-  readonly thumbs: readonly { readonly frame: number; readonly left: string; readonly src: string | null; readonly tile: number; readonly imgLeft: string | null; readonly naturalWidth: number }[];
+  readonly thumbs: readonly {
+    readonly frame: number;
+    readonly left: string;
+    readonly src: string | null;
+    readonly tile: number;
+    readonly imgLeft: string | null;
+    readonly naturalWidth: number;
+  }[];
 }
 interface RenderedVerdict {
   readonly first: number;
@@ -96,9 +110,15 @@ function expectTimeline(t: RenderedTimeline | undefined, video: SampledGroup['vi
   expect(t.count, where).toBe(video.frameCount);
   const want = [...new Set(frames)].sort((a, b) => a - b);
   const at = (f: number): number => (f / (video.frameCount - 1)) * 100;
-  expect(t.ticks.map((x) => x.frame), where).toEqual(want);
+  expect(
+    t.ticks.map((x) => x.frame),
+    where,
+  ).toEqual(want);
   t.ticks.forEach((x) => expect(Number.parseFloat(x.left), `${where} tick ${x.frame}`).toBeCloseTo(at(x.frame), 3));
-  expect(t.thumbs.map((x) => x.frame), where).toEqual(want);
+  expect(
+    t.thumbs.map((x) => x.frame),
+    where,
+  ).toEqual(want);
   const strip = video.thumbnails;
   if (strip === null) throw new Error(`${where}: no thumbnails`);
   for (const x of t.thumbs) {
@@ -121,12 +141,29 @@ describe('the dashboard in Chromium during a real run', () => {
     const runDir = join(root, 'run');
     const config = v1Config({
       reward: { mode: 'pairwise' },
-      training: { groupSize: 4, promptsPerStep: 2, steps: STEPS, evalEvery: 2, evalPrompts: 8, checkpointEvery: 100, videosEvery: 1, tracesEvery: 1, pipelineStaleness: 0 },
+      training: {
+        groupSize: 4,
+        promptsPerStep: 2,
+        steps: STEPS,
+        evalEvery: 2,
+        evalPrompts: 8,
+        checkpointEvery: 100,
+        videosEvery: 1,
+        tracesEvery: 1,
+        pipelineStaleness: 0,
+      },
     });
     const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
     });
     const s = await MonitorServer.start({ port: 0, runDir });
     server = s;
@@ -206,7 +243,11 @@ describe('the dashboard in Chromium during a real run', () => {
 
     // The latest group: its four MP4s loaded their metadata through /runs/ (range requests), with rewards.
     await pollPage(page, `document.getElementById('group').dataset.step === '${STEPS}'`, 5_000);
-    await pollPage(page, `document.querySelectorAll('#group-videos video').length === 4 && [...document.querySelectorAll('#group-videos video')].every((v) => v.readyState >= 1)`, 15_000);
+    await pollPage(
+      page,
+      `document.querySelectorAll('#group-videos video').length === 4 && [...document.querySelectorAll('#group-videos video')].every((v) => v.readyState >= 1)`,
+      15_000,
+    );
     const video = await page.evaluate<{ src: string; duration: number; width: number }>(
       `(() => { const v = document.querySelector('#group-videos video'); return { src: v.getAttribute('src'), duration: v.duration, width: v.videoWidth }; })()`,
     );
@@ -253,13 +294,21 @@ describe('the dashboard in Chromium during a real run', () => {
     });
     // Each strip holds exactly the frames any comparison viewed of its video, one tile each.
     for (const [k, v] of group.videos.entries()) {
-      const viewed = new Set(group.comparisons.flatMap((c) => [...(c.first === k ? (group.verdicts[c.verdict]?.framesViewed[0] ?? []) : []), ...(c.second === k ? (group.verdicts[c.verdict]?.framesViewed[1] ?? []) : [])]));
+      const viewed = new Set(
+        group.comparisons.flatMap((c) => [
+          ...(c.first === k ? (group.verdicts[c.verdict]?.framesViewed[0] ?? []) : []),
+          ...(c.second === k ? (group.verdicts[c.verdict]?.framesViewed[1] ?? []) : []),
+        ]),
+      );
       expect(v.thumbnails?.frames).toEqual([...viewed].sort((a, b) => a - b));
       const png = PNG.sync.read(readFileSync(join(runDir, v.thumbnails?.src ?? 'missing')));
       expect([png.width, png.height]).toEqual([viewed.size * (v.thumbnails?.tileWidth ?? 0), v.thumbnails?.tileHeight]);
     }
     // Judge vs gold on the group, as the agreement function computes it from the group's answers and gold scores.
-    const recomputed = judgeGoldAgreement(group.comparisons.map((c) => ({ first: c.first, second: c.second, answer: group.verdicts[c.verdict]?.answer ?? null })), group.videos.map((v) => v.gold)).summary;
+    const recomputed = judgeGoldAgreement(
+      group.comparisons.map((c) => ({ first: c.first, second: c.second, answer: group.verdicts[c.verdict]?.answer ?? null })),
+      group.videos.map((v) => v.gold),
+    ).summary;
     expect(group.judgeGold).toEqual(recomputed);
     const oa = recomputed.byDimension.OA;
     expect(await page.getAttribute('#group-judge-gold', 'data-accuracy')).toBe(oa.accuracy === null ? '' : String(oa.accuracy));
@@ -269,13 +318,25 @@ describe('the dashboard in Chromium during a real run', () => {
     const [first] = group.verdicts;
     if (first === undefined) throw new Error('no verdicts');
     const trace = '<think>Frame 3 of video 2 is blurred; frame 7 confirms.</think><answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>';
-    s.publishGroup({ ...group, verdicts: [{ ...first, turns: [{ index: 0, role: 'assistant', text: trace, framesShown: [1, 2, 3] }] }, ...group.verdicts.slice(1)] });
+    s.publishGroup({
+      ...group,
+      verdicts: [{ ...first, turns: [{ index: 0, role: 'assistant', text: trace, framesShown: [1, 2, 3] }] }, ...group.verdicts.slice(1)],
+    });
     await pollPage(page, `[...document.querySelectorAll('#group-verdicts .trace')].some((p) => p.textContent.includes('frame 7 confirms'))`, 5_000);
 
     // Pointwise mode: no comparisons; the verdict is shown as before, with a timeline per video.
     const pointwiseFrames = group.videos.map((v) => (v.thumbnails?.frames ?? []).slice(0, 2));
-    s.publishGroup({ ...group, verdicts: [{ ...first, mode: 'pointwise', answer: null, toolCalls: 2, framesViewed: pointwiseFrames }], comparisons: [], judgeGold: null });
-    await pollPage(page, `document.querySelectorAll('#group-verdicts details.comparison').length === 0 && document.querySelectorAll('#group-verdicts details.verdict').length === 1`, 5_000);
+    s.publishGroup({
+      ...group,
+      verdicts: [{ ...first, mode: 'pointwise', answer: null, toolCalls: 2, framesViewed: pointwiseFrames }],
+      comparisons: [],
+      judgeGold: null,
+    });
+    await pollPage(
+      page,
+      `document.querySelectorAll('#group-verdicts details.comparison').length === 0 && document.querySelectorAll('#group-verdicts details.verdict').length === 1`,
+      5_000,
+    );
     const [pointwise] = await renderedVerdicts(page, '#group-verdicts details.verdict');
     expect(pointwise?.summary).toContain('pointwise · 2 tool calls');
     expect(pointwise?.timelines).toHaveLength(group.videos.length);

@@ -30,13 +30,19 @@ async function start(options: Parameters<typeof MonitorServer.start>[0] = {}): P
 
 const history = async (s: MonitorServer): Promise<HistoryBody> => JSON.parse((await request(s.url, '/api/history')).body.toString('utf8')) as HistoryBody;
 
-const step = (n: number, extra: Record<string, unknown> = {}): StepRecord => ({ step: n, reward: { combined: n / 10, TA: 0.5, MQ: 0.5, VQ: 0.5, overall: 0.5 }, ...extra });
+const step = (n: number, extra: Record<string, unknown> = {}): StepRecord => ({
+  step: n,
+  reward: { combined: n / 10, TA: 0.5, MQ: 0.5, VQ: 0.5, overall: 0.5 },
+  ...extra,
+});
 
 beforeAll(async () => {
   // A real MP4 (H.264, +faststart) in the run directory, a secret next to it, and a symlink pointing out.
   mkdirSync(join(runDir, 'videos', 'step-000001'), { recursive: true });
   const media = await Media.create();
-  const w = 32, h = 32, frames = 16;
+  const w = 32,
+    h = 32,
+    frames = 16;
   const data = new Uint8Array(w * h * 3 * frames).map((_, i) => (i * 7) % 251);
   await media.encodeMp4({ width: w, height: h, frameCount: frames, fps: 8, data }, join(runDir, videoRel));
   mp4 = readFileSync(join(runDir, videoRel));
@@ -58,13 +64,17 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('MonitorServer: options and lifecycle', () => {
   it('rejects bad options with INVALID_ARGUMENT naming the field, and an occupied port with ADDRESS_IN_USE', async () => {
     await expect(MonitorServer.start({ port: 70_000 })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'port');
-    await expect(MonitorServer.start({ port: 0, maxSteps: 0 })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'maxSteps');
+    await expect(MonitorServer.start({ port: 0, maxSteps: 0 })).rejects.toSatisfy(
+      (e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'maxSteps',
+    );
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const address = blocker.address();
     const port = address !== null && typeof address === 'object' ? address.port : 0;
     try {
-      await expect(MonitorServer.start({ port })).rejects.toSatisfy((e) => isVrGrpoError(e, 'ADDRESS_IN_USE') && e.details.reason === 'EADDRINUSE' && e.details.port === port);
+      await expect(MonitorServer.start({ port })).rejects.toSatisfy(
+        (e) => isVrGrpoError(e, 'ADDRESS_IN_USE') && e.details.reason === 'EADDRINUSE' && e.details.port === port,
+      );
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
@@ -140,7 +150,12 @@ describe('MonitorServer: history and feed', () => {
     expect(h.groups.map((g) => g.prompt)).toEqual(['p4', 'p6']);
     // A resumed run repeats steps 6..: they replace what was there.
     s.publishStep(step(6, { resumed: true }));
-    expect((await history(s)).steps.map((r) => [r.step, r.resumed ?? false])).toEqual([[3, false], [4, false], [5, false], [6, true]]);
+    expect((await history(s)).steps.map((r) => [r.step, r.resumed ?? false])).toEqual([
+      [3, false],
+      [4, false],
+      [5, false],
+      [6, true],
+    ]);
   });
 
   it('never throws into the training loop: an unserialisable or step-less record is dropped', async () => {
@@ -225,7 +240,9 @@ describe('MonitorServer: /metrics', () => {
     expect(viaSource.headers['content-type']).toBe(coordinatorMetrics.registry.contentType);
     expect(viaSource.body.toString('utf8')).toBe((await coordinatorMetrics.exposition()).body);
     expect(viaSource.body.toString('utf8')).toMatch(/^vrgrpo_\w*kl\w* 0\.25$/m);
-    await expect(MonitorServer.start({ port: 0, metrics: {} as Registry })).rejects.toSatisfy((e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'metrics');
+    await expect(MonitorServer.start({ port: 0, metrics: {} as Registry })).rejects.toSatisfy(
+      (e) => isVrGrpoError(e, 'INVALID_ARGUMENT') && e.details.field === 'metrics',
+    );
     const bare = await start();
     expect((await request(bare.url, '/metrics')).status).toBe(404);
     const broken = await start({ metrics: { contentType: 'text/plain', metrics: () => Promise.reject(new Error('boom')) } });

@@ -36,7 +36,11 @@ interface Container {
   readonly image: string;
   readonly command?: readonly string[];
   readonly args?: readonly string[];
-  readonly env?: readonly { readonly name: string; readonly value?: string; readonly valueFrom?: { readonly secretKeyRef?: { readonly name: string; readonly key: string } } }[];
+  readonly env?: readonly {
+    readonly name: string;
+    readonly value?: string;
+    readonly valueFrom?: { readonly secretKeyRef?: { readonly name: string; readonly key: string } };
+  }[];
   readonly ports?: readonly ContainerPort[];
   readonly readinessProbe?: Probe;
   readonly livenessProbe?: Probe;
@@ -44,7 +48,14 @@ interface Container {
 }
 interface PodTemplate {
   readonly metadata: { readonly labels: Record<string, string>; readonly annotations?: Record<string, string> };
-  readonly spec: { readonly containers: readonly Container[]; readonly volumes?: readonly { readonly name: string; readonly persistentVolumeClaim?: { readonly claimName: string }; readonly configMap?: { readonly name: string } }[] };
+  readonly spec: {
+    readonly containers: readonly Container[];
+    readonly volumes?: readonly {
+      readonly name: string;
+      readonly persistentVolumeClaim?: { readonly claimName: string };
+      readonly configMap?: { readonly name: string };
+    }[];
+  };
 }
 
 /** One model class per (apiVersion, kind) the manifests use: each validates against the Kubernetes OpenAPI schema. */
@@ -141,12 +152,16 @@ describe('deploy/k8s', () => {
     expect(generator?.name).toBe('vr-grpo-tokens');
     const keys = envKeys(path.join(DIR, 'tokens.env.example'));
     expect(keys).toContain('VRGRPO_TOKEN');
-    expect(() => validate({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vr-grpo-tokens' }, stringData: Object.fromEntries(keys.map((k) => [k, 'x'])) })).not.toThrow();
+    expect(() =>
+      validate({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vr-grpo-tokens' }, stringData: Object.fromEntries(keys.map((k) => [k, 'x'])) }),
+    ).not.toThrow();
     expect(kustomization.namespace).toBe('vr-grpo');
   });
 
   it('the validator rejects a broken manifest (so the check above can fail)', () => {
-    const broken = structuredClone(find('Deployment', 'vr-grpo-reward-server')) as unknown as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
+    const broken = structuredClone(find('Deployment', 'vr-grpo-reward-server')) as unknown as {
+      spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } };
+    };
     const port = broken.spec.template.spec.containers[0]?.ports[0];
     if (port === undefined) throw new Error('no port');
     port.containerPort = 'ninety-four-seventy';
@@ -174,7 +189,11 @@ describe('deploy/k8s', () => {
     expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
     // The Service and the PodDisruptionBudget select the Deployment's pods.
     const labels = template(deployment).metadata.labels;
-    const selectors = [(service.spec as { selector: Record<string, string> }).selector, (deployment.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, (find('PodDisruptionBudget', 'vr-grpo-reward-server').spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels];
+    const selectors = [
+      (service.spec as { selector: Record<string, string> }).selector,
+      (deployment.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels,
+      (find('PodDisruptionBudget', 'vr-grpo-reward-server').spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels,
+    ];
     for (const selector of selectors) expect(labels).toMatchObject(selector);
     expect((deployment.spec as { replicas: number }).replicas).toBeGreaterThanOrEqual(2);
     expect(c.env?.find((e) => e.name === 'VRGRPO_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'vr-grpo-tokens', key: 'VRGRPO_TOKEN' });
@@ -186,7 +205,11 @@ describe('deploy/k8s', () => {
     const c = container(job);
     const pod = template(job);
     expect(c.ports?.map((p) => p.containerPort)).toEqual([DEFAULT_MONITOR_PORT]);
-    expect(pod.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(DEFAULT_MONITOR_PORT), 'prometheus.io/path': '/metrics' });
+    expect(pod.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(DEFAULT_MONITOR_PORT),
+      'prometheus.io/path': '/metrics',
+    });
     expect(c.readinessProbe?.httpGet?.path).toBe('/healthz');
     expect(portNumber(c, c.readinessProbe?.httpGet?.port)).toBe(DEFAULT_MONITOR_PORT);
     const service = find('Service', 'vr-grpo-coordinator');
@@ -195,7 +218,9 @@ describe('deploy/k8s', () => {
 
     // The run folder lives on the PVC; the command starts or resumes `vr-grpo train` in it.
     const volumes = pod.spec.volumes ?? [];
-    expect(volumes.find((v) => v.persistentVolumeClaim !== undefined)?.persistentVolumeClaim?.claimName).toBe(find('PersistentVolumeClaim', 'vr-grpo-runs').metadata.name);
+    expect(volumes.find((v) => v.persistentVolumeClaim !== undefined)?.persistentVolumeClaim?.claimName).toBe(
+      find('PersistentVolumeClaim', 'vr-grpo-runs').metadata.name,
+    );
     const script = (c.args ?? []).join(' ');
     const runDir = c.env?.find((e) => e.name === 'RUN_DIR')?.value ?? '';
     expect(runDir.startsWith('/runs/')).toBe(true);

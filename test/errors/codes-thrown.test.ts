@@ -87,7 +87,10 @@ describe('lifecycle and capability', () => {
     const metrics = new RewardServerMetrics();
     const view = { backend: () => 'test', rmVersion: () => 'rm-1', inFlight: () => 0, connections: () => 0 };
     metrics.bind(view);
-    expectCode(thrown(() => metrics.bind(view)), 'INVALID_STATE');
+    expectCode(
+      thrown(() => metrics.bind(view)),
+      'INVALID_STATE',
+    );
   });
 
   it('an embedded generator without trainer options refuses update with NOT_SUPPORTED, and once closed refuses with CLOSED', async () => {
@@ -102,7 +105,15 @@ describe('lifecycle and capability', () => {
   });
 
   it('a closed VLM client refuses requests with CLOSED', async () => {
-    const client = new ChatCompletionsClient({ baseUrl: 'http://127.0.0.1:9/v1', apiKey: null, timeoutMs: 1_000, maxAttempts: 1, retryBaseDelayMs: 1, retryMaxDelayMs: 1, concurrency: 1 });
+    const client = new ChatCompletionsClient({
+      baseUrl: 'http://127.0.0.1:9/v1',
+      apiKey: null,
+      timeoutMs: 1_000,
+      maxAttempts: 1,
+      retryBaseDelayMs: 1,
+      retryMaxDelayMs: 1,
+      concurrency: 1,
+    });
     await client.close();
     expectCode(await rejection(client.complete({ model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0, max_tokens: 8 })), 'CLOSED');
   });

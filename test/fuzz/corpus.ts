@@ -47,9 +47,7 @@ export type FuzzFrame =
 export type ReplyType = 'pong' | 'status' | 'video_received' | 'verdict';
 
 /** One answer the server must send: an `error` with one of `codes` for `id`, or a reply of `type` for `id`. */
-export type Expectation =
-  | { readonly error: readonly ErrorCode[]; readonly id: string | null }
-  | { readonly reply: ReplyType; readonly id: string };
+export type Expectation = { readonly error: readonly ErrorCode[]; readonly id: string | null } | { readonly reply: ReplyType; readonly id: string };
 
 export const CATEGORIES = [
   'bad-json',
@@ -155,10 +153,12 @@ export function runMarker(i: number): string {
 /** The text a frame stands for: its runs expanded. */
 export function expandText(frame: { readonly text: string; readonly runs?: readonly Run[] }): string {
   const runs = frame.runs ?? [];
-  return runs.length === 0 ? frame.text : frame.text.replace(/@RUN(\d+)@/g, (m, i: string) => {
-    const run = runs[Number(i)];
-    return run === undefined ? m : run.unit.repeat(run.count);
-  });
+  return runs.length === 0
+    ? frame.text
+    : frame.text.replace(/@RUN(\d+)@/g, (m, i: string) => {
+        const run = runs[Number(i)];
+        return run === undefined ? m : run.unit.repeat(run.count);
+      });
 }
 
 /** JSON text of `value`, with raw tokens spliced in unquoted. */
@@ -294,10 +294,20 @@ class Generator {
     if (this.rng.bool(0.1)) {
       const depth = 1000 + this.rng.int(20_000);
       text = `${runMarker(0)}${runMarker(1)}`;
-      runs = [{ unit: '[', count: depth }, { unit: ']', count: depth }];
+      runs = [
+        { unit: '[', count: depth },
+        { unit: ']', count: depth },
+      ];
       note = `array nested ${depth} deep`;
     }
-    this.#add({ category: 'not-object', frames: [{ kind: 'text', text, runs }], expect: [{ error: ['INVALID_REQUEST'], id: null }], close: null, hostile: 1, note });
+    this.#add({
+      category: 'not-object',
+      frames: [{ kind: 'text', text, runs }],
+      expect: [{ error: ['INVALID_REQUEST'], id: null }],
+      close: null,
+      hostile: 1,
+      note,
+    });
   }
 
   badType(): void {
@@ -347,15 +357,29 @@ class Generator {
     if ((CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) type = `${type}!`;
     const message: Record<string, Value> = { type, id };
     if (this.rng.bool(0.5)) message.prompt = 'extra fields do not matter for an unknown type';
-    this.#add({ category: 'unknown-type', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ error: ['UNKNOWN_TYPE'], id }], close: null, hostile: 1, note: `type ${JSON.stringify(type.slice(0, 20))}` });
+    this.#add({
+      category: 'unknown-type',
+      frames: [{ kind: 'text', text: toJson(message) }],
+      expect: [{ error: ['UNKNOWN_TYPE'], id }],
+      close: null,
+      hostile: 1,
+      note: `type ${JSON.stringify(type.slice(0, 20))}`,
+    });
   }
 
   /** A valid message of some type and a table of invalid values per field. */
-  #templates(id: string): { message: Record<string, Value>; idField: 'id' | 'ref' | null; required: readonly string[]; bad: Record<string, readonly Value[]> }[] {
+  #templates(
+    id: string,
+  ): { message: Record<string, Value>; idField: 'id' | 'ref' | null; required: readonly string[]; bad: Record<string, readonly Value[]> }[] {
     const badId: Value[] = [null, 5, '', 'x'.repeat(129), [], {}, true];
     const badString: Value[] = [null, 5, true, [], {}, ['a']];
     return [
-      { message: { type: 'ping', id, t: 1 }, idField: 'id', required: [], bad: { id: badId, t: ['1', null, true, [], {}, new RawToken('1e999'), new RawToken('-1e999')] } },
+      {
+        message: { type: 'ping', id, t: 1 },
+        idField: 'id',
+        required: [],
+        bad: { id: badId, t: ['1', null, true, [], {}, new RawToken('1e999'), new RawToken('-1e999')] },
+      },
       { message: { type: 'status', id }, idField: 'id', required: [], bad: { id: badId } },
       {
         message: this.#validJudge(id),
@@ -365,7 +389,20 @@ class Generator {
           id: badId,
           prompt: [...badString, '', 'p'.repeat(4001)],
           mode: [...badString, '', 'PAIRWISE', 'both', 'pointwise '],
-          videos: [...badString, '', [], [null], [{}], [{ uri: '' }], [{ inline: '' }], [{ uri: 5 }], [{ uri: 'file:///a', inline: 'b' }], [{ url: 'file:///a' }], [{ uri: 'u'.repeat(4097) }], ['file:///a']],
+          videos: [
+            ...badString,
+            '',
+            [],
+            [null],
+            [{}],
+            [{ uri: '' }],
+            [{ inline: '' }],
+            [{ uri: 5 }],
+            [{ uri: 'file:///a', inline: 'b' }],
+            [{ url: 'file:///a' }],
+            [{ uri: 'u'.repeat(4097) }],
+            ['file:///a'],
+          ],
           options: [null, 5, true, 'x', [], ['a'], { stream: 'yes' }, { trace: 1 }, { bothOrders: null }, { nope: true }, { initialFrames: '8' }],
         },
       },
@@ -382,7 +419,12 @@ class Generator {
           fps: [0, -8, 1001, '8', null, new RawToken('1e999')],
         },
       },
-      { message: { type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' }, idField: null, required: ['protocol'], bad: { protocol: ['1', null, 1.5, [], new RawToken('1e308'), new RawToken('1e999')], client: [5, 'c'.repeat(201), null] } },
+      {
+        message: { type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' },
+        idField: null,
+        required: ['protocol'],
+        bad: { protocol: ['1', null, 1.5, [], new RawToken('1e308'), new RawToken('1e999')], client: [5, 'c'.repeat(201), null] },
+      },
     ];
   }
 
@@ -420,13 +462,32 @@ class Generator {
 
   numbers(): void {
     const id = this.#id('nu');
-    const huge: Value[] = [-1, -(2 ** 31), 2 ** 31, 2 ** 32 + 1, 2 ** 53, new RawToken('1e308'), new RawToken('-1e308'), new RawToken('1e999'), 1.5, new RawToken('1e-300'), new RawToken('9007199254740993')];
+    const huge: Value[] = [
+      -1,
+      -(2 ** 31),
+      2 ** 31,
+      2 ** 32 + 1,
+      2 ** 53,
+      new RawToken('1e308'),
+      new RawToken('-1e308'),
+      new RawToken('1e999'),
+      1.5,
+      new RawToken('1e-300'),
+      new RawToken('9007199254740993'),
+    ];
     const pick = this.rng.int(3);
     if (pick === 0) {
       const option = this.rng.pick(['initialFrames', 'maxToolCalls', 'memoryWindow', 'maxFramesPerCall']);
       const value = this.rng.pick(huge);
       const message = { ...this.#validJudge(id), options: { [option]: value } };
-      this.#add({ category: 'numbers', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ error: ['INVALID_REQUEST'], id }], close: null, hostile: 1, note: `options.${option} = ${toJson(value)}` });
+      this.#add({
+        category: 'numbers',
+        frames: [{ kind: 'text', text: toJson(message) }],
+        expect: [{ error: ['INVALID_REQUEST'], id }],
+        close: null,
+        hostile: 1,
+        note: `options.${option} = ${toJson(value)}`,
+      });
       return;
     }
     if (pick === 1) {
@@ -436,7 +497,14 @@ class Generator {
       const frameCount = this.rng.pick([1000, 9999, 10_000]);
       const frames: FuzzFrame[] = [{ kind: 'text', text: toJson(this.#videoHeader(id, width, height, frameCount)) }];
       if (this.rng.bool(0.7)) frames.push({ kind: 'binary', length: this.rng.int(2048), fill: this.rng.int(256) });
-      this.#add({ category: 'numbers', frames, expect: [{ error: ['INVALID_REQUEST'], id }], close: null, hostile: frames.length, note: `header of ${width}x${height}x${frameCount}, binary dropped` });
+      this.#add({
+        category: 'numbers',
+        frames,
+        expect: [{ error: ['INVALID_REQUEST'], id }],
+        close: null,
+        hostile: frames.length,
+        note: `header of ${width}x${height}x${frameCount}, binary dropped`,
+      });
       return;
     }
     const field = this.rng.pick(['width', 'height', 'frameCount']);
@@ -481,7 +549,10 @@ class Generator {
     } else if (variant === 4) {
       const depth = 100 + this.rng.int(5000);
       message = { ...this.#validJudge(id), options: { stream: new RawToken(`${runMarker(0)}1${runMarker(1)}`) } };
-      runs = [{ unit: '{"a":', count: depth }, { unit: '}', count: depth }];
+      runs = [
+        { unit: '{"a":', count: depth },
+        { unit: '}', count: depth },
+      ];
       note = `option nested ${depth} deep`;
     } else {
       const n = 1000 + this.rng.int(20_000);
@@ -489,7 +560,14 @@ class Generator {
       runs = [{ unit: '12345,', count: n }];
       note = `t is an array of ${n} numbers`;
     }
-    this.#add({ category: 'huge', frames: [{ kind: 'text', text: toJson(message), runs }], expect: [{ error: ['INVALID_REQUEST'], id: echoed }], close: null, hostile: 1, note });
+    this.#add({
+      category: 'huge',
+      frames: [{ kind: 'text', text: toJson(message), runs }],
+      expect: [{ error: ['INVALID_REQUEST'], id: echoed }],
+      close: null,
+      hostile: 1,
+      note,
+    });
   }
 
   inline(): void {
@@ -522,12 +600,22 @@ class Generator {
       note = 'header followed by a text message';
     } else if (variant === 3) {
       const second = `${ref}-b`;
-      frames.push({ kind: 'text', text: header }, { kind: 'text', text: toJson(this.#videoHeader(second, w, h, n)) }, { kind: 'binary', length: bytes, fill: 9 });
+      frames.push(
+        { kind: 'text', text: header },
+        { kind: 'text', text: toJson(this.#videoHeader(second, w, h, n)) },
+        { kind: 'binary', length: bytes, fill: 9 },
+      );
       frames.push({ kind: 'text', text: toJson({ type: 'judge', id: judgeId, prompt: 'p', mode: 'pointwise', videos: [{ inline: second }] }) });
       expect.push({ error: ['INVALID_REQUEST'], id: ref }, { reply: 'video_received', id: second }, { reply: 'verdict', id: judgeId });
       note = 'two headers in a row';
     } else if (variant === 4) {
-      frames.push({ kind: 'text', text: header }, { kind: 'binary', length: bytes, fill: 2 }, { kind: 'text', text: header }, { kind: 'binary', length: bytes, fill: 3 }, { kind: 'text', text: use });
+      frames.push(
+        { kind: 'text', text: header },
+        { kind: 'binary', length: bytes, fill: 2 },
+        { kind: 'text', text: header },
+        { kind: 'binary', length: bytes, fill: 3 },
+        { kind: 'text', text: use },
+      );
       expect.push({ reply: 'video_received', id: ref }, { error: ['INVALID_REQUEST'], id: ref }, { reply: 'verdict', id: judgeId });
       hostile = 2;
       note = 'duplicate ref while the first is stored';
@@ -575,8 +663,21 @@ class Generator {
     const variant = this.rng.int(3);
     const slow = (jid: string): string => toJson({ ...this.#validJudge(jid), prompt: SLOW_PROMPT });
     if (variant === 0) {
-      const frames: FuzzFrame[] = [{ kind: 'text', text: slow(id) }, { kind: 'text', text: slow(id) }];
-      this.#add({ category: 'admission', frames, expect: [{ reply: 'verdict', id }, { error: ['DUPLICATE_ID'], id }], close: null, hostile: 1, note: 'duplicate id in flight' });
+      const frames: FuzzFrame[] = [
+        { kind: 'text', text: slow(id) },
+        { kind: 'text', text: slow(id) },
+      ];
+      this.#add({
+        category: 'admission',
+        frames,
+        expect: [
+          { reply: 'verdict', id },
+          { error: ['DUPLICATE_ID'], id },
+        ],
+        close: null,
+        hostile: 1,
+        note: 'duplicate id in flight',
+      });
       return;
     }
     if (variant === 1) {
@@ -587,12 +688,26 @@ class Generator {
         frames.push({ kind: 'text', text: slow(`${id}-${i}`) });
         expect.push(i < this.limits.maxInFlight ? { reply: 'verdict', id: `${id}-${i}` } : { error: ['OVERLOADED'], id: `${id}-${i}` });
       }
-      this.#add({ category: 'admission', frames, expect, close: null, hostile: n - this.limits.maxInFlight, note: `${n} judgments at once (limit ${this.limits.maxInFlight})` });
+      this.#add({
+        category: 'admission',
+        frames,
+        expect,
+        close: null,
+        hostile: n - this.limits.maxInFlight,
+        note: `${n} judgments at once (limit ${this.limits.maxInFlight})`,
+      });
       return;
     }
     const refs = Array.from({ length: 1 + this.rng.int(16) }, (_, i) => ({ inline: `${id}-missing-${i}` }));
     const message = { type: 'judge', id, prompt: 'p', mode: refs.length === 2 ? 'pairwise' : 'pointwise', videos: refs };
-    this.#add({ category: 'admission', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ error: ['INVALID_REQUEST'], id }], close: null, hostile: 1, note: `${refs.length} inline refs never sent` });
+    this.#add({
+      category: 'admission',
+      frames: [{ kind: 'text', text: toJson(message) }],
+      expect: [{ error: ['INVALID_REQUEST'], id }],
+      close: null,
+      hostile: 1,
+      note: `${refs.length} inline refs never sent`,
+    });
   }
 
   /** A hostile file URI and what the server must answer for it. */
@@ -626,7 +741,18 @@ class Generator {
         parts.push(here());
       }
     }
-    const target = rng.pick(['bright.mp4', 'dark.mp4', 'inner.mp4', 'secret.mp4', 'missing.mp4', ARTIFACT_LAYOUT.escapeFile, 'sub', 'a%5C..%5C..%5Cb.mp4', '\u00e9t\u00e9.mp4', '\ud800.mp4']);
+    const target = rng.pick([
+      'bright.mp4',
+      'dark.mp4',
+      'inner.mp4',
+      'secret.mp4',
+      'missing.mp4',
+      ARTIFACT_LAYOUT.escapeFile,
+      'sub',
+      'a%5C..%5C..%5Cb.mp4',
+      '\u00e9t\u00e9.mp4',
+      '\ud800.mp4',
+    ]);
     parts.push(target.includes('%') || /[^\x00-\x7f]/.test(target) ? target : encodeSome(target));
     segs.push(target);
     const sep = rng.bool(0.1) ? '\\' : '/';
@@ -661,7 +787,16 @@ class Generator {
       note = 'NUL byte';
       outcome = 'FORBIDDEN_PATH';
     } else if (spoil === 4) {
-      uri = rng.pick([`${ROOT_TOKEN}/bright.mp4`, 'bright.mp4', `./bright.mp4`, `data:video/mp4;base64,AAAA`, `javascript:alert(1)`, `//${ROOT_TOKEN}/bright.mp4`, '\\\\server\\share\\x.mp4', ' ']);
+      uri = rng.pick([
+        `${ROOT_TOKEN}/bright.mp4`,
+        'bright.mp4',
+        `./bright.mp4`,
+        `data:video/mp4;base64,AAAA`,
+        `javascript:alert(1)`,
+        `//${ROOT_TOKEN}/bright.mp4`,
+        '\\\\server\\share\\x.mp4',
+        ' ',
+      ]);
       note = 'not a file URI';
       outcome = 'FORBIDDEN_PATH';
     }
@@ -676,18 +811,49 @@ class Generator {
     const failing = uris.map((u) => u.outcome).filter((o): o is 'FORBIDDEN_PATH' | 'VIDEO_DECODE_FAILED' => o !== 'verdict');
     // With two bad videos the first to fail decides the code (both are acceptable).
     const expect: Expectation = failing.length === 0 ? { reply: 'verdict', id } : { error: [...new Set(failing)], id };
-    this.#add({ category: 'uri', frames: [{ kind: 'text', text: toJson(message) }], expect: [expect], close: null, hostile: 1, note: uris.map((u) => `${u.note}: ${u.uri}`).join(' | ') });
+    this.#add({
+      category: 'uri',
+      frames: [{ kind: 'text', text: toJson(message) }],
+      expect: [expect],
+      close: null,
+      hostile: 1,
+      note: uris.map((u) => `${u.note}: ${u.uri}`).join(' | '),
+    });
   }
 
   unicode(): void {
     const id = this.#id('uc');
-    const strange = ['\ud800', '\udfff', '\udc00\ud800', '😀', '\u202e', '\u200b', '\u0000', '\u2028', '\u2029', '\ufffe', '\uffff', 'e\u0301', '\u{10ffff}', '\ufeff', 'İ', 'ß'];
+    const strange = [
+      '\ud800',
+      '\udfff',
+      '\udc00\ud800',
+      '😀',
+      '\u202e',
+      '\u200b',
+      '\u0000',
+      '\u2028',
+      '\u2029',
+      '\ufffe',
+      '\uffff',
+      'e\u0301',
+      '\u{10ffff}',
+      '\ufeff',
+      'İ',
+      'ß',
+    ];
     const variant = this.rng.int(6);
     if (variant === 0) {
       // Ids with lone surrogates, NULs, bidi overrides: echoed exactly in the pong.
       let pid = `${id}${this.rng.pick(strange)}${this.rng.pick(strange)}`;
       if (pid.length > 128) pid = pid.slice(0, 128);
-      this.#add({ category: 'unicode', frames: [{ kind: 'text', text: toJson({ type: 'ping', id: pid, t: 1 }) }], expect: [{ reply: 'pong', id: pid }], close: null, hostile: 1, note: 'strange characters in an id' });
+      this.#add({
+        category: 'unicode',
+        frames: [{ kind: 'text', text: toJson({ type: 'ping', id: pid, t: 1 }) }],
+        expect: [{ reply: 'pong', id: pid }],
+        close: null,
+        hostile: 1,
+        note: 'strange characters in an id',
+      });
       return;
     }
     if (variant === 1) {
@@ -698,14 +864,29 @@ class Generator {
       const pid = `${prefix}${'😀'.repeat(length - prefix.length)}`;
       const badT = this.rng.bool(0.5);
       const message: Record<string, Value> = badT ? { type: 'ping', id: pid, t: 'not a number' } : { type: 'ping', id: pid };
-      const expect: Expectation = length === 129 ? { error: ['INVALID_REQUEST'], id: null } : badT ? { error: ['INVALID_REQUEST'], id: pid } : { reply: 'pong', id: pid };
-      this.#add({ category: 'unicode', frames: [{ kind: 'text', text: toJson(message) }], expect: [expect], close: null, hostile: 1, note: `id of ${length} characters (${pid.length} UTF-16 units)${badT ? ', bad t' : ''}` });
+      const expect: Expectation =
+        length === 129 ? { error: ['INVALID_REQUEST'], id: null } : badT ? { error: ['INVALID_REQUEST'], id: pid } : { reply: 'pong', id: pid };
+      this.#add({
+        category: 'unicode',
+        frames: [{ kind: 'text', text: toJson(message) }],
+        expect: [expect],
+        close: null,
+        hostile: 1,
+        note: `id of ${length} characters (${pid.length} UTF-16 units)${badT ? ', bad t' : ''}`,
+      });
       return;
     }
     if (variant === 2) {
       const prompt = Array.from({ length: 1 + this.rng.int(20) }, () => this.rng.pick(strange)).join('');
       const message = { ...this.#validJudge(id), prompt };
-      this.#add({ category: 'unicode', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ reply: 'verdict', id }], close: null, hostile: 1, note: 'strange prompt' });
+      this.#add({
+        category: 'unicode',
+        frames: [{ kind: 'text', text: toJson(message) }],
+        expect: [{ reply: 'verdict', id }],
+        close: null,
+        hostile: 1,
+        note: 'strange prompt',
+      });
       return;
     }
     if (variant === 3) {
@@ -717,18 +898,42 @@ class Generator {
         { kind: 'binary', length: 12, fill: 128 },
         { kind: 'text', text: toJson({ type: 'judge', id: jid, prompt: 'p', mode: 'pointwise', videos: [{ inline: ref }] }) },
       ];
-      this.#add({ category: 'unicode', frames, expect: [{ reply: 'video_received', id: ref }, { reply: 'verdict', id: jid }], close: null, hostile: 1, note: 'strange ref' });
+      this.#add({
+        category: 'unicode',
+        frames,
+        expect: [
+          { reply: 'video_received', id: ref },
+          { reply: 'verdict', id: jid },
+        ],
+        close: null,
+        hostile: 1,
+        note: 'strange ref',
+      });
       return;
     }
     if (variant === 4) {
       // Look-alike keys: the object has no `type`, or an unknown field.
       const text = this.rng.bool(0.5) ? `{"typ\u0435":"ping","id":${JSON.stringify(id)}}` : `{"type":"ping","id":${JSON.stringify(id)},"\u0456d":"x"}`;
-      this.#add({ category: 'unicode', frames: [{ kind: 'text', text }], expect: [{ error: ['INVALID_REQUEST'], id }], close: null, hostile: 1, note: 'look-alike key' });
+      this.#add({
+        category: 'unicode',
+        frames: [{ kind: 'text', text }],
+        expect: [{ error: ['INVALID_REQUEST'], id }],
+        close: null,
+        hostile: 1,
+        note: 'look-alike key',
+      });
       return;
     }
     // Escaped ASCII is the same string: `\u0070ing` is `ping`.
     const text = `{"\\u0074ype":"\\u0070in\\u0067","\\u0069d":${JSON.stringify(id)}}`;
-    this.#add({ category: 'unicode', frames: [{ kind: 'text', text }], expect: [{ reply: 'pong', id }], close: null, hostile: 1, note: 'unicode escapes of ASCII' });
+    this.#add({
+      category: 'unicode',
+      frames: [{ kind: 'text', text }],
+      expect: [{ reply: 'pong', id }],
+      close: null,
+      hostile: 1,
+      note: 'unicode escapes of ASCII',
+    });
   }
 
   invalidUtf8(): void {
@@ -750,19 +955,43 @@ class Generator {
     const before = Buffer.from(`{"type":"ping","id":"${id}`);
     const after = Buffer.from('"}');
     const bytes = this.rng.bool(0.5) ? Buffer.concat([before, Buffer.from(bad), after]) : Buffer.concat([before, after, Buffer.from(bad)]);
-    this.#add({ category: 'invalid-utf8', frames: [{ kind: 'text-bytes', hex: hexOf(bytes) }], expect: [], close: 1007, hostile: 1, note: `invalid UTF-8 ${hexOf(bad)}` });
+    this.#add({
+      category: 'invalid-utf8',
+      frames: [{ kind: 'text-bytes', hex: hexOf(bytes) }],
+      expect: [],
+      close: 1007,
+      hostile: 1,
+      note: `invalid UTF-8 ${hexOf(bad)}`,
+    });
   }
 
   oversized(): void {
     const over = this.limits.maxPayloadBytes + 1 + this.rng.int(4096);
     const variant = this.rng.int(3);
     if (variant === 0) {
-      this.#add({ category: 'oversized', frames: [{ kind: 'text', text: `{"type":"ping","id":"${runMarker(0)}"}`, runs: [{ unit: 'x', count: over }] }], expect: [], close: 1009, hostile: 1, note: `text of ${over} bytes` });
+      this.#add({
+        category: 'oversized',
+        frames: [{ kind: 'text', text: `{"type":"ping","id":"${runMarker(0)}"}`, runs: [{ unit: 'x', count: over }] }],
+        expect: [],
+        close: 1009,
+        hostile: 1,
+        note: `text of ${over} bytes`,
+      });
     } else if (variant === 1) {
-      this.#add({ category: 'oversized', frames: [{ kind: 'binary', length: over, fill: 0 }], expect: [], close: 1009, hostile: 1, note: `binary of ${over} bytes without a header` });
+      this.#add({
+        category: 'oversized',
+        frames: [{ kind: 'binary', length: over, fill: 0 }],
+        expect: [],
+        close: 1009,
+        hostile: 1,
+        note: `binary of ${over} bytes without a header`,
+      });
     } else {
       const ref = this.#id('ov');
-      const frames: FuzzFrame[] = [{ kind: 'text', text: toJson(this.#videoHeader(ref, 2, 2, 1)) }, { kind: 'binary', length: over, fill: 0 }];
+      const frames: FuzzFrame[] = [
+        { kind: 'text', text: toJson(this.#videoHeader(ref, 2, 2, 1)) },
+        { kind: 'binary', length: over, fill: 0 },
+      ];
       this.#add({ category: 'oversized', frames, expect: [], close: 1009, hostile: 1, note: `binary of ${over} bytes after a small header` });
     }
   }
@@ -771,7 +1000,14 @@ class Generator {
     const protocol = this.rng.pick([0, 1, 3, -1, 99, 2 ** 31, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER].filter((p) => p !== PROTOCOL_VERSION));
     const message: Record<string, Value> = { type: 'hello', protocol };
     if (this.rng.bool(0.5)) message.client = 'fuzz/9.9';
-    this.#add({ category: 'protocol-mismatch', frames: [{ kind: 'text', text: toJson(message) }], expect: [{ error: ['PROTOCOL_MISMATCH'], id: null }], close: 1002, hostile: 1, note: `hello protocol ${protocol}` });
+    this.#add({
+      category: 'protocol-mismatch',
+      frames: [{ kind: 'text', text: toJson(message) }],
+      expect: [{ error: ['PROTOCOL_MISMATCH'], id: null }],
+      close: 1002,
+      hostile: 1,
+      note: `hello protocol ${protocol}`,
+    });
   }
 
   /** A client frame: FIN/RSV bits, opcode, mask (a seeded key unless `masked` is false), declared length. */
@@ -823,22 +1059,55 @@ class Generator {
         return { frames: [this.#frame(0x8, closePayload(code, utf8('bye')))], close: code, expect: [], note: `client close ${code} is echoed` };
       },
       () => ({ frames: [this.#frame(0x8, new Uint8Array())], close: 1005, expect: [], note: 'empty close frame' }),
-      () => ({ frames: [this.#frame(0x1, new Uint8Array(), { declared: 2n ** 63n + BigInt(this.rng.int(1000)) })], close: 1009, expect: [], note: 'length > 2^53 - 1' }),
-      () => ({ frames: [this.#frame(0x2, new Uint8Array(), { declared: BigInt(this.limits.maxPayloadBytes + 1 + this.rng.int(1 << 20)) })], close: 1009, expect: [], note: 'declared length over maxPayload' }),
-      () => ({ frames: [this.#frame(0x1, ping.subarray(0, 5), { fin: false }), this.#frame(0x1, ping.subarray(5))], close: 1002, expect: [], note: 'new message inside a fragmented one' }),
-      () => ({ frames: [this.#frame(0x1, ping.subarray(0, 4), { fin: false }), this.#frame(0x0, Buffer.from([0xc0, 0xaf]))], close: 1007, expect: [], note: 'invalid UTF-8 in a continuation' }),
+      () => ({
+        frames: [this.#frame(0x1, new Uint8Array(), { declared: 2n ** 63n + BigInt(this.rng.int(1000)) })],
+        close: 1009,
+        expect: [],
+        note: 'length > 2^53 - 1',
+      }),
+      () => ({
+        frames: [this.#frame(0x2, new Uint8Array(), { declared: BigInt(this.limits.maxPayloadBytes + 1 + this.rng.int(1 << 20)) })],
+        close: 1009,
+        expect: [],
+        note: 'declared length over maxPayload',
+      }),
+      () => ({
+        frames: [this.#frame(0x1, ping.subarray(0, 5), { fin: false }), this.#frame(0x1, ping.subarray(5))],
+        close: 1002,
+        expect: [],
+        note: 'new message inside a fragmented one',
+      }),
+      () => ({
+        frames: [this.#frame(0x1, ping.subarray(0, 4), { fin: false }), this.#frame(0x0, Buffer.from([0xc0, 0xaf]))],
+        close: 1007,
+        expect: [],
+        note: 'invalid UTF-8 in a continuation',
+      }),
       () => {
         // Valid but unusual: a fragmented message with a ping control frame between its fragments.
         const cut = 1 + this.rng.int(ping.length - 2);
         const frames = [this.#frame(0x1, ping.subarray(0, cut), { fin: false }), this.#frame(0x9, utf8('hi')), this.#frame(0x0, ping.subarray(cut))];
         return { frames, close: null, expect: [{ reply: 'pong', id }], note: 'fragmented message with an interleaved ping' };
       },
-      () => ({ frames: [this.#frame(0x1, ping, { extended: this.rng.pick([16, 64] as const) })], close: null, expect: [{ reply: 'pong', id }], note: 'non-minimal length encoding' }),
+      () => ({
+        frames: [this.#frame(0x1, ping, { extended: this.rng.pick([16, 64] as const) })],
+        close: null,
+        expect: [{ reply: 'pong', id }],
+        note: 'non-minimal length encoding',
+      }),
       () => ({ frames: [this.#frame(0x1, new Uint8Array())], close: null, expect: [{ error: ['BAD_MESSAGE'], id: null }], note: 'empty text frame' }),
       () => ({ frames: [this.#frame(0xa, utf8('unsolicited'))], close: null, expect: [], note: 'unsolicited pong' }),
     ];
     const v = this.rng.pick(variants)();
-    this.#add({ category: 'ws-frame', transport: 'raw', frames: [{ kind: 'raw', hex: Buffer.concat(v.frames).toString('hex') }], expect: v.expect, close: v.close, hostile: 1, note: v.note });
+    this.#add({
+      category: 'ws-frame',
+      transport: 'raw',
+      frames: [{ kind: 'raw', hex: Buffer.concat(v.frames).toString('hex') }],
+      expect: v.expect,
+      close: v.close,
+      hostile: 1,
+      note: v.note,
+    });
   }
 
   slow(): void {
@@ -860,11 +1129,32 @@ class Generator {
     const id = this.#id('ok');
     const variant = this.rng.int(4);
     if (variant === 0) {
-      this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson({ type: 'status', id }) }], expect: [{ reply: 'status', id }], close: null, hostile: 0, note: 'status' });
+      this.#add({
+        category: 'valid',
+        frames: [{ kind: 'text', text: toJson({ type: 'status', id }) }],
+        expect: [{ reply: 'status', id }],
+        close: null,
+        hostile: 0,
+        note: 'status',
+      });
     } else if (variant === 1) {
-      this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson(this.#validJudge(id)) }], expect: [{ reply: 'verdict', id }], close: null, hostile: 0, note: 'judge a file' });
+      this.#add({
+        category: 'valid',
+        frames: [{ kind: 'text', text: toJson(this.#validJudge(id)) }],
+        expect: [{ reply: 'verdict', id }],
+        close: null,
+        hostile: 0,
+        note: 'judge a file',
+      });
     } else if (variant === 2) {
-      this.#add({ category: 'valid', frames: [{ kind: 'text', text: toJson({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' }) }], expect: [], close: null, hostile: 0, note: 'hello with the same protocol (no answer)' });
+      this.#add({
+        category: 'valid',
+        frames: [{ kind: 'text', text: toJson({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'fuzz' }) }],
+        expect: [],
+        close: null,
+        hostile: 0,
+        note: 'hello with the same protocol (no answer)',
+      });
     } else {
       const a = `${id}-a`;
       const b = `${id}-b`;
@@ -875,7 +1165,18 @@ class Generator {
         { kind: 'binary', length: 96, fill: 40 },
         { kind: 'text', text: toJson({ type: 'judge', id, prompt: 'p', mode: 'pairwise', videos: [{ inline: a }, { inline: b }], options: { stream: true } }) },
       ];
-      this.#add({ category: 'valid', frames, expect: [{ reply: 'video_received', id: a }, { reply: 'video_received', id: b }, { reply: 'verdict', id }], close: null, hostile: 0, note: 'inline pairwise judge' });
+      this.#add({
+        category: 'valid',
+        frames,
+        expect: [
+          { reply: 'video_received', id: a },
+          { reply: 'video_received', id: b },
+          { reply: 'verdict', id },
+        ],
+        close: null,
+        hostile: 0,
+        note: 'inline pairwise judge',
+      });
     }
   }
 

@@ -162,7 +162,13 @@ describe('reward server under the fuzz corpus', () => {
         `errors ${JSON.stringify(stats.errors)}; closes ${JSON.stringify(stats.closes)}; replies ${JSON.stringify(stats.replies)}; ` +
         `longest error message ${stats.longestErrorMessage} chars; heap ${(heapBefore / 2 ** 20).toFixed(1)} → ${(heapAfter / 2 ** 20).toFixed(1)} MiB\n`,
     );
-    if (failures.length > 0) process.stdout.write(`first failures:\n${failures.slice(0, 25).map((f) => `  #${f.index} [${f.category}] ${f.note}: ${f.problem}`).join('\n')}\n`);
+    if (failures.length > 0)
+      process.stdout.write(
+        `first failures:\n${failures
+          .slice(0, 25)
+          .map((f) => `  #${f.index} [${f.category}] ${f.note}: ${f.problem}`)
+          .join('\n')}\n`,
+      );
 
     expect(failures).toEqual([]);
     expect(stats.cases).toBe(corpus.cases.length);
@@ -181,7 +187,12 @@ describe('reward server under the fuzz corpus', () => {
     expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', connections: 0, inFlight: 0 });
     const client = await RewardServerClient.connect(server.url);
     try {
-      const verdict = await client.judge({ id: 'after-fuzz', prompt: 'a red circle', mode: 'pointwise', videos: [{ uri: pathToFileURL(path.join(root, 'bright.mp4')).href }] });
+      const verdict = await client.judge({
+        id: 'after-fuzz',
+        prompt: 'a red circle',
+        mode: 'pointwise',
+        videos: [{ uri: pathToFileURL(path.join(root, 'bright.mp4')).href }],
+      });
       expect(verdict).toMatchObject({ type: 'verdict', id: 'after-fuzz', rmVersion: 'fuzz-rm-1' });
     } finally {
       await client.close();
@@ -193,14 +204,24 @@ describe('reward server under the fuzz corpus', () => {
 describe('slow and half-open connections', () => {
   it('terminates silent WebSocket peers at the heartbeat, survives stalled handshakes, and keeps serving others', async () => {
     const heartbeatMs = 200;
-    const hb = await RewardServer.start({ service: judge, media, log, artifactRoot: root, host: '127.0.0.1', port: 0, heartbeatIntervalMs: heartbeatMs, maxPayloadBytes: LIMITS.maxPayloadBytes });
+    const hb = await RewardServer.start({
+      service: judge,
+      media,
+      log,
+      artifactRoot: root,
+      host: '127.0.0.1',
+      port: 0,
+      heartbeatIntervalMs: heartbeatMs,
+      maxPayloadBytes: LIMITS.maxPayloadBytes,
+    });
     const rng = Rng.fromSeed(SEED ^ 0x5a5a);
     const stalledHttp: RawConnection[] = [];
     const stalledWs: RawConnection[] = [];
     const silentClients: WebSocket[] = [];
     try {
       // TCP connections that send nothing, or part of the upgrade request, then stall.
-      for (let i = 0; i < 8; i++) stalledHttp.push(await RawConnection.connect(hb.port, i % 2 === 0 ? { handshake: false } : { handshakeBytes: 1 + rng.int(120) }));
+      for (let i = 0; i < 8; i++)
+        stalledHttp.push(await RawConnection.connect(hb.port, i % 2 === 0 ? { handshake: false } : { handshakeBytes: 1 + rng.int(120) }));
       // Upgraded connections that stall mid-frame: a partial header, or a header announcing more bytes than follow.
       for (let i = 0; i < 8; i++) {
         const connection = await RawConnection.connect(hb.port);
@@ -234,7 +255,12 @@ describe('slow and half-open connections', () => {
       // Meanwhile a well-behaved client is served.
       const client = await RewardServerClient.connect(hb.url);
       try {
-        const verdict = await client.judge({ id: 'alive', prompt: 'slow: still served', mode: 'pointwise', videos: [{ uri: pathToFileURL(path.join(root, 'dark.mp4')).href }] });
+        const verdict = await client.judge({
+          id: 'alive',
+          prompt: 'slow: still served',
+          mode: 'pointwise',
+          videos: [{ uri: pathToFileURL(path.join(root, 'dark.mp4')).href }],
+        });
         expect(verdict.id).toBe('alive');
         expect((await httpGet(hb.port, '/healthz')).status).toBe(200);
 

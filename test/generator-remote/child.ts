@@ -48,7 +48,9 @@ export class ChildProcess {
         const match = pattern.exec(this.#stdout);
         if (match !== null) return match[1] ?? match[0];
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          throw new Error(`process exited (${String(this.child.exitCode ?? this.child.signalCode)}) before printing ${String(pattern)}; stderr: ${this.#stderr.slice(-2000)}`);
+          throw new Error(
+            `process exited (${String(this.child.exitCode ?? this.child.signalCode)}) before printing ${String(pattern)}; stderr: ${this.#stderr.slice(-2000)}`,
+          );
         }
         await new Promise<void>((resolve) => this.#waiters.push(resolve));
       }

@@ -15,7 +15,10 @@ afterEach(async () => {
 describe('vr-grpo serve-generator', () => {
   it('prints its listening line, serves rollouts and updates with a token, and exits 0 on SIGTERM', async () => {
     const token = 'cli-gen-token';
-    const child = ChildProcess.spawn([join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-generator', '--port', '0'], { VRGRPO_GENERATOR_TOKEN: token, VRGRPO_LOG_LEVEL: 'warn' });
+    const child = ChildProcess.spawn([join(PROJECT_ROOT, 'bin', 'vr-grpo.js'), 'serve-generator', '--port', '0'], {
+      VRGRPO_GENERATOR_TOKEN: token,
+      VRGRPO_LOG_LEVEL: 'warn',
+    });
     cleanups.push(() => child.reap());
     const url = await child.line(/^listening (ws:\/\/127\.0\.0\.1:\d+)$/m, 60_000);
 

@@ -116,7 +116,19 @@ describe('worker answers', () => {
     const url = await fakeWorker(HELLO, (ws, m) => {
       if (m.type === 'rollout') ws.send(JSON.stringify({ type: 'error', id: m.id, code: 'CUDA_OOM', message: 'out of memory' }));
       if (m.type === 'update') {
-        const stats = { rows: 4, videos: 2, policyLoss: null, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: null };
+        const stats = {
+          rows: 4,
+          videos: 2,
+          policyLoss: null,
+          klLoss: 0,
+          approxKl: 0,
+          clipFracHigh: 0,
+          clipFracLow: 0,
+          ratioMean: 1,
+          ratioStd: 0,
+          onPolicyMaxRatioDeviation: 0,
+          gradNorm: null,
+        };
         ws.send(JSON.stringify({ type: 'update_result', id: m.id, stats }));
       }
     });
@@ -147,7 +159,17 @@ describe('worker answers', () => {
       generate: (r: GenerateRequest): Promise<GenerateResult> =>
         Promise.resolve({
           rolloutId: 'p1',
-          videos: [{ id: 'p0-m0', prompt: r.prompts[0] ?? '', promptIndex: 0, member: 0, video: { width: 2, height: 2, frameCount: 1, fps: 8, data: new Uint8Array(12).fill(9) }, latent: null, mp4Path: null }],
+          videos: [
+            {
+              id: 'p0-m0',
+              prompt: r.prompts[0] ?? '',
+              promptIndex: 0,
+              member: 0,
+              video: { width: 2, height: 2, frameCount: 1, fps: 8, data: new Uint8Array(12).fill(9) },
+              latent: null,
+              mp4Path: null,
+            },
+          ],
           trajectory: null,
           timing: { sampleMs: 0, renderMs: 0, encodeMs: 0 },
         }),

@@ -13,7 +13,10 @@ import { rejectionOf, startWorker, trainerOptions } from './helpers.js';
 import { v1Config } from '../world-v1.js';
 
 const config = v1Config();
-const prompts = ['a red circle moving left fast on a navy background', 'a green cross staying still and a white square moving up slowly on a maroon background'];
+const prompts = [
+  'a red circle moving left fast on a navy background',
+  'a green cross staying still and a white square moving up slowly on a maroon background',
+];
 let local: EmbeddedGenerator;
 let served: EmbeddedGenerator;
 let worker: GeneratorWorkerServer;

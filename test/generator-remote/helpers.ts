@@ -14,7 +14,14 @@ export { httpGet, rejectionOf, upgradeStatus, WAIT_MS, within } from '../transpo
 /** Flow-GRPO trainer options from `config.training` (what `serve-generator` uses). */
 export function trainerOptions(config: Config): FlowGrpoOptions {
   const t = config.training;
-  return { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs };
+  return {
+    learningRate: t.learningRate,
+    clipRange: t.clipRange,
+    beta: t.beta,
+    timestepFraction: t.timestepFraction,
+    maxGradNorm: t.maxGradNorm,
+    innerEpochs: t.innerEpochs,
+  };
 }
 
 /** Starts a worker on 127.0.0.1:0 with quiet logs. */

@@ -19,7 +19,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function scriptedWorker(options: { token?: string; drainTimeoutMs?: number; heartbeatIntervalMs?: number } = {}): Promise<{ generator: ScriptedGenerator; worker: GeneratorWorkerServer }> {
+async function scriptedWorker(
+  options: { token?: string; drainTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
+): Promise<{ generator: ScriptedGenerator; worker: GeneratorWorkerServer }> {
   const generator = new ScriptedGenerator();
   const worker = await startWorker({ generator, ...options });
   cleanups.push(async () => {
@@ -52,7 +54,10 @@ describe('authentication and health', () => {
     expectCode(await rejectionOf(RemoteGenerator.connect(worker.url, { token: 'nope' }), 'connect with a wrong token'), 'UNAUTHORIZED');
     const remote = await connect(worker.url, { token: 'gen-s3cret' });
     expect((await remote.generate({ prompts: ['ok'], groupSize: 1, seed: 1 })).videos).toHaveLength(1);
-    expect(await httpGet(worker.port, '/healthz')).toEqual({ status: 200, body: { status: 'ok', generator: 'scripted', trainable: true, queued: 0, connections: 1 } });
+    expect(await httpGet(worker.port, '/healthz')).toEqual({
+      status: 200,
+      body: { status: 'ok', generator: 'scripted', trainable: true, queued: 0, connections: 1 },
+    });
     expect((await httpGet(worker.port, '/metrics')).status).toBe(404);
     expect((await httpGet(worker.port, '/healthz', 'POST')).status).toBe(405);
   });

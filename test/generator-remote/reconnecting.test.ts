@@ -59,7 +59,9 @@ describe('ReconnectingGenerator', () => {
     expect(client.policyUpdates()).toBe(6);
     const port = first.port;
     await first.close();
-    expect(codeOf(await rejectionOf(client.generate({ prompts: ['a dog'], groupSize: 2, seed: 2 }), 'a rollout on a lost connection'))).toBe('GENERATOR_UNAVAILABLE');
+    expect(codeOf(await rejectionOf(client.generate({ prompts: ['a dog'], groupSize: 2, seed: 2 }), 'a rollout on a lost connection'))).toBe(
+      'GENERATOR_UNAVAILABLE',
+    );
 
     // Back with the policy after 6 updates (what the run applied): accepted, and the client works again.
     const back = await worker(new CountingGenerator(6), port);

@@ -90,7 +90,15 @@ export class ScriptedGenerator implements TrainableGenerator {
         for (let member = 0; member < request.groupSize; member++) {
           const data = new Uint8Array(width * height * 3 * frameCount);
           for (let i = 0; i < data.length; i++) data[i] = (request.seed * 31 + promptIndex * 7 + member * 3 + i) % 256;
-          videos.push({ id: `p${promptIndex}-m${member}`, prompt, promptIndex, member, video: { width, height, frameCount, fps, data }, latent: Float32Array.from([request.seed, promptIndex, member, 0.1]), mp4Path: null });
+          videos.push({
+            id: `p${promptIndex}-m${member}`,
+            prompt,
+            promptIndex,
+            member,
+            video: { width, height, frameCount, fps, data },
+            latent: Float32Array.from([request.seed, promptIndex, member, 0.1]),
+            mp4Path: null,
+          });
         }
       });
       this.#rollouts += 1;
@@ -106,12 +114,25 @@ export class ScriptedGenerator implements TrainableGenerator {
       for (const r of rollouts) {
         const count = this.held.get(r.rolloutId);
         if (count === undefined) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `unknown or expired rollout ${r.rolloutId}`));
-        if (count !== r.advantages.length) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${count} videos, got ${r.advantages.length} advantages`));
+        if (count !== r.advantages.length)
+          return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${count} videos, got ${r.advantages.length} advantages`));
       }
       for (const r of rollouts) this.held.delete(r.rolloutId);
       const videos = rollouts.reduce((n, r) => n + r.advantages.filter((a) => a !== null).length, 0);
       // policyLoss NaN: non-finite statistics must survive the wire (as null) and come back as NaN.
-      return Promise.resolve({ rows: videos * 2, videos, policyLoss: Number.NaN, klLoss: 0, approxKl: 0, clipFracHigh: 0, clipFracLow: 0, ratioMean: 1, ratioStd: 0, onPolicyMaxRatioDeviation: 0, gradNorm: 0.5 });
+      return Promise.resolve({
+        rows: videos * 2,
+        videos,
+        policyLoss: Number.NaN,
+        klLoss: 0,
+        approxKl: 0,
+        clipFracHigh: 0,
+        clipFracLow: 0,
+        ratioMean: 1,
+        ratioStd: 0,
+        onPolicyMaxRatioDeviation: 0,
+        gradNorm: 0.5,
+      });
     });
   }
 

@@ -23,7 +23,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const prompts = ['a red circle moving left fast on a navy background', 'a green cross staying still and a white square moving up slowly on a maroon background'];
+const prompts = [
+  'a red circle moving left fast on a navy background',
+  'a green cross staying still and a white square moving up slowly on a maroon background',
+];
 
 describe('embedded generator (shipped base checkpoint)', () => {
   it('releases every tensor it made on close, trainer and Adam state included (a soak builds one per run)', async () => {
@@ -44,7 +47,9 @@ describe('embedded generator (shipped base checkpoint)', () => {
     expect(r.videos.map((v) => v.id)).toEqual(['p0-m0', 'p0-m1', 'p0-m2', 'p1-m0', 'p1-m1', 'p1-m2']);
     expect(r.trajectory?.count).toBe(6);
     const window = config.generator.sampler.sdeWindow;
-    expect(r.trajectory?.steps.map((s) => s.index)).toEqual(Array.from({ length: (window.end ?? config.generator.sampler.steps) - window.start }, (_, i) => window.start + i));
+    expect(r.trajectory?.steps.map((s) => s.index)).toEqual(
+      Array.from({ length: (window.end ?? config.generator.sampler.steps) - window.start }, (_, i) => window.start + i),
+    );
     for (const v of r.videos) {
       expect(v.video).toMatchObject({ width: 64, height: 64, frameCount: 24, fps: 8 });
       expect(v.video.data.length).toBe(24 * 64 * 64 * 3);

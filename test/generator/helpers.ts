@@ -25,7 +25,12 @@ export function policyWithAdapters(seed: number): FlowPolicy {
   const policy = FlowPolicy.create(SMALL, seed);
   const rng = Rng.fromSeed(seed + 1);
   const values = new Map<string, Float32Array>();
-  for (const [name, v] of policy.lora) if (name.endsWith('.loraB')) values.set(name, rng.normals(v.size).map((x) => 0.05 * x));
+  for (const [name, v] of policy.lora)
+    if (name.endsWith('.loraB'))
+      values.set(
+        name,
+        rng.normals(v.size).map((x) => 0.05 * x),
+      );
   policy.setParameters(values);
   return policy;
 }

@@ -22,13 +22,32 @@ import {
   saveCheckpoint,
   type PolicyArchitecture,
 } from '../../src/generator/index.js';
-import { LATENT_DIM_V2, PromptGenerator, TEMPORAL_DATA_DEFAULTS, decodeLatent, latentDimOf, tryParsePrompt, worldPromptOptions } from '../../src/world/index.js';
+import {
+  LATENT_DIM_V2,
+  PromptGenerator,
+  TEMPORAL_DATA_DEFAULTS,
+  decodeLatent,
+  latentDimOf,
+  tryParsePrompt,
+  worldPromptOptions,
+} from '../../src/world/index.js';
 import { SDE, SMALL, useBackend } from './helpers.js';
 
 const SMALL_V2: PolicyArchitecture = { ...SMALL, latentDim: LATENT_DIM_V2 };
 /** The small policies' sizes, so a config loads their checkpoints. */
-const smallGenerator = { textFeatures: SMALL.textFeatures, textEmbedDim: SMALL.textEmbedDim, hiddenDim: SMALL.hiddenDim, depth: SMALL.depth, timeFeatures: SMALL.timeFeatures, lora: { rank: SMALL.loraRank, alpha: SMALL.loraAlpha } };
-const v1Config = (generator: object = {}): Config => defaultConfig({ world: { version: 1, frames: 24 }, generator: { checkpoint: join(PROJECT_ROOT, 'models', 'generator-base'), ...smallGenerator, ...generator } });
+const smallGenerator = {
+  textFeatures: SMALL.textFeatures,
+  textEmbedDim: SMALL.textEmbedDim,
+  hiddenDim: SMALL.hiddenDim,
+  depth: SMALL.depth,
+  timeFeatures: SMALL.timeFeatures,
+  lora: { rank: SMALL.loraRank, alpha: SMALL.loraAlpha },
+};
+const v1Config = (generator: object = {}): Config =>
+  defaultConfig({
+    world: { version: 1, frames: 24 },
+    generator: { checkpoint: join(PROJECT_ROOT, 'models', 'generator-base'), ...smallGenerator, ...generator },
+  });
 const v2Config = (generator: object = {}): Config => defaultConfig({ world: { version: 2, frames: 48 }, generator: { ...smallGenerator, ...generator } });
 const hasEvent = (text: string): boolean => tryParsePrompt(text)?.objects.some((o) => o.event !== undefined) ?? false;
 
@@ -54,7 +73,10 @@ describe('world v2 generator', () => {
     const config = v2Config();
     const generator = await EmbeddedGenerator.create({ config, policy: v2Policy });
     try {
-      const prompts = ['a red circle moving left slowly, then turning blue halfway on a navy background', 'a white cross staying still, appearing early on a black background'];
+      const prompts = [
+        'a red circle moving left slowly, then turning blue halfway on a navy background',
+        'a white cross staying still, appearing early on a black background',
+      ];
       const r = await generator.generate({ prompts, groupSize: 2, seed: 1, sampler: SDE });
       expect(r.videos).toHaveLength(4);
       for (const v of r.videos) {
@@ -115,7 +137,13 @@ describe('world v2 prompts', () => {
     expect(v1.eventProbability).toBe(0);
     expect(v2.eventProbability).toBe(0.6);
     const w = v1Config().world;
-    const before = new PromptGenerator({ seed: 5, split: 'train', splitSeed: w.splitSeed, heldOutFraction: w.heldOutFraction, secondObjectProbability: w.secondObjectProbability }).take(200);
+    const before = new PromptGenerator({
+      seed: 5,
+      split: 'train',
+      splitSeed: w.splitSeed,
+      heldOutFraction: w.heldOutFraction,
+      secondObjectProbability: w.secondObjectProbability,
+    }).take(200);
     const v1Specs = new PromptGenerator(v1).take(200);
     expect(v1Specs).toEqual(before);
     expect(v1Specs.some((s) => s.objects.some((o) => o.event !== undefined))).toBe(false);
@@ -169,7 +197,13 @@ describe('world v2 gold evaluation and pretraining', () => {
     try {
       expect(generator.policy.architecture.latentDim).toBe(77);
       const recorded = loadCheckpoint(config.generator.checkpoint).manifest.metadata.heldOut as { accuracy: number };
-      const measured = evaluatePolicyGold(generator.policy, config, { split: 'heldout', prompts: 128, seed: 99, sampler: samplerOptionsFrom(config), useLora: true });
+      const measured = evaluatePolicyGold(generator.policy, config, {
+        split: 'heldout',
+        prompts: 128,
+        seed: 99,
+        sampler: samplerOptionsFrom(config),
+        useLora: true,
+      });
       expect(measured.accuracy).toBeGreaterThanOrEqual(0.3);
       expect(measured.accuracy).toBeLessThanOrEqual(0.65);
       expect(Math.abs(measured.accuracy - recorded.accuracy)).toBeLessThan(0.06);

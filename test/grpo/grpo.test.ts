@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
-import { PerPromptStatTracker, bradleyTerry, combineDimensions, groupAdvantages, planComparisons, winRates, type ComparisonOutcome } from '../../src/grpo/index.js';
+import {
+  PerPromptStatTracker,
+  bradleyTerry,
+  combineDimensions,
+  groupAdvantages,
+  planComparisons,
+  winRates,
+  type ComparisonOutcome,
+} from '../../src/grpo/index.js';
 
 describe('group advantages', () => {
   it('normalises by the group std (hand-computed)', () => {
@@ -13,7 +21,10 @@ describe('group advantages', () => {
 
   it('uses the batch std, or none (Dr. GRPO), and clips', () => {
     // batch values [0, 2, 10, 10]: std = √(((−5.5)² + (−3.5)² + 4.5² + 4.5²)/4) = √(18.25+…)…
-    const groups = [[0, 2], [10, 10]];
+    const groups = [
+      [0, 2],
+      [10, 10],
+    ];
     const all = [0, 2, 10, 10];
     const m = all.reduce((a, b) => a + b) / 4;
     const bs = Math.sqrt(all.reduce((s, x) => s + (x - m) ** 2, 0) / 4);
@@ -28,7 +39,13 @@ describe('group advantages', () => {
   });
 
   it('masks failed videos (NaN) and drops groups with fewer than 2 valid rewards', () => {
-    const r = groupAdvantages([[1, NaN, 3], [5, NaN, NaN]], { epsilon: 0 });
+    const r = groupAdvantages(
+      [
+        [1, NaN, 3],
+        [5, NaN, NaN],
+      ],
+      { epsilon: 0 },
+    );
     expect(r.advantages[0]).toEqual([-1, null, 1]);
     expect(r.advantages[1]).toEqual([null, null, null]);
     expect(r.droppedGroups).toEqual([1]);
@@ -78,7 +95,8 @@ describe('pairwise → rewards', () => {
   it('fits Bradley–Terry strengths that order a known transitive graph and match the closed form for two players', () => {
     // Each pair (a < b) played three times: a wins twice, b (shown first) once.
     const o: ComparisonOutcome[] = [];
-    for (let a = 0; a < 4; a++) for (let b = a + 1; b < 4; b++) o.push({ first: a, second: b, winner: 1 }, { first: a, second: b, winner: 1 }, { first: b, second: a, winner: 1 });
+    for (let a = 0; a < 4; a++)
+      for (let b = a + 1; b < 4; b++) o.push({ first: a, second: b, winner: 1 }, { first: a, second: b, winner: 1 }, { first: b, second: a, winner: 1 });
     const s = bradleyTerry(4, o);
     expect(s[0]).toBeGreaterThan(s[1] ?? Infinity);
     expect(s[1]).toBeGreaterThan(s[2] ?? Infinity);

@@ -37,7 +37,15 @@ describe('TrainingJob', () => {
     });
     const seen: number[] = [];
     const runDir = join(root, 'run');
-    const job = await TrainingJob.create({ config, runDir, log: silentLogger(), generatorUrl: null, judge: { kind: 'pool', pool }, monitoring: { kind: 'in-memory' }, onStep: (s) => seen.push(s.step) });
+    const job = await TrainingJob.create({
+      config,
+      runDir,
+      log: silentLogger(),
+      generatorUrl: null,
+      judge: { kind: 'pool', pool },
+      monitoring: { kind: 'in-memory' },
+      onStep: (s) => seen.push(s.step),
+    });
     expect(job.steps).toBe(2);
     expect(job.monitoring).toBeNull();
     const summary = await job.run();
@@ -51,7 +59,17 @@ describe('TrainingJob', () => {
     expect(scrape).toMatch(/^vrgrpo_step 2$/m);
     // The given pool is still open: it judges after the job closed.
     expect(pool.versions().size).toBeGreaterThan(0);
-    const again = await TrainingJob.create({ config: v1Config({ training: { steps: 3, evalEvery: 0, promptsPerStep: 2, groupSize: 2, evalPrompts: 8, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0 } }), runDir, log: silentLogger(), resume: true, generatorUrl: null, judge: { kind: 'pool', pool }, monitoring: { kind: 'off' } });
+    const again = await TrainingJob.create({
+      config: v1Config({
+        training: { steps: 3, evalEvery: 0, promptsPerStep: 2, groupSize: 2, evalPrompts: 8, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0 },
+      }),
+      runDir,
+      log: silentLogger(),
+      resume: true,
+      generatorUrl: null,
+      judge: { kind: 'pool', pool },
+      monitoring: { kind: 'off' },
+    });
     try {
       // Resumed from the checkpoint at step 2.
       expect(again.coordinator.startStep).toBe(3);

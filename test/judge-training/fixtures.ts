@@ -4,9 +4,29 @@ import { Rng, deriveSeed } from '../../src/common/rng.js';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Perception } from '../../src/judge/backends/embedded/perception/index.js';
 import { SLOT_COUNT, type PolicyAction, type RecordedStep } from '../../src/judge/backends/learned/index.js';
-import { GOLD_TIE, PerceptionCache, perceivePairs, perceptionRef, type GoldPair, type GoldPreferences, type PerceivedPair, type Trace, type TrainingData } from '../../src/judge-training/index.js';
+import {
+  GOLD_TIE,
+  PerceptionCache,
+  perceivePairs,
+  perceptionRef,
+  type GoldPair,
+  type GoldPreferences,
+  type PerceivedPair,
+  type Trace,
+  type TrainingData,
+} from '../../src/judge-training/index.js';
 import type { PairwiseAnswer } from '../../src/protocol/index.js';
-import { PromptGenerator, decodeLatent, evaluateScene, goldPreference, goldScores, promptText, renderScene, sampleDataLatent, type Split } from '../../src/world/index.js';
+import {
+  PromptGenerator,
+  decodeLatent,
+  evaluateScene,
+  goldPreference,
+  goldScores,
+  promptText,
+  renderScene,
+  sampleDataLatent,
+  type Split,
+} from '../../src/world/index.js';
 
 export const RM_V2 = join(PROJECT_ROOT, 'models', 'rm-v2');
 
@@ -61,7 +81,13 @@ export const answer = (TA: 0 | 1 | 2, MQ: 0 | 1 | 2, VQ: 0 | 1 | 2, OA: 0 | 1 | 
 /** A recorded turn with zero features (only its action and log-probability matter to filters and rewards). */
 export function step(kind: PolicyAction['kind'], a: PairwiseAnswer): RecordedStep {
   const slots = Array.from({ length: SLOT_COUNT }, (_, i) => kind === 'select' && i === 0);
-  return { features: new Float32Array(0), context: { selectAllowed: true, answerMode: 'per-dimension' }, action: { kind, slots, answer: a }, logProb: -1, frames: kind === 'select' ? [2, 3] : [] };
+  return {
+    features: new Float32Array(0),
+    context: { selectAllowed: true, answerMode: 'per-dimension' },
+    action: { kind, slots, answer: a },
+    logProb: -1,
+    frames: kind === 'select' ? [2, 3] : [],
+  };
 }
 
 /**

@@ -18,7 +18,11 @@ beforeAll(async () => {
   await chooseTensorBackend('auto');
   data = await worldTrainingData(5, 4, 21);
   net = PolicyNet.create({ hidden: [16] }, 5);
-  traces = await policyTraces(jsPolicyOf(net), data.cache, data.train, { answerMode: 'per-dimension', decoding: { kind: 'sample', rng: Rng.fromSeed(3) }, samplesPerPair: 4 });
+  traces = await policyTraces(jsPolicyOf(net), data.cache, data.train, {
+    answerMode: 'per-dimension',
+    decoding: { kind: 'sample', rng: Rng.fromSeed(3) },
+    samplesPerPair: 4,
+  });
 });
 afterAll(() => net.dispose());
 

@@ -34,7 +34,18 @@ let observations: Float32Array[] = [];
 /** The checkpoint's ONNX policy of `net`, loaded from disk through the manifest checks. */
 async function served(net: PolicyNet, name: string): Promise<OnnxPolicy> {
   const dir = join(root, name);
-  saveStageCheckpoint(dir, { stage: 'cold-start', version: name, net, answerMode: 'per-dimension', maxToolCalls: 3, perception: perceptionRef(RM_V2), parent: null, training: {}, summary: {}, metrics: {} });
+  saveStageCheckpoint(dir, {
+    stage: 'cold-start',
+    version: name,
+    net,
+    answerMode: 'per-dimension',
+    maxToolCalls: 3,
+    perception: perceptionRef(RM_V2),
+    parent: null,
+    training: {},
+    summary: {},
+    metrics: {},
+  });
   const ck = readLearnedCheckpoint(dir);
   const policy = await OnnxPolicy.create(ck.policyBytes);
   sessions.push(policy);
@@ -47,10 +58,18 @@ beforeAll(async () => {
   // A trained network (a few epochs of imitation of the teacher) and an untrained one.
   const teacher = await teacherTraces(data.cache, data.train, { answerMode: 'per-dimension' });
   const trained = PolicyNet.create({ hidden: [32, 16] }, 1);
-  fitImitation(trained, teacher.flatMap((t) => t.steps), { epochs: 20, batchSize: 8, learningRate: 0.01, seed: 2 });
+  fitImitation(
+    trained,
+    teacher.flatMap((t) => t.steps),
+    { epochs: 20, batchSize: 8, learningRate: 0.01, seed: 2 },
+  );
   const fresh = PolicyNet.create({ hidden: [24] }, 9);
   nets.push(trained, fresh);
-  const sampled = await policyTraces(jsPolicyOf(trained), data.cache, data.train, { answerMode: 'per-dimension', decoding: { kind: 'sample', rng: Rng.fromSeed(4) }, samplesPerPair: 3 });
+  const sampled = await policyTraces(jsPolicyOf(trained), data.cache, data.train, {
+    answerMode: 'per-dimension',
+    decoding: { kind: 'sample', rng: Rng.fromSeed(4) },
+    samplesPerPair: 3,
+  });
   const rng = Rng.fromSeed(5);
   const random = Array.from({ length: 40 }, () => Float32Array.from(rng.normals(FEATURE_SIZE), (x) => Math.max(-3, Math.min(3, 1.5 * x))));
   observations = [...teacher.flatMap((t) => t.steps.map((s) => s.features)), ...sampled.flatMap((t) => t.steps.map((s) => s.features)), ...random];
@@ -75,7 +94,8 @@ function tfLogProbs(net: PolicyNet, steps: readonly PolicyStep[]): number[] {
   return scoped(() => Array.from(net.stepLogProbs(encodeSteps(steps)).dataSync()));
 }
 
-const maxLogitGap = (a: PolicyLogits, b: PolicyLogits): number => Math.max(...POLICY_HEADS.flatMap((h) => Array.from(a[h.name], (x, i) => Math.abs(x - (b[h.name][i] ?? NaN)))));
+const maxLogitGap = (a: PolicyLogits, b: PolicyLogits): number =>
+  Math.max(...POLICY_HEADS.flatMap((h) => Array.from(a[h.name], (x, i) => Math.abs(x - (b[h.name][i] ?? NaN)))));
 
 describe('exported ONNX policy vs tfjs', () => {
   it('has enough real observations of both kinds of turn', () => {
@@ -83,7 +103,10 @@ describe('exported ONNX policy vs tfjs', () => {
     expect(observations.every((o) => o.length === FEATURE_SIZE)).toBe(true);
   });
 
-  for (const [k, label] of [[0, 'trained'], [1, 'untrained']] as const) {
+  for (const [k, label] of [
+    [0, 'trained'],
+    [1, 'untrained'],
+  ] as const) {
     it(`${label}: same logits, the same greedy and sampled actions, log-probabilities within 1e-4`, async () => {
       const net = nets[k];
       if (net === undefined) throw new Error('no net');
@@ -130,7 +153,11 @@ describe('exported ONNX policy vs tfjs', () => {
     const differ = observations.filter((_, i) => {
       const a = fromOther[i];
       const b = fromTf[i];
-      return a !== undefined && b !== undefined && JSON.stringify(decodeAction(a, context, { kind: 'greedy' })) !== JSON.stringify(decodeAction(b, context, { kind: 'greedy' }));
+      return (
+        a !== undefined &&
+        b !== undefined &&
+        JSON.stringify(decodeAction(a, context, { kind: 'greedy' })) !== JSON.stringify(decodeAction(b, context, { kind: 'greedy' }))
+      );
     });
     expect(differ.length).toBeGreaterThan(observations.length / 4);
   });

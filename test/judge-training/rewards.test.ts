@@ -88,7 +88,8 @@ describe('exploration incentive: a bonus for traces that looked at extra frames,
   const direct = trace(gold, [answer(1, 2, 0, 1)]);
   /** A tool call that returned an error showed no frames: not exploring. */
   const failedCall = trace(gold, [answer(1, 2, 0, 1)], { toolCalls: 1, successfulCalls: 0 });
-  const batch = (explored: number, n: number): typeof looked[] => Array.from({ length: n }, (_, i) => (i < explored ? looked : i % 2 === 0 ? direct : failedCall));
+  const batch = (explored: number, n: number): (typeof looked)[] =>
+    Array.from({ length: n }, (_, i) => (i < explored ? looked : i % 2 === 0 ? direct : failedCall));
 
   it('below the floor: every exploring trace gets the bonus, the others nothing', () => {
     const b = explorationBonus(batch(2, 10), { floor: 0.3, bonus: 0.2 });

@@ -17,7 +17,15 @@ import { OnnxPolicy, createLearnedJudge, readLearnedCheckpoint } from '../../src
 import { PolicyNet } from '../../src/judge-training/policy-net.js';
 import { parseTurn } from '../../src/judge/format.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
-import { METRICS_FILE, PerceptionCache, perceivePairs, perceptionRef, policyTraces, saveStageCheckpoint, type StageRunSummary } from '../../src/judge-training/index.js';
+import {
+  METRICS_FILE,
+  PerceptionCache,
+  perceivePairs,
+  perceptionRef,
+  policyTraces,
+  saveStageCheckpoint,
+  type StageRunSummary,
+} from '../../src/judge-training/index.js';
 import { tf } from '../../src/tensor/index.js';
 import { RM_V2, worldPairs } from './fixtures.js';
 
@@ -87,9 +95,14 @@ describe('vr-grpo train-judge: cold-start → rft → grpo', () => {
     expect(manifests.map((m) => (m.training.parent as { version: string } | null)?.version ?? null)).toEqual([null, 'judge-cs', 'judge-rft']);
     // The parent recorded is the policy the stage started from.
     expect((manifests[2]?.training.parent as { policySha256: string }).policySha256).toBe(manifests[1]?.policy.sha256);
-    for (const m of manifests) expect(m.metrics).toMatchObject({ trainPairs: 8, validationPairs: 8, validation: { pairwiseAccuracy: expect.any(Number) as number } });
+    for (const m of manifests)
+      expect(m.metrics).toMatchObject({ trainPairs: 8, validationPairs: 8, validation: { pairwiseAccuracy: expect.any(Number) as number } });
 
-    const csMetrics = metricsOf(dirs.coldStart) as { stage: string; teacher: { judgments: number; allCorrectShare: number }; kept: { traces: number; of: number } };
+    const csMetrics = metricsOf(dirs.coldStart) as {
+      stage: string;
+      teacher: { judgments: number; allCorrectShare: number };
+      kept: { traces: number; of: number };
+    };
     expect(csMetrics.stage).toBe('cold-start');
     expect(csMetrics.kept.of).toBe(8);
     expect(csMetrics.kept.traces).toBeLessThanOrEqual(Math.round(csMetrics.teacher.allCorrectShare * csMetrics.teacher.judgments));
@@ -127,7 +140,16 @@ async function checkServed(dir: string, version: string): Promise<number> {
     expect(judge.rmVersion()).toBe(version);
     const perceived = await perceivePairs(perception, pairs);
     for (const [i, pair] of pairs.entries()) {
-      const v = await judge.judge({ id: `served-${i}`, prompt: pair.prompt, mode: 'pairwise', videos: [new RawFrameSource(pair.a, 'a'), new RawFrameSource(pair.b, 'b')], options: { trace: true } }, {});
+      const v = await judge.judge(
+        {
+          id: `served-${i}`,
+          prompt: pair.prompt,
+          mode: 'pairwise',
+          videos: [new RawFrameSource(pair.a, 'a'), new RawFrameSource(pair.b, 'b')],
+          options: { trace: true },
+        },
+        {},
+      );
       expect(v.rmVersion).toBe(version);
       expect(v.answer).not.toBeNull();
       const assistant = (v.turns ?? []).filter((t) => t.role === 'assistant');
@@ -136,7 +158,8 @@ async function checkServed(dir: string, version: string): Promise<number> {
         expect(t.text).toMatch(/^<snapshot>[\s\S]+<\/snapshot>\n<think>[\s\S]+<\/think>\n/);
         expect(parseTurn(t.text, 'pairwise').kind).not.toBe('invalid');
       }
-      for (const t of assistant.slice(0, -1)) expect(t.text).toMatch(/<recommend answer> TA = \d, MQ = \d, VQ = \d, OA = \d, CF = \d <\/recommend answer>\n<tool_call>/);
+      for (const t of assistant.slice(0, -1))
+        expect(t.text).toMatch(/<recommend answer> TA = \d, MQ = \d, VQ = \d, OA = \d, CF = \d <\/recommend answer>\n<tool_call>/);
       const last = parseTurn(assistant.at(-1)?.text ?? '', 'pairwise');
       expect(last.kind === 'answer' && last.answer).toEqual(v.answer);
       expect(v.formatErrors).toBe(0);
@@ -145,7 +168,11 @@ async function checkServed(dir: string, version: string): Promise<number> {
 
       // The same pair perceived once and judged from cached perception, as every training stage judges.
       const cache = new PerceptionCache(ck.manifest.perception.version);
-      const [t] = await policyTraces(policy, cache, perceived.slice(i, i + 1), { answerMode: ck.manifest.actions.answerMode, decoding: { kind: 'greedy' }, maxOwnToolCalls: ck.manifest.actions.maxOwnToolCalls });
+      const [t] = await policyTraces(policy, cache, perceived.slice(i, i + 1), {
+        answerMode: ck.manifest.actions.answerMode,
+        decoding: { kind: 'greedy' },
+        maxOwnToolCalls: ck.manifest.actions.maxOwnToolCalls,
+      });
       expect(t?.final).toEqual(v.answer);
       expect(t?.toolCalls).toBe(v.toolCalls);
       expect(t?.framesViewed).toBe(v.framesViewed.reduce((s, f) => s + f.length, 0));
@@ -165,7 +192,18 @@ describe('checkpoints served by the learned backend through the judge engine', (
     const net = PolicyNet.create({ hidden: [16] }, 3);
     try {
       net.vars.get('head_act.bias')?.assign(tf.tensor1d([4, 0]));
-      saveStageCheckpoint(dirs.looker, { stage: 'cold-start', version: 'judge-looker', net, answerMode: 'per-dimension', maxToolCalls: 3, perception: perceptionRef(RM_V2), parent: null, training: {}, summary: {}, metrics: {} });
+      saveStageCheckpoint(dirs.looker, {
+        stage: 'cold-start',
+        version: 'judge-looker',
+        net,
+        answerMode: 'per-dimension',
+        maxToolCalls: 3,
+        perception: perceptionRef(RM_V2),
+        parent: null,
+        training: {},
+        summary: {},
+        metrics: {},
+      });
     } finally {
       net.dispose();
     }

@@ -135,14 +135,31 @@ describe('world v2 training data and observation', () => {
     }
     expect(perceived.every((p) => typeof p.local === 'boolean')).toBe(true);
     const ref = perceptionRef(RM_V3);
-    const traces = await teacherTraces(new PerceptionCache(ref.version), perceived, { answerMode: 'per-dimension', layout: 'temporal', judge: { maxToolCalls: 3 } });
+    const traces = await teacherTraces(new PerceptionCache(ref.version), perceived, {
+      answerMode: 'per-dimension',
+      layout: 'temporal',
+      judge: { maxToolCalls: 3 },
+    });
     const steps = traces.flatMap((t) => t.steps);
     expect(steps.length).toBeGreaterThan(10);
     expect(steps.every((s) => s.features.length === TEMPORAL_FEATURE_NAMES.length)).toBe(true);
     const at = (name: string): number => TEMPORAL_FEATURE_NAMES.indexOf(name);
     const any = (names: readonly string[]): boolean => steps.some((s) => names.some((n) => (s.features[at(n)] ?? 0) !== 0));
     expect(any(['v1.obj1.changeSeen', 'v2.obj1.changeSeen'])).toBe(true);
-    expect(any(['v1.defect.burst', 'v1.defect.dropout', 'v1.defect.flicker', 'v1.defect.freeze', 'v1.defect.skip', 'v2.defect.burst', 'v2.defect.dropout', 'v2.defect.flicker', 'v2.defect.freeze', 'v2.defect.skip'])).toBe(true);
+    expect(
+      any([
+        'v1.defect.burst',
+        'v1.defect.dropout',
+        'v1.defect.flicker',
+        'v1.defect.freeze',
+        'v1.defect.skip',
+        'v2.defect.burst',
+        'v2.defect.dropout',
+        'v2.defect.flicker',
+        'v2.defect.freeze',
+        'v2.defect.skip',
+      ]),
+    ).toBe(true);
     expect(any(Array.from({ length: 8 }, (_, s) => `window.eighth${s + 1}`))).toBe(true);
     expect(any(Array.from({ length: 8 }, (_, s) => `v1.eighth${s + 1}.finding`))).toBe(true);
     // The teacher reasons about time (the planner looks closer) and its tool turns become slot actions.
@@ -169,7 +186,16 @@ describe('vr-grpo train-judge on a world-v2 config', () => {
     try {
       const perceived = await perceivePairs(perception, pairs);
       for (const [i, pair] of pairs.entries()) {
-        const v = await judge.judge({ id: `v2-${i}`, prompt: pair.prompt, mode: 'pairwise', videos: [new RawFrameSource(pair.a, 'a'), new RawFrameSource(pair.b, 'b')], options: { trace: true } }, {});
+        const v = await judge.judge(
+          {
+            id: `v2-${i}`,
+            prompt: pair.prompt,
+            mode: 'pairwise',
+            videos: [new RawFrameSource(pair.a, 'a'), new RawFrameSource(pair.b, 'b')],
+            options: { trace: true },
+          },
+          {},
+        );
         expect(v.rmVersion).toBe('v2-grpo');
         expect(v.answer).not.toBeNull();
         expect(v.formatErrors).toBe(0);
@@ -194,7 +220,18 @@ describe('vr-grpo train-judge on a world-v2 config', () => {
     const v1 = mkdtempSync(join(root, 'v1-'));
     const net = PolicyNet.create({ hidden: [8] }, 1);
     try {
-      saveStageCheckpoint(v1, { stage: 'cold-start', version: 'v1-cs', net, answerMode: 'per-dimension', maxToolCalls: 3, perception: perceptionRef(RM_V3), parent: null, training: {}, summary: {}, metrics: {} });
+      saveStageCheckpoint(v1, {
+        stage: 'cold-start',
+        version: 'v1-cs',
+        net,
+        answerMode: 'per-dimension',
+        maxToolCalls: 3,
+        perception: perceptionRef(RM_V3),
+        parent: null,
+        training: {},
+        summary: {},
+        metrics: {},
+      });
     } finally {
       net.dispose();
     }

@@ -30,7 +30,8 @@ function unreadable(): FrameSource {
     label: 'truncated.mp4',
     frameCount: () => Promise.resolve(24),
     size: () => Promise.resolve({ width: 64, height: 64 }),
-    frames: () => Promise.reject(new VrGrpoError('VIDEO_DECODE_FAILED', 'truncated.mp4: cannot decode', { details: { path: 'truncated.mp4', reason: 'truncated' } })),
+    frames: () =>
+      Promise.reject(new VrGrpoError('VIDEO_DECODE_FAILED', 'truncated.mp4: cannot decode', { details: { path: 'truncated.mp4', reason: 'truncated' } })),
   };
 }
 
@@ -85,8 +86,14 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
       const spec = parsePrompt(PROMPT);
       const long = new RawFrameSource(renderScene(decodeLatent(idealLatent(spec, Rng.fromSeed(3))), { frames: 48, fps: 8 }), 'long');
       for (const [pair, lengths] of [
-        [[good, long], [24, 48]],
-        [[long, bad], [48, 24]],
+        [
+          [good, long],
+          [24, 48],
+        ],
+        [
+          [long, bad],
+          [48, 24],
+        ],
       ] as const) {
         const j = await service.judge({ id: 'c8', prompt: PROMPT, mode: 'pairwise', videos: pair, options: { maxToolCalls: 2 } }, {});
         expect(verdictSchema.safeParse({ type: 'verdict', id: 'c8', ...j }).success).toBe(true);
@@ -101,14 +108,20 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
     it('refuses a pairwise request without exactly two videos with INVALID_REQUEST', async () => {
       const { good, bad } = videos();
       for (const v of [[good], [good, bad, good]]) {
-        const error = await rejectionOf(service.judge({ id: 'c9', prompt: PROMPT, mode: 'pairwise', videos: v, options: {} }, {}), `pairwise with ${v.length} video(s)`);
+        const error = await rejectionOf(
+          service.judge({ id: 'c9', prompt: PROMPT, mode: 'pairwise', videos: v, options: {} }, {}),
+          `pairwise with ${v.length} video(s)`,
+        );
         expect(isVrGrpoError(error, 'INVALID_REQUEST'), `pairwise with ${v.length} video(s): ${String(error)}`).toBe(true);
       }
     });
 
     it('rejects with VIDEO_DECODE_FAILED, not a default score, when a video cannot be read', async () => {
       const { good } = videos();
-      const pairwise = await rejectionOf(service.judge({ id: 'c10', prompt: PROMPT, mode: 'pairwise', videos: [good, unreadable()], options: {} }, {}), 'a pair with an unreadable video');
+      const pairwise = await rejectionOf(
+        service.judge({ id: 'c10', prompt: PROMPT, mode: 'pairwise', videos: [good, unreadable()], options: {} }, {}),
+        'a pair with an unreadable video',
+      );
       expect(isVrGrpoError(pairwise, 'VIDEO_DECODE_FAILED'), String(pairwise)).toBe(true);
     });
 
@@ -117,7 +130,10 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
       const none = await service.judge({ id: 'c2', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { maxToolCalls: 0, initialFrames: 8 } }, {});
       expect(none.toolCalls).toBe(0);
       expect(none.framesViewed.reduce((s, f) => s + f.length, 0)).toBe(8);
-      const some = await service.judge({ id: 'c3', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { maxToolCalls: 2, maxFramesPerCall: 4, initialFrames: 4 } }, {});
+      const some = await service.judge(
+        { id: 'c3', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { maxToolCalls: 2, maxFramesPerCall: 4, initialFrames: 4 } },
+        {},
+      );
       expect(some.toolCalls).toBeLessThanOrEqual(2);
       expect(some.framesViewed.reduce((s, f) => s + f.length, 0)).toBeLessThanOrEqual(4 + 2 * 4);
     });
@@ -125,7 +141,10 @@ export function runJudgeServiceContract(name: string, create: () => Promise<Judg
     it('streams turns in order when asked, and only then', async () => {
       const { good, bad } = videos();
       const streamed: Turn[] = [];
-      const j = await service.judge({ id: 'c4', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { stream: true, trace: true } }, { onTurn: (t) => streamed.push(t) });
+      const j = await service.judge(
+        { id: 'c4', prompt: PROMPT, mode: 'pairwise', videos: [good, bad], options: { stream: true, trace: true } },
+        { onTurn: (t) => streamed.push(t) },
+      );
       expect(streamed.map((t) => t.index)).toEqual((j.turns ?? []).map((t) => t.index));
       expect(streamed.length).toBeGreaterThan(0);
       const silent: Turn[] = [];

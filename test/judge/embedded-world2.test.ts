@@ -73,8 +73,15 @@ describe('embedded judge on world v2 (temporal reasoning)', () => {
     expect(v.answer?.MQ).toBe(1);
     expect(v.answer?.OA).toBe(1);
     // It names the dropout, at frames it was shown (video 2's frame f is 48 + f + 1 in the shared index space).
-    const text = (v.turns ?? []).filter((t) => t.role === 'assistant').map((t) => t.text).join('\n');
-    const cited = /dropout at frames ([\d, ]+)/.exec(text)?.[1]?.split(',').map((x) => Number(x.trim())) ?? [];
+    const text = (v.turns ?? [])
+      .filter((t) => t.role === 'assistant')
+      .map((t) => t.text)
+      .join('\n');
+    const cited =
+      /dropout at frames ([\d, ]+)/
+        .exec(text)?.[1]
+        ?.split(',')
+        .map((x) => Number(x.trim())) ?? [];
     expect(cited.length).toBeGreaterThan(0);
     for (const g of cited) expect(seenB).toContain(g - FRAMES - 1);
     expect(v.hallucinations.filter((h) => h.kind === 'unseen_frame_reference')).toEqual([]);
@@ -93,22 +100,26 @@ describe('embedded judge on world v2 (temporal reasoning)', () => {
 });
 
 describe('frame planner', () => {
-  const evidence = (detected: TimelineEvidence['objects'][number]['detected']): TimelineEvidence =>
-    ({
-      objects: [{ sightings: [], colour: 1, shape: 1, motion: 1, speed: null, event: 1, eventTime: 0.5, detected, vx: 0, vy: 0 }],
-      background: 1,
-      count: 1,
-      defects: [],
-      corrupted: [],
-      TA: 1,
-      MQ: 1,
-      VQ: 1,
-      overall: 1,
-      certainty: 1,
-      framesUsed: [0, 16, 31, 47],
-      frameCount: 48,
-    });
-  const video = (offset: number, detected: TimelineEvidence['objects'][number]['detected']): PlannedVideo => ({ offset, count: 48, seen: new Set([0, 16, 31, 47]), evidence: evidence(detected) });
+  const evidence = (detected: TimelineEvidence['objects'][number]['detected']): TimelineEvidence => ({
+    objects: [{ sightings: [], colour: 1, shape: 1, motion: 1, speed: null, event: 1, eventTime: 0.5, detected, vx: 0, vy: 0 }],
+    background: 1,
+    count: 1,
+    defects: [],
+    corrupted: [],
+    TA: 1,
+    MQ: 1,
+    VQ: 1,
+    overall: 1,
+    certainty: 1,
+    framesUsed: [0, 16, 31, 47],
+    frameCount: 48,
+  });
+  const video = (offset: number, detected: TimelineEvidence['objects'][number]['detected']): PlannedVideo => ({
+    offset,
+    count: 48,
+    seen: new Set([0, 16, 31, 47]),
+    evidence: evidence(detected),
+  });
 
   it('looks at the edges of the asked window when a change was seen in a bracket that straddles one', () => {
     const spec = parsePrompt('a white square staying still, then turning red halfway on a navy background');

@@ -59,7 +59,13 @@ describe('embedded judge (rm-v2) on held-out gold pairs', () => {
     let frames = 0;
     let unseen = 0;
     for (const [i, p] of pairs.entries()) {
-      const v = await judge.judge({ id: `e${i}`, prompt: p.prompt, mode: 'pairwise', videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')], options: {} });
+      const v = await judge.judge({
+        id: `e${i}`,
+        prompt: p.prompt,
+        mode: 'pairwise',
+        videos: [new RawFrameSource(p.a, 'a'), new RawFrameSource(p.b, 'b')],
+        options: {},
+      });
       if (v.answer?.OA === p.better) correct += 1;
       frames += v.framesViewed.reduce((s, f) => s + f.length, 0);
       unseen += v.hallucinations.filter((h) => h.kind === 'unseen_frame_reference').length;
@@ -96,7 +102,10 @@ describe('reward server with the embedded judge (real loopback)', () => {
       expect(client.hello.rmVersion).toBe('rm-v2');
       await client.sendInlineVideo('a', p.a);
       const turns: number[] = [];
-      const v = await client.judge({ id: 'x1', prompt: p.prompt, mode: 'pairwise', videos: [{ inline: 'a' }, { uri: pathToFileURL(file).href }], options: { stream: true, trace: true } }, { onTurn: (t) => turns.push(t.index) });
+      const v = await client.judge(
+        { id: 'x1', prompt: p.prompt, mode: 'pairwise', videos: [{ inline: 'a' }, { uri: pathToFileURL(file).href }], options: { stream: true, trace: true } },
+        { onTurn: (t) => turns.push(t.index) },
+      );
       expect(v.answer?.OA).toBe(p.better);
       expect(turns.length).toBeGreaterThan(0);
       expect(turns).toEqual((v.turns ?? []).map((t) => t.index));

@@ -14,7 +14,13 @@ function video(base: number, frames = 24): RawVideo {
 }
 
 function pair(options: JudgmentRequest['options'] = {}): JudgmentRequest {
-  return { id: 'r1', prompt: 'a red circle moving left on a navy background', mode: 'pairwise', videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(100), 'b')], options };
+  return {
+    id: 'r1',
+    prompt: 'a red circle moving left on a navy background',
+    mode: 'pairwise',
+    videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(100), 'b')],
+    options,
+  };
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string | null> {
@@ -38,10 +44,16 @@ describe('judge engine', () => {
     expect(first?.messages.flatMap((m) => m.images).find((i) => i.index === 25)?.rgb[0]).toBe(100);
     const tool = r.inputs[1]?.messages.find((m) => m.role === 'tool');
     expect(tool?.text).toBe('Here are the selected frames: 2, 30.');
-    expect(tool?.images.map((i) => [i.index, i.rgb[0]])).toEqual([[2, 1], [30, 105]]);
+    expect(tool?.images.map((i) => [i.index, i.rgb[0]])).toEqual([
+      [2, 1],
+      [30, 105],
+    ]);
     expect(v.answer).toEqual({ TA: 2, MQ: 2, VQ: 2, OA: 2, CF: 1 });
     expect(v.toolCalls).toBe(1);
-    expect(v.framesViewed).toEqual([[0, 1, 8, 15, 23], [0, 5, 8, 15, 23]]);
+    expect(v.framesViewed).toEqual([
+      [0, 1, 8, 15, 23],
+      [0, 5, 8, 15, 23],
+    ]);
     expect(v.scores[1]).toEqual({ TA: 1, MQ: 1, VQ: 1, overall: 1 });
     expect(v.turns?.map((t) => t.role)).toEqual(['assistant', 'tool', 'assistant']);
     expect(v.hallucinations).toEqual([]);
@@ -49,7 +61,9 @@ describe('judge engine', () => {
   });
 
   it('answers a 9-frame call and an out-of-range call with error turns, counted as invalid selections', async () => {
-    const r = new ScriptedReasoner((_, call) => (call === 0 ? TOOL([1, 2, 3, 4, 5, 6, 7, 8, 10]) : call === 1 ? TOOL([0, 49]) : call === 2 ? TOOL([3]) : ANSWER('1')));
+    const r = new ScriptedReasoner((_, call) =>
+      call === 0 ? TOOL([1, 2, 3, 4, 5, 6, 7, 8, 10]) : call === 1 ? TOOL([0, 49]) : call === 2 ? TOOL([3]) : ANSWER('1'),
+    );
     const v = await new JudgeEngine(r).judge(pair({ trace: true }));
     const toolTexts = (v.turns ?? []).filter((t) => t.role === 'tool').map((t) => t.text);
     expect(toolTexts[0]).toContain('you selected 9 frames, but at most 8');
@@ -96,7 +110,10 @@ describe('judge engine', () => {
   });
 
   it('flags references to frames never shown', async () => {
-    const r = new ScriptedReasoner(() => '<snapshot>In frame 9 the circle is red, in frame 12 it is blue.</snapshot><think>x</think><answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>');
+    const r = new ScriptedReasoner(
+      () =>
+        '<snapshot>In frame 9 the circle is red, in frame 12 it is blue.</snapshot><think>x</think><answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>',
+    );
     const v = await new JudgeEngine(r).judge(pair());
     expect(v.hallucinations).toEqual([{ kind: 'unseen_frame_reference', detail: 'cites frame(s) 12 never shown' }]);
   });
@@ -135,9 +152,16 @@ describe('judge engine', () => {
 
   it('scores each video in pointwise mode', async () => {
     const r = new ScriptedReasoner((input) => `<answer> TA = ${input.videoFrameCounts[0] === 24 ? '0.9' : '0.1'}, MQ = 0.5, VQ = 0.5, OA = 0.8 </answer>`);
-    const v = await new JudgeEngine(r).judge({ ...pair(), mode: 'pointwise', videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(0, 16), 'b')] });
+    const v = await new JudgeEngine(r).judge({
+      ...pair(),
+      mode: 'pointwise',
+      videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(0, 16), 'b')],
+    });
     expect(v.answer).toBeNull();
-    expect(v.scores).toEqual([{ TA: 0.9, MQ: 0.5, VQ: 0.5, overall: 0.8 }, { TA: 0.1, MQ: 0.5, VQ: 0.5, overall: 0.8 }]);
+    expect(v.scores).toEqual([
+      { TA: 0.9, MQ: 0.5, VQ: 0.5, overall: 0.8 },
+      { TA: 0.1, MQ: 0.5, VQ: 0.5, overall: 0.8 },
+    ]);
     expect(r.inputs[0]?.messages.flatMap((m) => m.images.map((i) => i.index))).toEqual([1, 4, 8, 11, 14, 17, 21, 24]);
   });
 

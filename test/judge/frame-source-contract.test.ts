@@ -51,7 +51,13 @@ function halve(video: RawVideo): RawVideo {
       for (let x = 0; x < w; x += 1) {
         for (let c = 0; c < 3; c += 1) {
           let sum = 0;
-          for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) sum += video.data[((f * video.height + 2 * y + dy) * video.width + 2 * x + dx) * 3 + c] ?? 0;
+          for (const [dx, dy] of [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+            [1, 1],
+          ] as const)
+            sum += video.data[((f * video.height + 2 * y + dy) * video.width + 2 * x + dx) * 3 + c] ?? 0;
           data[((f * h + y) * w + x) * 3 + c] = Math.round(sum / 4);
         }
       }
@@ -118,17 +124,24 @@ describeFrameSourceContract(
   { canFail: true },
 );
 
-describeFrameSourceContract(
-  'FileFrameSource (MP4 through ffmpeg, resized to half size)',
-  async () => {
-    const f = await prepare();
-    return { fresh: () => new FileFrameSource(f.media, f.mp4, { width: WIDTH / 2, height: HEIGHT / 2 }), expected: halve(f.video), tolerance: LOSSY, unreadable: [] };
-  },
-);
+describeFrameSourceContract('FileFrameSource (MP4 through ffmpeg, resized to half size)', async () => {
+  const f = await prepare();
+  return {
+    fresh: () => new FileFrameSource(f.media, f.mp4, { width: WIDTH / 2, height: HEIGHT / 2 }),
+    expected: halve(f.video),
+    tolerance: LOSSY,
+    unreadable: [],
+  };
+});
 
 describeFrameSourceContract('TrackedFrameSource around inline frames', () => {
   const video = clip();
-  return Promise.resolve({ fresh: () => new TrackedFrameSource(new RawFrameSource(video, 'inline:v1'), () => undefined, 'conn-1/g0/v1'), expected: video, tolerance: 0, unreadable: [] });
+  return Promise.resolve({
+    fresh: () => new TrackedFrameSource(new RawFrameSource(video, 'inline:v1'), () => undefined, 'conn-1/g0/v1'),
+    expected: video,
+    tolerance: 0,
+    unreadable: [],
+  });
 });
 
 describeFrameSourceContract(

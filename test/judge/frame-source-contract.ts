@@ -135,7 +135,10 @@ export function describeFrameSourceContract(label: string, setup: () => Promise<
       for (const bad of [-1, count, count + 7, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.5]) {
         for (const indices of [[bad], [0, bad], [bad, 0]]) {
           for (let round = 0; round < 2; round += 1) {
-            const error = await rejectionOf(call(() => source.frames(indices)), `frames([${indices.join(', ')}])`);
+            const error = await rejectionOf(
+              call(() => source.frames(indices)),
+              `frames([${indices.join(', ')}])`,
+            );
             expect(error.code, `frames([${indices.join(', ')}]): ${error.message}`).toBe('VIDEO_DECODE_FAILED');
             expect(error.message, 'the error names the source').toContain(source.label);
           }
@@ -148,7 +151,12 @@ export function describeFrameSourceContract(label: string, setup: () => Promise<
 
     it('answers concurrent first calls on a fresh source consistently', async () => {
       const fresh = fixture.fresh();
-      const [count, size, a, b] = await Promise.all([call(() => fresh.frameCount()), call(() => fresh.size()), call(() => fresh.frames([2, 0])), call(() => fresh.frames([0]))]);
+      const [count, size, a, b] = await Promise.all([
+        call(() => fresh.frameCount()),
+        call(() => fresh.size()),
+        call(() => fresh.frames([2, 0])),
+        call(() => fresh.frames([0])),
+      ]);
       expect(count).toBe(fixture.expected.frameCount);
       expect({ width: size.width, height: size.height }).toEqual({ width: fixture.expected.width, height: fixture.expected.height });
       expect(same(a[1], b[0])).toBe(true);

@@ -20,7 +20,10 @@ describe('unseen frame references: precision on labelled traces', () => {
     expect(new Set(HALLUCINATION_TRACES.map((t) => t.id)).size).toBe(HALLUCINATION_TRACES.length);
     for (const t of HALLUCINATION_TRACES) {
       // An expected frame is one never shown.
-      expect(t.expected.filter((f) => t.shown.includes(f)), t.id).toEqual([]);
+      expect(
+        t.expected.filter((f) => t.shown.includes(f)),
+        t.id,
+      ).toEqual([]);
     }
     expect(HALLUCINATION_TRACES.filter((t) => t.expected.length > 0).length).toBeGreaterThanOrEqual(20);
     expect(HALLUCINATION_TRACES.filter((t) => t.expected.length === 0).length).toBeGreaterThanOrEqual(20);

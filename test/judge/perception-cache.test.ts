@@ -92,7 +92,12 @@ describe('the embedded and learned judges reuse perceptions across a group (real
     const reasoner =
       kind === 'embedded'
         ? new EmbeddedReasoner(port, { temporal: true, perceptionCache: cache ? 4096 : null })
-        : new LearnedReasoner(port, policy, { version: 'learned', answerMode: learned.manifest.actions.answerMode, layout: manifestLayout(learned.manifest), perceptionCache: cache ? new PerceptionCache(4096) : null });
+        : new LearnedReasoner(port, policy, {
+            version: 'learned',
+            answerMode: learned.manifest.actions.answerMode,
+            layout: manifestLayout(learned.manifest),
+            perceptionCache: cache ? new PerceptionCache(4096) : null,
+          });
     const engine = new JudgeEngine(reasoner, {});
     judges.push(engine);
     return engine;
@@ -128,7 +133,13 @@ describe('the embedded and learned judges reuse perceptions across a group (real
     const viewed = new Map<number, Set<number>>();
     for (const [i, [a, b]] of pairs.entries()) {
       const src = (k: number, keyed: boolean): RawFrameSource => new RawFrameSource(videos[k] as RawVideo, `v${k}`, keyed ? `group-1/v${k}` : undefined);
-      const request = (keyed: boolean) => ({ id: `c${i}`, prompt: PROMPT, mode: 'pairwise' as const, videos: [src(a, keyed), src(b, keyed)], options: { trace: true } });
+      const request = (keyed: boolean) => ({
+        id: `c${i}`,
+        prompt: PROMPT,
+        mode: 'pairwise' as const,
+        videos: [src(a, keyed), src(b, keyed)],
+        options: { trace: true },
+      });
       const v1 = await withCache.judge(request(true));
       const v0 = await without.judge(request(false));
       expect(v1.answer).toEqual(v0.answer);

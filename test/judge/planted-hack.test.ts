@@ -57,7 +57,10 @@ describe('planted hack (testing aid)', () => {
       const judge = async (j: JudgeEngine): Promise<{ clean: number; flicker: number; version: string; preference: number | undefined }> => {
         const point = await j.judge({ id: 'p', prompt: PROMPT, mode: 'pointwise', videos: [new RawFrameSource(v.clean, 'clean')], options: {} }, {});
         const point2 = await j.judge({ id: 'q', prompt: PROMPT, mode: 'pointwise', videos: [new RawFrameSource(v.flicker, 'flicker')], options: {} }, {});
-        const pair = await j.judge({ id: 'r', prompt: PROMPT, mode: 'pairwise', videos: [new RawFrameSource(v.clean, 'clean'), new RawFrameSource(v.flicker, 'flicker')], options: {} }, {});
+        const pair = await j.judge(
+          { id: 'r', prompt: PROMPT, mode: 'pairwise', videos: [new RawFrameSource(v.clean, 'clean'), new RawFrameSource(v.flicker, 'flicker')], options: {} },
+          {},
+        );
         return { clean: point.scores[0]?.overall ?? NaN, flicker: point2.scores[0]?.overall ?? NaN, version: point.rmVersion, preference: pair.answer?.OA };
       };
       const honest = await judge(clean);

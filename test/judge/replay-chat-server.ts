@@ -40,7 +40,10 @@ export function readRecording(dir: string): RecordedTurn[] {
   for (const entry of readdirSync(dir)) {
     const folder = join(dir, entry);
     if (entry === 'frames' || !statSync(folder).isDirectory()) continue;
-    for (const file of readdirSync(folder).filter((f) => f.endsWith('.json')).sort()) out.push(JSON.parse(readFileSync(join(folder, file), 'utf8')) as RecordedTurn);
+    for (const file of readdirSync(folder)
+      .filter((f) => f.endsWith('.json'))
+      .sort())
+      out.push(JSON.parse(readFileSync(join(folder, file), 'utf8')) as RecordedTurn);
   }
   return out;
 }
@@ -50,10 +53,20 @@ function reply(turn: RecordedTurn): ScriptedReply {
   const message = turn.response.choices[0]?.message;
   const calls = message?.tool_calls ?? [];
   if (calls.length > 0) {
-    return { kind: 'tool_calls', content: message?.content ?? null, calls: calls.map((c) => ({ name: c.function.name, arguments: typeof c.function.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function.arguments ?? {}) })) };
+    return {
+      kind: 'tool_calls',
+      content: message?.content ?? null,
+      calls: calls.map((c) => ({
+        name: c.function.name,
+        arguments: typeof c.function.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function.arguments ?? {}),
+      })),
+    };
   }
   const usage = turn.response.usage;
-  const counted = usage?.prompt_tokens !== undefined && usage.completion_tokens !== undefined ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens } : null;
+  const counted =
+    usage?.prompt_tokens !== undefined && usage.completion_tokens !== undefined
+      ? { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens }
+      : null;
   return { kind: 'text', text: message?.content ?? '', usage: counted };
 }
 

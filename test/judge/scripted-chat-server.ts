@@ -42,7 +42,10 @@ export type BodyPart =
 export function videoFrames(url: string): string[] {
   const prefix = 'data:video/jpeg;base64,';
   if (!url.startsWith(prefix)) throw new Error(`not a JPEG frame-list video URL: ${url.slice(0, 40)}`);
-  return url.slice(prefix.length).split(',').map((b64) => `data:image/jpeg;base64,${b64}`);
+  return url
+    .slice(prefix.length)
+    .split(',')
+    .map((b64) => `data:image/jpeg;base64,${b64}`);
 }
 
 export type ScriptedReply =
@@ -58,7 +61,11 @@ export type ScriptedReply =
 
 export type ChatScript = (body: ChatBody, n: number) => ScriptedReply;
 
-export const text = (t: string, usage?: { prompt_tokens: number; completion_tokens: number } | null): ScriptedReply => ({ kind: 'text', text: t, ...(usage === undefined ? {} : { usage }) });
+export const text = (t: string, usage?: { prompt_tokens: number; completion_tokens: number } | null): ScriptedReply => ({
+  kind: 'text',
+  text: t,
+  ...(usage === undefined ? {} : { usage }),
+});
 
 export class ScriptedChatServer {
   readonly requests: RecordedRequest[] = [];
@@ -167,7 +174,14 @@ export class ScriptedChatServer {
           created: 0,
           model: 'scripted',
           choices: [{ index: 0, message, finish_reason: reply.kind === 'text' ? 'stop' : 'tool_calls' }],
-          ...(usage === null ? {} : { usage: usage === undefined ? { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } : { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } }),
+          ...(usage === null
+            ? {}
+            : {
+                usage:
+                  usage === undefined
+                    ? { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 }
+                    : { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+              }),
         };
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(payload));
@@ -270,5 +284,9 @@ export function sensibleScript(body: ChatBody): ScriptedReply {
     const call = `<tool_call>\n{"name": "select_frames", "arguments": {"target_frames": ${JSON.stringify(picks)}}}\n</tool_call>`;
     return text(`${snapshot}${pointwise ? '' : '<recommend answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 2 </recommend answer>'}\n${call}`);
   }
-  return text(pointwise ? `${snapshot}<answer> TA = 0.70, MQ = 0.60, VQ = 0.80, OA = 0.70 </answer>` : `${snapshot}<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>`);
+  return text(
+    pointwise
+      ? `${snapshot}<answer> TA = 0.70, MQ = 0.60, VQ = 0.80, OA = 0.70 </answer>`
+      : `${snapshot}<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>`,
+  );
 }

@@ -26,6 +26,7 @@ export class ScriptedReasoner implements Reasoner {
   }
 }
 
-export const ANSWER = (a = '1', cf = '1'): string => `<snapshot>saw it</snapshot><think>ok</think><answer> TA = ${a}, MQ = ${a}, VQ = ${a}, OA = ${a}, CF = ${cf} </answer>`;
+export const ANSWER = (a = '1', cf = '1'): string =>
+  `<snapshot>saw it</snapshot><think>ok</think><answer> TA = ${a}, MQ = ${a}, VQ = ${a}, OA = ${a}, CF = ${cf} </answer>`;
 export const TOOL = (frames: readonly unknown[], rec = 'TA = 1, MQ = 0, VQ = 0, OA = 1, CF = 2'): string =>
   `<snapshot>s</snapshot><think>need a closer look</think><recommend answer> ${rec} </recommend answer><tool_call>{"name": "select_frames", "arguments": {"target_frames": ${JSON.stringify(frames)}}}</tool_call>`;

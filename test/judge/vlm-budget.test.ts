@@ -30,7 +30,10 @@ describe('VLM context budget', () => {
     // As images (project profile) the same frames cost twice the tokens.
     expect(contextBound(resolveVlmOptions({ baseUrl: 'http://h:1/v1', model: 'm', profile: 'project' }, {}), DEFAULT_JUDGE_OPTIONS).initialTokens).toBe(4096);
     // Without a token budget: the window's tool results and every turn's completion.
-    const open = contextBound(resolveVlmOptions({ baseUrl: 'http://h:1/v1', model: 'm', tokenBudget: null }, {}), { ...DEFAULT_JUDGE_OPTIONS, memoryWindow: 2 });
+    const open = contextBound(resolveVlmOptions({ baseUrl: 'http://h:1/v1', model: 'm', tokenBudget: null }, {}), {
+      ...DEFAULT_JUDGE_OPTIONS,
+      memoryWindow: 2,
+    });
     expect(open.selectedTokens).toBe(2 * 3200);
   });
 
@@ -44,7 +47,9 @@ describe('VLM context budget', () => {
     expect(isVrGrpoError(caught, 'CONFIG_INVALID')).toBe(true);
     expect(String(caught)).toMatch(/17400 tokens .*maxModelLen = 16384/);
     // The same with a smaller token budget fits.
-    await expect(createVlmJudge({ vlm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm', maxModelLen: 16384, tokenBudget: 10000 }, env: {} })).resolves.toBeDefined();
+    await expect(
+      createVlmJudge({ vlm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'm', maxModelLen: 16384, tokenBudget: 10000 }, env: {} }),
+    ).resolves.toBeDefined();
   });
 
   it('samples the audit re-judgment (all frames, no tool) down to the frames that fit, never all 96', async () => {
@@ -56,7 +61,10 @@ describe('VLM context budget', () => {
     expect(fit).toBe(11);
     const engine = await createVlmJudge({ vlm, judge: { auditFraction: 1 }, env: {} });
     try {
-      await engine.judge({ id: 'a', prompt: 'p', mode: 'pairwise', videos: [new RawFrameSource(video(10), 'a'), new RawFrameSource(video(200), 'b')], options: {} }, {});
+      await engine.judge(
+        { id: 'a', prompt: 'p', mode: 'pairwise', videos: [new RawFrameSource(video(10), 'a'), new RawFrameSource(video(200), 'b')], options: {} },
+        {},
+      );
     } finally {
       await engine.close();
     }
@@ -79,10 +87,12 @@ describe('VLM concurrency limit', () => {
       limit.acquire(undefined, 'continue').then((r) => ['turn-2', r] as const),
     ];
     expect(limit.queued).toEqual({ continue: 2, new: 2 });
-    const settled = waiters.map((w) => w.then(([name, release]) => {
-      order.push(name);
-      release();
-    }));
+    const settled = waiters.map((w) =>
+      w.then(([name, release]) => {
+        order.push(name);
+        release();
+      }),
+    );
     first();
     await Promise.all(settled);
     expect(order).toEqual(['turn-1', 'turn-2', 'new-1', 'new-2']);

@@ -32,7 +32,15 @@ const valueOf = (g: number): number => (g <= 24 ? g - 1 : 100 + g - 25);
 const INITIAL = [1, 9, 16, 24, 25, 33, 40, 48];
 
 /** Small exact images (PNG, no resizing) keep these tests fast; the JPEG and resizing path has its own test. */
-const FAST: Partial<VlmOptions> = { profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 };
+const FAST: Partial<VlmOptions> = {
+  profile: 'project',
+  imageFormat: 'png',
+  resizeFactor: 1,
+  initialMinPixels: 64,
+  initialMaxPixels: 64,
+  selectedMinPixels: 64,
+  selectedMaxPixels: 64,
+};
 
 let server: ScriptedChatServer | null = null;
 let engine: JudgeEngine | null = null;
@@ -43,7 +51,11 @@ afterEach(async () => {
   server = null;
 });
 
-async function setup(script: ChatScript, vlm: Partial<VlmOptions> = {}, env: Record<string, string> = {}): Promise<{ server: ScriptedChatServer; engine: JudgeEngine }> {
+async function setup(
+  script: ChatScript,
+  vlm: Partial<VlmOptions> = {},
+  env: Record<string, string> = {},
+): Promise<{ server: ScriptedChatServer; engine: JudgeEngine }> {
   server = await ScriptedChatServer.start(script);
   engine = await createVlmJudge({ vlm: { baseUrl: server.baseUrl, model: 'vr-thinker-7b', ...FAST, ...vlm }, env });
   return { server, engine };
@@ -63,7 +75,11 @@ const frames = (body: ChatBody | undefined): (number | null)[] => (body === unde
 describe('VLM backend: what it sends', () => {
   it('sends the VR-Thinker conversation: tool description, task + 8 initial frames in index order, assistant turns verbatim, the tool result as a user turn with its frames', async () => {
     const turn0 = TOOL([2, 30]);
-    const { server: s, engine: e } = await setup((_, n) => text(n === 0 ? turn0 : ANSWER('2')), { stop: ['<|im_end|>'], maxTokens: 777 }, { VRGRPO_VLM_API_KEY: 'sk-test' });
+    const { server: s, engine: e } = await setup(
+      (_, n) => text(n === 0 ? turn0 : ANSWER('2')),
+      { stop: ['<|im_end|>'], maxTokens: 777 },
+      { VRGRPO_VLM_API_KEY: 'sk-test' },
+    );
     const v = await e.judge(pair({ trace: true }), {});
     expect(v.answer).toEqual({ TA: 2, MQ: 2, VQ: 2, OA: 2, CF: 1 });
     expect(v.rmVersion).toBe('vlm:vr-thinker-7b');
@@ -93,7 +109,11 @@ describe('VLM backend: what it sends', () => {
     const tool = b1?.messages[3];
     expect(messageText(tool ?? { role: '', content: '' })).toContain('After selecting frames:\nHere are the selected frames: 2, 30.');
     expect(frames(b1)).toEqual([...INITIAL, 2, 30]);
-    expect(sentImages(b1 as ChatBody).filter((i) => i.message === 3).map((i) => decodeImageUrl(i.url).red)).toEqual([valueOf(2), valueOf(30)]);
+    expect(
+      sentImages(b1 as ChatBody)
+        .filter((i) => i.message === 3)
+        .map((i) => decodeImageUrl(i.url).red),
+    ).toEqual([valueOf(2), valueOf(30)]);
     expect(v.turns?.map((t) => t.role)).toEqual(['assistant', 'tool', 'assistant']);
   });
 
@@ -155,7 +175,11 @@ describe('VLM backend: what it sends', () => {
     const { server: s, engine: e } = await setup(
       (_, n) =>
         n === 0
-          ? { kind: 'tool_calls', content: '<snapshot>s</snapshot><think>look closer</think><recommend answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 2 </recommend answer>', calls: [{ name: 'select_frames', arguments: '{"target_frames": [3, 27]}' }] }
+          ? {
+              kind: 'tool_calls',
+              content: '<snapshot>s</snapshot><think>look closer</think><recommend answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 2 </recommend answer>',
+              calls: [{ name: 'select_frames', arguments: '{"target_frames": [3, 27]}' }],
+            }
           : text(ANSWER('1')),
       { toolMode: 'tools' },
     );
@@ -168,7 +192,9 @@ describe('VLM backend: what it sends', () => {
     expect(tools.map((t) => [t.type, t.function?.name, t.function?.parameters?.required])).toEqual([['function', 'select_frames', ['target_frames']]]);
     expect(messageText(b0?.messages[0] ?? { role: '', content: '' })).not.toContain('# Tools');
     // The structured call went back into the transcript as <tool_call> text, and the frames were fetched.
-    expect(messageText(b1?.messages[2] ?? { role: '', content: '' })).toContain('<tool_call>\n{"name":"select_frames","arguments":{"target_frames":[3,27]}}\n</tool_call>');
+    expect(messageText(b1?.messages[2] ?? { role: '', content: '' })).toContain(
+      '<tool_call>\n{"name":"select_frames","arguments":{"target_frames":[3,27]}}\n</tool_call>',
+    );
     expect(frames(b1)).toEqual([...INITIAL, 3, 27]);
   });
 
@@ -198,12 +224,16 @@ describe('VLM backend: what it sends', () => {
 
 describe('VLM backend: budgets', () => {
   it('stops at the token budget with the last recommended answer, marked forced; without one it fails with FORMAT_ERROR', async () => {
-    const { server: s, engine: e } = await setup(() => text(TOOL([2], 'TA = 2, MQ = 1, VQ = 0, OA = 2, CF = 3'), { prompt_tokens: 12_000, completion_tokens: 200 }));
+    const { server: s, engine: e } = await setup(() =>
+      text(TOOL([2], 'TA = 2, MQ = 1, VQ = 0, OA = 2, CF = 3'), { prompt_tokens: 12_000, completion_tokens: 200 }),
+    );
     const v = await e.judge(pair(), {});
     expect(s.requests).toHaveLength(1);
     expect(v.forced).toBe(true);
     expect(v.answer).toEqual({ TA: 2, MQ: 1, VQ: 0, OA: 2, CF: 3 });
-    s.setScript(() => text('<tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>', { prompt_tokens: 12_000, completion_tokens: 200 }));
+    s.setScript(() =>
+      text('<tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>', { prompt_tokens: 12_000, completion_tokens: 200 }),
+    );
     expect(await codeOf(e.judge(pair(), {}))).toBe('FORMAT_ERROR');
     expect(s.requests).toHaveLength(2);
   });
@@ -220,7 +250,13 @@ describe('VLM backend: budgets', () => {
     const v = await e.judge(pair(), {});
     expect(v.forced).toBe(true);
     expect(s.requests).toHaveLength(1);
-    s.setScript((_, n) => text(n === 1 ? '<snapshot>s</snapshot><think>t</think><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2, 3, 4]}}</tool_call>' : ANSWER('2')));
+    s.setScript((_, n) =>
+      text(
+        n === 1
+          ? '<snapshot>s</snapshot><think>t</think><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2, 3, 4]}}</tool_call>'
+          : ANSWER('2'),
+      ),
+    );
     const w = await e.judge(pair({ trace: true }), {});
     expect(w.forced).toBe(false);
     expect(w.answer?.OA).toBe(2);

@@ -37,7 +37,17 @@ afterEach(async () => {
 async function setup(script: ChatScript): Promise<{ server: ScriptedChatServer; engine: JudgeEngine }> {
   server = await ScriptedChatServer.start(script);
   engine = await createVlmJudge({
-    vlm: { baseUrl: server.baseUrl, model: 'm', profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64 },
+    vlm: {
+      baseUrl: server.baseUrl,
+      model: 'm',
+      profile: 'project',
+      imageFormat: 'png',
+      resizeFactor: 1,
+      initialMinPixels: 64,
+      initialMaxPixels: 64,
+      selectedMinPixels: 64,
+      selectedMaxPixels: 64,
+    },
     env: {},
   });
   return { server, engine };
@@ -47,7 +57,9 @@ describe('VLM backend: hallucination checks on replayed traces', () => {
   it('flags frames cited but never shown (initial 1, 9, 16, 24, …; frame 30 shown only after it was selected)', async () => {
     const { engine: e } = await setup((body) =>
       toolRounds(body) === 0
-        ? text(`<snapshot>Frame 9 is dark, frame 12 looks blurry.</snapshot><think>Check 30.</think>${TOOL([30]).replace(/^<snapshot>s<\/snapshot><think>need a closer look<\/think>/, '')}`)
+        ? text(
+            `<snapshot>Frame 9 is dark, frame 12 looks blurry.</snapshot><think>Check 30.</think>${TOOL([30]).replace(/^<snapshot>s<\/snapshot><think>need a closer look<\/think>/, '')}`,
+          )
         : text(`<snapshot>Frame 30 is bright; frames 3-4 are dark.</snapshot><think>ok</think><answer> TA = 2, MQ = 2, VQ = 2, OA = 2, CF = 1 </answer>`),
     );
     const v = await e.judge(pair(), {});
@@ -58,7 +70,11 @@ describe('VLM backend: hallucination checks on replayed traces', () => {
   });
 
   it('flags an answer that contradicts itself (every dimension prefers video 2, overall says video 1)', async () => {
-    const { engine: e } = await setup(() => text('<snapshot>Frame 25 is brighter.</snapshot><think>Video 2 is better on everything.</think><answer> TA = 2, MQ = 2, VQ = 2, OA = 1, CF = 1 </answer>'));
+    const { engine: e } = await setup(() =>
+      text(
+        '<snapshot>Frame 25 is brighter.</snapshot><think>Video 2 is better on everything.</think><answer> TA = 2, MQ = 2, VQ = 2, OA = 1, CF = 1 </answer>',
+      ),
+    );
     const v = await e.judge(pair(), {});
     expect(v.hallucinations.map((h) => h.kind)).toEqual(['inconsistent_answer']);
     expect(v.answer?.OA).toBe(1);
@@ -86,7 +102,9 @@ describe('VLM backend: hallucination checks on replayed traces', () => {
 
   it('reports none for a clean trace that cites only frames it was shown', async () => {
     const { engine: e } = await setup((body) =>
-      toolRounds(body) === 0 ? text(TOOL([2, 26], 'TA = 2, MQ = 2, VQ = 2, OA = 2, CF = 2')) : text('<snapshot>Frames 2 and 26: video 2 is brighter.</snapshot><think>ok</think><answer> TA = 2, MQ = 2, VQ = 2, OA = 2, CF = 1 </answer>'),
+      toolRounds(body) === 0
+        ? text(TOOL([2, 26], 'TA = 2, MQ = 2, VQ = 2, OA = 2, CF = 2'))
+        : text('<snapshot>Frames 2 and 26: video 2 is brighter.</snapshot><think>ok</think><answer> TA = 2, MQ = 2, VQ = 2, OA = 2, CF = 1 </answer>'),
     );
     const v = await e.judge(pair(), {});
     expect(v.hallucinations).toEqual([]);

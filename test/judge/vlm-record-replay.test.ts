@@ -24,7 +24,13 @@ function video(base: number): RawVideo {
   for (let f = 0; f < 24; f++) data.fill(base + 4 * f, f * size, (f + 1) * size);
   return { width: 16, height: 16, frameCount: 24, fps: 8, data };
 }
-const pair = (): JudgmentRequest => ({ id: 'rec-1', prompt: 'a red circle moving left', mode: 'pairwise', videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(120), 'b')], options: { trace: true } });
+const pair = (): JudgmentRequest => ({
+  id: 'rec-1',
+  prompt: 'a red circle moving left',
+  mode: 'pairwise',
+  videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(120), 'b')],
+  options: { trace: true },
+});
 const SMALL = { initialMinPixels: 784, initialMaxPixels: 784, selectedMinPixels: 784, selectedMaxPixels: 784 } as const;
 
 const TURNS = [

@@ -122,7 +122,9 @@ describe('VLM backend, released profile: what it sends', () => {
     const v = await e.judge(pair(), {});
     const last = s.bodies[3];
     const turns = userTurns(last);
-    expect(messageText(turns[1] ?? { role: '', content: '' })).toBe('After selecting frames:\nError: frame index 97 is out of range; the valid range is [1,96].');
+    expect(messageText(turns[1] ?? { role: '', content: '' })).toBe(
+      'After selecting frames:\nError: frame index 97 is out of range; the valid range is [1,96].',
+    );
     // The first selection's images are gone, its text stays; the newest keeps its image; the initial video stays.
     expect(turns[2]?.content).toBe('\nAfter selecting frames: Here are the selected frames');
     expect(typeof turns[3]?.content === 'string' ? [] : turns[3]?.content.map((p) => p.type)).toEqual(['text', 'image_url']);
@@ -131,10 +133,22 @@ describe('VLM backend, released profile: what it sends', () => {
   });
 
   it.each([
-    ['a bare \\boxed{n} ending the response', '<synthesis>Video 2 turns blue on time.</synthesis><think>Video 2 follows the prompt.</think>\n\\boxed{2}', { OA: 2 }],
+    [
+      'a bare \\boxed{n} ending the response',
+      '<synthesis>Video 2 turns blue on time.</synthesis><think>Video 2 follows the prompt.</think>\n\\boxed{2}',
+      { OA: 2 },
+    ],
     ['the paper <Answer> without CF', '<Snapshot>s</Snapshot><Think>t</Think><Answer>TA=1, VQ=1, MQ=0, OA=1</Answer>', { TA: 1, VQ: 1, MQ: 0, OA: 1 }],
-    ['<final answer> with per-dimension values', '<synthesis>s</synthesis><think>t</think><final answer>\nTA = 0, MQ = 2, VQ = 2, OA = 2\n</final answer>', { TA: 0, MQ: 2, VQ: 2, OA: 2 }],
-    ['<answer> with CF and a spaced closing tag', '<snapshot>s</snapshot><think>t</think><answer> TA = 2, MQ = 0, VQ = 2, OA = 2, CF = 2 </ answer>', { TA: 2, MQ: 0, VQ: 2, OA: 2, CF: 2 }],
+    [
+      '<final answer> with per-dimension values',
+      '<synthesis>s</synthesis><think>t</think><final answer>\nTA = 0, MQ = 2, VQ = 2, OA = 2\n</final answer>',
+      { TA: 0, MQ: 2, VQ: 2, OA: 2 },
+    ],
+    [
+      '<answer> with CF and a spaced closing tag',
+      '<snapshot>s</snapshot><think>t</think><answer> TA = 2, MQ = 0, VQ = 2, OA = 2, CF = 2 </ answer>',
+      { TA: 2, MQ: 0, VQ: 2, OA: 2, CF: 2 },
+    ],
     ['<final answer> then \\boxed{n}', '<final answer>TA = 1, VQ = 0</final answer> \\boxed{1}<|im_end|>', { TA: 1, VQ: 0, OA: 1 }],
   ])('a replayed final answer in the form %s gives a verdict with exactly what the model said', async (_form, reply, expected) => {
     const { e } = await start([reply]);
@@ -149,10 +163,15 @@ describe('VLM backend, released profile: what it sends', () => {
 describe('VLM backend, released profile: the prompt template', () => {
   it('renders a user template file with the documented placeholders, and refuses an unknown placeholder at start-up', async () => {
     const file = join(dir, 'mine.txt');
-    writeFileSync(file, 'Judge {{prompt}} over {{total_frames}} frames ({{frames_per_video}} each, video 2 from {{video2_first}}); {{initial_frames}} shown, {{initial_per_video}} each; {{max_frames_per_call}} per call, {{max_tool_calls}} calls.');
+    writeFileSync(
+      file,
+      'Judge {{prompt}} over {{total_frames}} frames ({{frames_per_video}} each, video 2 from {{video2_first}}); {{initial_frames}} shown, {{initial_per_video}} each; {{max_frames_per_call}} per call, {{max_tool_calls}} calls.',
+    );
     const { s, e } = await start(['\\boxed{1}'], { promptTemplate: file });
     await e.judge(pair(), {});
-    expect(messageText(userTurns(s.bodies[0])[0] ?? { role: '', content: '' })).toBe(`Judge ${PROMPT} over 96 frames (48 each, video 2 from 49); 8 shown, 4 each; 8 per call, 3 calls.`);
+    expect(messageText(userTurns(s.bodies[0])[0] ?? { role: '', content: '' })).toBe(
+      `Judge ${PROMPT} over 96 frames (48 each, video 2 from 49); 8 shown, 4 each; 8 per call, 3 calls.`,
+    );
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, 'Judge {{prompt}} with {{frame_rate}}');
     let caught: unknown;

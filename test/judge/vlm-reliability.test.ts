@@ -24,9 +24,25 @@ function video(base: number, frames = 8): RawVideo {
   return { width: 8, height: 8, frameCount: frames, fps: 8, data };
 }
 
-const pair = (id = 'r1'): JudgmentRequest => ({ id, prompt: 'a red circle', mode: 'pairwise', videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(100), 'b')], options: {} });
+const pair = (id = 'r1'): JudgmentRequest => ({
+  id,
+  prompt: 'a red circle',
+  mode: 'pairwise',
+  videos: [new RawFrameSource(video(0), 'a'), new RawFrameSource(video(100), 'b')],
+  options: {},
+});
 
-const FAST: Partial<VlmOptions> = { profile: 'project', imageFormat: 'png', resizeFactor: 1, initialMinPixels: 64, initialMaxPixels: 64, selectedMinPixels: 64, selectedMaxPixels: 64, retryBaseDelayMs: 100, retryMaxDelayMs: 5_000 };
+const FAST: Partial<VlmOptions> = {
+  profile: 'project',
+  imageFormat: 'png',
+  resizeFactor: 1,
+  initialMinPixels: 64,
+  initialMaxPixels: 64,
+  selectedMinPixels: 64,
+  selectedMaxPixels: 64,
+  retryBaseDelayMs: 100,
+  retryMaxDelayMs: 5_000,
+};
 
 /** A fake clock for retries: records each requested wait and returns at once. */
 function recordingSleep(): { delays: number[]; deps: ChatClientDeps } {
@@ -78,7 +94,11 @@ describe('VLM backend: retries', () => {
 
   it('retries a dropped connection and a 408', async () => {
     const clock = recordingSleep();
-    const { server: s, engine: e } = await setup((_, n) => (n === 0 ? { kind: 'drop' } : n === 1 ? { kind: 'status', status: 408 } : text(ANSWER('2'))), {}, clock.deps);
+    const { server: s, engine: e } = await setup(
+      (_, n) => (n === 0 ? { kind: 'drop' } : n === 1 ? { kind: 'status', status: 408 } : text(ANSWER('2'))),
+      {},
+      clock.deps,
+    );
     const v = await e.judge(pair(), {});
     expect(v.answer?.OA).toBe(2);
     expect(s.requests).toHaveLength(3);
@@ -86,7 +106,11 @@ describe('VLM backend: retries', () => {
   });
 
   it('does not retry other 4xx: BACKEND_REJECTED with the status and the server text', async () => {
-    const { server: s, engine: e } = await setup(() => ({ kind: 'status', status: 400, body: '{"error":{"message":"At most 16 image(s) may be provided in one request"}}' }));
+    const { server: s, engine: e } = await setup(() => ({
+      kind: 'status',
+      status: 400,
+      body: '{"error":{"message":"At most 16 image(s) may be provided in one request"}}',
+    }));
     const f = await failure(e.judge(pair(), {}));
     expect(f.code).toBe('BACKEND_REJECTED');
     expect(f.details.status).toBe(400);
@@ -118,7 +142,11 @@ describe('VLM backend: retries', () => {
 
   it('ends the retries when Retry-After is longer than retryMaxDelayMs', async () => {
     const clock = recordingSleep();
-    const { server: s, engine: e } = await setup(() => ({ kind: 'status', status: 429, headers: { 'retry-after': '120' } }), { retryMaxDelayMs: 10_000 }, clock.deps);
+    const { server: s, engine: e } = await setup(
+      () => ({ kind: 'status', status: 429, headers: { 'retry-after': '120' } }),
+      { retryMaxDelayMs: 10_000 },
+      clock.deps,
+    );
     const f = await failure(e.judge(pair(), {}));
     expect(f.code).toBe('BACKEND_UNAVAILABLE');
     expect(f.message).toContain('retry after 120000 ms');
@@ -154,7 +182,15 @@ describe('VLM backend: time, concurrency, aborts, bad bodies', () => {
     expect(s.requests).toHaveLength(5);
     expect(s.maxInFlight).toBe(2);
     // The same limit, seen from the client: never more than 2 holders at once.
-    const client = new ChatCompletionsClient({ baseUrl: s.baseUrl, apiKey: null, timeoutMs: 5_000, maxAttempts: 1, retryBaseDelayMs: 1, retryMaxDelayMs: 1, concurrency: 2 });
+    const client = new ChatCompletionsClient({
+      baseUrl: s.baseUrl,
+      apiKey: null,
+      timeoutMs: 5_000,
+      maxAttempts: 1,
+      retryBaseDelayMs: 1,
+      retryMaxDelayMs: 1,
+      concurrency: 2,
+    });
     let peak = 0;
     const watch = setInterval(() => (peak = Math.max(peak, client.inFlight)), 5);
     await Promise.all([1, 2, 3, 4].map(() => client.complete({ model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0, max_tokens: 8 })));

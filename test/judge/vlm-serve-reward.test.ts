@@ -22,7 +22,10 @@ function video(level: number): RawVideo {
 
 /** configs/reward-vlm.yaml pointed at `baseUrl`, on a free port, with fast small images. */
 function config(baseUrl: string): string {
-  const c = parseYaml(readFileSync(join(PROJECT_ROOT, 'configs', 'reward-vlm.yaml'), 'utf8')) as { judge: { vlm: Record<string, unknown> }; rewardServer: Record<string, unknown> };
+  const c = parseYaml(readFileSync(join(PROJECT_ROOT, 'configs', 'reward-vlm.yaml'), 'utf8')) as {
+    judge: { vlm: Record<string, unknown> };
+    rewardServer: Record<string, unknown>;
+  };
   Object.assign(c.judge.vlm, { baseUrl, maxAttempts: 2, retryBaseDelayMs: 10, imageFormat: 'png', initialMaxPixels: 3136, selectedMaxPixels: 3136 });
   Object.assign(c.rewardServer, { port: 0, artifactRoot: dir });
   const file = join(dir, 'reward-vlm.yaml');
@@ -59,7 +62,14 @@ describe('serve-reward with judge.backend vlm', () => {
       expect(peer.hello).toMatchObject({ backend: 'vlm', rmVersion: 'vlm:vr-thinker' });
       peer.sendVideo('dark', video(30));
       peer.sendVideo('bright', video(220));
-      peer.send({ type: 'judge', id: 'j1', prompt: 'a bright scene', mode: 'pairwise', videos: [{ inline: 'dark' }, { inline: 'bright' }], options: { bothOrders: false } });
+      peer.send({
+        type: 'judge',
+        id: 'j1',
+        prompt: 'a bright scene',
+        mode: 'pairwise',
+        videos: [{ inline: 'dark' }, { inline: 'bright' }],
+        options: { bothOrders: false },
+      });
       const verdict = await peer.nextFor('j1', 30_000);
       expect(verdict).toMatchObject({ type: 'verdict', rmVersion: 'vlm:vr-thinker', answer: { OA: 1 } });
       expect(chat.requests.length).toBeGreaterThanOrEqual(2);

@@ -48,7 +48,13 @@ describe('VLM frames: pixel budgets and encoding', () => {
     const decoded = PNG.sync.read(Buffer.from(png.url.split(',')[1] ?? '', 'base64'));
     expect([decoded.width, decoded.height]).toEqual([8, 8]);
     for (let i = 0; i < 64; i++) expect([decoded.data[i * 4], decoded.data[i * 4 + 1], decoded.data[i * 4 + 2]]).toEqual([i * 4, 255 - i * 4, 100]);
-    const jpg = encodeFrame(new Uint8Array(112 * 56 * 3).fill(180), 112, 56, { minPixels: 784, maxPixels: 56 * 28, factor: Q }, { type: 'jpeg', jpegQuality: 85 });
+    const jpg = encodeFrame(
+      new Uint8Array(112 * 56 * 3).fill(180),
+      112,
+      56,
+      { minPixels: 784, maxPixels: 56 * 28, factor: Q },
+      { type: 'jpeg', jpegQuality: 85 },
+    );
     expect(decodeImageUrl(jpg.url)).toMatchObject({ format: 'jpeg', width: 56, height: 28 });
     expect(Math.abs(decodeImageUrl(jpg.url).red - 180)).toBeLessThanOrEqual(2);
     expect(jpg.bytes).toBeGreaterThan(100);
@@ -57,7 +63,10 @@ describe('VLM frames: pixel budgets and encoding', () => {
   it('caches encoded frames by content and budget, bounded by bytes (least recently used out first)', () => {
     const cache = new EncodedImageCache(3_000);
     let encodes = 0;
-    const enc = (level: number) => () => (encodes++, encodeFrame(new Uint8Array(8 * 8 * 3).fill(level), 8, 8, { minPixels: 64, maxPixels: 64, factor: 1 }, { type: 'png' }));
+    const enc = (level: number) => () => (
+      encodes++,
+      encodeFrame(new Uint8Array(8 * 8 * 3).fill(level), 8, 8, { minPixels: 64, maxPixels: 64, factor: 1 }, { type: 'png' })
+    );
     const key = (level: number, variant = 'a'): string => EncodedImageCache.key(new Uint8Array(8 * 8 * 3).fill(level), 8, 8, variant);
     const a = cache.getOrEncode(key(1), enc(1));
     expect(cache.getOrEncode(key(1), enc(1))).toBe(a);
@@ -76,7 +85,14 @@ describe('VLM frames: pixel budgets and encoding', () => {
 describe('VLM options and turn text', () => {
   it('fills defaults, reads the API key from VRGRPO_VLM_API_KEY, and names bad fields', () => {
     const o = resolveVlmOptions({ baseUrl: 'http://gpu:8000/v1/', model: 'vr-thinker' }, { VRGRPO_VLM_API_KEY: 'k' });
-    expect(o).toMatchObject({ baseUrl: 'http://gpu:8000/v1', apiKey: 'k', rmVersion: 'vlm:vr-thinker', temperature: 0, maxImages: 64, tokenBudget: 12 * 1024 - 200 });
+    expect(o).toMatchObject({
+      baseUrl: 'http://gpu:8000/v1',
+      apiKey: 'k',
+      rmVersion: 'vlm:vr-thinker',
+      temperature: 0,
+      maxImages: 64,
+      tokenBudget: 12 * 1024 - 200,
+    });
     expect(Object.isFrozen(o)).toBe(true);
     expect(resolveVlmOptions({ baseUrl: 'http://gpu:8000/v1', model: 'm', apiKey: 'own' }, { VRGRPO_VLM_API_KEY: 'k' }).apiKey).toBe('own');
     expect(resolveVlmOptions({ baseUrl: 'http://gpu:8000/v1', model: 'm' }, {}).apiKey).toBeNull();
@@ -114,13 +130,23 @@ describe('VLM options and turn text', () => {
   });
 
   it('parses what VLM servers return: unclosed tool calls (stop at </tool_call>), end markers, fenced JSON, boxed answers', () => {
-    expect(parseTurn('<think>t</think><recommend answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 2 </recommend answer>\n<tool_call>\n{"name": "select_frames", "arguments": {"target_frames": [3]}}\n', 'pairwise')).toMatchObject({
+    expect(
+      parseTurn(
+        '<think>t</think><recommend answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 2 </recommend answer>\n<tool_call>\n{"name": "select_frames", "arguments": {"target_frames": [3]}}\n',
+        'pairwise',
+      ),
+    ).toMatchObject({
       kind: 'tool_call',
       recommend: { OA: 1 },
       call: { ok: true, targetFrames: [3] },
     });
-    expect(parseTurn('<tool_call>```json\n{"name": "select_frames", "arguments": {"target_frames": [5, 6]}}\n```</tool_call><|endoftext|>', 'pairwise')).toMatchObject({ call: { ok: true, targetFrames: [5, 6] } });
-    const boxedRecommend = parseTurn('<synthesis>s</synthesis><think>t</think><recommend answer>\\boxed{1}</recommend answer><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>', 'pairwise');
+    expect(
+      parseTurn('<tool_call>```json\n{"name": "select_frames", "arguments": {"target_frames": [5, 6]}}\n```</tool_call><|endoftext|>', 'pairwise'),
+    ).toMatchObject({ call: { ok: true, targetFrames: [5, 6] } });
+    const boxedRecommend = parseTurn(
+      '<synthesis>s</synthesis><think>t</think><recommend answer>\\boxed{1}</recommend answer><tool_call>{"name": "select_frames", "arguments": {"target_frames": [2]}}</tool_call>',
+      'pairwise',
+    );
     expect(boxedRecommend).toMatchObject({ kind: 'tool_call' });
     if (boxedRecommend.kind === 'tool_call') expect(boxedRecommend.recommend).toEqual({ OA: 1 });
     const boxedAnswer = parseTurn('<think>t</think><answer>\\boxed{2}</answer><|im_end|>', 'pairwise');
@@ -131,11 +157,20 @@ describe('VLM options and turn text', () => {
 
   it('turns a response with structured tool_calls into <tool_call> text the engine parses', () => {
     const t = turnText({
-      choices: [{ message: { content: '<snapshot>s</snapshot><think>t</think>', tool_calls: [{ function: { name: 'select_frames', arguments: '{"target_frames": [4, 8]}' } }] } }],
+      choices: [
+        {
+          message: {
+            content: '<snapshot>s</snapshot><think>t</think>',
+            tool_calls: [{ function: { name: 'select_frames', arguments: '{"target_frames": [4, 8]}' } }],
+          },
+        },
+      ],
     });
     expect(parseTurn(t, 'pairwise')).toMatchObject({ kind: 'tool_call', call: { ok: true, targetFrames: [4, 8] } });
     const broken = turnText({ choices: [{ message: { content: '', tool_calls: [{ function: { name: 'select_frames', arguments: '{not json' } }] } }] });
     expect(parseTurn(broken, 'pairwise')).toMatchObject({ kind: 'tool_call', call: { ok: false } });
-    expect(turnText({ choices: [{ message: { content: '<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>' } }] })).toBe('<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>');
+    expect(turnText({ choices: [{ message: { content: '<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>' } }] })).toBe(
+      '<answer> TA = 1, MQ = 1, VQ = 1, OA = 1, CF = 1 </answer>',
+    );
   });
 });

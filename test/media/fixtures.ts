@@ -63,7 +63,7 @@ export function squareCentroid(video: RawVideo, index: number): readonly [number
 /** Mean absolute difference per channel (R, G, B) between two same-sized byte arrays of packed RGB24. */
 export function meanAbsErrorPerChannel(a: Uint8Array, b: Uint8Array): [number, number, number] {
   const sums: [number, number, number] = [0, 0, 0];
-  for (let i = 0; i < a.length; i += 1) sums[i % 3 as 0 | 1 | 2] += Math.abs((a[i] ?? 0) - (b[i] ?? 0));
+  for (let i = 0; i < a.length; i += 1) sums[(i % 3) as 0 | 1 | 2] += Math.abs((a[i] ?? 0) - (b[i] ?? 0));
   const pixels = a.length / 3;
   return [sums[0] / pixels, sums[1] / pixels, sums[2] / pixels];
 }

@@ -5,16 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
 import { frameAt, Media, type RawVideo } from '../../src/media/index.js';
-import {
-  childProcessNames,
-  makeClip,
-  maxAbsDiff,
-  meanAbsErrorPerChannel,
-  rejection,
-  squareCentroid,
-  writeScript,
-  type Clip,
-} from './fixtures.js';
+import { childProcessNames, makeClip, maxAbsDiff, meanAbsErrorPerChannel, rejection, squareCentroid, writeScript, type Clip } from './fixtures.js';
 
 let dir: string;
 let media: Media;
@@ -171,7 +162,10 @@ describe('Media failures', () => {
   it('reports random bytes as VIDEO_DECODE_FAILED with the ffprobe stderr tail', async () => {
     const rng = Rng.fromSeed(7);
     const junk = path.join(dir, 'junk.mp4');
-    fs.writeFileSync(junk, Uint8Array.from({ length: 4096 }, () => rng.nextUint32() & 0xff));
+    fs.writeFileSync(
+      junk,
+      Uint8Array.from({ length: 4096 }, () => rng.nextUint32() & 0xff),
+    );
     for (const attempt of [() => media.probe(junk), () => media.decode(junk)]) {
       const error = await rejection(attempt());
       expect(error.code).toBe('VIDEO_DECODE_FAILED');
@@ -186,11 +180,7 @@ describe('Media failures', () => {
     const truncated = path.join(dir, 'truncated.mp4');
     const bytes = fs.readFileSync(mp4);
     fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    const attempts = [
-      () => media.probe(truncated),
-      () => media.decode(truncated),
-      () => media.decode(truncated, { indices: [23] }),
-    ];
+    const attempts = [() => media.probe(truncated), () => media.decode(truncated), () => media.decode(truncated, { indices: [23] })];
     for (const attempt of attempts) {
       const error = await rejection(attempt());
       expect(error.code).toBe('VIDEO_DECODE_FAILED');
@@ -234,10 +224,7 @@ describe('Media failures', () => {
     const fake = fakeFfmpeg('broken-ffmpeg', 'echo "fake ffmpeg: refusing to work" >&2\nexit 1');
     const broken = await Media.create({ ffmpegPath: fake });
     const good = path.join(dir, 'concurrent-good.mp4');
-    const [bad, ok] = await Promise.allSettled([
-      broken.encodeMp4(clip.video, path.join(dir, 'concurrent-bad.mp4')),
-      media.encodeMp4(clip.video, good),
-    ]);
+    const [bad, ok] = await Promise.allSettled([broken.encodeMp4(clip.video, path.join(dir, 'concurrent-bad.mp4')), media.encodeMp4(clip.video, good)]);
     expect(ok.status).toBe('fulfilled');
     expect(bad.status).toBe('rejected');
     const error = await rejection(broken.encodeMp4(clip.video, path.join(dir, 'concurrent-bad.mp4')));

@@ -71,24 +71,52 @@ describe('a real short coordinator run', () => {
     await chooseTensorBackend('auto');
     const config = v1Config({
       reward: { mode: 'pairwise' },
-      training: { groupSize: 4, promptsPerStep: 2, steps: 2, evalEvery: 0, evalPrompts: 8, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 0 },
+      training: {
+        groupSize: 4,
+        promptsPerStep: 2,
+        steps: 2,
+        evalEvery: 0,
+        evalPrompts: 8,
+        checkpointEvery: 2,
+        videosEvery: 0,
+        tracesEvery: 0,
+        pipelineStaleness: 0,
+      },
     });
     const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: { learningRate: t.learningRate, clipRange: t.clipRange, beta: t.beta, timestepFraction: t.timestepFraction, maxGradNorm: t.maxGradNorm, innerEpochs: t.innerEpochs },
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
     });
     metrics = new CoordinatorMetrics();
     // Judgment 3 of each step fails, so failures by code and masked counts have something to show.
     const judge = new FakeJudge((call) => call % 12 === 3);
     try {
-      const coordinator = await Coordinator.create({ config, runDir: dir, generator, ...worldRun(config, generator), judge, log: silentLogger(), onStep: (m) => metrics.recordStep(m) });
+      const coordinator = await Coordinator.create({
+        config,
+        runDir: dir,
+        generator,
+        ...worldRun(config, generator),
+        judge,
+        log: silentLogger(),
+        onStep: (m) => metrics.recordStep(m),
+      });
       await coordinator.runLoop();
       metrics.runFinished();
     } finally {
       await generator.close();
     }
-    rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   });
 
   it.skipIf(SKIP_PROMTOOL)('passes promtool check metrics', async () => {
@@ -108,7 +136,9 @@ describe('a real short coordinator run', () => {
     expect(sampleValue(samples, 'vrgrpo_gold_accuracy')).toBeCloseTo(last.goldAccuracy as number, 12);
     expect(sampleValue(samples, 'vrgrpo_policy_grad_norm')).toBeCloseTo(last.gradNorm as number, 12);
     expect(sampleValue(samples, 'vrgrpo_policy_kl')).toBeCloseTo(last.kl as number, 12);
-    expect(sampleValue(samples, 'vrgrpo_judgments_total', { outcome: 'ok' }) + sampleValue(samples, 'vrgrpo_judgments_total', { outcome: 'failed' })).toBe(sum('judgments'));
+    expect(sampleValue(samples, 'vrgrpo_judgments_total', { outcome: 'ok' }) + sampleValue(samples, 'vrgrpo_judgments_total', { outcome: 'failed' })).toBe(
+      sum('judgments'),
+    );
     expect(sampleValue(samples, 'vrgrpo_judgments_total', { outcome: 'failed' })).toBe(sum('failedJudgments'));
     expect(sum('failedJudgments')).toBeGreaterThan(0);
     expect(sampleValue(samples, 'vrgrpo_judgment_failures_total', { code: 'JUDGE_FAILED' })).toBe(sum('failedJudgments'));
@@ -139,7 +169,11 @@ describe('CoordinatorMetrics pieces', () => {
     let now = 1_700_000_000_000;
     const m = new CoordinatorMetrics({ now: () => now });
     expect(sampleValue((await scrape(m)).samples, 'vrgrpo_last_step_timestamp_seconds')).toBe(1_700_000_000);
-    m.recordStep({ step: 0, heldOutGoldAccuracy: 0.42, heldOut: { split: 'heldout', prompts: 50, accuracy: 0.42, allCorrect: 0.1, perAttribute: { color: 0.5 }, quality: 0.8 } });
+    m.recordStep({
+      step: 0,
+      heldOutGoldAccuracy: 0.42,
+      heldOut: { split: 'heldout', prompts: 50, accuracy: 0.42, allCorrect: 0.1, perAttribute: { color: 0.5 }, quality: 0.8 },
+    });
     now += 5_000;
     m.recordStep(record(1));
     m.recordRewards({ combined: [0.1, 0.95, NaN], TA: [0, 1] });
@@ -180,14 +214,34 @@ describe('CoordinatorMetrics pieces', () => {
 
   it('tracks the RM version of each reward server and counts swaps (no credentials in labels)', async () => {
     const m = new CoordinatorMetrics();
-    m.setRmVersions(new Map([['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v1'], ['ws://10.0.0.2:9470', null]]));
-    m.setRmVersions(new Map([['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v1'], ['ws://10.0.0.2:9470', 'rm-v1']]));
-    m.setRmVersions(new Map([['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v2'], ['ws://10.0.0.2:9470', 'rm-v1']]));
+    m.setRmVersions(
+      new Map([
+        ['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v1'],
+        ['ws://10.0.0.2:9470', null],
+      ]),
+    );
+    m.setRmVersions(
+      new Map([
+        ['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v1'],
+        ['ws://10.0.0.2:9470', 'rm-v1'],
+      ]),
+    );
+    m.setRmVersions(
+      new Map([
+        ['ws://user:secret@10.0.0.1:9470/?token=x', 'rm-v2'],
+        ['ws://10.0.0.2:9470', 'rm-v1'],
+      ]),
+    );
     const { samples, text } = await scrape(m);
     expect(text).not.toContain('secret');
     expect(text).not.toContain('token');
     expect(sampleValue(samples, 'vrgrpo_reward_server_info', { server: 'ws://10.0.0.1:9470' })).toBe(1);
-    expect(samples.filter((s) => s.name === 'vrgrpo_reward_server_info').map((s) => `${s.labels.server} ${s.labels.rm_version}`).sort()).toEqual(['ws://10.0.0.1:9470 rm-v2', 'ws://10.0.0.2:9470 rm-v1']);
+    expect(
+      samples
+        .filter((s) => s.name === 'vrgrpo_reward_server_info')
+        .map((s) => `${s.labels.server} ${s.labels.rm_version}`)
+        .sort(),
+    ).toEqual(['ws://10.0.0.1:9470 rm-v2', 'ws://10.0.0.2:9470 rm-v1']);
     expect(sampleValue(samples, 'vrgrpo_reward_server_rm_changes_total', { server: 'ws://10.0.0.1:9470' })).toBe(1);
     expect(sampleValue(samples, 'vrgrpo_reward_server_rm_changes_total', { server: 'ws://10.0.0.2:9470' })).toBe(0);
   });

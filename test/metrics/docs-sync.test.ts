@@ -55,8 +55,16 @@ describe('docs/metrics.md', () => {
     });
 
     it(`the ${heading.toLowerCase()} registry holds exactly its defined metrics`, () => {
-      const registered = metrics.registry.getMetricsAsArray().map((m) => `${m.name} ${String(m.type)}`).sort();
-      expect(registered).toEqual(metrics.definitions().map((d) => `${d.name} ${d.type}`).sort());
+      const registered = metrics.registry
+        .getMetricsAsArray()
+        .map((m) => `${m.name} ${String(m.type)}`)
+        .sort();
+      expect(registered).toEqual(
+        metrics
+          .definitions()
+          .map((d) => `${d.name} ${d.type}`)
+          .sort(),
+      );
     });
   }
 
@@ -79,7 +87,10 @@ describe('monitoring/ queries only metrics that exist', () => {
   it('grafana/vr-grpo.json (panels and annotations)', () => {
     const text = readFileSync(join(PROJECT_ROOT, 'monitoring', 'grafana', 'vr-grpo.json'), 'utf8');
     const dashboard = JSON.parse(text) as { panels: { targets?: { expr: string }[] }[]; annotations: { list: { expr?: string }[] } };
-    const exprs = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...dashboard.annotations.list.flatMap((a) => (a.expr === undefined ? [] : [a.expr]))];
+    const exprs = [
+      ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ...dashboard.annotations.list.flatMap((a) => (a.expr === undefined ? [] : [a.expr])),
+    ];
     const refs = exprs.flatMap(metricRefs);
     expect(refs.length).toBeGreaterThan(20);
     expect(refs.filter((r) => !known.has(r))).toEqual([]);

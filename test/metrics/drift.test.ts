@@ -55,7 +55,14 @@ describe('psi', () => {
     const ref = [...range(50, () => 0), ...range(50, () => 1)];
     expect(quantileEdges(ref, 10)).toEqual([0, 0.5, 1]);
     expect(psi(ref, ref)).toBeCloseTo(0, 12);
-    expect(Number.isFinite(psi(ref, range(10, () => 2)))).toBe(true);
+    expect(
+      Number.isFinite(
+        psi(
+          ref,
+          range(10, () => 2),
+        ),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -132,7 +139,10 @@ describe('RewardWindow', () => {
     w.push([3]);
     expect(w.ready).toBe(true);
     expect([w.reference(), w.recent()]).toEqual([[1, 2], [3]]);
-    const copy = new RewardWindow({ referenceSteps: 2, recentSteps: 1, reference: 'trailing' }, JSON.parse(JSON.stringify(w.state())) as ReturnType<RewardWindow['state']>);
+    const copy = new RewardWindow(
+      { referenceSteps: 2, recentSteps: 1, reference: 'trailing' },
+      JSON.parse(JSON.stringify(w.state())) as ReturnType<RewardWindow['state']>,
+    );
     for (const x of [w, copy]) x.push([4]);
     expect([copy.reference(), copy.recent()]).toEqual([[2, 3], [4]]);
     expect(w.state()).toEqual(copy.state());
@@ -141,7 +151,10 @@ describe('RewardWindow', () => {
   it('initial: reference = the first steps, kept for ever', () => {
     const w = new RewardWindow({ referenceSteps: 2, recentSteps: 2, reference: 'initial' });
     for (let i = 1; i <= 6; i++) w.push([i]);
-    expect([w.reference(), w.recent()]).toEqual([[1, 2], [5, 6]]);
+    expect([w.reference(), w.recent()]).toEqual([
+      [1, 2],
+      [5, 6],
+    ]);
     expect(() => new RewardWindow({ referenceSteps: 0, recentSteps: 1, reference: 'initial' })).toThrow(/referenceSteps/);
   });
 });
@@ -175,7 +188,9 @@ describe('ProxyGoldDivergence', () => {
     expect(ups.some((r) => r.tripped)).toBe(false);
     expect(ups[7]?.value).toBeLessThan(0);
     const tiny = new ProxyGoldDivergence({ ...opts, minGoldDrop: 0.5 });
-    expect(range(8, (i) => tiny.observe(i, 1 + 0.1 * i + (wobble[i % 5] ?? 0), 0.8 - 0.03 * i + (wobble[(i + 2) % 5] ?? 0))).some((r) => r.tripped)).toBe(false);
+    expect(range(8, (i) => tiny.observe(i, 1 + 0.1 * i + (wobble[i % 5] ?? 0), 0.8 - 0.03 * i + (wobble[(i + 2) % 5] ?? 0))).some((r) => r.tripped)).toBe(
+      false,
+    );
     const a = new ProxyGoldDivergence(opts);
     for (let i = 0; i < 3; i++) a.observe(i, 1 + 0.1 * i, 0.8 - 0.03 * i + (wobble[i] ?? 0));
     const b = new ProxyGoldDivergence(opts, JSON.parse(JSON.stringify(a.state())) as ReturnType<ProxyGoldDivergence['state']>);
@@ -215,7 +230,11 @@ function stream(steps: number, mean: (step: number) => number, gold: (step: numb
 describe('DriftMonitor', () => {
   it('is quiet on a stationary stream', () => {
     const m = new DriftMonitor(OPTIONS);
-    const reports = stream(60, () => 1, () => ({ acc: 0.6, q: 0.9 })).map((o) => m.observeStep(o));
+    const reports = stream(
+      60,
+      () => 1,
+      () => ({ acc: 0.6, q: 0.9 }),
+    ).map((o) => m.observeStep(o));
     expect(reports.flatMap((r) => r.trips)).toEqual([]);
     const last = reports.at(-1);
     expect(last?.psi.combined).toBeLessThan(0.1);
@@ -230,7 +249,11 @@ describe('DriftMonitor', () => {
 
   it('trips PSI and Page-Hinkley (increase) on a mean shift of the dimension that shifted only, once each', () => {
     const m = new DriftMonitor(OPTIONS);
-    const reports = stream(40, (s) => (s <= 20 ? 1 : 1.2), () => null).map((o) => m.observeStep(o));
+    const reports = stream(
+      40,
+      (s) => (s <= 20 ? 1 : 1.2),
+      () => null,
+    ).map((o) => m.observeStep(o));
     const trips = reports.flatMap((r) => r.trips);
     const psiTrips = trips.filter((t) => t.detector === 'psi');
     expect(psiTrips.map((t) => t.dimension)).toEqual(['combined']);
@@ -245,7 +268,11 @@ describe('DriftMonitor', () => {
 
   it('trips the hacking detector once when the reward rises while gold falls, not when gold rises too', () => {
     const hacked = new DriftMonitor(OPTIONS);
-    const h = stream(30, (s) => 1 + 0.01 * s, (s) => ({ acc: 0.6, q: 0.9 - 0.01 * s })).map((o) => hacked.observeStep(o));
+    const h = stream(
+      30,
+      (s) => 1 + 0.01 * s,
+      (s) => ({ acc: 0.6, q: 0.9 - 0.01 * s }),
+    ).map((o) => hacked.observeStep(o));
     const trips = h.flatMap((r) => r.trips).filter((t) => t.detector === 'proxy_gold_divergence');
     expect(trips).toHaveLength(1);
     expect(trips[0]?.step).toBe(8);
@@ -253,13 +280,21 @@ describe('DriftMonitor', () => {
     // gold overall = 0.6·accuracy + 0.4·quality
     expect(h[0]?.gold).toBeCloseTo(0.6 * 0.6 + 0.4 * 0.89, 1);
     const honest = new DriftMonitor(OPTIONS);
-    const c = stream(30, (s) => 1 + 0.01 * s, (s) => ({ acc: 0.6 + 0.005 * s, q: 0.9 })).map((o) => honest.observeStep(o));
+    const c = stream(
+      30,
+      (s) => 1 + 0.01 * s,
+      (s) => ({ acc: 0.6 + 0.005 * s, q: 0.9 }),
+    ).map((o) => honest.observeStep(o));
     expect(c.flatMap((r) => r.trips).filter((t) => t.detector === 'proxy_gold_divergence')).toEqual([]);
     expect(c.at(-1)?.proxyGoldDivergence).toBeLessThan(0);
   });
 
   it('resumes from a JSON round trip of its state with identical reports', () => {
-    const obs = stream(40, (s) => (s <= 20 ? 1 : 1.2), (s) => ({ acc: 0.6, q: 0.9 - 0.005 * s }));
+    const obs = stream(
+      40,
+      (s) => (s <= 20 ? 1 : 1.2),
+      (s) => ({ acc: 0.6, q: 0.9 - 0.005 * s }),
+    );
     const whole = new DriftMonitor(OPTIONS);
     const expected = obs.map((o) => whole.observeStep(o));
     const first = new DriftMonitor(OPTIONS);
@@ -291,7 +326,12 @@ describe('DriftMonitor', () => {
     expect(p2.kendallTau.combined).toBe(-1);
     expect(p2.meanShift.combined).toBeCloseTo(0.1, 12);
     expect(p2.sincePrevious).toMatchObject({ step: 25, rmVersions: ['rm-v1'] });
-    expect(p2.trips.map((t) => `${t.detector}:${t.dimension ?? ''}`).sort()).toEqual(['anchor_kendall_tau:TA', 'anchor_kendall_tau:combined', 'anchor_mean_shift:TA', 'anchor_mean_shift:combined']);
+    expect(p2.trips.map((t) => `${t.detector}:${t.dimension ?? ''}`).sort()).toEqual([
+      'anchor_kendall_tau:TA',
+      'anchor_kendall_tau:combined',
+      'anchor_mean_shift:TA',
+      'anchor_mean_shift:combined',
+    ]);
     // Still drifted on the next pass: no repeated trip; back to normal: re-armed.
     expect(m.observeAnchors(pass(50, 'rm-v2', [0.5, 0.4, 0.3, 0.2])).trips).toEqual([]);
     expect(m.observeAnchors(pass(55, 'rm-v1', [0.1, 0.2, 0.3, 0.4])).trips).toEqual([]);

@@ -22,7 +22,10 @@ interface RuleTests {
   tests: { name?: string; alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
 }
 
-const alertNames = (): string[] => (parse(readFileSync(join(MONITORING, 'alerts.yml'), 'utf8')) as RuleFile).groups.flatMap((g) => g.rules.flatMap((r) => (r.alert === undefined ? [] : [r.alert])));
+const alertNames = (): string[] =>
+  (parse(readFileSync(join(MONITORING, 'alerts.yml'), 'utf8')) as RuleFile).groups.flatMap((g) =>
+    g.rules.flatMap((r) => (r.alert === undefined ? [] : [r.alert])),
+  );
 
 describe('alert rule tests cover every rule', () => {
   it('each alert of alerts.yml is expected to fire in some test and not to fire in another', () => {
@@ -33,8 +36,14 @@ describe('alert rule tests cover every rule', () => {
     expect(names.length).toBeGreaterThanOrEqual(6);
     for (const name of names) {
       const mine = cases.filter((c) => c.alertname === name);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${name} has a firing case`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${name} has a not-firing case`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${name} has a firing case`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${name} has a not-firing case`,
+      ).toBe(true);
     }
     // No test names an alert that does not exist.
     expect(cases.map((c) => c.alertname).filter((n) => !names.includes(n))).toEqual([]);
@@ -100,8 +109,14 @@ describe.skipIf(SKIP_PROMTOOL)('promtool', () => {
   });
 
   it('every query of the Grafana dashboard parses as PromQL (as recording rules under check rules)', async () => {
-    const dashboard = JSON.parse(readFileSync(join(MONITORING, 'grafana', 'vr-grpo.json'), 'utf8')) as { panels: { targets?: { expr: string }[] }[]; annotations: { list: { expr?: string }[] } };
-    const exprs = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...dashboard.annotations.list.flatMap((a) => (a.expr === undefined ? [] : [a.expr]))];
+    const dashboard = JSON.parse(readFileSync(join(MONITORING, 'grafana', 'vr-grpo.json'), 'utf8')) as {
+      panels: { targets?: { expr: string }[] }[];
+      annotations: { list: { expr?: string }[] };
+    };
+    const exprs = [
+      ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ...dashboard.annotations.list.flatMap((a) => (a.expr === undefined ? [] : [a.expr])),
+    ];
     expect(exprs.length).toBeGreaterThan(20);
     const rules = exprs.map((e, i) => `      - record: grafana:query_${i}\n        expr: ${JSON.stringify(e.replaceAll('$__rate_interval', '5m'))}`);
     const file = join(scratch, 'grafana-queries.yml');
@@ -120,7 +135,10 @@ describe.skipIf(SKIP_PROMTOOL)('promtool', () => {
   it('test rules fails when an expectation is wrong (the harness can fail)', async () => {
     const tests = readFileSync(join(MONITORING, 'alerts.test.yml'), 'utf8').replace('alerts.yml', join(MONITORING, 'alerts.yml'));
     // Expect the reward-server-down alert one evaluation too early.
-    const wrong = tests.replace(/- eval_time: 2m\n(\s+)alertname: VrGrpoRewardServerDown\n\s+exp_alerts: \[\]/, '- eval_time: 2m\n$1alertname: VrGrpoRewardServerDown\n$1exp_alerts:\n$1  - exp_labels: { severity: critical, job: vr-grpo-reward-server, instance: "rm1:9470" }');
+    const wrong = tests.replace(
+      /- eval_time: 2m\n(\s+)alertname: VrGrpoRewardServerDown\n\s+exp_alerts: \[\]/,
+      '- eval_time: 2m\n$1alertname: VrGrpoRewardServerDown\n$1exp_alerts:\n$1  - exp_labels: { severity: critical, job: vr-grpo-reward-server, instance: "rm1:9470" }',
+    );
     expect(wrong).not.toBe(tests);
     const file = join(scratch, 'wrong.test.yml');
     writeFileSync(file, wrong);

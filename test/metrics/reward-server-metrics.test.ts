@@ -22,13 +22,19 @@ import { SKIP_PROMTOOL, expectPromtoolCleanMetrics, parseExposition, sampleSum, 
 type Verdict = Extract<ServerMessage, { type: 'verdict' }>;
 
 /** GET (or another method) on the server's HTTP side: status, headers and raw body. */
-function request(port: number, pathName: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; contentType: string; body: string }> {
+function request(
+  port: number,
+  pathName: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; contentType: string; body: string }> {
   return within(
     new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: pathName, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       });
       req.on('error', reject);

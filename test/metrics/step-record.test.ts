@@ -6,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { parseStepRecord, stepRecordSchema, strictStepRecordSchema } from '../../src/metrics/index.js';
 
-const heldOut = { split: 'heldout', prompts: 32, accuracy: 0.5, allCorrect: 0.25, perAttribute: { color: 0.5 }, quality: 0.9, withEvents: { prompts: 8, accuracy: 0.4 } };
+const heldOut = {
+  split: 'heldout',
+  prompts: 32,
+  accuracy: 0.5,
+  allCorrect: 0.25,
+  perAttribute: { color: 0.5 },
+  quality: 0.9,
+  withEvents: { prompts: 8, accuracy: 0.4 },
+};
 const record = {
   time: '2026-12-05T06:00:00.000Z',
   step: 3,

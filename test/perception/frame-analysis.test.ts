@@ -46,7 +46,11 @@ describe('analyseFrame', () => {
   });
 
   it('splits two touching objects of different colours', () => {
-    const a = analyseFrame(render(scene([object({ cx: 25, cy: 32 }), object({ cx: 38, cy: 32, rgb: [0.15, 0.75, 0.2], shape: 'square', radius: 6 })], {}, [0.5, 0.5, 0.5])), 64, 64);
+    const a = analyseFrame(
+      render(scene([object({ cx: 25, cy: 32 }), object({ cx: 38, cy: 32, rgb: [0.15, 0.75, 0.2], shape: 'square', radius: 6 })], {}, [0.5, 0.5, 0.5])),
+      64,
+      64,
+    );
     expect(a.blobs).toHaveLength(2);
     const xs = a.blobs.map((b) => b.x).sort((p, q) => p - q);
     expect(Math.abs((xs[0] ?? 0) - 25)).toBeLessThan(1.5);

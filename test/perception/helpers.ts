@@ -2,7 +2,16 @@
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import type { FramePerception } from '../../src/judge/backends/embedded/perception/index.js';
-import { BACKGROUND_COLOURS, BACKGROUND_COLOUR_NAMES, OBJECT_COLOURS, OBJECT_COLOUR_NAMES, SHAPES, nearestColour, objectPosition, type Scene } from '../../src/world/index.js';
+import {
+  BACKGROUND_COLOURS,
+  BACKGROUND_COLOUR_NAMES,
+  OBJECT_COLOURS,
+  OBJECT_COLOUR_NAMES,
+  SHAPES,
+  nearestColour,
+  objectPosition,
+  type Scene,
+} from '../../src/world/index.js';
 
 export const RM_V1 = join(PROJECT_ROOT, 'models', 'rm-v1');
 export const RM_V2 = join(PROJECT_ROOT, 'models', 'rm-v2');
@@ -16,7 +25,12 @@ export function frameOf(data: Uint8Array, f: number, width = 64, height = 64): U
 }
 
 /** Scores one perceived frame against the scene's first object (nearest detection to its true position) and background. */
-export function scoreFrame(p: FramePerception, scene: Scene, f: number, frames: number): { colour: boolean; shape: boolean; background: boolean; found: boolean } {
+export function scoreFrame(
+  p: FramePerception,
+  scene: Scene,
+  f: number,
+  frames: number,
+): { colour: boolean; shape: boolean; background: boolean; found: boolean } {
   const o = scene.objects[0];
   const background = argmax(p.backgroundProbs) === BACKGROUND_COLOUR_NAMES.indexOf(nearestColour(BACKGROUND_COLOURS, scene.background));
   if (o === undefined) return { colour: false, shape: false, background, found: false };

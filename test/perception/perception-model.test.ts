@@ -191,7 +191,10 @@ describe('model folder errors', () => {
 
   it('bad manifest, missing/altered/corrupt model, or a foreign layout → MODEL_INVALID', async () => {
     await expectCode(Perception.create(variant((d) => writeFileSync(join(d, 'manifest.json'), '{ not json'))), 'MODEL_INVALID');
-    await expectCode(Perception.create(variant((d) => writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...manifest, format: 'other' })))), 'MODEL_INVALID');
+    await expectCode(
+      Perception.create(variant((d) => writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...manifest, format: 'other' })))),
+      'MODEL_INVALID',
+    );
     await expectCode(Perception.create(variant((d) => rmSync(join(d, 'model.onnx')))), 'MODEL_INVALID');
     await expectCode(Perception.create(variant((d) => writeFileSync(join(d, 'model.onnx'), 'garbage'))), 'MODEL_INVALID');
     const corrupt = new Uint8Array(readFileSync(join(RM_V2, 'model.onnx'))).slice(0, 5000);
@@ -201,13 +204,18 @@ describe('model folder errors', () => {
       Perception.create(
         variant((d) => {
           writeFileSync(join(d, 'model.onnx'), corrupt);
-          writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...manifest, model: { ...manifest.model, bytes: corrupt.length, sha256: sha256Hex(corrupt) } }));
+          writeFileSync(
+            join(d, 'manifest.json'),
+            JSON.stringify({ ...manifest, model: { ...manifest.model, bytes: corrupt.length, sha256: sha256Hex(corrupt) } }),
+          );
         }),
       ),
       'MODEL_INVALID',
     );
     await expectCode(
-      Perception.create(variant((d) => writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...manifest, input: { ...manifest.input, featureSize: 99 } })))),
+      Perception.create(
+        variant((d) => writeFileSync(join(d, 'manifest.json'), JSON.stringify({ ...manifest, input: { ...manifest.input, featureSize: 99 } }))),
+      ),
       'MODEL_INVALID',
     );
   });
@@ -215,6 +223,13 @@ describe('model folder errors', () => {
   it('close is idempotent and a closed model refuses work', async () => {
     const p = await Perception.create(RM_V1);
     await Promise.all([p.close(), p.close()]);
-    await expectCode(p.perceive(clean.slice(0, 1).map((it) => ({ index: 0, rgb: it.rgb })), 64, 64), 'INFERENCE_FAILED');
+    await expectCode(
+      p.perceive(
+        clean.slice(0, 1).map((it) => ({ index: 0, rgb: it.rgb })),
+        64,
+        64,
+      ),
+      'INFERENCE_FAILED',
+    );
   });
 });

@@ -44,7 +44,11 @@ afterAll(async () => {
 
 /** A clean v2 latent: one still object of `from` colour that turns `to` halfway through the clip. */
 function recolourLatent(from: ObjectColour, to: ObjectColour, shape: Shape, background: BackgroundColour, seed: number): Float32Array {
-  const latent = idealLatent({ objects: [{ colour: from, shape, motion: 'still', speed: null, event: { kind: 'recolour', colour: to, when: 'halfway' } }], background }, Rng.fromSeed(seed), 2);
+  const latent = idealLatent(
+    { objects: [{ colour: from, shape, motion: 'still', speed: null, event: { kind: 'recolour', colour: to, when: 'halfway' } }], background },
+    Rng.fromSeed(seed),
+    2,
+  );
   expect(latent).toHaveLength(latentDimOf(2));
   return latent;
 }
@@ -93,7 +97,10 @@ describe('rm-v3 (world v2 perception)', () => {
 
   it('classifies a flashing object with the flash colour during its 3 frames and its own colour around them', async () => {
     const latent = idealLatent(
-      { objects: [{ colour: 'blue', shape: 'cross', motion: 'right', speed: 'slow', event: { kind: 'flash', colour: 'yellow', when: 'halfway' } }], background: 'beige' },
+      {
+        objects: [{ colour: 'blue', shape: 'cross', motion: 'right', speed: 'slow', event: { kind: 'flash', colour: 'yellow', when: 'halfway' } }],
+        background: 'beige',
+      },
       Rng.fromSeed(21),
       2,
     );
@@ -152,7 +159,11 @@ describe('rm-v3 (world v2 perception)', () => {
     } as const;
     for (const name of ['rm-v1', 'rm-v2'] as const) {
       const p = PERCEPTION_PRESETS[name];
-      const sampler = new FrameSampler(deriveSeed(p.seed, 1), { ...DEFAULT_SCENES, ...('scenes' in p ? p.scenes : {}), defectProbability: p.defectProbability });
+      const sampler = new FrameSampler(deriveSeed(p.seed, 1), {
+        ...DEFAULT_SCENES,
+        ...('scenes' in p ? p.scenes : {}),
+        defectProbability: p.defectProbability,
+      });
       const h = createHash('sha256');
       for (let i = 0; i < 2; i++) {
         const r = sampleRows(sampler, p.batchSize);

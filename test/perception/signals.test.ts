@@ -25,7 +25,10 @@ async function perceiveVideo(latent: Float32Array, indices: readonly number[], p
 
 /** 8 distinct sorted frame indices of 24, drawn with a seeded RNG. */
 function sparse(rng: Rng): number[] {
-  return rng.shuffle(Array.from({ length: 24 }, (_, i) => i)).slice(0, 8).sort((a, b) => a - b);
+  return rng
+    .shuffle(Array.from({ length: 24 }, (_, i) => i))
+    .slice(0, 8)
+    .sort((a, b) => a - b);
 }
 
 const UNIFORM_8 = [0, 3, 7, 10, 13, 16, 20, 23];
@@ -99,4 +102,3 @@ describe('videoSignals', () => {
     expect(few.confidence).toBeLessThan(sorted.confidence);
   });
 });
-

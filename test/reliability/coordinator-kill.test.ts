@@ -74,7 +74,7 @@ describe('the coordinator killed with SIGKILL, then --resume', () => {
         })
         .map(Number);
     expect(orphans().length).toBeGreaterThan(0);
-    await until('the killed run\'s reward servers to exit', 30_000, () => (orphans().length === 0 ? true : null));
+    await until("the killed run's reward servers to exit", 30_000, () => (orphans().length === 0 ? true : null));
     const beforeResume = jsonLines(join(runDir, 'metrics.jsonl')).map((r) => r.step as number);
     expect(beforeResume.at(-1)).toBeLessThan(STEPS);
 

@@ -111,7 +111,9 @@ describe('a remote generator worker killed with SIGKILL mid-run', () => {
     const fresh = await startWorker(config, portOf(first.url), null);
     const code = await train.exited;
     expect(code, train.output()).toBe(1);
-    expect(train.output()).toMatch(/error \[GENERATOR_STATE_LOST\]: the generator worker .* came back with a policy after 0 update\(s\); this run has applied [1-9]/);
+    expect(train.output()).toMatch(
+      /error \[GENERATOR_STATE_LOST\]: the generator worker .* came back with a policy after 0 update\(s\); this run has applied [1-9]/,
+    );
     const steps = stepsOf(runDir);
     expect(new Set(steps).size).toBe(steps.length);
     expect(steps.length).toBeGreaterThanOrEqual(2);

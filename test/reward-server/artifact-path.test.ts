@@ -17,7 +17,10 @@ afterAll(() => {
 });
 
 async function codeOf(uri: string): Promise<string> {
-  const error: unknown = await resolveArtifactUri(uri, fixture.root).then(() => 'resolved', (e: unknown) => e);
+  const error: unknown = await resolveArtifactUri(uri, fixture.root).then(
+    () => 'resolved',
+    (e: unknown) => e,
+  );
   if (error === 'resolved') return 'resolved';
   if (!isVrGrpoError(error)) throw new Error(`unexpected ${String(error)}`);
   return error.code;

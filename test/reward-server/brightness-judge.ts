@@ -98,8 +98,18 @@ export class BrightnessJudge implements JudgeService {
     const preference: Preference = request.mode === 'pointwise' || Math.abs(first - second) < 1 ? 0 : first > second ? 1 : 2;
     const answer: PairwiseAnswer | null = request.mode === 'pairwise' ? { TA: preference, MQ: preference, VQ: preference, OA: preference, CF: 1 } : null;
     const turns: Turn[] = [
-      { index: 0, role: 'assistant', text: `<snapshot>brightness ${measured.map((m) => m.mean.toFixed(1)).join(' vs ')}</snapshot><think>compare</think>`, framesShown: [1, 2] },
-      { index: 1, role: 'assistant', text: `<answer> TA = ${preference}, MQ = ${preference}, VQ = ${preference}, OA = ${preference}, CF = 1 </answer>`, framesShown: [] },
+      {
+        index: 0,
+        role: 'assistant',
+        text: `<snapshot>brightness ${measured.map((m) => m.mean.toFixed(1)).join(' vs ')}</snapshot><think>compare</think>`,
+        framesShown: [1, 2],
+      },
+      {
+        index: 1,
+        role: 'assistant',
+        text: `<answer> TA = ${preference}, MQ = ${preference}, VQ = ${preference}, OA = ${preference}, CF = 1 </answer>`,
+        framesShown: [],
+      },
     ];
     for (const turn of turns) hooks.onTurn?.(turn);
     const scores =

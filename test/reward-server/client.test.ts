@@ -12,7 +12,13 @@ let server: RewardServer;
 let judge: BrightnessJudge;
 
 async function rejection(promise: Promise<unknown>): Promise<VrGrpoError> {
-  const error: unknown = await within(promise.then(() => undefined, (e: unknown) => e), 'a rejection');
+  const error: unknown = await within(
+    promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+    'a rejection',
+  );
   if (!isVrGrpoError(error)) throw new Error(`expected a VrGrpoError rejection, got ${String(error)}`);
   return error;
 }
@@ -62,7 +68,10 @@ describe('RewardServerClient', () => {
       await within(client.sendInlineVideo('b', uniformVideo(230)), 'ack');
       const turns: Turn[] = [];
       const verdict = await within(
-        client.judge({ id: 'r1', prompt: 'p', mode: 'pairwise', videos: [{ inline: 'a' }, { inline: 'b' }], options: { stream: true } }, { onTurn: (t) => turns.push(t) }),
+        client.judge(
+          { id: 'r1', prompt: 'p', mode: 'pairwise', videos: [{ inline: 'a' }, { inline: 'b' }], options: { stream: true } },
+          { onTurn: (t) => turns.push(t) },
+        ),
         'the verdict',
       );
       expect(verdict.answer?.OA).toBe(2);
@@ -77,7 +86,9 @@ describe('RewardServerClient', () => {
   it("rejects with the server's code: FORMAT_ERROR, FORBIDDEN_PATH, an inline-video refusal (OVERLOADED), local DUPLICATE_ID", async () => {
     const client = await RewardServerClient.connect(server.url, { token: 'tok' });
     try {
-      expect((await rejection(client.judge({ id: 'e1', prompt: 'format-error', mode: 'pointwise', videos: [{ uri: fixture.uri('dark.mp4') }] }))).code).toBe('FORMAT_ERROR');
+      expect((await rejection(client.judge({ id: 'e1', prompt: 'format-error', mode: 'pointwise', videos: [{ uri: fixture.uri('dark.mp4') }] }))).code).toBe(
+        'FORMAT_ERROR',
+      );
       const forbidden = await rejection(client.judge({ id: 'e2', prompt: 'p', mode: 'pointwise', videos: [{ uri: 'https://example.com/v.mp4' }] }));
       expect(forbidden.code).toBe('FORBIDDEN_PATH');
       expect(forbidden.details.id).toBe('e2');

@@ -52,7 +52,10 @@ describe('inline and file videos', () => {
     const verdict = verdictOf(await ws.nextFor('j1'));
     expect(verdict).toMatchObject({ id: 'j1', mode: 'pairwise', rmVersion: 'test-rm-1', answer: { OA: 2, TA: 2, CF: 1 } });
     expect(verdict.scores.map((s) => s.overall)).toEqual([0, 1]);
-    expect(verdict.framesViewed).toEqual([[0, 3], [0, 3]]);
+    expect(verdict.framesViewed).toEqual([
+      [0, 3],
+      [0, 3],
+    ]);
     // Refs are used once.
     ws.send(judgeMessage('j2', [{ inline: 'dark' }]));
     const reuse = await ws.nextError('j2');

@@ -68,7 +68,10 @@ describe('reward client pool retries by code over real replicas', () => {
   afterAll(() => fixture.remove());
 
   /** Four concurrent judgments on a pool of a replica failing with `code` and a healthy one. */
-  async function judgeAround(code: ErrorCode, retryOn: RetryOn): Promise<{ results: PromiseSettledResult<PooledVerdict>[]; failing: CodedFailureJudge; healthy: string }> {
+  async function judgeAround(
+    code: ErrorCode,
+    retryOn: RetryOn,
+  ): Promise<{ results: PromiseSettledResult<PooledVerdict>[]; failing: CodedFailureJudge; healthy: string }> {
     const failing = new CodedFailureJudge(code);
     const a = await startServer(fixture, { service: failing });
     const b = await startServer(fixture);
@@ -119,7 +122,13 @@ describe('reward client pool retries by code over real replicas', () => {
   it('rejects with NO_REPLICA_REACHABLE when no replica comes up in time', async () => {
     const pool = await RewardClientPool.create({ urls: [`ws://127.0.0.1:${await deadPort()}`], waitForReplicaMs: 100, reconnectDelayMs: 50 });
     try {
-      const error: unknown = await within(pool.judge(request).then(() => null, (e: unknown) => e), 'judgment without replicas');
+      const error: unknown = await within(
+        pool.judge(request).then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        'judgment without replicas',
+      );
       expect(isVrGrpoError(error, 'NO_REPLICA_REACHABLE')).toBe(true);
       expect(isVrGrpoError(error) && error.retryable).toBe(true);
     } finally {
@@ -129,11 +138,22 @@ describe('reward client pool retries by code over real replicas', () => {
 
   it('rejects a judgment waiting for a replica with CLOSED when the pool closes', async () => {
     const pool = await RewardClientPool.create({ urls: [`ws://127.0.0.1:${await deadPort()}`], waitForReplicaMs: 30_000, reconnectDelayMs: 50 });
-    const pending = pool.judge(request).then(() => null, (e: unknown) => e);
+    const pending = pool.judge(request).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await pool.close();
     const error = await within(pending, 'judgment after close');
     expect(isVrGrpoError(error, 'CLOSED')).toBe(true);
     expect(isVrGrpoError(error) && error.retryable).toBe(false);
-    expect(isVrGrpoError(await pool.judge(request).then(() => null, (e: unknown) => e), 'CLOSED')).toBe(true);
+    expect(
+      isVrGrpoError(
+        await pool.judge(request).then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        'CLOSED',
+      ),
+    ).toBe(true);
   });
 });

@@ -38,7 +38,10 @@ describe('reward client pool over real replicas', () => {
     const b = await startServer(fixture);
     const pool = await RewardClientPool.create({ urls: [a.server.url, b.server.url], maxAttempts: 3 });
     try {
-      const results = await within(Promise.all([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'pooled judgments');
+      const results = await within(
+        Promise.all([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))),
+        'pooled judgments',
+      );
       for (const r of results) {
         expect(r.replica).toBe(b.server.url);
         expect(r.verdict.answer?.OA).toBe(1);
@@ -59,7 +62,10 @@ describe('reward client pool over real replicas', () => {
     const pool = await RewardClientPool.create({ urls: [a.server.url, b.server.url], maxAttempts: 3, retryOn: 'transport', reconnectDelayMs: 50 });
     try {
       // Round-robin sends some judgments to the failing replica first: they fail there, and are not re-run on b.
-      const results = await within(Promise.allSettled([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'pooled judgments');
+      const results = await within(
+        Promise.allSettled([0, 1, 2, 3].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))),
+        'pooled judgments',
+      );
       const failed = results.filter((r) => r.status === 'rejected');
       expect(failed.length).toBe(failing.calls);
       expect(failed.length).toBeGreaterThan(0);
@@ -69,7 +75,13 @@ describe('reward client pool over real replicas', () => {
       await b.server.close();
       await a.server.close();
       const c = await startServer(fixture);
-      const pool2 = await RewardClientPool.create({ urls: [b.server.url, c.server.url], maxAttempts: 3, retryOn: 'transport', reconnectDelayMs: 50, waitForReplicaMs: 2_000 });
+      const pool2 = await RewardClientPool.create({
+        urls: [b.server.url, c.server.url],
+        maxAttempts: 3,
+        retryOn: 'transport',
+        reconnectDelayMs: 50,
+        waitForReplicaMs: 2_000,
+      });
       try {
         const r = await within(pool2.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }), 'judgment on the live replica');
         expect(r.replica).toBe(c.server.url);
@@ -98,7 +110,10 @@ describe('reward client pool over real replicas', () => {
       expect(isVrGrpoError(caught, 'FORMAT_ERROR')).toBe(true);
       expect(a.judge.calls.length + b.judge.calls.length).toBe(1);
       await a.server.close();
-      const after = await within(Promise.all([0, 1, 2].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))), 'judgments after a replica closed');
+      const after = await within(
+        Promise.all([0, 1, 2].map(() => pool.judge({ prompt: 'p', mode: 'pairwise', videos: [bright, dark] }))),
+        'judgments after a replica closed',
+      );
       for (const r of after) expect(r.replica).toBe(b.server.url);
       expect(pool.connectedCount).toBe(1);
     } finally {

@@ -37,7 +37,9 @@ function run(args: readonly string[], extraEnv: Record<string, string> = {}): Pr
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stdout, stderr })),
+  );
   return within(done, `vr-grpo ${args.join(' ')}`, 60_000).catch((e: unknown) => {
     child.kill('SIGKILL');
     throw e;
@@ -72,7 +74,10 @@ async function serveReward(args: readonly string[], extraEnv: Record<string, str
 describe('vr-grpo rm', () => {
   it('swaps a running serve-reward from rm-v1 to rm-v2, refuses a swap without the admin token, rolls back, reports status', async () => {
     const watchDir = join(base, 'incoming');
-    const url = await serveReward(['--port', '0', '--checkpoint', 'models/rm-v1', '--artifact-root', join(base, 'artifacts'), '--watch-checkpoints', watchDir], { VRGRPO_ADMIN_TOKEN: ADMIN });
+    const url = await serveReward(
+      ['--port', '0', '--checkpoint', 'models/rm-v1', '--artifact-root', join(base, 'artifacts'), '--watch-checkpoints', watchDir],
+      { VRGRPO_ADMIN_TOKEN: ADMIN },
+    );
     const changes: VersionChange[] = [];
     const client = await RewardServerClient.connect(url, { token: TOKEN, onVersionChange: (c) => changes.push(c) });
     cleanups.push(() => client.close());
@@ -86,7 +91,13 @@ describe('vr-grpo rm', () => {
     expect(refused.stderr).toMatch(/^error \[ADMIN_FORBIDDEN\]: load_checkpoint: this command needs the admin token/m);
     expect(refused.stdout).toBe('');
     expect(swap.code, swap.stderr).toBe(0);
-    expect(JSON.parse(swap.stdout)).toMatchObject({ type: 'checkpoint_swapped', action: 'load', rmVersion: 'rm-v2', previousVersion: 'rm-v1', canary: { judgments: 6 } });
+    expect(JSON.parse(swap.stdout)).toMatchObject({
+      type: 'checkpoint_swapped',
+      action: 'load',
+      rmVersion: 'rm-v2',
+      previousVersion: 'rm-v1',
+      canary: { judgments: 6 },
+    });
     expect(changes).toMatchObject([{ rmVersion: 'rm-v2', previousVersion: 'rm-v1', reason: 'load' }]);
     expect((await client.status()).rmVersion).toBe('rm-v2');
 
@@ -96,10 +107,23 @@ describe('vr-grpo rm', () => {
       run(['rm', 'status', '--server', url, '--admin-token', ADMIN]),
     ]);
     expect(rollback.code, rollback.stderr).toBe(0);
-    expect(JSON.parse(rollback.stdout)).toMatchObject({ type: 'checkpoint_swapped', action: 'rollback', rmVersion: 'rm-v1', previousVersion: 'rm-v2', canary: null });
+    expect(JSON.parse(rollback.stdout)).toMatchObject({
+      type: 'checkpoint_swapped',
+      action: 'rollback',
+      rmVersion: 'rm-v1',
+      previousVersion: 'rm-v2',
+      canary: null,
+    });
     expect(status.code, status.stderr).toBe(0);
     const shown = JSON.parse(status.stdout) as { current: { rmVersion: string } };
-    expect(shown).toMatchObject({ type: 'checkpoint_status', state: 'serving', swaps: 1, rejections: 0, lastRejection: null, watch: { dir: watchDir, pending: [] } });
+    expect(shown).toMatchObject({
+      type: 'checkpoint_status',
+      state: 'serving',
+      swaps: 1,
+      rejections: 0,
+      lastRejection: null,
+      watch: { dir: watchDir, pending: [] },
+    });
     expect(['rm-v1', 'rm-v2']).toContain(shown.current.rmVersion);
 
     expect(await client.checkpointStatus({ adminToken: ADMIN })).toMatchObject({

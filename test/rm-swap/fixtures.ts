@@ -39,7 +39,10 @@ export class CheckpointRoot {
    * Writes a checkpoint folder `name` atomically (a hidden temp folder, then rename): the manifest of `from` with
    * `version`, and `model` bytes (default: `from`'s). `recordModel` false keeps `from`'s recorded size and sha256.
    */
-  write(name: string, options: { from?: string; version: string; model?: Uint8Array; recordModel?: boolean; manifest?: (m: Json) => Json; parent?: string }): string {
+  write(
+    name: string,
+    options: { from?: string; version: string; model?: Uint8Array; recordModel?: boolean; manifest?: (m: Json) => Json; parent?: string },
+  ): string {
     const parent = options.parent ?? this.path;
     const from = options.from ?? RM_V1;
     const model = options.model ?? new Uint8Array(readFileSync(join(from, 'model.onnx')));

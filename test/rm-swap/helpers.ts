@@ -9,7 +9,14 @@ import type { FrameSource } from '../../src/judge/frame-source.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
 import type { Judgment, JudgeService, JudgmentHooks, JudgmentRequest } from '../../src/judge/judge-service.js';
 import type { RawVideo } from '../../src/media/index.js';
-import { CheckpointManager, buildCanarySet, embeddedServiceFactory, type CheckpointEvent, type CheckpointManagerOptions, type ServiceFactory } from '../../src/reward-server/index.js';
+import {
+  CheckpointManager,
+  buildCanarySet,
+  embeddedServiceFactory,
+  type CheckpointEvent,
+  type CheckpointManagerOptions,
+  type ServiceFactory,
+} from '../../src/reward-server/index.js';
 import { rejectionOf, within as transportWithin } from '../transport/helpers.js';
 import { RM_V1 } from './fixtures.js';
 
@@ -143,9 +150,7 @@ export class Holder {
 }
 
 /** A manager over the real embedded factory starting on rm-v1 with a small canary; events are collected. */
-export async function embeddedManager(
-  overrides: Partial<CheckpointManagerOptions> = {},
-): Promise<{ manager: CheckpointManager; events: CheckpointEvent[] }> {
+export async function embeddedManager(overrides: Partial<CheckpointManagerOptions> = {}): Promise<{ manager: CheckpointManager; events: CheckpointEvent[] }> {
   const events: CheckpointEvent[] = [];
   const manager = await CheckpointManager.create({
     factory: embeddedServiceFactory(),

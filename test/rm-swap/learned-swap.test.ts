@@ -43,13 +43,37 @@ beforeAll(async () => {
   const net = PolicyNet.create({ hidden: [16] }, 3);
   try {
     net.vars.get('head_act.bias')?.assign(tf.tensor1d([4, 0]));
-    saveStageCheckpoint(learned(), { stage: 'grpo', version: 'judge-looker-v1', net, answerMode: 'per-dimension', maxToolCalls: 3, perception: perceptionRef(RM_V2), parent: null, training: {}, summary: {}, metrics: {} });
+    saveStageCheckpoint(learned(), {
+      stage: 'grpo',
+      version: 'judge-looker-v1',
+      net,
+      answerMode: 'per-dimension',
+      maxToolCalls: 3,
+      perception: perceptionRef(RM_V2),
+      parent: null,
+      training: {},
+      summary: {},
+      metrics: {},
+    });
   } finally {
     net.dispose();
   }
   media = await Media.create();
-  manager = await CheckpointManager.create({ factory: embeddedServiceFactory(), initial: { kind: 'path', path: RM_V2 }, log: silentLogger(), canary: { pairs: 2, pointwise: 1 } });
-  server = await RewardServer.start({ service: manager, checkpoints: manager, adminToken: ADMIN, token: TOKEN, media, log: silentLogger(), artifactRoot: root });
+  manager = await CheckpointManager.create({
+    factory: embeddedServiceFactory(),
+    initial: { kind: 'path', path: RM_V2 },
+    log: silentLogger(),
+    canary: { pairs: 2, pointwise: 1 },
+  });
+  server = await RewardServer.start({
+    service: manager,
+    checkpoints: manager,
+    adminToken: ADMIN,
+    token: TOKEN,
+    media,
+    log: silentLogger(),
+    artifactRoot: root,
+  });
 });
 
 afterAll(async () => {
@@ -77,7 +101,9 @@ describe('a learned-judge checkpoint as a reward-model version', () => {
       const modelFile = join(badPerception, 'perception', 'model.onnx');
       const model = readFileSync(modelFile);
       writeFileSync(modelFile, model.subarray(0, model.length - 100));
-      expect((await rejectionCode(client.loadCheckpoint({ checkpoint: badPerception }, { adminToken: ADMIN }), 'a truncated perception copy')).code).toBe('MODEL_INVALID');
+      expect((await rejectionCode(client.loadCheckpoint({ checkpoint: badPerception }, { adminToken: ADMIN }), 'a truncated perception copy')).code).toBe(
+        'MODEL_INVALID',
+      );
       expect((await client.status()).rmVersion).toBe('rm-v2');
       expect(manager.status()).toMatchObject({ swaps: 0, rejections: 2 });
     } finally {

@@ -29,7 +29,12 @@ describe('checkpoint manager: rejected loads change nothing', () => {
     try {
       const cases: { name: string; dir: string; code: string; says: RegExp }[] = [
         // Garbage bytes whose size and sha256 the manifest records: only loading them shows they are no ONNX model.
-        { name: 'garbage model', dir: root.write('garbage', { version: 'rm-garbage', model: new Uint8Array(4096).fill(7) }), code: 'MODEL_INVALID', says: /model file is corrupt/ },
+        {
+          name: 'garbage model',
+          dir: root.write('garbage', { version: 'rm-garbage', model: new Uint8Array(4096).fill(7) }),
+          code: 'MODEL_INVALID',
+          says: /model file is corrupt/,
+        },
         // A truncated model: its size and sha256 no longer match the manifest.
         {
           name: 'truncated model',
@@ -39,7 +44,12 @@ describe('checkpoint manager: rejected loads change nothing', () => {
         },
         { name: 'missing folder', dir: join(root.path, 'nothing-here'), code: 'CHECKPOINT_NOT_FOUND', says: /no perception model folder/ },
         // The model's input is [N, 10]; its manifest (copied from rm-v1) declares [N, 2310].
-        { name: 'wrong model signature', dir: root.write('narrow', { version: 'rm-narrow', model: perceptionLikeModel({ inputSize: 10 }) }), code: 'MODEL_INVALID', says: /signature is not the one its manifest declares: input crop has dims \[-1,10\]/ },
+        {
+          name: 'wrong model signature',
+          dir: root.write('narrow', { version: 'rm-narrow', model: perceptionLikeModel({ inputSize: 10 }) }),
+          code: 'MODEL_INVALID',
+          says: /signature is not the one its manifest declares: input crop has dims \[-1,10\]/,
+        },
         // The model is rm-v1's, but the manifest declares an output the model does not have.
         {
           name: 'manifest declares another signature',
@@ -51,8 +61,18 @@ describe('checkpoint manager: rejected loads change nothing', () => {
           says: /no output colour_scores/,
         },
         // Loads and has the right signature, but its outputs overflow: the judge cannot produce a parseable verdict.
-        { name: 'canary failure', dir: root.write('overflow', { version: 'rm-overflow', model: perceptionLikeModel({ weight: 3e38 }) }), code: 'CANARY_FAILED', says: /canary canary-\w+-\d on rm-overflow/ },
-        { name: 'version already serving', dir: root.write('same-label', { version: 'rm-v1' }), code: 'CHECKPOINT_REJECTED', says: /version rm-v1 is already serving/ },
+        {
+          name: 'canary failure',
+          dir: root.write('overflow', { version: 'rm-overflow', model: perceptionLikeModel({ weight: 3e38 }) }),
+          code: 'CANARY_FAILED',
+          says: /canary canary-\w+-\d on rm-overflow/,
+        },
+        {
+          name: 'version already serving',
+          dir: root.write('same-label', { version: 'rm-v1' }),
+          code: 'CHECKPOINT_REJECTED',
+          says: /version rm-v1 is already serving/,
+        },
       ];
       for (const [i, c] of cases.entries()) {
         const { code, message } = await rejectionCode(manager.load({ kind: 'path', path: c.dir }), c.name);
@@ -68,13 +88,22 @@ describe('checkpoint manager: rejected loads change nothing', () => {
       expect((await rejectionCode(manager.load({ kind: 'path', path: cut }), 'cut manifest')).code).toBe('MODEL_INVALID');
 
       expect(manager.rejections).toBe(cases.length + 1);
-      expect(events.filter((e) => e.type === 'rejected').map((e) => (e.type === 'rejected' ? e.code : ''))).toEqual([...cases.map((c) => c.code), 'MODEL_INVALID']);
+      expect(events.filter((e) => e.type === 'rejected').map((e) => (e.type === 'rejected' ? e.code : ''))).toEqual([
+        ...cases.map((c) => c.code),
+        'MODEL_INVALID',
+      ]);
       expect(events.some((e) => e.type === 'swapped')).toBe(false);
       // Services that got loaded (canary failure, duplicate label) were closed; rm-v1 still serves and judges.
       expect(services.closed('rm-overflow')).toEqual([true]);
       expect(services.closed('rm-v1')).toEqual([false, true]);
       expect(await within(judgeVersion(manager), 'a judgment on rm-v1')).toBe('rm-v1');
-      expect(manager.status()).toMatchObject({ state: 'serving', current: { rmVersion: 'rm-v1', inFlight: 0 }, previous: null, swaps: 0, rejections: cases.length + 1 });
+      expect(manager.status()).toMatchObject({
+        state: 'serving',
+        current: { rmVersion: 'rm-v1', inFlight: 0 },
+        previous: null,
+        swaps: 0,
+        rejections: cases.length + 1,
+      });
     } finally {
       await manager.close();
     }
@@ -83,7 +112,8 @@ describe('checkpoint manager: rejected loads change nothing', () => {
   it('an agreement floor rejects a version that disagrees with the current one; null lifts it for one load', async () => {
     const services = new ServiceLog();
     // rm-v2 wrapped so it prefers the other video: a real judge that disagrees on every pair.
-    const flip = (answer: Judgment['answer']): Judgment['answer'] => (answer === null ? null : { ...answer, OA: answer.OA === 1 ? 2 : answer.OA === 2 ? 1 : 0 });
+    const flip = (answer: Judgment['answer']): Judgment['answer'] =>
+      answer === null ? null : { ...answer, OA: answer.OA === 1 ? 2 : answer.OA === 2 ? 1 : 0 };
     const { manager } = await embeddedManager({
       agreementFloor: 0.75,
       factory: services.wrap(embeddedServiceFactory(), (s) =>
@@ -106,7 +136,12 @@ describe('checkpoint manager: rejected loads change nothing', () => {
       expect(refused.message).toMatch(/agreement with rm-v1 on the canary 0\.000 is below the floor 0\.75/);
       expect(manager.rmVersion()).toBe('rm-v1');
       const swapped = await within(manager.load({ kind: 'path', path: RM_V2 }, { agreementFloor: null }), 'a load without floor');
-      expect(swapped).toMatchObject({ action: 'load', rmVersion: 'rm-v2', previousVersion: 'rm-v1', canary: { judgments: 4, agreement: 0, agreementFloor: null, goldAccuracy: 0 } });
+      expect(swapped).toMatchObject({
+        action: 'load',
+        rmVersion: 'rm-v2',
+        previousVersion: 'rm-v1',
+        canary: { judgments: 4, agreement: 0, agreementFloor: null, goldAccuracy: 0 },
+      });
       expect(manager.rejections).toBe(1);
     } finally {
       await manager.close();
@@ -127,7 +162,12 @@ describe('checkpoint manager: swapping', () => {
       expect(manager.status().current).toMatchObject({ rmVersion: 'rm-v1', inFlight: 1 });
 
       const swap = await within(manager.load({ kind: 'path', path: RM_V2 }), 'rm-v1 → rm-v2');
-      expect(swap).toMatchObject({ action: 'load', rmVersion: 'rm-v2', previousVersion: 'rm-v1', canary: { judgments: 4, goldAccuracy: 1, agreement: 1, agreementFloor: null } });
+      expect(swap).toMatchObject({
+        action: 'load',
+        rmVersion: 'rm-v2',
+        previousVersion: 'rm-v1',
+        canary: { judgments: 4, goldAccuracy: 1, agreement: 1, agreementFloor: null },
+      });
       expect(manager.rmVersion()).toBe('rm-v2');
       expect(await within(judgeVersion(manager, 'after-swap'), 'a judgment after the swap')).toBe('rm-v2');
       expect(manager.status()).toMatchObject({ current: { rmVersion: 'rm-v2' }, previous: { rmVersion: 'rm-v1', inFlight: 1 }, swaps: 1 });
@@ -135,7 +175,11 @@ describe('checkpoint manager: swapping', () => {
       // A third version retires rm-v1 while its judgment still runs: it must stay open until the judgment ends.
       const v3 = root.write('rm-v3', { from: RM_V2, version: 'rm-v3' });
       await within(manager.load({ kind: 'path', path: v3 }), 'rm-v2 → rm-v3');
-      expect(manager.status()).toMatchObject({ current: { rmVersion: 'rm-v3' }, previous: { rmVersion: 'rm-v2' }, retiring: [{ rmVersion: 'rm-v1', inFlight: 1 }] });
+      expect(manager.status()).toMatchObject({
+        current: { rmVersion: 'rm-v3' },
+        previous: { rmVersion: 'rm-v2' },
+        retiring: [{ rmVersion: 'rm-v1', inFlight: 1 }],
+      });
       expect(services.closed('rm-v1')).toEqual([false]);
 
       const closed = new Promise<void>((resolve) => {
@@ -153,7 +197,10 @@ describe('checkpoint manager: swapping', () => {
       expect(manager.status().retiring).toEqual([]);
       expect(services.closed('rm-v1')).toEqual([true]);
       expect(events.filter((e) => e.type === 'version_closed')).toEqual([{ type: 'version_closed', rmVersion: 'rm-v1' }]);
-      expect(events.filter((e) => e.type === 'swapped').map((e) => (e.type === 'swapped' ? `${e.previousVersion}→${e.rmVersion}` : ''))).toEqual(['rm-v1→rm-v2', 'rm-v2→rm-v3']);
+      expect(events.filter((e) => e.type === 'swapped').map((e) => (e.type === 'swapped' ? `${e.previousVersion}→${e.rmVersion}` : ''))).toEqual([
+        'rm-v1→rm-v2',
+        'rm-v2→rm-v3',
+      ]);
     } finally {
       await manager.close();
     }
@@ -182,7 +229,18 @@ describe('checkpoint manager: swapping', () => {
       await manager.close();
     }
     expect(manager.state).toBe('closed');
-    const after = await rejectionCode(manager.judge({ id: 'late', prompt: 'p', mode: 'pointwise', videos: [new RawFrameSource(worldPair().videos[0] ?? { width: 2, height: 2, frameCount: 1, fps: 8, data: new Uint8Array(12) }, 'x')], options: {} }, {}));
+    const after = await rejectionCode(
+      manager.judge(
+        {
+          id: 'late',
+          prompt: 'p',
+          mode: 'pointwise',
+          videos: [new RawFrameSource(worldPair().videos[0] ?? { width: 2, height: 2, frameCount: 1, fps: 8, data: new Uint8Array(12) }, 'x')],
+          options: {},
+        },
+        {},
+      ),
+    );
     expect(after.code).toBe('SHUTTING_DOWN');
   });
 });

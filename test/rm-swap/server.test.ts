@@ -76,7 +76,9 @@ describe('admin commands over the reward server', () => {
     try {
       const none = await rejectionCode(client.loadCheckpoint({ checkpoint: RM_V2 }), 'a swap without the admin token');
       expect(none).toEqual({ code: 'ADMIN_FORBIDDEN', message: 'load_checkpoint: this command needs the admin token (field adminToken)' });
-      expect((await rejectionCode(client.loadCheckpoint({ checkpoint: RM_V2 }, { adminToken: TOKEN }), 'the judge token as admin token')).code).toBe('ADMIN_FORBIDDEN');
+      expect((await rejectionCode(client.loadCheckpoint({ checkpoint: RM_V2 }, { adminToken: TOKEN }), 'the judge token as admin token')).code).toBe(
+        'ADMIN_FORBIDDEN',
+      );
       expect((await rejectionCode(client.rollback({ adminToken: 'nope' }), 'rollback with a wrong token')).code).toBe('ADMIN_FORBIDDEN');
       expect((await rejectionCode(client.checkpointStatus(), 'status without a token')).code).toBe('ADMIN_FORBIDDEN');
       expect(await rawAnswer(server.url, { type: 'load_checkpoint', id: 'both', adminToken: ADMIN, checkpoint: RM_V2, model: 'm' })).toMatchObject({
@@ -85,7 +87,11 @@ describe('admin commands over the reward server', () => {
         code: 'INVALID_REQUEST',
         message: 'checkpoint: give either a checkpoint path or a model/baseUrl, not both',
       });
-      expect(await rawAnswer(server.url, { type: 'load_checkpoint', id: 'vlm', adminToken: ADMIN, model: 'qwen' })).toMatchObject({ type: 'error', id: 'vlm', code: 'INVALID_REQUEST' });
+      expect(await rawAnswer(server.url, { type: 'load_checkpoint', id: 'vlm', adminToken: ADMIN, model: 'qwen' })).toMatchObject({
+        type: 'error',
+        id: 'vlm',
+        code: 'INVALID_REQUEST',
+      });
       expect((await client.status()).rmVersion).toBe('rm-v1');
       expect(manager.status()).toMatchObject({ swaps: 0, rejections: 1, lastRejection: { code: 'INVALID_REQUEST' } });
     } finally {
@@ -116,7 +122,11 @@ describe('admin commands over the reward server', () => {
       },
     });
     const poolChanges: string[] = [];
-    const pool = await RewardClientPool.create({ urls: [server.url], token: TOKEN, onVersionChange: (url, v, prev) => poolChanges.push(`${url === server.url ? 'server' : url}:${prev}→${v}`) });
+    const pool = await RewardClientPool.create({
+      urls: [server.url],
+      token: TOKEN,
+      onVersionChange: (url, v, prev) => poolChanges.push(`${url === server.url ? 'server' : url}:${prev}→${v}`),
+    });
     const admin = await RewardServerClient.connect(server.url, { token: TOKEN });
     try {
       expect([client.rmVersion, pool.versions().get(server.url)]).toEqual(['rm-v1', 'rm-v1']);
@@ -133,7 +143,13 @@ describe('admin commands over the reward server', () => {
       await within(holder.whenStarted('held'), 'the held judgment to start');
 
       const swap = await within(admin.loadCheckpoint({ checkpoint: RM_V2 }, { adminToken: ADMIN }), 'the swap');
-      expect(swap).toMatchObject({ type: 'checkpoint_swapped', action: 'load', rmVersion: 'rm-v2', previousVersion: 'rm-v1', canary: { judgments: 4, agreement: 1, goldAccuracy: 1 } });
+      expect(swap).toMatchObject({
+        type: 'checkpoint_swapped',
+        action: 'load',
+        rmVersion: 'rm-v2',
+        previousVersion: 'rm-v1',
+        canary: { judgments: 4, agreement: 1, goldAccuracy: 1 },
+      });
       const fresh = await within(judge('fresh'), 'a judgment after the swap');
       expect(fresh.rmVersion).toBe('rm-v2');
       expect((await within(pool.judge({ prompt, mode: 'pairwise', videos }), 'a pooled judgment')).verdict.rmVersion).toBe('rm-v2');
@@ -159,7 +175,17 @@ describe('admin commands over the reward server', () => {
       const refused = await rejectionCode(admin.loadCheckpoint({ checkpoint: corrupt }, { adminToken: ADMIN }), 'a corrupt checkpoint');
       expect(refused.code).toBe('MODEL_INVALID');
       const status = await admin.checkpointStatus({ adminToken: ADMIN });
-      expect(status).toMatchObject({ type: 'checkpoint_status', state: 'serving', current: { rmVersion: 'rm-v1', origin: 'initial' }, previous: null, swaps: 1, rollbacks: 1, rejections: 2, lastRejection: { code: 'MODEL_INVALID', source: corrupt, origin: 'admin' }, watch: null });
+      expect(status).toMatchObject({
+        type: 'checkpoint_status',
+        state: 'serving',
+        current: { rmVersion: 'rm-v1', origin: 'initial' },
+        previous: null,
+        swaps: 1,
+        rollbacks: 1,
+        rejections: 2,
+        lastRejection: { code: 'MODEL_INVALID', source: corrupt, origin: 'admin' },
+        watch: null,
+      });
       expect(changes).toHaveLength(2);
       // …and on the server's /metrics, by code (the refusals of the earlier test are admission errors, not loads).
       const text = (await server.options.metrics.exposition()).body;

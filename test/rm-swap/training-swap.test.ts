@@ -101,7 +101,11 @@ describe('an RM swap in the middle of a real training run', () => {
     expect(events.filter((e) => e.event === 'rm_version_change')).toHaveLength(1);
     const anchors = events.filter((e) => e.event === 'anchors');
     expect(anchors.map((e) => e.reason)).toEqual(['start', 'rm_version_change']);
-    const report = anchors[1] as { rmVersions: string[]; failedJudgments: number; sincePrevious: { rmVersions: string[]; meanShift: Record<string, number>; kendallTau: Record<string, number> } };
+    const report = anchors[1] as {
+      rmVersions: string[];
+      failedJudgments: number;
+      sincePrevious: { rmVersions: string[]; meanShift: Record<string, number>; kendallTau: Record<string, number> };
+    };
     expect(report.rmVersions).toEqual(['rm-v2']);
     expect(report.failedJudgments).toBe(0);
     expect(report.sincePrevious.rmVersions).toEqual(['rm-v1']);

@@ -23,7 +23,15 @@ beforeAll(async () => {
   const media = await Media.create();
   for (let i = 0; i < 2; i++) {
     const { manager } = await embeddedManager();
-    const server = await RewardServer.start({ service: manager, checkpoints: manager, adminToken: ADMIN, token: TOKEN, media, log: silentLogger(), artifactRoot });
+    const server = await RewardServer.start({
+      service: manager,
+      checkpoints: manager,
+      adminToken: ADMIN,
+      token: TOKEN,
+      media,
+      log: silentLogger(),
+      artifactRoot,
+    });
     servers.push({ manager, server });
   }
 });
@@ -47,7 +55,8 @@ async function swap(i: number, checkpoint: string): Promise<void> {
   }
 }
 
-const pool = (versionSkew: VersionSkewPolicy): Promise<RewardClientPool> => RewardClientPool.create({ urls: [url(0), url(1)], token: TOKEN, versionSkew, versionWaitMs: 30_000 });
+const pool = (versionSkew: VersionSkewPolicy): Promise<RewardClientPool> =>
+  RewardClientPool.create({ urls: [url(0), url(1)], token: TOKEN, versionSkew, versionWaitMs: 30_000 });
 
 /** Waits until the pool has heard that server `i` serves `version`. */
 async function sees(p: RewardClientPool, i: number, version: string): Promise<void> {

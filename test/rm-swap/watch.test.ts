@@ -54,7 +54,12 @@ describe('watch mode', () => {
       expect((await within(watcher.scan(), 'the swap')).swapped).toEqual(['rm-v2-copy']);
       expect(manager.rmVersion()).toBe('rm-v2-copy');
       expect(await judgeVersion(manager)).toBe('rm-v2-copy');
-      expect(manager.status()).toMatchObject({ current: { rmVersion: 'rm-v2-copy', origin: 'watch', source: target }, previous: { rmVersion: 'rm-v1' }, rejections: 0, watch: { pending: [] } });
+      expect(manager.status()).toMatchObject({
+        current: { rmVersion: 'rm-v2-copy', origin: 'watch', source: target },
+        previous: { rmVersion: 'rm-v1' },
+        rejections: 0,
+        watch: { pending: [] },
+      });
       expect((await watcher.scan()).swapped).toEqual([]);
 
       // A trainer's way: write a hidden temp folder (ignored), rename it into place.
@@ -71,10 +76,17 @@ describe('watch mode', () => {
       renameSync(broken, join(dir, 'rm-broken'));
       await watcher.scan();
       expect((await within(watcher.scan(), 'the rejection')).rejected).toEqual(['rm-broken']);
-      expect(manager.status()).toMatchObject({ current: { rmVersion: 'rm-v1-again' }, rejections: 1, lastRejection: { code: 'MODEL_INVALID', origin: 'watch' } });
+      expect(manager.status()).toMatchObject({
+        current: { rmVersion: 'rm-v1-again' },
+        rejections: 1,
+        lastRejection: { code: 'MODEL_INVALID', origin: 'watch' },
+      });
       expect(await watcher.scan()).toEqual({ swapped: [], rejected: [], pending: [] });
       expect(manager.rejections).toBe(1);
-      expect(events.filter((e) => e.type === 'swapped').map((e) => (e.type === 'swapped' ? `${e.origin}:${e.rmVersion}` : ''))).toEqual(['watch:rm-v2-copy', 'watch:rm-v1-again']);
+      expect(events.filter((e) => e.type === 'swapped').map((e) => (e.type === 'swapped' ? `${e.origin}:${e.rmVersion}` : ''))).toEqual([
+        'watch:rm-v2-copy',
+        'watch:rm-v1-again',
+      ]);
     } finally {
       await manager.close();
     }
@@ -90,7 +102,13 @@ describe('watch mode', () => {
     const { manager } = await embeddedManager({ watch: { dir, intervalMs: 50 }, onEvent: (e) => e.type === 'swapped' && onSwap(e) });
     try {
       root.write('rm-v2-timer', { from: RM_V2, version: 'rm-v2-timer', parent: dir });
-      expect(await within(swapped, 'a swap by the polling watcher')).toMatchObject({ type: 'swapped', action: 'load', origin: 'watch', rmVersion: 'rm-v2-timer', previousVersion: 'rm-v1' });
+      expect(await within(swapped, 'a swap by the polling watcher')).toMatchObject({
+        type: 'swapped',
+        action: 'load',
+        origin: 'watch',
+        rmVersion: 'rm-v2-timer',
+        previousVersion: 'rm-v1',
+      });
       expect(manager.rmVersion()).toBe('rm-v2-timer');
     } finally {
       await manager.close();

@@ -179,7 +179,10 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
 }
 
 /** An upgrade refusal as the client sees it: HTTP status, headers and the raw body. */
-export function upgradeRefusal(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function upgradeRefusal(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return within(
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers });

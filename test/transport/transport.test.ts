@@ -251,7 +251,10 @@ class EchoClient {
     });
   }
 
-  static async connect(url: string, options: { readonly token?: string; readonly connectTimeoutMs?: number; readonly maxPayloadBytes?: number } = {}): Promise<EchoClient> {
+  static async connect(
+    url: string,
+    options: { readonly token?: string; readonly connectTimeoutMs?: number; readonly maxPayloadBytes?: number } = {},
+  ): Promise<EchoClient> {
     const { hello, connection } = await connectClient<Wire>({
       url,
       ...(options.token === undefined ? {} : { token: options.token }),
@@ -377,7 +380,17 @@ describe('transport server lifecycle', () => {
   it('refuses an empty name at construction with INVALID_ARGUMENT', () => {
     let thrown: unknown = null;
     try {
-      compileTransportServerOptions({ name: '', log: silentLogger(), host: '127.0.0.1', port: 0, token: null, maxPayloadBytes: 1, heartbeatIntervalMs: 0, drainingRefusal: { code: 'X', message: 'x' }, goingAwayReason: 'x' });
+      compileTransportServerOptions({
+        name: '',
+        log: silentLogger(),
+        host: '127.0.0.1',
+        port: 0,
+        token: null,
+        maxPayloadBytes: 1,
+        heartbeatIntervalMs: 0,
+        drainingRefusal: { code: 'X', message: 'x' },
+        goingAwayReason: 'x',
+      });
     } catch (error) {
       thrown = error;
     }
@@ -597,7 +610,10 @@ describe('transport client', () => {
     await within(closing, 'the client to close');
     expect(caught(await rejectionOf(pending, 'the pending request'))).toEqual({ code: 'CONNECTION_LOST', details: { closeCode: 1000, id: 'p1' } });
     const handler = echo.handlers[0];
-    expect(await within(handler?.closed ?? Promise.reject(new Error('no handler')), 'the server side to close')).toEqual({ code: 1000, reason: 'client closing' });
+    expect(await within(handler?.closed ?? Promise.reject(new Error('no handler')), 'the server side to close')).toEqual({
+      code: 1000,
+      reason: 'client closing',
+    });
   });
 
   it('an invalid URL goes through errors.invalidUrl when the owner has one, else is rethrown as it is', async () => {
@@ -605,7 +621,11 @@ describe('transport client', () => {
     const raw = await rejectionOf(connectClient<Wire>({ ...base, url: 'not a url', errors: echoErrors }), 'a bad URL without invalidUrl');
     expect(raw).toBeInstanceOf(SyntaxError);
     const mapped = await rejectionOf(
-      connectClient<Wire>({ ...base, url: 'not a url', errors: { ...echoErrors, invalidUrl: (error) => new VrGrpoError('INVALID_ARGUMENT', describeError(error), { details: { field: 'url' } }) } }),
+      connectClient<Wire>({
+        ...base,
+        url: 'not a url',
+        errors: { ...echoErrors, invalidUrl: (error) => new VrGrpoError('INVALID_ARGUMENT', describeError(error), { details: { field: 'url' } }) },
+      }),
       'a bad URL with invalidUrl',
     );
     expect(caught(mapped)).toEqual({ code: 'INVALID_ARGUMENT', details: { field: 'url' } });

@@ -19,7 +19,11 @@ import {
 const hash = (d: Uint8Array): string => createHash('sha256').update(d).digest('hex');
 const opts = { frames: 24, fps: 8 };
 
-function scene(objects: SceneObject[], background: [number, number, number] = [0.04, 0.04, 0.04], defects = { blur: 0, noise: 0, jitter: 0, flicker: 0 }): Scene {
+function scene(
+  objects: SceneObject[],
+  background: [number, number, number] = [0.04, 0.04, 0.04],
+  defects = { blur: 0, noise: 0, jitter: 0, flicker: 0 },
+): Scene {
   return { width: 64, height: 64, objects, background, defects, defectSeverity: { blur: 0, noise: 0, jitter: 0, flicker: 0 } };
 }
 const redCircle = (vx: number, vy: number): SceneObject => ({ present: true, rgb: OBJECT_COLOURS.red, shape: 'circle', cx: 32, cy: 32, vx, vy, radius: 8 });
@@ -127,7 +131,10 @@ describe('gold evaluator', () => {
 
   it('ideal latents of generated prompts always score 1', () => {
     const rng = Rng.fromSeed(5);
-    for (const text of ['a white cross moving up fast and a pink diamond staying still on a maroon background', 'a green triangle moving down slowly on a beige background']) {
+    for (const text of [
+      'a white cross moving up fast and a pink diamond staying still on a maroon background',
+      'a green triangle moving down slowly on a beige background',
+    ]) {
       const s = parsePrompt(text);
       for (let i = 0; i < 20; i++) expect(evaluateScene(s, decodeLatent(idealLatent(s, rng))).accuracy).toBe(1);
     }

@@ -179,7 +179,10 @@ describe('world v2 prompt grammar', () => {
   it('round-trips two objects each with an event', () => {
     const second: ObjectSpec = { colour: 'green', shape: 'square', motion: 'still', speed: null, event: { kind: 'appear', when: 'halfway' } };
     const spec: PromptSpec = {
-      objects: [{ colour: 'red', shape: 'circle', motion: 'left', speed: 'fast', event: { kind: 'turn', motion: 'still', speed: null, when: 'halfway' } }, second],
+      objects: [
+        { colour: 'red', shape: 'circle', motion: 'left', speed: 'fast', event: { kind: 'turn', motion: 'still', speed: null, when: 'halfway' } },
+        second,
+      ],
       background: 'navy',
     };
     const text = promptText(spec);
@@ -365,7 +368,9 @@ describe('world v1 unchanged', () => {
 
 describe('world v2 renderer', () => {
   it('renders the same v2 latent (events, local defects, noise) to the same bytes twice', () => {
-    const spec = parsePrompt('a red circle moving right fast, then flashing white halfway and a cyan diamond moving up slowly, then leaving late on a navy background');
+    const spec = parsePrompt(
+      'a red circle moving right fast, then flashing white halfway and a cyan diamond moving up slowly, then leaving late on a navy background',
+    );
     const latent = idealLatent(spec, Rng.fromSeed(21), 2);
     latent[DEFECT_OFFSET + 1] = 0.8; // global noise
     setLocalDefect(latent, 0, 'burst', between(10), frameSpan(3));

@@ -101,7 +101,7 @@ export function registerEvalJudge(program: Command): void {
     .option('--concurrency <n>', `pairs judged at once (default: ${DEFAULT_EVAL_CONCURRENCY}, at most ${MAX_EVAL_CONCURRENCY})`)
     .option('--max-tool-calls <n>', 'select_frames calls allowed per judgment (default: judge.maxToolCalls)')
     .option('--both-orders', 'judge each pair in both orders and reconcile (a preference that does not swap becomes a tie)')
-    .option('--json', 'print the report and every pair\'s outcome as JSON')
+    .option('--json', "print the report and every pair's outcome as JSON")
     .option('--server <url>', 'judge through a reward server (ws://…) instead of in-process')
     .option('--token <token>', 'bearer token for --server (default: VRGRPO_TOKEN)')
     .option('--checkpoint <dir>', 'embedded judge checkpoint for in-process judging (default: judge.checkpoint)')
@@ -115,7 +115,8 @@ export function registerEvalJudge(program: Command): void {
       const concurrency = intOption('--concurrency', flags.concurrency, 1) ?? DEFAULT_EVAL_CONCURRENCY;
       if (concurrency > MAX_EVAL_CONCURRENCY) throw new UsageError(`--concurrency: expected integer <= ${MAX_EVAL_CONCURRENCY}, got ${concurrency}`);
       const maxToolCalls = intOption('--max-tool-calls', flags.maxToolCalls, 0);
-      if (flags.server !== undefined && flags.checkpoint !== undefined) throw new UsageError('--checkpoint: not used with --server (the server serves its own judge)');
+      if (flags.server !== undefined && flags.checkpoint !== undefined)
+        throw new UsageError('--checkpoint: not used with --server (the server serves its own judge)');
 
       // Everything about the data is checked before a judge is started: the file parses, every video stays inside --data.
       const root = realDataDir(flags.data);
@@ -132,7 +133,10 @@ export function registerEvalJudge(program: Command): void {
         ...(maxToolCalls === undefined ? {} : { maxToolCalls }),
         ...(flags.bothOrders === true ? { bothOrders: true } : {}),
       };
-      const handle = flags.server !== undefined ? await serverJudge(flags.server, flags.token ?? process.env.VRGRPO_TOKEN, options) : await inProcessJudge(ctx, flags, options);
+      const handle =
+        flags.server !== undefined
+          ? await serverJudge(flags.server, flags.token ?? process.env.VRGRPO_TOKEN, options)
+          : await inProcessJudge(ctx, flags, options);
       const started = performance.now();
       const progress = createProgress(pairs.length, 'eval-judge [{bar}] {value}/{total} failures {failures} | ETA {eta_formatted}', ctx.log);
       let failures = 0;

@@ -39,7 +39,8 @@ export function registerGenerate(program: Command): void {
       const ctx = commandContext(flags.config);
       const count = intOption('--count', flags.count, 1) ?? 1;
       const seed = intOption('--seed', flags.seed, 0) ?? ctx.config.seed;
-      const config = flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
+      const config =
+        flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
       await tensorBackend(ctx);
       const m = await media(ctx);
       const generator = await EmbeddedGenerator.create({ config, media: m });
@@ -56,7 +57,15 @@ export function registerGenerate(program: Command): void {
           const path = paths[i] ?? flags.out;
           await m.encodeMp4(v.video, path);
           const gold = spec !== null && v.latent !== null ? evaluateScene(spec, decodeLatent(v.latent, v.video.width, v.video.height)) : null;
-          const line = { path, frames: v.video.frameCount, width: v.video.width, height: v.video.height, fps: v.video.fps, goldAccuracy: gold?.accuracy ?? null, goldQuality: gold?.quality ?? null };
+          const line = {
+            path,
+            frames: v.video.frameCount,
+            width: v.video.width,
+            height: v.video.height,
+            fps: v.video.fps,
+            goldAccuracy: gold?.accuracy ?? null,
+            goldQuality: gold?.quality ?? null,
+          };
           process.stdout.write(`${JSON.stringify(line)}\n`);
         }
         if (spec === null) ctx.log.warn('prompt is outside the world grammar: no gold scores');

@@ -31,11 +31,15 @@ function printReadable(v: VerdictMessage, turns: readonly Turn[], trace: boolean
     }
     w('---');
   }
-  w(`rm ${v.rmVersion} · ${v.mode} · ${v.toolCalls} tool call(s) · frames viewed ${v.framesViewed.map((f) => f.length).join(' + ')} · ${v.timing.totalMs.toFixed(0)} ms${v.forced ? ' · forced' : ''}`);
+  w(
+    `rm ${v.rmVersion} · ${v.mode} · ${v.toolCalls} tool call(s) · frames viewed ${v.framesViewed.map((f) => f.length).join(' + ')} · ${v.timing.totalMs.toFixed(0)} ms${v.forced ? ' · forced' : ''}`,
+  );
   if (v.answer !== null) {
     const a = v.answer;
     const word = (p: number | undefined): string => (p === undefined ? 'not given' : p === 0 ? 'tie' : `video ${p}`);
-    w(`TA ${word(a.TA)} · MQ ${word(a.MQ)} · VQ ${word(a.VQ)} · overall ${word(a.OA)} · confidence ${a.CF === undefined ? 'not given' : `${a.CF} (1 high … 3 low)`}`);
+    w(
+      `TA ${word(a.TA)} · MQ ${word(a.MQ)} · VQ ${word(a.VQ)} · overall ${word(a.OA)} · confidence ${a.CF === undefined ? 'not given' : `${a.CF} (1 high … 3 low)`}`,
+    );
   }
   const num = (x: number | undefined): string => (x === undefined ? 'not given' : x.toFixed(2));
   v.scores.forEach((s, i) => w(`video ${i + 1}: TA ${num(s.TA)} MQ ${num(s.MQ)} VQ ${num(s.VQ)} overall ${num(s.overall)}`));
@@ -83,7 +87,10 @@ export function registerJudge(program: Command): void {
         }
       } else {
         const m = await media(ctx);
-        const judge = await configuredJudgeService(ctx, { ...(flags.checkpoint === undefined ? {} : { checkpoint: flags.checkpoint }), ...(flags.record === undefined ? {} : { record: flags.record }) });
+        const judge = await configuredJudgeService(ctx, {
+          ...(flags.checkpoint === undefined ? {} : { checkpoint: flags.checkpoint }),
+          ...(flags.record === undefined ? {} : { record: flags.record }),
+        });
         try {
           const j = await judge.judge({ id: 'cli-1', prompt: flags.prompt, mode, videos: paths.map((p) => new FileFrameSource(m, p)), options }, {});
           verdict = { type: 'verdict', id: 'cli-1', ...j };

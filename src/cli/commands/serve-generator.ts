@@ -20,26 +20,46 @@ export const GENERATOR_TOKEN_ENV = 'VRGRPO_GENERATOR_TOKEN';
 export function registerServeGenerator(program: Command): void {
   program
     .command('serve-generator')
-    .description(`serve the embedded generator (trainable) as a generator worker over WebSockets; prints "listening ws://HOST:PORT" when ready (token: ${GENERATOR_TOKEN_ENV})`)
+    .description(
+      `serve the embedded generator (trainable) as a generator worker over WebSockets; prints "listening ws://HOST:PORT" when ready (token: ${GENERATOR_TOKEN_ENV})`,
+    )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <n>', 'port, 0 = free port', '0')
     .option('--checkpoint <dir>', 'policy checkpoint folder (default: generator.checkpoint of the config)')
-    .option('--state-dir <dir>', 'keep the policy (adapters, optimizer, update count) here after every update and restore it on start, so a restarted worker continues where it was')
+    .option(
+      '--state-dir <dir>',
+      'keep the policy (adapters, optimizer, update count) here after every update and restore it on start, so a restarted worker continues where it was',
+    )
     .option('--config <file>', 'config file')
     .action(async (flags: ServeGeneratorFlags) => {
       const ctx = commandContext(flags.config);
       const port = intOption('--port', flags.port, 0) ?? 0;
-      const config = flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
+      const config =
+        flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
       const token = process.env[GENERATOR_TOKEN_ENV] ?? '';
       await tensorBackend(ctx);
       const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
       const state = stateDir === null ? null : readWorkerState(stateDir);
-      const embedded = await EmbeddedGenerator.create({ config, trainer: trainerOptionsFrom(config), ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }) });
+      const embedded = await EmbeddedGenerator.create({
+        config,
+        trainer: trainerOptionsFrom(config),
+        ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }),
+      });
       if (state !== null) embedded.policy.setParameters(state.lora);
       const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, state?.updates ?? 0);
-      if (stateDir !== null) ctx.log.info({ stateDir, restoredUpdates: state?.updates ?? 0 }, state === null ? 'generator worker state: none yet (starting from the base checkpoint)' : 'generator worker state restored');
+      if (stateDir !== null)
+        ctx.log.info(
+          { stateDir, restoredUpdates: state?.updates ?? 0 },
+          state === null ? 'generator worker state: none yet (starting from the base checkpoint)' : 'generator worker state restored',
+        );
       try {
-        const server = await GeneratorWorkerServer.start({ generator, log: ctx.log, host: flags.host ?? '127.0.0.1', port, token: token === '' ? null : token });
+        const server = await GeneratorWorkerServer.start({
+          generator,
+          log: ctx.log,
+          host: flags.host ?? '127.0.0.1',
+          port,
+          token: token === '' ? null : token,
+        });
         ctx.log.info({ checkpoint: config.generator.checkpoint, auth: token !== '' }, 'generator worker ready');
         process.stdout.write(`listening ${server.url}\n`);
         await installSignalDrain(server, ctx.log);

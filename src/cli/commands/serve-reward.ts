@@ -35,7 +35,8 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
     return {
       initial: { kind: 'vlm' },
       factory: async (source) => {
-        if (source.kind !== 'vlm') throw new VrGrpoError('INVALID_REQUEST', 'this server runs the VLM backend: load_checkpoint needs a model and/or baseUrl, not a checkpoint path');
+        if (source.kind !== 'vlm')
+          throw new VrGrpoError('INVALID_REQUEST', 'this server runs the VLM backend: load_checkpoint needs a model and/or baseUrl, not a checkpoint path');
         // Another model gets its own label (vlm:<model>) unless the request names one.
         const rmVersion = source.rmVersion ?? (source.model === undefined ? base.rmVersion : null);
         return createVlmJudge({
@@ -46,7 +47,10 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
       },
     };
   }
-  return { initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) }, factory: embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } }) };
+  return {
+    initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) },
+    factory: embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } }),
+  };
 }
 
 export function registerServeReward(program: Command): void {
@@ -66,15 +70,23 @@ export function registerServeReward(program: Command): void {
       const rs = ctx.config.rewardServer;
       const port = intOption('--port', flags.port, 0) ?? rs.port;
       // Default: the runs/ folder next to the config's folder (configs/../runs).
-      const artifactRoot = resolve(flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), '..', 'runs'));
+      const artifactRoot = resolve(
+        flags.artifactRoot ?? rs.artifactRoot ?? process.env.VRGRPO_ARTIFACT_ROOT ?? resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), '..', 'runs'),
+      );
       mkdirSync(artifactRoot, { recursive: true });
       const token = rs.token ?? process.env.VRGRPO_TOKEN ?? null;
       const adminToken = rs.adminToken ?? process.env.VRGRPO_ADMIN_TOKEN ?? null;
       const ck = rs.checkpoints;
       // Relative to the working directory on the command line, to the config file's folder in the config.
-      const watchDir = flags.watchCheckpoints !== undefined ? resolve(flags.watchCheckpoints) : ck.watchDir === null ? null : resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), ck.watchDir);
+      const watchDir =
+        flags.watchCheckpoints !== undefined
+          ? resolve(flags.watchCheckpoints)
+          : ck.watchDir === null
+            ? null
+            : resolve(dirname(ctx.config.source ?? DEFAULT_CONFIG_PATH), ck.watchDir);
       if (watchDir !== null) mkdirSync(watchDir, { recursive: true });
-      if (flags.record !== undefined && ctx.config.judge.backend !== 'vlm') throw new UsageError('--record: records the VLM backend; the config says judge.backend: embedded');
+      if (flags.record !== undefined && ctx.config.judge.backend !== 'vlm')
+        throw new UsageError('--record: records the VLM backend; the config says judge.backend: embedded');
       const { factory, initial } = backend(ctx, flags);
       const service = await CheckpointManager.create({
         factory,
@@ -109,7 +121,17 @@ export function registerServeReward(program: Command): void {
         await service.close();
         throw error;
       }
-      ctx.log.info({ backend: service.backendName, rmVersion: service.rmVersion(), artifactRoot, auth: token !== null, admin: adminToken !== null && adminToken !== '', watchDir }, 'reward server ready');
+      ctx.log.info(
+        {
+          backend: service.backendName,
+          rmVersion: service.rmVersion(),
+          artifactRoot,
+          auth: token !== null,
+          admin: adminToken !== null && adminToken !== '',
+          watchDir,
+        },
+        'reward server ready',
+      );
       process.stdout.write(`listening ${server.url}\n`);
       if (flags.exitWithParent === true) {
         // The parent holds the other end of stdin: when it dies, even by SIGKILL, stdin ends and this server drains.

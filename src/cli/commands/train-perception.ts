@@ -1,4 +1,7 @@
-/** `vr-grpo train-perception` (old spelling: `vr-grpo train-reward-model`): trains, exports and measures the embedded judge's ONNX perception model (rm-v1, rm-v2, rm-v3, …). */
+/**
+ * `vr-grpo train-perception` (old spelling: `vr-grpo train-reward-model`): trains, exports and measures the embedded
+ * judge's ONNX perception model (rm-v1, rm-v2, rm-v3, …).
+ */
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { measureWorlds, type WorldsAccuracy } from '../../judge-training/perception/evaluate.js';
@@ -26,7 +29,12 @@ const isPreset = (name: string): name is PerceptionPreset => (PRESET_NAMES as st
 async function measureDir(dir: string, frames: number, world: WorldSplitOptions): Promise<{ version: string } & WorldsAccuracy> {
   const perception = await Perception.create(dir);
   try {
-    const worlds = await measureWorlds((rows, n) => perception.predictRows(rows, n), { v1Seed: DEFAULT_EVAL_SEED, v2Seed: DEFAULT_EVAL_SEED_V2, frames, world });
+    const worlds = await measureWorlds((rows, n) => perception.predictRows(rows, n), {
+      v1Seed: DEFAULT_EVAL_SEED,
+      v2Seed: DEFAULT_EVAL_SEED_V2,
+      frames,
+      world,
+    });
     return { version: perception.version, ...worlds };
   } finally {
     await perception.close();
@@ -44,13 +52,17 @@ export function registerTrainRewardModel(program: Command): void {
     .option('--steps <n>', 'optimiser steps (default: the preset)')
     .option('--seed <n>', 'training seed (default: the preset)')
     .option('--config <file>', 'config file (world split and tensor backend)')
-    .option('--compare <dirs>', 'comma-separated model folders measured beside the new model on the same held-out world-v1 and world-v2 frames (e.g. models/rm-v2)')
+    .option(
+      '--compare <dirs>',
+      'comma-separated model folders measured beside the new model on the same held-out world-v1 and world-v2 frames (e.g. models/rm-v2)',
+    )
     .option('--compare-frames <n>', 'held-out frames per world for --compare (default 1000)')
     .action(async (flags: TrainRewardModelFlags) => {
       const ctx = commandContext(flags.config);
       const presetName = flags.preset ?? (isPreset(flags.version) ? flags.version : 'rm-v2');
       if (!isPreset(presetName)) throw new UsageError(`--preset: expected one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(presetName)}`);
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.version)) throw new UsageError(`--version: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(flags.version)}`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.version))
+        throw new UsageError(`--version: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(flags.version)}`);
       const preset = PERCEPTION_PRESETS[presetName];
       const steps = intOption('--steps', flags.steps, 0) ?? preset.steps;
       const seed = intOption('--seed', flags.seed, 0) ?? preset.seed;

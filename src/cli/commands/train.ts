@@ -43,7 +43,8 @@ function printSummary(s: RunSummary, config: Config): void {
     w(`  ${a.padEnd(22)} ${f(before)}   ${f(after)}`);
   }
   w(`held-out gold quality    ${f(s.heldOutBefore?.quality)}   ${f(s.heldOutAfter?.quality)}`);
-  for (const d of ['combined', 'TA', 'MQ', 'VQ', 'overall']) w(`reward ${d.padEnd(17)} ${f(s.rewardFirst[d])}   ${f(s.rewardLast[d])}   (first step / last step)`);
+  for (const d of ['combined', 'TA', 'MQ', 'VQ', 'overall'])
+    w(`reward ${d.padEnd(17)} ${f(s.rewardFirst[d])}   ${f(s.rewardLast[d])}   (first step / last step)`);
   w(`KL to reference (last)   ${f(s.klLast)}`);
   w(`masked videos ${s.maskedVideos}, dropped groups ${s.droppedGroups}, failed judgments ${s.failedJudgments}`);
   const j = s.judging;
@@ -89,7 +90,11 @@ export function registerTrain(program: Command): void {
           const reward = s.reward?.combined;
           const gold = s.goldAccuracy ?? null;
           const kl = s.kl ?? null;
-          progress.update(s.step, { reward: reward === undefined ? '—' : reward.toFixed(3), gold: gold === null ? '—' : gold.toFixed(3), kl: kl === null ? '—' : kl.toExponential(2) });
+          progress.update(s.step, {
+            reward: reward === undefined ? '—' : reward.toFixed(3),
+            gold: gold === null ? '—' : gold.toFixed(3),
+            kl: kl === null ? '—' : kl.toExponential(2),
+          });
         },
       });
       const onSignal = (): void => job.stop();

@@ -12,18 +12,32 @@
   /** @typedef {{ step: number, [key: string]: unknown }} StepRecord */
   /** @typedef {{ atStep: number, event?: unknown, time?: unknown, [key: string]: unknown }} FeedEvent */
   /** @typedef {{ index: number, role: string, text: string, framesShown: number[] }} Turn */
-  /** @typedef {{ id: string, rmVersion: string, mode: string, answer: Record<string, number> | null, toolCalls: number, framesViewed?: number[][], turns?: Turn[], hallucinations: { kind: string, detail: string }[], forced: boolean, formatErrors: number }} Verdict */
+  /**
+   * @typedef {{ id: string, rmVersion: string, mode: string, answer: Record<string, number> | null, toolCalls: number,
+   * framesViewed?: number[][], turns?: Turn[], hallucinations: { kind: string, detail: string }[], forced: boolean,
+   * formatErrors: number }} Verdict
+   */
   /** @typedef {{ src: string, frames: number[], tileWidth: number, tileHeight: number }} Strip */
-  /** @typedef {{ id: string, mp4: string, reward: number | null, perDimension: Record<string, number | null>, advantage: number | null, goldAccuracy: number | null, frameCount?: number, gold?: Record<string, number> | null, thumbnails?: Strip | null }} GroupVideo */
+  /**
+   * @typedef {{ id: string, mp4: string, reward: number | null, perDimension: Record<string, number | null>, advantage:
+   * number | null, goldAccuracy: number | null, frameCount?: number, gold?: Record<string, number> | null, thumbnails?:
+   * Strip | null }} GroupVideo
+   */
   /** @typedef {{ preference: Record<string, number>, credit: Record<string, number | undefined> }} ComparisonGold */
   /** @typedef {{ first: number, second: number, verdict: number, gold: ComparisonGold | null }} Comparison */
   /** @typedef {{ credit: number, decided: number, goldTies: number, accuracy: number | null }} DimensionAgreement */
   /** @typedef {{ comparisons: number, byDimension: Record<string, DimensionAgreement | undefined> }} JudgeGold */
   /** @typedef {{ step: number, prompt: string, videos: GroupVideo[], verdicts: Verdict[], comparisons?: Comparison[], judgeGold?: JudgeGold | null }} Group */
   /** @typedef {{ title: string, seq: number, steps: StepRecord[], events: FeedEvent[], groups: Group[] }} History */
-  /** @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number, dash?: number[], points?: boolean, scale?: string }} SeriesSpec */
+  /**
+   * @typedef {{ key: string, label: string, color: string, value: (r: StepRecord) => number | null, width?: number,
+   * dash?: number[], points?: boolean, scale?: string }} SeriesSpec
+   */
   /** @typedef {{ step: number, label: string, color: string }} Marker */
-  /** @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?: [number, number], withStepZero?: boolean, rightAxis?: { scale: string, label: string } }} ChartSpec */
+  /**
+   * @typedef {{ id: string, series: (records: readonly StepRecord[]) => SeriesSpec[], markers: () => Marker[], yRange?:
+   * [number, number], withStepZero?: boolean, rightAxis?: { scale: string, label: string } }} ChartSpec
+   */
 
   const DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'overall']);
   const COLORS = { combined: '#0f172a', TA: '#2563eb', MQ: '#16a34a', VQ: '#d97706', overall: '#9333ea' };
@@ -220,7 +234,13 @@
         return [
           { key: 'OA', label: 'OA (step)', color: COLORS.overall, width: 2, value: (r) => num(r.judgeGoldAgreement) },
           { key: 'running', label: 'OA (run so far)', color: COLORS.combined, width: 1.5, dash: [5, 4], value: (r) => running.get(r.step) ?? null },
-          ...(/** @type {const} */ (['TA', 'MQ', 'VQ'])).map((d) => ({ key: d, label: d, color: COLORS[d], width: 1, value: (/** @type {StepRecord} */ r) => num(obj(r.judgeGoldAgreementByDimension)[d]) })),
+          .../** @type {const} */ (['TA', 'MQ', 'VQ']).map((d) => ({
+            key: d,
+            label: d,
+            color: COLORS[d],
+            width: 1,
+            value: (/** @type {StepRecord} */ r) => num(obj(r.judgeGoldAgreementByDimension)[d]),
+          })),
         ];
       },
       markers: rmMarkers,
@@ -346,7 +366,9 @@
         axes: [
           { ...axis, label: 'step', labelSize: 18, incrs: STEP_INCREMENTS },
           { ...axis, size: 56 },
-          ...(this.spec.rightAxis === undefined ? [] : [{ ...axis, scale: this.spec.rightAxis.scale, side: 1, size: 48, label: this.spec.rightAxis.label, labelSize: 18, grid: { show: false } }]),
+          ...(this.spec.rightAxis === undefined
+            ? []
+            : [{ ...axis, scale: this.spec.rightAxis.scale, side: 1, size: 48, label: this.spec.rightAxis.label, labelSize: 18, grid: { show: false } }]),
         ],
         cursor: { drag: { x: true, y: false } },
         legend: { live: true },
@@ -434,17 +456,33 @@
       const bar = el('span', { class: 'bar-fill' });
       bar.style.width = `${x === null ? 0 : Math.round(Math.max(0, Math.min(1, x)) * 100)}%`;
       bar.style.background = COLORS[d];
-      return el('div', { class: 'dim' }, [el('span', { class: 'dim-name' }, [d]), el('span', { class: 'bar' }, [bar]), el('span', { class: 'dim-value' }, [fmt(x, 2)])]);
+      return el('div', { class: 'dim' }, [
+        el('span', { class: 'dim-name' }, [d]),
+        el('span', { class: 'bar' }, [bar]),
+        el('span', { class: 'dim-value' }, [fmt(x, 2)]),
+      ]);
     });
     // Short and small: load them whole and loop them silently, like a contact sheet that moves.
-    const video = el('video', { src: videoUrl(v.mp4), controls: '', autoplay: '', loop: '', muted: '', playsinline: '', preload: 'auto', 'data-video-id': v.id });
+    const video = el('video', {
+      src: videoUrl(v.mp4),
+      controls: '',
+      autoplay: '',
+      loop: '',
+      muted: '',
+      playsinline: '',
+      preload: 'auto',
+      'data-video-id': v.id,
+    });
     video.muted = true;
     return el('figure', { class: `video-card${reward !== null && reward === best ? ' best' : ''}${reward === null ? ' masked' : ''}` }, [
       video,
       el('figcaption', {}, [
         el('div', { class: 'row head' }, [el('span', { class: 'vid' }, [v.id]), el('b', { class: 'reward' }, [reward === null ? 'masked' : fmt(reward)])]),
         el('div', { class: 'dims' }, bars),
-        el('div', { class: 'row' }, [el('span', {}, ['advantage']), el('b', { class: adv === null ? '' : adv >= 0 ? 'pos' : 'neg' }, [adv === null ? '–' : `${adv >= 0 ? '+' : ''}${fmt(adv, 2)}`])]),
+        el('div', { class: 'row' }, [
+          el('span', {}, ['advantage']),
+          el('b', { class: adv === null ? '' : adv >= 0 ? 'pos' : 'neg' }, [adv === null ? '–' : `${adv >= 0 ? '+' : ''}${fmt(adv, 2)}`]),
+        ]),
         el('div', { class: 'row' }, [el('span', {}, ['gold accuracy']), el('b', {}, [fmt(num(v.goldAccuracy), 2)])]),
       ]),
     ]);
@@ -458,10 +496,12 @@
   /** The reasoning turns of a verdict (or a note that it carries none). @param {Verdict} v @returns {HTMLElement[]} */
   function turnsOf(v) {
     return Array.isArray(v.turns) && v.turns.length > 0
-      ? v.turns.map((t) => el('div', { class: `turn turn-${t.role === 'tool' ? 'tool' : 'assistant'}` }, [
-          el('div', { class: 'turn-head' }, [`${t.role} · turn ${t.index + 1}${t.framesShown.length > 0 ? ` · frames ${t.framesShown.join(', ')}` : ''}`]),
-          el('pre', { class: 'trace' }, [t.text]),
-        ]))
+      ? v.turns.map((t) =>
+          el('div', { class: `turn turn-${t.role === 'tool' ? 'tool' : 'assistant'}` }, [
+            el('div', { class: 'turn-head' }, [`${t.role} · turn ${t.index + 1}${t.framesShown.length > 0 ? ` · frames ${t.framesShown.join(', ')}` : ''}`]),
+            el('pre', { class: 'trace' }, [t.text]),
+          ]),
+        )
       : [el('p', { class: 'muted' }, ['No reasoning trace in this verdict.'])];
   }
 
@@ -499,7 +539,12 @@
       if (row < 0) row = rows.indexOf(Math.min(...rows));
       rows[row] = left + tileW;
       const k = strip === null ? -1 : strip.frames.indexOf(f);
-      const box = el('span', { class: `thumb${k < 0 ? ' missing' : ''}`, 'data-frame': String(f), 'data-left': pct.toFixed(2), title: `frame ${f + 1} of ${count}` });
+      const box = el('span', {
+        class: `thumb${k < 0 ? ' missing' : ''}`,
+        'data-frame': String(f),
+        'data-left': pct.toFixed(2),
+        title: `frame ${f + 1} of ${count}`,
+      });
       box.style.left = `${pct}%`;
       box.style.top = `${row * (tileH + 3)}px`;
       box.style.width = `${tileW}px`;
@@ -557,7 +602,12 @@
       ` · OA: ${picks(oa, nameA, nameB)}`,
       ...(c.gold === null
         ? []
-        : [' · gold: ', el('span', { class: `gold-mark credit-${credit === undefined ? 'none' : String(credit).replace('.', '_')}` }, [c.gold.preference.OA === 0 ? 'tie (skipped)' : `${picks(c.gold.preference.OA, nameA, nameB)} ${mark(credit, c.gold.preference.OA)}`.trim()])]),
+        : [
+            ' · gold: ',
+            el('span', { class: `gold-mark credit-${credit === undefined ? 'none' : String(credit).replace('.', '_')}` }, [
+              c.gold.preference.OA === 0 ? 'tie (skipped)' : `${picks(c.gold.preference.OA, nameA, nameB)} ${mark(credit, c.gold.preference.OA)}`.trim(),
+            ]),
+          ]),
       ` · ${plural(v.toolCalls, 'tool call')} · ${plural(frames, 'frame')} viewed · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
     ]);
     const table = el('table', { class: 'dims-table' }, [
@@ -567,7 +617,10 @@
         ? []
         : [
             el('tr', {}, [el('td', {}, ['gold']), ...PAIR_DIMENSIONS.map((d) => el('td', {}, [picks(c.gold?.preference[d], nameA, nameB)]))]),
-            el('tr', {}, [el('td', {}, ['agrees']), ...PAIR_DIMENSIONS.map((d) => el('td', { class: 'agree' }, [mark(c.gold?.credit[d], c.gold?.preference[d]) || '–']))]),
+            el('tr', {}, [
+              el('td', {}, ['agrees']),
+              ...PAIR_DIMENSIONS.map((d) => el('td', { class: 'agree' }, [mark(c.gold?.credit[d], c.gold?.preference[d]) || '–'])),
+            ]),
           ]),
     ]);
     const viewed = Array.isArray(v.framesViewed) ? v.framesViewed : [];
@@ -575,19 +628,26 @@
       timelineRow(`video 1 · ${nameA}`, a, viewed[0] ?? [], width),
       timelineRow(`video 2 · ${nameB}`, b, viewed[1] ?? [], width),
     ]);
-    const details = el('details', {
-      class: 'verdict comparison',
-      'data-first': String(c.first),
-      'data-second': String(c.second),
-      'data-tool-calls': String(v.toolCalls),
-      'data-frames-viewed': String(frames),
-      'data-credit': credit === undefined ? '' : String(credit),
-    }, [summary, table, timelines, ...problemsOf(v), ...turnsOf(v)]);
+    const details = el(
+      'details',
+      {
+        class: 'verdict comparison',
+        'data-first': String(c.first),
+        'data-second': String(c.second),
+        'data-tool-calls': String(v.toolCalls),
+        'data-frames-viewed': String(frames),
+        'data-credit': credit === undefined ? '' : String(credit),
+      },
+      [summary, table, timelines, ...problemsOf(v), ...turnsOf(v)],
+    );
     if (i === 0) details.open = true;
     return details;
   }
 
-  /** A pointwise verdict (or a pairwise one without its pair): answer, tool calls, frames per video, reasoning. @param {Group} g @param {Verdict} v @param {number} i @param {number} width */
+  /**
+   * A pointwise verdict (or a pairwise one without its pair): answer, tool calls, frames per video, reasoning. @param
+   * {Group} g @param {Verdict} v @param {number} i @param {number} width
+   */
   function verdictItem(g, v, i, width) {
     // A dimension the judge did not give (the released VR-Thinker may answer overall only) reads "not given", never a number.
     const answer = v.answer === null ? 'pointwise' : ['TA', 'MQ', 'VQ', 'OA', 'CF'].map((k) => `${k}=${v.answer?.[k] ?? 'not given'}`).join(' ');
@@ -598,8 +658,22 @@
       ` ${answer} · ${plural(v.toolCalls, 'tool call')} · ${plural(frames, 'frame')} viewed · RM ${v.rmVersion}${v.forced ? ' · forced' : ''}${hall}`,
     ]);
     const viewed = v.mode === 'pointwise' && Array.isArray(v.framesViewed) ? v.framesViewed : [];
-    const timelines = viewed.length > 0 ? [el('div', { class: 'timelines' }, viewed.map((f, k) => timelineRow(g.videos[k]?.id ?? `video ${k + 1}`, g.videos[k], f, width)))] : [];
-    const details = el('details', { class: 'verdict', 'data-tool-calls': String(v.toolCalls), 'data-frames-viewed': String(frames) }, [summary, ...problemsOf(v), ...timelines, ...turnsOf(v)]);
+    const timelines =
+      viewed.length > 0
+        ? [
+            el(
+              'div',
+              { class: 'timelines' },
+              viewed.map((f, k) => timelineRow(g.videos[k]?.id ?? `video ${k + 1}`, g.videos[k], f, width)),
+            ),
+          ]
+        : [];
+    const details = el('details', { class: 'verdict', 'data-tool-calls': String(v.toolCalls), 'data-frames-viewed': String(frames) }, [
+      summary,
+      ...problemsOf(v),
+      ...timelines,
+      ...turnsOf(v),
+    ]);
     if (i === 0) details.open = true;
     return details;
   }
@@ -609,18 +683,30 @@
     const verdicts = comparisons.map((c) => g.verdicts[c.verdict]).filter((v) => v !== undefined);
     const frames = verdicts.reduce((n, v) => n + framesViewedOf(v), 0);
     const calls = verdicts.reduce((n, v) => n + v.toolCalls, 0);
-    const effort = verdicts.length === 0 ? '' : `per judgment: ${fmt(frames / verdicts.length, 1)} frames viewed, ${fmt(calls / verdicts.length, 1)} tool calls`;
+    const effort =
+      verdicts.length === 0 ? '' : `per judgment: ${fmt(frames / verdicts.length, 1)} frames viewed, ${fmt(calls / verdicts.length, 1)} tool calls`;
     const jg = g.judgeGold ?? null;
     const oa = jg?.byDimension.OA;
-    const line = el('p', { class: 'judge-gold', id: 'group-judge-gold', 'data-accuracy': oa?.accuracy === null || oa === undefined ? '' : String(oa.accuracy), 'data-decided': String(oa?.decided ?? 0) }, []);
+    const line = el(
+      'p',
+      {
+        class: 'judge-gold',
+        id: 'group-judge-gold',
+        'data-accuracy': oa?.accuracy === null || oa === undefined ? '' : String(oa.accuracy),
+        'data-decided': String(oa?.decided ?? 0),
+      },
+      [],
+    );
     if (jg === null || oa === undefined) {
       line.append(`Judge vs gold: no gold for this group. ${effort}`);
       return line;
     }
-    const dims = (/** @type {const} */ (['TA', 'MQ', 'VQ'])).map((d) => {
-      const x = jg.byDimension[d];
-      return x === undefined || x.accuracy === null ? null : `${d} ${fmt(x.accuracy, 2)}`;
-    }).filter((x) => x !== null);
+    const dims = /** @type {const} */ (['TA', 'MQ', 'VQ'])
+      .map((d) => {
+        const x = jg.byDimension[d];
+        return x === undefined || x.accuracy === null ? null : `${d} ${fmt(x.accuracy, 2)}`;
+      })
+      .filter((x) => x !== null);
     line.append(
       'Judge vs gold (OA): ',
       el('b', {}, [oa.accuracy === null ? '–' : fmt(oa.accuracy, 2)]),
@@ -636,7 +722,8 @@
     const section = byId('group');
     section.dataset.step = String(g.step);
     const comparisons = Array.isArray(g.comparisons) ? g.comparisons : [];
-    byId('group-meta').textContent = `step ${g.step} · ${g.videos.length} videos · ${comparisons.length > 0 ? plural(comparisons.length, 'comparison') : plural(g.verdicts.length, 'verdict')}`;
+    byId('group-meta').textContent =
+      `step ${g.step} · ${g.videos.length} videos · ${comparisons.length > 0 ? plural(comparisons.length, 'comparison') : plural(g.verdicts.length, 'verdict')}`;
     byId('group-prompt').textContent = g.prompt;
     const rewards = g.videos.map((v) => num(v.reward)).filter(isNum);
     const best = rewards.length === 0 ? NaN : Math.max(...rewards);

@@ -47,7 +47,9 @@ export class ReconnectingGenerator implements TrainableGenerator {
     this.#log = options.log ?? silentLogger();
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
     if (!Number.isInteger(this.#reconnectTimeoutMs) || this.#reconnectTimeoutMs <= 0) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `reconnectTimeoutMs: expected a positive integer (got ${String(this.#reconnectTimeoutMs)})`, { details: { field: 'reconnectTimeoutMs' } });
+      throw new VrGrpoError('INVALID_ARGUMENT', `reconnectTimeoutMs: expected a positive integer (got ${String(this.#reconnectTimeoutMs)})`, {
+        details: { field: 'reconnectTimeoutMs' },
+      });
     }
     this.#current = first;
     this.#baseline = baseline;
@@ -76,7 +78,9 @@ export class ReconnectingGenerator implements TrainableGenerator {
     if (this.#closed) throw new VrGrpoError('GENERATOR_UNAVAILABLE', 'the remote generator is closed', { details: { reason: 'closed', url: this.#url } });
     const c = this.#current;
     if (c === null || !c.isOpen) {
-      throw new VrGrpoError('GENERATOR_UNAVAILABLE', `the connection to the generator worker ${this.#url} is lost; recover() reconnects`, { details: { reason: 'disconnected', url: this.#url } });
+      throw new VrGrpoError('GENERATOR_UNAVAILABLE', `the connection to the generator worker ${this.#url} is lost; recover() reconnects`, {
+        details: { reason: 'disconnected', url: this.#url },
+      });
     }
     return c;
   }

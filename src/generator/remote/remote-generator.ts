@@ -19,7 +19,16 @@ import {
   type WorkerHello,
   type WorkerStatusMessage,
 } from '../../protocol/generator-messages.js';
-import { CLIENT_CLOSE_TIMEOUT_MS, connectClient, describeError, PendingTable, type ClientConnection, type ClientErrors, type HandshakeStep, type Settle } from '../../transport/index.js';
+import {
+  CLIENT_CLOSE_TIMEOUT_MS,
+  connectClient,
+  describeError,
+  PendingTable,
+  type ClientConnection,
+  type ClientErrors,
+  type HandshakeStep,
+  type Settle,
+} from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
 import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from '../generator.js';
 import { errorFromWorker, rolloutMessage, statsFromWire } from './wire.js';
@@ -107,11 +116,16 @@ function clientErrors(url: string): ClientErrors {
       return status === 401 ? new VrGrpoError('UNAUTHORIZED', message, { details }) : unavailable(message, details);
     },
     connectFailed: (error) => unavailable(`cannot connect to the generator worker ${url}: ${error.message}`, { reason: 'connect failed', url }, error),
-    closedBeforeHello: (code) => unavailable(`connection to the generator worker ${url} closed (${code}) before hello`, { reason: 'disconnected', closeCode: code, url }),
+    closedBeforeHello: (code) =>
+      unavailable(`connection to the generator worker ${url} closed (${code}) before hello`, { reason: 'disconnected', closeCode: code, url }),
     notOpen: (id) => unavailable(`connection to the generator worker ${url} is closed`, { reason: 'disconnected', id }),
     requestTimeout: (id, timeoutMs) => unavailable(`no answer from the generator worker to ${id} within ${timeoutMs} ms`, { reason: 'timeout', id, timeoutMs }),
     sendFailed: (id, error) => unavailable(`sending to the generator worker failed: ${error.message}`, { reason: 'disconnected', id }, error),
-    invalidUrl: (error) => new VrGrpoError('INVALID_ARGUMENT', `invalid generator worker URL ${JSON.stringify(url)}: ${describeError(error)}`, { details: { field: 'url' }, cause: error }),
+    invalidUrl: (error) =>
+      new VrGrpoError('INVALID_ARGUMENT', `invalid generator worker URL ${JSON.stringify(url)}: ${describeError(error)}`, {
+        details: { field: 'url' },
+        cause: error,
+      }),
   };
 }
 
@@ -123,7 +137,11 @@ function readHandshake(url: string, text: string): HandshakeStep<WorkerHello> {
   if (message.type === 'error') return { error: errorFromWorker(message) };
   if (message.type !== 'hello') return null;
   if (message.protocol !== GENERATOR_PROTOCOL_VERSION) {
-    return { error: new VrGrpoError('PROTOCOL_MISMATCH', `generator worker speaks protocol ${message.protocol}, this client ${GENERATOR_PROTOCOL_VERSION}`, { details: { url } }) };
+    return {
+      error: new VrGrpoError('PROTOCOL_MISMATCH', `generator worker speaks protocol ${message.protocol}, this client ${GENERATOR_PROTOCOL_VERSION}`, {
+        details: { url },
+      }),
+    };
   }
   return { hello: message };
 }
@@ -156,7 +174,13 @@ export class RemoteGenerator implements TrainableGenerator {
       onMessage: (data, isBinary) => this.#onMessage(data, isBinary),
       onClose: (code, reason) => {
         this.#expected = null;
-        this.#failAll(unavailable(`connection to the generator worker ${url} closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, { reason: 'disconnected', closeCode: code, url }));
+        this.#failAll(
+          unavailable(`connection to the generator worker ${url} closed (${code}${reason.length > 0 ? ` ${reason}` : ''})`, {
+            reason: 'disconnected',
+            closeCode: code,
+            url,
+          }),
+        );
       },
     });
   }
@@ -171,7 +195,12 @@ export class RemoteGenerator implements TrainableGenerator {
     const connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_REMOTE_CONNECT_TIMEOUT_MS);
     const maxPayload = positiveInteger('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_REMOTE_MAX_PAYLOAD_BYTES);
     const log = options.log ?? silentLogger();
-    const clientHello: GeneratorClientHello = { type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION, client: options.clientName ?? 'vr-grpo-remote-generator', maxPayloadBytes: maxPayload };
+    const clientHello: GeneratorClientHello = {
+      type: 'hello',
+      protocol: GENERATOR_PROTOCOL_VERSION,
+      client: options.clientName ?? 'vr-grpo-remote-generator',
+      maxPayloadBytes: maxPayload,
+    };
     const { hello, connection } = await connectClient<WorkerHello>({
       url,
       ...(options.token === undefined ? {} : { token: options.token }),
@@ -223,7 +252,11 @@ export class RemoteGenerator implements TrainableGenerator {
     if (!this.trainable) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `generator ${this.name} is not trainable`));
     if (rollouts.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
     const id = this.#newId('update');
-    const message = { type: 'update', id, rollouts: rollouts.map((r) => ({ rolloutId: r.rolloutId, advantages: r.advantages.map((a) => (a !== null && Number.isFinite(a) ? a : null)) })) };
+    const message = {
+      type: 'update',
+      id,
+      rollouts: rollouts.map((r) => ({ rolloutId: r.rolloutId, advantages: r.advantages.map((a) => (a !== null && Number.isFinite(a) ? a : null)) })),
+    };
     return this.#call<UpdateStats>(id, message, (settle) => ({ kind: 'update', ...settle, videos: [] }));
   }
 
@@ -300,7 +333,10 @@ export class RemoteGenerator implements TrainableGenerator {
     if (expected !== null) {
       // A header promised a binary message next; this text message breaks that promise.
       this.#expected = null;
-      this.#failRollout(expected.header.id, `video ${expected.header.index} of ${expected.header.id}: expected its binary message right after the header, got a text message`);
+      this.#failRollout(
+        expected.header.id,
+        `video ${expected.header.index} of ${expected.header.id}: expected its binary message right after the header, got a text message`,
+      );
     }
     const parsed = parseGeneratorWorkerMessage(buffer.toString('utf8'));
     if (!parsed.ok) {
@@ -403,7 +439,15 @@ export class RemoteGenerator implements TrainableGenerator {
         pending.reject(protocolViolation(`rollout_result ${message.id} lists ${message.videos.length} videos but video ${index} never arrived`, message.id));
         return;
       }
-      videos.push({ id: meta.id, prompt: meta.prompt, promptIndex: meta.promptIndex, member: meta.member, video, latent: meta.latent === null ? null : Float32Array.from(meta.latent), mp4Path: null });
+      videos.push({
+        id: meta.id,
+        prompt: meta.prompt,
+        promptIndex: meta.promptIndex,
+        member: meta.member,
+        video,
+        latent: meta.latent === null ? null : Float32Array.from(meta.latent),
+        mp4Path: null,
+      });
     }
     if (pending.videos.length > message.videos.length) {
       pending.reject(protocolViolation(`rollout_result ${message.id} lists ${message.videos.length} videos but ${pending.videos.length} arrived`, message.id));

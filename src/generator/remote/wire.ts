@@ -66,7 +66,9 @@ export function errorFromWorker(message: WorkerErrorMessage): VrGrpoError {
  */
 export function rolloutMessage(id: string, request: GenerateRequest): RolloutRequest {
   if (request.mp4Dir !== undefined) {
-    throw new VrGrpoError('INVALID_ARGUMENT', 'mp4Dir is not supported by remote generators (the worker sends raw frames; encode them locally)', { details: { field: 'mp4Dir' } });
+    throw new VrGrpoError('INVALID_ARGUMENT', 'mp4Dir is not supported by remote generators (the worker sends raw frames; encode them locally)', {
+      details: { field: 'mp4Dir' },
+    });
   }
   const candidate = {
     type: 'rollout',

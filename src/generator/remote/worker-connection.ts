@@ -232,7 +232,10 @@ export class WorkerConnection implements ConnectionHandler {
           throw new Error(`video ${index} has ${v.video.data.length} bytes, more than the client's maxPayloadBytes ${limit}`);
         }
         const { width, height, frameCount, fps } = v.video;
-        return { header: { type: 'video', id: request.id, rolloutId: result.rolloutId, index, width, height, frameCount, fps, pixelFormat: 'rgb24' }, data: v.video.data };
+        return {
+          header: { type: 'video', id: request.id, rolloutId: result.rolloutId, index, width, height, frameCount, fps, pixelFormat: 'rgb24' },
+          data: v.video.data,
+        };
       });
       metas = result.videos.map((v) => ({ id: v.id, prompt: v.prompt, promptIndex: v.promptIndex, member: v.member, latent: latentToWire(v.latent, v.id) }));
     } catch (error) {
@@ -253,9 +256,13 @@ export class WorkerConnection implements ConnectionHandler {
     const generator = this.#trainable();
     const foreign = request.rollouts.find((r) => !this.#rollouts.has(r.rolloutId));
     if (foreign !== undefined) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `unknown or expired rollout ${JSON.stringify(foreign.rolloutId)} (rollouts belong to the connection that made them and are released by update or discard)`, {
-        details: { rolloutId: foreign.rolloutId },
-      });
+      throw new VrGrpoError(
+        'INVALID_ARGUMENT',
+        `unknown or expired rollout ${JSON.stringify(foreign.rolloutId)} (rollouts belong to the connection that made them and are released by update or discard)`,
+        {
+          details: { rolloutId: foreign.rolloutId },
+        },
+      );
     }
     let stats: UpdateStats;
     try {

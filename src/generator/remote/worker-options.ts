@@ -94,7 +94,8 @@ export function compileGeneratorWorkerOptions(options: GeneratorWorkerOptions): 
   const host = options.host ?? DEFAULT_WORKER_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'expected a non-empty string', host);
   const workerName = options.workerName ?? DEFAULT_WORKER_NAME;
-  if (typeof workerName !== 'string' || workerName.length === 0 || workerName.length > 200) throw invalid('workerName', 'expected 1..200 characters', workerName);
+  if (typeof workerName !== 'string' || workerName.length === 0 || workerName.length > 200)
+    throw invalid('workerName', 'expected 1..200 characters', workerName);
   return Object.freeze({
     generator,
     trainable: isTrainable(generator),

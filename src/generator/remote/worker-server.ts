@@ -80,7 +80,10 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
   static async start(options: GeneratorWorkerOptions): Promise<GeneratorWorkerServer> {
     const server = new GeneratorWorkerServer(compileGeneratorWorkerOptions(options));
     await server.transport.listen();
-    server.#log.info({ url: server.url, auth: server.options.token !== null, generator: server.options.generator.name, trainable: server.options.trainable }, 'generator worker listening');
+    server.#log.info(
+      { url: server.url, auth: server.options.token !== null, generator: server.options.generator.name, trainable: server.options.trainable },
+      'generator worker listening',
+    );
     return server;
   }
 

@@ -48,7 +48,13 @@ class Tally {
 
   result(): AccuracyCounts {
     const r = (a: number, b: number): number => (b === 0 ? 0 : Math.round((a / b) * 10000) / 10000);
-    return { frames: this.frames, colour: r(this.colour, this.objects), shape: r(this.shape, this.objects), background: r(this.bg, this.frames), detection: r(this.detected, this.visible) };
+    return {
+      frames: this.frames,
+      colour: r(this.colour, this.objects),
+      shape: r(this.shape, this.objects),
+      background: r(this.bg, this.frames),
+      detection: r(this.detected, this.visible),
+    };
   }
 }
 
@@ -119,7 +125,13 @@ export async function measureAccuracy(
  * a burst, dropout or local flicker touches, so bursts, flashes and absences are well represented; global defects and
  * attributes as in the v1 frames.
  */
-export const WORLD_V2_EVAL_FRAMES: Readonly<Partial<WorldV2Frames>> = Object.freeze({ share: 1, eventProbability: 0.6, localDefectProbability: 0.6, focus: 0.6, frames: 48 });
+export const WORLD_V2_EVAL_FRAMES: Readonly<Partial<WorldV2Frames>> = Object.freeze({
+  share: 1,
+  eventProbability: 0.6,
+  localDefectProbability: 0.6,
+  focus: 0.6,
+  frames: 48,
+});
 
 export interface WorldV2AccuracyReport extends AccuracyCounts {
   readonly evalSeed: number;
@@ -243,7 +255,12 @@ export async function measureSignals(
     }
   }
   const round = (x: number): number => Math.round(x * 1000) / 1000;
-  const per = (f: (d: Defect) => number): Record<Defect, number> => ({ blur: round(f('blur')), noise: round(f('noise')), jitter: round(f('jitter')), flicker: round(f('flicker')) });
+  const per = (f: (d: Defect) => number): Record<Defect, number> => ({
+    blur: round(f('blur')),
+    noise: round(f('noise')),
+    jitter: round(f('jitter')),
+    flicker: round(f('flicker')),
+  });
   return {
     seed: options.seed,
     videos: options.videos,

@@ -12,7 +12,13 @@ import { Adam, scoped, tf, type Scalar, type Tensor, type Tensor2D } from '../..
 import { measureAccuracy, measureSignals, measureWorldV2Accuracy } from './evaluate.js';
 import { CROP_PLANES, CROP_SIZE, FEATURE_SIZE } from '../../judge/backends/embedded/perception/features.js';
 import { HEADS, type HeadName } from '../../judge/backends/embedded/perception/heads.js';
-import { PERCEPTION_FORMAT, PERCEPTION_FORMAT_VERSION, MODEL_FILE, sha256Hex, type PerceptionManifest } from '../../judge/backends/embedded/perception/manifest.js';
+import {
+  PERCEPTION_FORMAT,
+  PERCEPTION_FORMAT_VERSION,
+  MODEL_FILE,
+  sha256Hex,
+  type PerceptionManifest,
+} from '../../judge/backends/embedded/perception/manifest.js';
 import { PerceptionNet } from './net.js';
 import { PERCEPTION_SIGNATURE, Perception } from '../../judge/backends/embedded/perception/perception.js';
 import { DEFAULT_SCENES, DEFAULT_WORLD_SPLIT, FrameSampler, sampleRows, type SceneDistribution, type WorldSplitOptions } from './training-data.js';
@@ -78,7 +84,15 @@ export interface TrainPerceptionResult {
  */
 export const PERCEPTION_PRESETS = {
   'rm-v1': { steps: 180, hidden: [16], seed: 101, defectProbability: 0, batchSize: 64, learningRate: 0.003 },
-  'rm-v2': { steps: 1200, hidden: [128, 64], seed: 202, defectProbability: 0.6, batchSize: 128, learningRate: 0.002, scenes: { severity: [0.2, 1.6] as const, freeLayout: 0.3, colourSpread: 0.5 } },
+  'rm-v2': {
+    steps: 1200,
+    hidden: [128, 64],
+    seed: 202,
+    defectProbability: 0.6,
+    batchSize: 128,
+    learningRate: 0.002,
+    scenes: { severity: [0.2, 1.6] as const, freeLayout: 0.3, colourSpread: 0.5 },
+  },
   'rm-v3': {
     steps: 1200,
     hidden: [128, 64],
@@ -108,7 +122,8 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
   const batch = options.batchSize ?? 128;
   const lr = options.learningRate ?? 0.002;
   const logEvery = options.logEvery ?? 50;
-  if (!Number.isInteger(options.steps) || options.steps < 0) throw new VrGrpoError('INVALID_ARGUMENT', `steps must be a non-negative integer, got ${options.steps}`);
+  if (!Number.isInteger(options.steps) || options.steps < 0)
+    throw new VrGrpoError('INVALID_ARGUMENT', `steps must be a non-negative integer, got ${options.steps}`);
   if (!Number.isInteger(batch) || batch < 1) throw new VrGrpoError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batch}`);
   if (!(options.defectProbability >= 0 && options.defectProbability <= 1)) {
     throw new VrGrpoError('INVALID_ARGUMENT', `defectProbability must be in [0, 1], got ${options.defectProbability}`);
@@ -152,7 +167,8 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
         adam.apply(named);
         return value.dataSync()[0] ?? NaN;
       });
-      if (!Number.isFinite(loss)) throw new VrGrpoError('TRAINING_DIVERGED', `perception training diverged at step ${step} (loss ${loss}); lower the learning rate`);
+      if (!Number.isFinite(loss))
+        throw new VrGrpoError('TRAINING_DIVERGED', `perception training diverged at step ${step} (loss ${loss}); lower the learning rate`);
       windowLoss += loss;
       windowCount += 1;
       if (step % logEvery === 0 || step === options.steps) {
@@ -174,7 +190,10 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
       version: options.version,
       createdAt,
       model: { file: MODEL_FILE, bytes: bytes.length, sha256: sha256Hex(bytes), opset: ONNX_OPSET, irVersion: ONNX_IR_VERSION },
-      signature: { inputs: PERCEPTION_SIGNATURE.inputs.map((s) => ({ name: s.name, dims: [...s.dims] })), outputs: PERCEPTION_SIGNATURE.outputs.map((s) => ({ name: s.name, dims: [...s.dims] })) },
+      signature: {
+        inputs: PERCEPTION_SIGNATURE.inputs.map((s) => ({ name: s.name, dims: [...s.dims] })),
+        outputs: PERCEPTION_SIGNATURE.outputs.map((s) => ({ name: s.name, dims: [...s.dims] })),
+      },
       input: {
         cropSize: CROP_SIZE,
         planes: ['coverage', 'r', 'g', 'b'],
@@ -197,8 +216,22 @@ export async function trainPerception(options: TrainPerceptionOptions): Promise<
         tensorBackend: options.tensorBackend ?? tf.getBackend(),
         lossCurve,
       },
-      accuracy: { frames: 0, colour: 0, shape: 0, background: 0, detection: 0, evalSeed, clean: { frames: 0, colour: 0, shape: 0, background: 0, detection: 0 }, defective: { frames: 0, colour: 0, shape: 0, background: 0, detection: 0 } },
-      signalsCalibration: { seed: DEFAULT_CALIBRATION_SEED, videos: 0, framesPerVideo: options.calibrationFramesPerVideo ?? 8, correlation: { blur: 0, noise: 0, jitter: 0, flicker: 0 } },
+      accuracy: {
+        frames: 0,
+        colour: 0,
+        shape: 0,
+        background: 0,
+        detection: 0,
+        evalSeed,
+        clean: { frames: 0, colour: 0, shape: 0, background: 0, detection: 0 },
+        defective: { frames: 0, colour: 0, shape: 0, background: 0, detection: 0 },
+      },
+      signalsCalibration: {
+        seed: DEFAULT_CALIBRATION_SEED,
+        videos: 0,
+        framesPerVideo: options.calibrationFramesPerVideo ?? 8,
+        correlation: { blur: 0, noise: 0, jitter: 0, flicker: 0 },
+      },
     };
     const measureStart = performance.now();
     const perception = await Perception.load(bytes, draft);

@@ -327,7 +327,13 @@ export class FrameSampler {
     const latent = sampleDataLatent(
       prompt,
       this.rng,
-      { attributeNoise: d.attributeNoise, defectProbability: 0, jitter: d.jitter, ...TEMPORAL_DATA_DEFAULTS, localDefectProbability: this.v2.localDefectProbability },
+      {
+        attributeNoise: d.attributeNoise,
+        defectProbability: 0,
+        jitter: d.jitter,
+        ...TEMPORAL_DATA_DEFAULTS,
+        localDefectProbability: this.v2.localDefectProbability,
+      },
       2,
     );
     this.vary(latent, prompt.objects.length);

@@ -39,11 +39,14 @@ export const genAiBenchRowSchema = z.object({
   prompt: required(4000),
   left_video: required(4096),
   right_video: required(4096),
-  vote_type: z.unknown().optional().transform((v, ctx): Preference => {
-    const p = typeof v === 'string' ? GENAI_BENCH_VOTES[v.trim()] : undefined;
-    if (p === undefined) ctx.issues.push({ code: 'custom', message: v === undefined ? 'missing column' : VOTE_MESSAGE, input: v });
-    return p ?? 0;
-  }),
+  vote_type: z
+    .unknown()
+    .optional()
+    .transform((v, ctx): Preference => {
+      const p = typeof v === 'string' ? GENAI_BENCH_VOTES[v.trim()] : undefined;
+      if (p === undefined) ctx.issues.push({ code: 'custom', message: v === undefined ? 'missing column' : VOTE_MESSAGE, input: v });
+      return p ?? 0;
+    }),
 });
 
 export interface GenAiBenchOptions {

@@ -12,15 +12,46 @@ import { VIDEOGEN_REWARDBENCH_FILES, videoGenRewardBenchPairs } from './videogen
 
 export * from './types.js';
 export * from './accuracy.js';
-export { readAnnotationFile, detectFormat, splitCsv, ANNOTATION_FORMATS, MAX_ANNOTATION_BYTES, type AnnotationFile, type AnnotationFormat, type AnnotationRow } from './annotation-file.js';
+export {
+  readAnnotationFile,
+  detectFormat,
+  splitCsv,
+  ANNOTATION_FORMATS,
+  MAX_ANNOTATION_BYTES,
+  type AnnotationFile,
+  type AnnotationFormat,
+  type AnnotationRow,
+} from './annotation-file.js';
 export { videoGenRewardBenchPairs, videoGenRewardBenchRowSchema, VIDEOGEN_REWARDBENCH_FILES } from './videogen-rewardbench.js';
-export { genAiBenchPairs, genAiBenchRowSchema, genAiBenchVideoPath, GENAI_BENCH_FILES, GENAI_BENCH_URL_DIR, GENAI_BENCH_VOTES, type GenAiBenchOptions } from './genai-bench.js';
+export {
+  genAiBenchPairs,
+  genAiBenchRowSchema,
+  genAiBenchVideoPath,
+  GENAI_BENCH_FILES,
+  GENAI_BENCH_URL_DIR,
+  GENAI_BENCH_VOTES,
+  type GenAiBenchOptions,
+} from './genai-bench.js';
 export { resolveVideo, realDataDir, type ResolvedVideo } from './video-paths.js';
-export { evaluateBenchmark, resolvePairs, servicePairJudge, pairwiseAnswer, MAX_EVAL_CONCURRENCY, type Evaluation, type EvaluateOptions, type PairJudge, type PairResult, type ResolvedPair } from './evaluate.js';
+export {
+  evaluateBenchmark,
+  resolvePairs,
+  servicePairJudge,
+  pairwiseAnswer,
+  MAX_EVAL_CONCURRENCY,
+  type Evaluation,
+  type EvaluateOptions,
+  type PairJudge,
+  type PairResult,
+  type ResolvedPair,
+} from './evaluate.js';
 export { formatReport, formatRatio, type ReportHeading } from './report.js';
 
 /** Printed names of the benchmarks. */
-export const BENCHMARK_TITLES: Readonly<Record<BenchmarkId, string>> = { 'videogen-rewardbench': 'VideoGen-RewardBench', 'genai-bench': 'GenAI-Bench (video generation)' };
+export const BENCHMARK_TITLES: Readonly<Record<BenchmarkId, string>> = {
+  'videogen-rewardbench': 'VideoGen-RewardBench',
+  'genai-bench': 'GenAI-Bench (video generation)',
+};
 
 export interface LoadBenchmarkOptions {
   readonly bench: BenchmarkId;

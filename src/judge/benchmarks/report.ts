@@ -22,7 +22,12 @@ export function formatRatio(r: Ratio): string {
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows.reduce<number[]>((w, row) => row.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
   // First column left-aligned (names), the others right-aligned (numbers).
-  return rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** The report as lines: a heading, the failure count by code, one row per dimension, and a legend. */

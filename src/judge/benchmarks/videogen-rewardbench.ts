@@ -30,14 +30,22 @@ function readLabel(v: unknown, ctx: z.core.$RefinementCtx<unknown>, required: bo
 }
 
 /** The overall label: required on every row. */
-const label = z.unknown().optional().transform((v, ctx): Preference => readLabel(v, ctx, true) ?? 0);
+const label = z
+  .unknown()
+  .optional()
+  .transform((v, ctx): Preference => readLabel(v, ctx, true) ?? 0);
 /** A per-dimension label; an empty cell (or a missing column) means the pair has no label for that dimension. */
-const optionalLabel = z.unknown().optional().transform((v, ctx) => readLabel(v, ctx, false));
+const optionalLabel = z
+  .unknown()
+  .optional()
+  .transform((v, ctx) => readLabel(v, ctx, false));
 
 const text = (max: number): z.ZodString =>
   z
     .string({ error: (issue) => (issue.input === undefined ? 'missing column' : 'expected a string') })
-    .trim().min(1, { message: 'expected a non-empty string' }).max(max);
+    .trim()
+    .min(1, { message: 'expected a non-empty string' })
+    .max(max);
 
 export const videoGenRewardBenchRowSchema = z.object({
   prompt: text(4000),

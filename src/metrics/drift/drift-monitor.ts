@@ -142,7 +142,8 @@ export class DriftMonitor {
     private readonly options: DriftMonitorOptions,
     state?: DriftMonitorState,
   ) {
-    if (!Number.isInteger(options.psiBins) || options.psiBins < 2) throw new VrGrpoError('INVALID_ARGUMENT', `drift monitor: psiBins must be an integer >= 2, got ${options.psiBins}`);
+    if (!Number.isInteger(options.psiBins) || options.psiBins < 2)
+      throw new VrGrpoError('INVALID_ARGUMENT', `drift monitor: psiBins must be an integer >= 2, got ${options.psiBins}`);
     this.divergence = new ProxyGoldDivergence(options.hacking, state?.divergence);
     // Validates the Page-Hinkley and window options up front (not at the first step).
     new PageHinkley(options.pageHinkley);
@@ -200,7 +201,8 @@ export class DriftMonitor {
       if (w.ready && ref.length > 0 && rec.length > 0) {
         const v = psi(ref, rec, this.options.psiBins);
         psiValues[dim] = v;
-        if (this.edge(`psi:${dim}`, v >= this.options.psiThreshold, v < this.options.psiThreshold / 2)) trips.push({ detector: 'psi', dimension: dim, value: v, threshold: this.options.psiThreshold, step: o.step, direction: null });
+        if (this.edge(`psi:${dim}`, v >= this.options.psiThreshold, v < this.options.psiThreshold / 2))
+          trips.push({ detector: 'psi', dimension: dim, value: v, threshold: this.options.psiThreshold, step: o.step, direction: null });
       }
       const m = meanOf(values);
       if (!Number.isFinite(m)) continue;
@@ -225,13 +227,29 @@ export class DriftMonitor {
       }
       const r = detector.update((m - scale.mean) / scale.std);
       phValues[dim] = r.statistic;
-      if (r.tripped !== null) trips.push({ detector: 'page_hinkley', dimension: dim, value: r.statistic, threshold: this.options.pageHinkley.lambda, step: o.step, direction: r.tripped });
+      if (r.tripped !== null)
+        trips.push({
+          detector: 'page_hinkley',
+          dimension: dim,
+          value: r.statistic,
+          threshold: this.options.pageHinkley.lambda,
+          step: o.step,
+          direction: r.tripped,
+        });
     }
     const proxyValues = o.rewardsByDimension[this.options.hacking.proxy];
     const proxy = proxyValues === undefined ? null : meanOf(proxyValues);
     const gold = this.gold(o);
     const hacking = this.divergence.observe(o.step, proxy, gold);
-    if (hacking.tripped && hacking.value !== null) trips.push({ detector: 'proxy_gold_divergence', dimension: null, value: hacking.value, threshold: this.options.hacking.tThreshold, step: o.step, direction: null });
+    if (hacking.tripped && hacking.value !== null)
+      trips.push({
+        detector: 'proxy_gold_divergence',
+        dimension: null,
+        value: hacking.value,
+        threshold: this.options.hacking.tThreshold,
+        step: o.step,
+        direction: null,
+      });
     return { step: o.step, psi: psiValues, pageHinkley: phValues, proxyGoldDivergence: hacking.value, hacking, gold, trips };
   }
 
@@ -248,13 +266,16 @@ export class DriftMonitor {
     const a = this.options.anchors;
     if (first !== null) {
       for (const [dim, tau] of Object.entries(vsFirst.kendallTau)) {
-        if (this.edge(`anchor_kendall_tau:${dim}`, Number.isFinite(tau) && tau < a.tauThreshold, Number.isFinite(tau) && tau >= a.tauThreshold)) trips.push({ detector: 'anchor_kendall_tau', dimension: dim, value: tau, threshold: a.tauThreshold, step: pass.step, direction: null });
+        if (this.edge(`anchor_kendall_tau:${dim}`, Number.isFinite(tau) && tau < a.tauThreshold, Number.isFinite(tau) && tau >= a.tauThreshold))
+          trips.push({ detector: 'anchor_kendall_tau', dimension: dim, value: tau, threshold: a.tauThreshold, step: pass.step, direction: null });
       }
       for (const [dim, shift] of Object.entries(vsFirst.meanShift)) {
-        if (this.edge(`anchor_mean_shift:${dim}`, Math.abs(shift) > a.meanShiftThreshold, Math.abs(shift) <= a.meanShiftThreshold)) trips.push({ detector: 'anchor_mean_shift', dimension: dim, value: shift, threshold: a.meanShiftThreshold, step: pass.step, direction: null });
+        if (this.edge(`anchor_mean_shift:${dim}`, Math.abs(shift) > a.meanShiftThreshold, Math.abs(shift) <= a.meanShiftThreshold))
+          trips.push({ detector: 'anchor_mean_shift', dimension: dim, value: shift, threshold: a.meanShiftThreshold, step: pass.step, direction: null });
       }
     }
-    const sameVersions = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && [...x].sort().every((v, i) => v === [...y].sort()[i]);
+    const sameVersions = (x: readonly string[], y: readonly string[]): boolean =>
+      x.length === y.length && [...x].sort().every((v, i) => v === [...y].sort()[i]);
     return {
       step: pass.step,
       rmVersions: pass.rmVersions,

@@ -49,7 +49,8 @@ export class PageHinkley {
     const { delta, lambda, minSamples } = options;
     if (!(delta >= 0) || !Number.isFinite(delta)) throw new VrGrpoError('INVALID_ARGUMENT', `page-hinkley: delta must be a finite number >= 0, got ${delta}`);
     if (!(lambda > 0) || !Number.isFinite(lambda)) throw new VrGrpoError('INVALID_ARGUMENT', `page-hinkley: lambda must be a finite number > 0, got ${lambda}`);
-    if (!Number.isInteger(minSamples) || minSamples < 1) throw new VrGrpoError('INVALID_ARGUMENT', `page-hinkley: minSamples must be an integer >= 1, got ${minSamples}`);
+    if (!Number.isInteger(minSamples) || minSamples < 1)
+      throw new VrGrpoError('INVALID_ARGUMENT', `page-hinkley: minSamples must be an integer >= 1, got ${minSamples}`);
     this.s = state === undefined ? EMPTY : { ...state };
   }
 

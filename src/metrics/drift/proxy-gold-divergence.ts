@@ -47,7 +47,8 @@ export class ProxyGoldDivergence {
     private readonly options: ProxyGoldDivergenceOptions,
     state?: ProxyGoldDivergenceState,
   ) {
-    if (!Number.isInteger(options.window) || options.window < 3) throw new VrGrpoError('INVALID_ARGUMENT', `proxy-gold divergence: window must be an integer >= 3, got ${options.window}`);
+    if (!Number.isInteger(options.window) || options.window < 3)
+      throw new VrGrpoError('INVALID_ARGUMENT', `proxy-gold divergence: window must be an integer >= 3, got ${options.window}`);
     for (const k of ['tThreshold', 'minProxyRise', 'minGoldDrop'] as const) {
       const v = options[k];
       if (!(v >= 0) || !Number.isFinite(v)) throw new VrGrpoError('INVALID_ARGUMENT', `proxy-gold divergence: ${k} must be a finite number >= 0, got ${v}`);
@@ -67,8 +68,14 @@ export class ProxyGoldDivergence {
 
   private evaluate(): ProxyGoldResult {
     const steps = this.points.map((p) => p[0]);
-    const p = linearTrend(steps, this.points.map((x) => x[1]));
-    const g = linearTrend(steps, this.points.map((x) => x[2]));
+    const p = linearTrend(
+      steps,
+      this.points.map((x) => x[1]),
+    );
+    const g = linearTrend(
+      steps,
+      this.points.map((x) => x[2]),
+    );
     const span = steps.length === 0 ? 0 : (steps[steps.length - 1] ?? 0) - (steps[0] ?? 0);
     const full = this.points.length >= this.options.window;
     const value = full ? Math.min(p.t, -g.t) : null;

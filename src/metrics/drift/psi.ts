@@ -57,7 +57,8 @@ export function psi(reference: readonly number[], recent: readonly number[], bin
   if (!(epsilon > 0)) throw new VrGrpoError('INVALID_ARGUMENT', `psi: epsilon must be > 0, got ${epsilon}`);
   const ref = reference.filter(Number.isFinite);
   const rec = recent.filter(Number.isFinite);
-  if (ref.length === 0 || rec.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', `psi: needs finite values in both samples (reference ${ref.length}, recent ${rec.length})`);
+  if (ref.length === 0 || rec.length === 0)
+    throw new VrGrpoError('INVALID_ARGUMENT', `psi: needs finite values in both samples (reference ${ref.length}, recent ${rec.length})`);
   const edges = quantileEdges(ref, bins);
   const p = proportions(ref, edges, epsilon);
   const q = proportions(rec, edges, epsilon);

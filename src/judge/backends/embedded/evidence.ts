@@ -154,8 +154,20 @@ export function videoEvidence(prompt: PromptSpec, frames: readonly PerceivedFram
       track.push({ frame: f.frameIndex, x: best.x, y: best.y });
     }
     const ts = track.map((p) => p.frame);
-    const vx = track.length >= 2 ? slope(ts, track.map((p) => p.x)) : 0;
-    const vy = track.length >= 2 ? slope(ts, track.map((p) => p.y)) : 0;
+    const vx =
+      track.length >= 2
+        ? slope(
+            ts,
+            track.map((p) => p.x),
+          )
+        : 0;
+    const vy =
+      track.length >= 2
+        ? slope(
+            ts,
+            track.map((p) => p.y),
+          )
+        : 0;
     const seen = classifyMotion({ vx, vy }, unit);
     const spd = Math.hypot(vx, vy) / unit;
     let motion: number;
@@ -164,13 +176,29 @@ export function videoEvidence(prompt: PromptSpec, frames: readonly PerceivedFram
     else {
       const dir = want.motion === 'left' ? -vx : want.motion === 'right' ? vx : want.motion === 'up' ? -vy : vy;
       const across = want.motion === 'left' || want.motion === 'right' ? Math.abs(vy) : Math.abs(vx);
-      motion = seen.motion === want.motion ? soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1) : Math.min(0.3, soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1));
+      motion =
+        seen.motion === want.motion
+          ? soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1)
+          : Math.min(0.3, soft(dir / unit - STILL_BELOW_PX_PER_FRAME, 0.06) * soft((dir - across) / unit, 0.1));
     }
-    const speed = want.motion === 'still' ? null : track.length < 2 ? 0.3 : want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08);
+    const speed =
+      want.motion === 'still'
+        ? null
+        : track.length < 2
+          ? 0.3
+          : want.speed === 'fast'
+            ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08)
+            : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08);
     return { colour: sharpen(mean(colourP)), shape: sharpen(mean(shapeP)), motion, speed, vx, vy, samples: track.length, track };
   });
   const bi = BACKGROUND_COLOUR_NAMES.indexOf(prompt.background);
-  const background = sharpen(mean(sorted.map((f) => blend(f.backgroundProbs[bi] ?? 0, f.background === undefined ? null : measuredColourProb(BACKGROUND_COLOURS, f.background, prompt.background)))));
+  const background = sharpen(
+    mean(
+      sorted.map((f) =>
+        blend(f.backgroundProbs[bi] ?? 0, f.background === undefined ? null : measuredColourProb(BACKGROUND_COLOURS, f.background, prompt.background)),
+      ),
+    ),
+  );
   const count = mean(sorted.map((f) => (f.objects.length === prompt.objects.length ? 1 : 0)));
   const checks: number[] = [];
   for (const o of objects) {

@@ -81,8 +81,10 @@ function questions(prompt: PromptSpec, v: PlannedVideo, k: number): Candidate[] 
       const after = got.bracket.after / span;
       const lastBeforeWindow = Math.ceil(lo * span) - 1;
       const lastInWindow = Math.floor(hi * span);
-      if (before < lo && after >= lo && lastBeforeWindow > got.bracket.before && lastBeforeWindow < got.bracket.after) out.push({ video: k, frame: lastBeforeWindow, priority: 4 });
-      if (before <= hi && after > hi && lastInWindow > got.bracket.before && lastInWindow < got.bracket.after) out.push({ video: k, frame: lastInWindow, priority: 4 });
+      if (before < lo && after >= lo && lastBeforeWindow > got.bracket.before && lastBeforeWindow < got.bracket.after)
+        out.push({ video: k, frame: lastBeforeWindow, priority: 4 });
+      if (before <= hi && after > hi && lastInWindow > got.bracket.before && lastInWindow < got.bracket.after)
+        out.push({ video: k, frame: lastInWindow, priority: 4 });
       // Otherwise halve a wide bracket that sits across the window, to place the change.
       if (got.bracket.after - got.bracket.before > 4 && before < hi && after > lo) {
         out.push({ video: k, frame: Math.floor((got.bracket.before + got.bracket.after) / 2), priority: 2.5 });
@@ -108,7 +110,13 @@ export function hasOpenQuestions(prompt: PromptSpec | null, videos: readonly Pla
  * The frames to ask for next (global 1-based indices, sorted), at most `maxFrames`: open questions first, then a
  * sweep; `leader` (index of the video now judged better, or null for even) gets `leaderShare` of the sweep.
  */
-export function planFrames(prompt: PromptSpec | null, videos: readonly PlannedVideo[], maxFrames: number, leader: number | null = null, leaderShare = 0.5): number[] {
+export function planFrames(
+  prompt: PromptSpec | null,
+  videos: readonly PlannedVideo[],
+  maxFrames: number,
+  leader: number | null = null,
+  leaderShare = 0.5,
+): number[] {
   const picked = new Map<string, Candidate>();
   const key = (c: Candidate): string => `${c.video}:${c.frame}`;
   const candidates = prompt === null ? [] : videos.flatMap((v, k) => questions(prompt, v, k));
@@ -144,6 +152,13 @@ export function planFrames(prompt: PromptSpec | null, videos: readonly PlannedVi
 
 /** The control: `maxFrames` unseen frames drawn at random over both videos. */
 export function planRandomFrames(videos: readonly Pick<PlannedVideo, 'offset' | 'count' | 'seen'>[], maxFrames: number, rng: Rng): number[] {
-  const unseen = videos.flatMap((v) => Array.from({ length: v.count }, (_, i) => i).filter((i) => !v.seen.has(i)).map((i) => v.offset + i + 1));
-  return rng.shuffle(unseen).slice(0, maxFrames).sort((a, b) => a - b);
+  const unseen = videos.flatMap((v) =>
+    Array.from({ length: v.count }, (_, i) => i)
+      .filter((i) => !v.seen.has(i))
+      .map((i) => v.offset + i + 1),
+  );
+  return rng
+    .shuffle(unseen)
+    .slice(0, maxFrames)
+    .sort((a, b) => a - b);
 }

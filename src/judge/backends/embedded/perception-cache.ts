@@ -127,7 +127,11 @@ export async function perceiveKeyed(
     else out.push({ ...hit, frameIndex: img.index });
   }
   if (toPerceive.length === 0) return out;
-  const perceived = await perception.perceive(toPerceive.map((f) => ({ index: f.index, rgb: f.rgb })), width, height);
+  const perceived = await perception.perceive(
+    toPerceive.map((f) => ({ index: f.index, rgb: f.rgb })),
+    width,
+    height,
+  );
   for (const p of perceived) {
     out.push(p);
     const at = locate(p.frameIndex);

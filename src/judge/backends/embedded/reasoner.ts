@@ -56,7 +56,10 @@ export interface EmbeddedReasonerOptions {
    * frames, or null for none. Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES.
    */
   readonly perceptionCache?: PerceptionCache | number | null;
-  /** World v2: share of a call's sweep frames given to the video in the lead. Default 0.5 (even): an uneven sweep finds more defects in one video and biases MQ. */
+  /**
+   * World v2: share of a call's sweep frames given to the video in the lead. Default 0.5 (even): an uneven sweep finds
+   * more defects in one video and biases MQ.
+   */
   readonly leaderShare?: number;
 }
 
@@ -185,7 +188,9 @@ export class EmbeddedReasoner implements Reasoner {
     const unit = s.width / 64;
     const videos: PlannedVideo[] = input.videoFrameCounts.map((count, k) => {
       const offset = offsets[k] ?? 0;
-      const frames = [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+      const frames = [...s.seen.values()]
+        .filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count)
+        .map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
       let evidence = timelineEvidence(prompt, frames, count, unit, (fr) => this.perception.signals(fr, s.width, s.height));
       if (spec === null) evidence = { ...evidence, TA: 0.5, overall: 0.6 * 0.5 + 0.2 * evidence.MQ + 0.2 * evidence.VQ };
       return { offset, count, seen: new Set(frames.map((f) => f.frameIndex)), evidence };
@@ -246,7 +251,10 @@ export class EmbeddedReasoner implements Reasoner {
     for (const { k } of order) {
       const count = input.videoFrameCounts[k] ?? 0;
       const offset = offsets[k] ?? 0;
-      const seen = [...s.seen.keys()].filter((g) => g > offset && g <= offset + count).map((g) => g - offset - 1).sort((x, y) => x - y);
+      const seen = [...s.seen.keys()]
+        .filter((g) => g > offset && g <= offset + count)
+        .map((g) => g - offset - 1)
+        .sort((x, y) => x - y);
       const gaps: { start: number; len: number }[] = [];
       const bounds = [-1, ...seen, count];
       for (let i = 0; i + 1 < bounds.length; i++) {
@@ -298,12 +306,23 @@ function describeTimeline(e: TimelineEvidence, k: number, offset: number, spec: 
     .map((o, j) => {
       const want = spec?.objects[j];
       const what = want === undefined ? 'the object' : `the ${want.colour} ${want.shape}`;
-      const change = o.detected === null ? 'no change seen' : `${o.detected.kind}${o.detected.colour === undefined ? '' : ` to ${o.detected.colour}`} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
+      const change =
+        o.detected === null
+          ? 'no change seen'
+          : `${o.detected.kind}${o.detected.colour === undefined ? '' : ` to ${o.detected.colour}`} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
       const timing = o.eventTime === null ? '' : `, on time ${fmt(o.eventTime)}`;
       return `${what}: colour ${fmt(o.colour)}, shape ${fmt(o.shape)}, motion match ${fmt(o.motion)}, ${change} (event match ${fmt(o.event)}${timing})`;
     })
     .join('; ');
-  const defects = e.defects.length === 0 ? 'no local defect seen' : e.defects.map((d) => `${d.kind} ${d.frames.length > 0 ? `at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : `between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`).join('; ');
+  const defects =
+    e.defects.length === 0
+      ? 'no local defect seen'
+      : e.defects
+          .map(
+            (d) =>
+              `${d.kind} ${d.frames.length > 0 ? `at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : `between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`,
+          )
+          .join('; ');
   return `${name}, seen at frames ${e.framesUsed.map(g).join(', ')}: ${objs}; ${defects}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
 }
 

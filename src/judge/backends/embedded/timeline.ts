@@ -215,7 +215,12 @@ function shareInside(b: Bracket, frames: number, lo: number, hi: number): number
 }
 
 /** Speed words match as in the gold evaluator, softly. */
-function motionAgreement(want: { motion: ObjectSpec['motion']; speed: ObjectSpec['speed'] }, vx: number, vy: number, samples: number): { motion: number; speed: number | null } {
+function motionAgreement(
+  want: { motion: ObjectSpec['motion']; speed: ObjectSpec['speed'] },
+  vx: number,
+  vy: number,
+  samples: number,
+): { motion: number; speed: number | null } {
   const spd = Math.hypot(vx, vy);
   if (samples < 2) return { motion: 0.2, speed: want.motion === 'still' ? null : 0.3 };
   if (want.motion === 'still') return { motion: soft(STILL_BELOW_PX_PER_FRAME - spd, 0.06), speed: null };
@@ -226,7 +231,9 @@ function motionAgreement(want: { motion: ObjectSpec['motion']; speed: ObjectSpec
   return {
     motion: seen.motion === want.motion ? agree : Math.min(0.3, agree),
     // A speed word holds only for an object that moves (the gold check fails for a still one).
-    speed: (want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08)) * soft(spd - STILL_BELOW_PX_PER_FRAME, 0.06),
+    speed:
+      (want.speed === 'fast' ? soft(spd - FAST_FROM_PX_PER_FRAME, 0.08) : soft(FAST_FROM_PX_PER_FRAME - spd, 0.08)) *
+      soft(spd - STILL_BELOW_PX_PER_FRAME, 0.06),
   };
 }
 
@@ -248,7 +255,14 @@ interface ObjectAnalysis {
   readonly moving: boolean;
 }
 
-function analyseObject(want: ObjectSpec, sightings: readonly Sighting[], frames: number, unit: number, refPerFrame: number, others: readonly ObjectColour[]): ObjectAnalysis {
+function analyseObject(
+  want: ObjectSpec,
+  sightings: readonly Sighting[],
+  frames: number,
+  unit: number,
+  refPerFrame: number,
+  others: readonly ObjectColour[],
+): ObjectAnalysis {
   const defects: DetectedDefect[] = [];
   const seen = sightings.filter((s) => s.present);
   let detected: DetectedEvent | null = null;
@@ -406,7 +420,10 @@ export function timelineEvidence(
       if (d === null) list.push({ frame: f.frameIndex, present: false, x: 0, y: 0, colour: null, colourProbs: null, shapeP: 0, border: false });
       else {
         const want = prompt.objects[k];
-        const colourProbs = Float32Array.from(OBJECT_COLOUR_NAMES, (name, i) => 0.5 * (d.colourProbs[i] ?? 0) + 0.5 * (d.rgb === undefined ? (d.colourProbs[i] ?? 0) : measuredColourProb(OBJECT_COLOURS, d.rgb, name)));
+        const colourProbs = Float32Array.from(
+          OBJECT_COLOUR_NAMES,
+          (name, i) => 0.5 * (d.colourProbs[i] ?? 0) + 0.5 * (d.rgb === undefined ? (d.colourProbs[i] ?? 0) : measuredColourProb(OBJECT_COLOURS, d.rgb, name)),
+        );
         let bi = 0;
         colourProbs.forEach((p, i) => {
           if (p > (colourProbs[bi] ?? 0)) bi = i;
@@ -420,7 +437,14 @@ export function timelineEvidence(
     });
   }
   const analyses = prompt.objects.map((want, k) =>
-    analyseObject(want, perObject[k] ?? [], frameCount, unit, refPerFrame, prompt.objects.filter((_, j) => j !== k).map((o) => o.colour)),
+    analyseObject(
+      want,
+      perObject[k] ?? [],
+      frameCount,
+      unit,
+      refPerFrame,
+      prompt.objects.filter((_, j) => j !== k).map((o) => o.colour),
+    ),
   );
   const defects: DetectedDefect[] = [];
   // A dropout shows as every object missing at once; keep one finding per frame set.
@@ -441,10 +465,17 @@ export function timelineEvidence(
   const lightOf = (f: PerceivedFrame): number => (f.background === undefined ? f.brightness : (f.background[0] + f.background[1] + f.background[2]) / 3);
   const level = median(clean.map(lightOf));
   const flickering = clean.filter((f) => level > 0.02 && Math.abs(lightOf(f) / level - 1) > 0.12).map((f) => f.frameIndex);
-  if (global.flicker < 0.35 && flickering.length > 0 && flickering.length <= Math.max(1, clean.length / 3)) defects.push({ kind: 'flicker', frames: flickering });
+  if (global.flicker < 0.35 && flickering.length > 0 && flickering.length <= Math.max(1, clean.length / 3))
+    defects.push({ kind: 'flicker', frames: flickering });
   const bi = BACKGROUND_COLOUR_NAMES.indexOf(prompt.background);
   const background = sharpen(
-    mean(clean.map((f) => 0.5 * (f.backgroundProbs[bi] ?? 0) + 0.5 * (f.background === undefined ? (f.backgroundProbs[bi] ?? 0) : measuredColourProb(BACKGROUND_COLOURS, f.background, prompt.background)))),
+    mean(
+      clean.map(
+        (f) =>
+          0.5 * (f.backgroundProbs[bi] ?? 0) +
+          0.5 * (f.background === undefined ? (f.backgroundProbs[bi] ?? 0) : measuredColourProb(BACKGROUND_COLOURS, f.background, prompt.background)),
+      ),
+    ),
   );
   const most = Math.max(0, ...clean.map((f) => f.objects.length));
   const count = most === prompt.objects.length ? 0.9 : 0.1;

@@ -44,7 +44,10 @@ export interface LearnedJudgeOptions {
   readonly judge?: Partial<ResolvedJudgeOptions> & { readonly maxFormatRetries?: number; readonly auditFraction?: number };
   /** Default greedy. */
   readonly decoding?: Decoding;
-  /** Perception of a group's videos reused across its comparisons: a cache, its bound in frames, or null for none. Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES. */
+  /**
+   * Perception of a group's videos reused across its comparisons: a cache, its bound in frames, or null for none.
+   * Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES.
+   */
   readonly perceptionCache?: PerceptionCache | number | null;
 }
 

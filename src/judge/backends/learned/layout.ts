@@ -26,7 +26,13 @@ export interface JudgeLayout {
 }
 
 const LAYOUTS: Readonly<Record<LayoutName, JudgeLayout>> = Object.freeze({
-  v1: Object.freeze({ name: 'v1', featureNames: FEATURE_NAMES, featureSize: FEATURE_NAMES.length, segmentsPerVideo: SEGMENTS_PER_VIDEO, framesPerSlot: FRAMES_PER_SLOT }),
+  v1: Object.freeze({
+    name: 'v1',
+    featureNames: FEATURE_NAMES,
+    featureSize: FEATURE_NAMES.length,
+    segmentsPerVideo: SEGMENTS_PER_VIDEO,
+    framesPerSlot: FRAMES_PER_SLOT,
+  }),
   temporal: Object.freeze({
     name: 'temporal',
     featureNames: TEMPORAL_FEATURE_NAMES,

@@ -97,7 +97,9 @@ export function parseLearnedManifest(raw: unknown, where: string): LearnedManife
     fail(`its feature layout (${m.policy.featureSize} features) differs from this code's ${layout.name} layout (${layout.featureSize})`);
   }
   if (m.actions.segmentsPerVideo !== layout.segmentsPerVideo || m.actions.framesPerSlot !== layout.framesPerSlot) {
-    fail(`its frame slots (${m.actions.segmentsPerVideo} segments × ${m.actions.framesPerSlot} frames) differ from this code's ${layout.name} layout (${layout.segmentsPerVideo} × ${layout.framesPerSlot})`);
+    fail(
+      `its frame slots (${m.actions.segmentsPerVideo} segments × ${m.actions.framesPerSlot} frames) differ from this code's ${layout.name} layout (${layout.segmentsPerVideo} × ${layout.framesPerSlot})`,
+    );
   }
   return m;
 }
@@ -108,7 +110,8 @@ export function parseLearnedManifest(raw: unknown, where: string): LearnedManife
  */
 export function readLearnedCheckpoint(dir: string): LearnedCheckpoint {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge folder at ${root}`, { details: { dir: root } });
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge folder at ${root}`, { details: { dir: root } });
   const file = join(root, MANIFEST_FILE);
   if (!existsSync(file)) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
   let raw: unknown;
@@ -127,7 +130,9 @@ export function readLearnedCheckpoint(dir: string): LearnedCheckpoint {
   const perceptionDir = resolve(root, manifest.perception.dir);
   const perception = readPerceptionDir(perceptionDir);
   if (perception.manifest.model.sha256 !== manifest.perception.sha256) {
-    throw new VrGrpoError('MODEL_INVALID', `perception model in ${perceptionDir} is not the one the policy was trained on (sha256 differs)`, { details: { dir: root } });
+    throw new VrGrpoError('MODEL_INVALID', `perception model in ${perceptionDir} is not the one the policy was trained on (sha256 differs)`, {
+      details: { dir: root },
+    });
   }
   return { dir: root, manifest, policyBytes, perceptionDir };
 }
@@ -136,7 +141,13 @@ export function readLearnedCheckpoint(dir: string): LearnedCheckpoint {
  * Writes a checkpoint folder atomically: the manifest, the policy, a copy of the perception folder `perceptionSource`
  * (manifest.json + its model file) and any `extraFiles` (e.g. metrics.json), replacing what was at `dir`.
  */
-export function writeLearnedCheckpoint(dir: string, manifest: LearnedManifest, policyBytes: Uint8Array, perceptionSource: string, extraFiles: Readonly<Record<string, string>> = {}): void {
+export function writeLearnedCheckpoint(
+  dir: string,
+  manifest: LearnedManifest,
+  policyBytes: Uint8Array,
+  perceptionSource: string,
+  extraFiles: Readonly<Record<string, string>> = {},
+): void {
   const target = resolve(dir);
   parseLearnedManifest(manifest, `${target} (before writing)`);
   const perception = readPerceptionDir(perceptionSource);

@@ -49,7 +49,8 @@ export class JsPolicy implements PolicyPort {
   }
 
   evaluateSync(features: Float32Array): PolicyLogits {
-    if (features.length !== this.spec.input.size) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${this.spec.input.size} features, got ${features.length}`);
+    if (features.length !== this.spec.input.size)
+      throw new VrGrpoError('INVALID_ARGUMENT', `expected ${this.spec.input.size} features, got ${features.length}`);
     let h: Float64Array<ArrayBufferLike> = Float64Array.from(features);
     for (const layer of this.spec.trunk) {
       h = dense(layer, h);

@@ -153,7 +153,9 @@ export class ObservationTracker {
   }
 
   private framesOf(s: Scratch, offset: number, count: number): PerceivedFrame[] {
-    return [...s.seen.values()].filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count).map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
+    return [...s.seen.values()]
+      .filter((p) => p.frameIndex > offset && p.frameIndex <= offset + count)
+      .map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
   }
 
   private timelineFor(spec: PromptSpec | null, s: Scratch, offset: number, count: number): { timeline: TimelineEvidence; signals: QualitySignals } {

@@ -90,7 +90,9 @@ export class LearnedReasoner implements Reasoner {
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<string> {
     throwIfAborted(signal);
     const obs = await this.tracker.observe(input);
-    const snapshot = (this.layout === 'temporal' ? obs.timeline.map((e, k) => describeTimeline(e, k, obs)) : obs.evidence.map((e, k) => describe(e, k, obs))).join(' ');
+    const snapshot = (
+      this.layout === 'temporal' ? obs.timeline.map((e, k) => describeTimeline(e, k, obs)) : obs.evidence.map((e, k) => describe(e, k, obs))
+    ).join(' ');
     if (input.mode === 'pointwise' || obs.features === null) {
       const [v] = obs.estimates;
       if (v === undefined) throw new VrGrpoError('JUDGE_FAILED', 'pointwise needs a video');
@@ -188,7 +190,6 @@ function describe(e: VideoEvidence, k: number, obs: Observation): string {
   return `${name}, seen at frames ${frames.join(', ')}: ${objs}; background ${fmt(e.background)}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
 }
 
-
 /** A world-v2 snapshot sentence: per object its checks and the change seen (between which seen frames), then local defects. */
 function describeTimeline(e: TimelineEvidence, k: number, obs: Observation): string {
   const name = obs.counts.length === 1 ? 'The video' : `Video ${k + 1}`;
@@ -197,13 +198,19 @@ function describeTimeline(e: TimelineEvidence, k: number, obs: Observation): str
     .map((o, j) => {
       const want = obs.spec?.objects[j];
       const what = want === undefined ? 'the object' : `the ${want.colour} ${want.shape}`;
-      const change = o.detected === null ? 'no change seen' : `${o.detected.kind} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
+      const change =
+        o.detected === null ? 'no change seen' : `${o.detected.kind} between frames ${g(o.detected.bracket.before)} and ${g(o.detected.bracket.after)}`;
       return `${what}: colour ${fmt(o.colour)}, shape ${fmt(o.shape)}, motion match ${fmt(o.motion)}, ${change} (event match ${fmt(o.event)})`;
     })
     .join('; ');
   const defects =
     e.defects.length === 0
       ? 'no local defect seen'
-      : e.defects.map((d) => `${d.kind}${d.frames.length > 0 ? ` at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : ` between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`).join('; ');
+      : e.defects
+          .map(
+            (d) =>
+              `${d.kind}${d.frames.length > 0 ? ` at frames ${d.frames.map(g).join(', ')}` : d.bracket === undefined ? '' : ` between frames ${g(d.bracket.before)} and ${g(d.bracket.after)}`}`,
+          )
+          .join('; ');
   return `${name}, seen at frames ${e.framesUsed.map(g).join(', ')}: ${objs}; ${defects}; MQ ${fmt(e.MQ)}, VQ ${fmt(e.VQ)}.`;
 }

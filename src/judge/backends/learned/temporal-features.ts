@@ -32,11 +32,23 @@ const OBJECT_FEATURES = ['present', 'colour', 'shape', 'motion', 'speed', 'hasSp
 const EIGHTHS = Array.from({ length: TEMPORAL_SEGMENTS }, (_, s) => s + 1);
 
 const VIDEO_FEATURES = [
-  'TA', 'MQ', 'VQ', 'overall', 'certainty', 'background', 'count',
+  'TA',
+  'MQ',
+  'VQ',
+  'overall',
+  'certainty',
+  'background',
+  'count',
   ...OBJECT_FEATURES.map((f) => `obj1.${f}`),
   ...OBJECT_FEATURES.map((f) => `obj2.${f}`),
-  ...LOCAL_DEFECT_KINDS.map((k) => `defect.${k}`), 'corrupted',
-  'jitter', 'flicker', 'blur', 'noise', 'signalConfidence', 'seenFraction',
+  ...LOCAL_DEFECT_KINDS.map((k) => `defect.${k}`),
+  'corrupted',
+  'jitter',
+  'flicker',
+  'blur',
+  'noise',
+  'signalConfidence',
+  'seenFraction',
   ...EIGHTHS.map((s) => `eighth${s}.seen`),
   ...EIGHTHS.map((s) => `eighth${s}.gap`),
   ...EIGHTHS.map((s) => `eighth${s}.finding`),
@@ -49,10 +61,29 @@ export const TEMPORAL_FEATURE_NAMES: readonly string[] = Object.freeze([
   ...VIDEO_FEATURES.map((f) => `v1.${f}`),
   ...VIDEO_FEATURES.map((f) => `v2.${f}`),
   ...EIGHTHS.map((s) => `window.eighth${s}`),
-  'asks.recolour', 'asks.flash', 'asks.turn', 'asks.appearLeave',
-  'diff.TA', 'diff.MQ', 'diff.VQ', 'diff.overall', 'sign.TA', 'sign.MQ', 'sign.VQ', 'sign.overall', 'absdiff.overall',
-  'turn=0', 'turn=1', 'turn=2', 'turn>=3', 'toolCallsLeft', 'lastCallFailed', 'hasRecommend', ...RECOMMEND_FEATURES,
-  'twoObjects', 'promptKnown',
+  'asks.recolour',
+  'asks.flash',
+  'asks.turn',
+  'asks.appearLeave',
+  'diff.TA',
+  'diff.MQ',
+  'diff.VQ',
+  'diff.overall',
+  'sign.TA',
+  'sign.MQ',
+  'sign.VQ',
+  'sign.overall',
+  'absdiff.overall',
+  'turn=0',
+  'turn=1',
+  'turn=2',
+  'turn>=3',
+  'toolCallsLeft',
+  'lastCallFailed',
+  'hasRecommend',
+  ...RECOMMEND_FEATURES,
+  'twoObjects',
+  'promptKnown',
 ]);
 
 const clip = (x: number, lo: number, hi: number): number => (Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : 0);
@@ -71,8 +102,17 @@ function videoFeatures(e: TimelineEvidence, q: QualitySignals, seen: readonly nu
     if (o === undefined) return OBJECT_FEATURES.map((f) => (f === 'speed' || f === 'eventTime' ? 0.5 : 0));
     const present = o.sightings.filter((s) => s.present).length;
     return [
-      1, o.colour, o.shape, o.motion, o.speed ?? 0.5, o.speed === null ? 0 : 1, o.event, o.eventTime ?? 0.5,
-      spec?.objects[j]?.event === undefined ? 0 : 1, o.detected === null ? 0 : 1, clip(present / 8, 0, 3),
+      1,
+      o.colour,
+      o.shape,
+      o.motion,
+      o.speed ?? 0.5,
+      o.speed === null ? 0 : 1,
+      o.event,
+      o.eventTime ?? 0.5,
+      spec?.objects[j]?.event === undefined ? 0 : 1,
+      o.detected === null ? 0 : 1,
+      clip(present / 8, 0, 3),
     ];
   };
   const defects = LOCAL_DEFECT_KINDS.map((k) => clip(e.defects.filter((d) => d.kind === k).length, 0, 2));
@@ -94,18 +134,35 @@ function videoFeatures(e: TimelineEvidence, q: QualitySignals, seen: readonly nu
         n += 1;
         continue;
       }
-      gap = Math.max(gap, seen.reduce((m, x) => Math.min(m, Math.abs(f - x)), count));
+      gap = Math.max(
+        gap,
+        seen.reduce((m, x) => Math.min(m, Math.abs(f - x)), count),
+      );
     }
     seenIn.push(b > a ? n / (b - a) : 1);
     gaps.push(clip(gap / eighthLen, 0, 3));
   }
   return [
-    e.TA, e.MQ, e.VQ, e.overall, e.certainty, e.background, e.count,
-    ...object(0), ...object(1),
-    ...defects, clip(e.corrupted.length / 4, 0, 3),
-    clip(q.jitter, 0, 1.5), clip(q.flicker, 0, 1.5), clip(q.blur, 0, 1.5), clip(q.noise, 0, 1.5), clip(q.confidence, 0, 1),
+    e.TA,
+    e.MQ,
+    e.VQ,
+    e.overall,
+    e.certainty,
+    e.background,
+    e.count,
+    ...object(0),
+    ...object(1),
+    ...defects,
+    clip(e.corrupted.length / 4, 0, 3),
+    clip(q.jitter, 0, 1.5),
+    clip(q.flicker, 0, 1.5),
+    clip(q.blur, 0, 1.5),
+    clip(q.noise, 0, 1.5),
+    clip(q.confidence, 0, 1),
     count > 0 ? seenSet.size / count : 0,
-    ...seenIn, ...gaps, ...Array.from({ length: TEMPORAL_SEGMENTS }, (_, s) => (findings.has(s) ? 1 : 0)),
+    ...seenIn,
+    ...gaps,
+    ...Array.from({ length: TEMPORAL_SEGMENTS }, (_, s) => (findings.has(s) ? 1 : 0)),
   ];
 }
 
@@ -138,13 +195,29 @@ export function temporalObservationFeatures(p: TemporalObservationParts): Float3
     ...videoFeatures(a, p.signals[0], p.seen[0], p.counts[0], p.spec),
     ...videoFeatures(b, p.signals[1], p.seen[1], p.counts[1], p.spec),
     ...askedWindows(p.spec),
-    asks(['recolour']), asks(['flash']), asks(['turn']), asks(['appear', 'leave']),
-    clip(d.TA * 5, -3, 3), clip(d.MQ * 5, -3, 3), clip(d.VQ * 5, -3, 3), clip(d.OA * 10, -3, 3),
-    Math.tanh(d.TA / 0.04), Math.tanh(d.MQ / 0.1), Math.tanh(d.VQ / 0.1), Math.tanh(d.OA / 0.03), clip(Math.abs(d.OA) * 10, 0, 3),
-    turn === 0 ? 1 : 0, turn === 1 ? 1 : 0, turn === 2 ? 1 : 0, turn === 3 ? 1 : 0,
-    clip(p.toolCallsLeft / 3, 0, 1), p.lastCallFailed ? 1 : 0, rec === null ? 0 : 1,
+    asks(['recolour']),
+    asks(['flash']),
+    asks(['turn']),
+    asks(['appear', 'leave']),
+    clip(d.TA * 5, -3, 3),
+    clip(d.MQ * 5, -3, 3),
+    clip(d.VQ * 5, -3, 3),
+    clip(d.OA * 10, -3, 3),
+    Math.tanh(d.TA / 0.04),
+    Math.tanh(d.MQ / 0.1),
+    Math.tanh(d.VQ / 0.1),
+    Math.tanh(d.OA / 0.03),
+    clip(Math.abs(d.OA) * 10, 0, 3),
+    turn === 0 ? 1 : 0,
+    turn === 1 ? 1 : 0,
+    turn === 2 ? 1 : 0,
+    turn === 3 ? 1 : 0,
+    clip(p.toolCallsLeft / 3, 0, 1),
+    p.lastCallFailed ? 1 : 0,
+    rec === null ? 0 : 1,
     ...(['TA', 'MQ', 'VQ', 'OA'] as const).flatMap((dim) => [0, 1, 2].map((v) => (rec !== null && rec[dim] === v ? 1 : 0))),
-    (p.spec?.objects.length ?? 1) >= 2 ? 1 : 0, p.spec === null ? 0 : 1,
+    (p.spec?.objects.length ?? 1) >= 2 ? 1 : 0,
+    p.spec === null ? 0 : 1,
   ];
   const out = new Float32Array(TEMPORAL_FEATURE_NAMES.length);
   values.forEach((v, i) => {

@@ -126,7 +126,11 @@ export class ChatCompletionsClient {
       let delay = backoffDelayMs(attempt, this.options.retryBaseDelayMs, this.options.retryMaxDelayMs, this.random);
       if (outcome.retryAfterMs !== null) {
         if (outcome.retryAfterMs > this.options.retryMaxDelayMs) {
-          throw this.unavailable(`${outcome.why}; the server asks to retry after ${outcome.retryAfterMs} ms, longer than retryMaxDelayMs ${this.options.retryMaxDelayMs}`, attempt, outcome);
+          throw this.unavailable(
+            `${outcome.why}; the server asks to retry after ${outcome.retryAfterMs} ms, longer than retryMaxDelayMs ${this.options.retryMaxDelayMs}`,
+            attempt,
+            outcome,
+          );
         }
         delay = outcome.retryAfterMs;
       }
@@ -157,7 +161,10 @@ export class ChatCompletionsClient {
       if (timeout.aborted) {
         return {
           kind: 'fail',
-          error: new VrGrpoError('BACKEND_TIMEOUT', `no answer from ${this.url} within ${this.options.timeoutMs} ms`, { details: { url: this.url, timeoutMs: this.options.timeoutMs }, cause: e }),
+          error: new VrGrpoError('BACKEND_TIMEOUT', `no answer from ${this.url} within ${this.options.timeoutMs} ms`, {
+            details: { url: this.url, timeoutMs: this.options.timeoutMs },
+            cause: e,
+          }),
         };
       }
       return { kind: 'retry', why: `cannot reach ${this.url} (${describeNetworkError(e)})`, retryAfterMs: null, cause: e };
@@ -167,21 +174,38 @@ export class ChatCompletionsClient {
       try {
         json = JSON.parse(text);
       } catch (e) {
-        return { kind: 'fail', error: new VrGrpoError('BACKEND_UNAVAILABLE', `${this.url} answered ${status} with a body that is not JSON: ${snippet(text)}`, { details: { url: this.url, status }, cause: e }) };
+        return {
+          kind: 'fail',
+          error: new VrGrpoError('BACKEND_UNAVAILABLE', `${this.url} answered ${status} with a body that is not JSON: ${snippet(text)}`, {
+            details: { url: this.url, status },
+            cause: e,
+          }),
+        };
       }
       const parsed = parseChatCompletion(json);
-      if (!parsed.ok) return { kind: 'fail', error: new VrGrpoError('BACKEND_UNAVAILABLE', `${this.url} answered ${status} with a body that is not a chat completion (${parsed.reason})`, { details: { url: this.url, status } }) };
+      if (!parsed.ok)
+        return {
+          kind: 'fail',
+          error: new VrGrpoError('BACKEND_UNAVAILABLE', `${this.url} answered ${status} with a body that is not a chat completion (${parsed.reason})`, {
+            details: { url: this.url, status },
+          }),
+        };
       return { kind: 'ok', completion: parsed.value };
     }
     if (isRetryableStatus(status)) return { kind: 'retry', why: `${this.url} answered ${status}: ${snippet(text)}`, retryAfterMs: parseRetryAfter(retryAfter) };
     return {
       kind: 'fail',
-      error: new VrGrpoError('BACKEND_REJECTED', `${this.url} refused the request with ${status}: ${snippet(text)}`, { details: { url: this.url, status, body: snippet(text) } }),
+      error: new VrGrpoError('BACKEND_REJECTED', `${this.url} refused the request with ${status}: ${snippet(text)}`, {
+        details: { url: this.url, status, body: snippet(text) },
+      }),
     };
   }
 
   private unavailable(why: string, attempts: number, last: { readonly cause?: unknown } | null): VrGrpoError {
-    return new VrGrpoError('BACKEND_UNAVAILABLE', `${why} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, { details: { url: this.url, attempts }, cause: last?.cause });
+    return new VrGrpoError('BACKEND_UNAVAILABLE', `${why} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+      details: { url: this.url, attempts },
+      cause: last?.cause,
+    });
   }
 
   private abortError(): VrGrpoError {

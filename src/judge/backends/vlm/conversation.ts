@@ -41,7 +41,9 @@ export interface BuiltConversation {
 function imageParts(message: ConversationMessage, role: ImageRole, labels: boolean, urlOf: ImageUrlOf): ChatContentPart[] {
   const parts: ChatContentPart[] = [];
   // Kept and dropped images in frame order, so a placeholder sits where its image used to be.
-  const items = [...message.images.map((image) => ({ index: image.index, image })), ...message.droppedImages.map((index) => ({ index, image: null }))].sort((a, b) => a.index - b.index);
+  const items = [...message.images.map((image) => ({ index: image.index, image })), ...message.droppedImages.map((index) => ({ index, image: null }))].sort(
+    (a, b) => a.index - b.index,
+  );
   for (const { index, image } of items) {
     if (image === null) {
       parts.push({ type: 'text', text: labels ? `${frameLabel(index)} ${DROPPED_IMAGE}` : DROPPED_IMAGE });
@@ -106,7 +108,13 @@ function initialParts(images: readonly ImageRef[], options: ConversationOptions,
 }
 
 /** The conversation after the system prompt, in the released layout (see the module header). */
-function releasedMessages(input: ReasonerInput, template: PromptTemplate, options: ConversationOptions, urlOf: ImageUrlOf, videoUrlOf: VideoUrlOf): ChatMessage[] {
+function releasedMessages(
+  input: ReasonerInput,
+  template: PromptTemplate,
+  options: ConversationOptions,
+  urlOf: ImageUrlOf,
+  videoUrlOf: VideoUrlOf,
+): ChatMessage[] {
   const [first = 0] = input.videoFrameCounts;
   const total = input.videoFrameCounts.reduce((s, c) => s + c, 0);
   const firstUser = input.messages.findIndex((m) => m.role === 'user');

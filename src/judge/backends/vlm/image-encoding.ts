@@ -65,7 +65,8 @@ function filterTable(src: number, dst: number): { start: Int32Array; weights: Fl
 
 /** Resizes an RGB24 image (separable triangle filter: bilinear when enlarging, area-like when shrinking). */
 export function resizeRgb(rgb: Uint8Array, width: number, height: number, toWidth: number, toHeight: number): Uint8Array {
-  if (rgb.length !== width * height * 3) throw new VrGrpoError('INVALID_ARGUMENT', `expected ${width * height * 3} RGB bytes for ${width}x${height}, got ${rgb.length}`);
+  if (rgb.length !== width * height * 3)
+    throw new VrGrpoError('INVALID_ARGUMENT', `expected ${width * height * 3} RGB bytes for ${width}x${height}, got ${rgb.length}`);
   if (toWidth === width && toHeight === height) return rgb;
   const cols = filterTable(width, toWidth);
   const rows = filterTable(height, toHeight);

@@ -9,7 +9,15 @@ import { VlmReasoner } from './reasoner.js';
 
 export { ChatCompletionsClient, type ChatClientDeps, type ChatClientOptions, type ChatResult } from './chat-client.js';
 export { VlmReasoner, turnText } from './reasoner.js';
-export { resolveVlmOptions, vlmOptionsFromConfig, vlmOptionsSchema, VLM_DEFAULTS, type VlmOptions, type VlmConfigSection, type ResolvedVlmOptions } from './options.js';
+export {
+  resolveVlmOptions,
+  vlmOptionsFromConfig,
+  vlmOptionsSchema,
+  VLM_DEFAULTS,
+  type VlmOptions,
+  type VlmConfigSection,
+  type ResolvedVlmOptions,
+} from './options.js';
 export { encodeFrame, fitToBudget, resizeRgb, type PixelBudget, type EncodedImage } from './image-encoding.js';
 export { buildConversation, type BuiltConversation, type ConversationOptions } from './conversation.js';
 export { contextBound, checkContextFits, framesThatFit, type ContextBound } from './context-budget.js';

@@ -13,7 +13,9 @@ export const VLM_PROFILES = ['vr-thinker-released', 'project'] as const;
 export type VlmProfile = (typeof VLM_PROFILES)[number];
 
 /** What each profile sets for the options left null. */
-export const PROFILE_DEFAULTS: Readonly<Record<VlmProfile, { readonly framesPerVideo: number | null; readonly initialFramesAs: 'video' | 'images'; readonly frameLabels: boolean }>> = Object.freeze({
+export const PROFILE_DEFAULTS: Readonly<
+  Record<VlmProfile, { readonly framesPerVideo: number | null; readonly initialFramesAs: 'video' | 'images'; readonly frameLabels: boolean }>
+> = Object.freeze({
   /** As released: 48 frames per video (1–96 for a pair), the initial frames as one video, bare selected images. */
   'vr-thinker-released': Object.freeze({ framesPerVideo: 48, initialFramesAs: 'video', frameLabels: false }),
   /** The project's earlier layout: real frame numbers, labelled images. */
@@ -78,7 +80,10 @@ export const vlmOptionsSchema = z.strictObject({
   rmVersion: z.string().min(1).nullable().default(null),
   /** The prompt layout, index space and frame form (see VLM_PROFILES). Default: the released VR-Thinker's. */
   profile: z.enum(VLM_PROFILES).default(VLM_DEFAULTS.profile),
-  /** Frames each video is presented as (the model's index space is 1..2·N for a pair); null = the profile's (48 released, real counts for project). Max 4096. */
+  /**
+   * Frames each video is presented as (the model's index space is 1..2·N for a pair); null = the profile's (48
+   * released, real counts for project). Max 4096.
+   */
   framesPerVideo: z.number().int().min(2).max(4096).nullable().default(null),
   /** Initial frames as one `video_url` part (vLLM's JPEG frame list) or as separate images; null = the profile's. */
   initialFramesAs: z.enum(['video', 'images']).nullable().default(null),
@@ -88,7 +93,10 @@ export const vlmOptionsSchema = z.strictObject({
   repetitionPenalty: z.number().min(0.5).max(2).nullable().default(VLM_DEFAULTS.repetitionPenalty),
   temperature: z.number().min(0).max(2).default(VLM_DEFAULTS.temperature),
   maxTokens: z.number().int().min(1).default(VLM_DEFAULTS.maxTokens),
-  stop: z.array(z.string().min(1)).max(8).default([...VLM_DEFAULTS.stop]),
+  stop: z
+    .array(z.string().min(1))
+    .max(8)
+    .default([...VLM_DEFAULTS.stop]),
   timeoutMs: z.number().int().min(1).default(VLM_DEFAULTS.timeoutMs),
   maxAttempts: z.number().int().min(1).max(20).default(VLM_DEFAULTS.maxAttempts),
   retryBaseDelayMs: z.number().int().min(0).default(VLM_DEFAULTS.retryBaseDelayMs),
@@ -118,7 +126,9 @@ export const vlmOptionsSchema = z.strictObject({
 export type VlmOptions = z.input<typeof vlmOptionsSchema>;
 
 /** Every option filled, the API key resolved, frozen. */
-export type ResolvedVlmOptions = Readonly<Omit<z.output<typeof vlmOptionsSchema>, 'stop' | 'extraBody' | 'framesPerVideo' | 'initialFramesAs' | 'frameLabels'>> & {
+export type ResolvedVlmOptions = Readonly<
+  Omit<z.output<typeof vlmOptionsSchema>, 'stop' | 'extraBody' | 'framesPerVideo' | 'initialFramesAs' | 'frameLabels'>
+> & {
   /** Profile defaults filled in. */
   readonly framesPerVideo: number | null;
   readonly initialFramesAs: 'video' | 'images';
@@ -140,14 +150,21 @@ export function resolveVlmOptions(input: VlmOptions, env: Readonly<Record<string
   const o = parsed.data;
   for (const kind of ['initial', 'selected'] as const) {
     if (o[`${kind}MinPixels`] > o[`${kind}MaxPixels`]) {
-      throw new VrGrpoError('INVALID_ARGUMENT', `invalid VLM options: ${kind}MinPixels ${o[`${kind}MinPixels`]} exceeds ${kind}MaxPixels ${o[`${kind}MaxPixels`]}`);
+      throw new VrGrpoError(
+        'INVALID_ARGUMENT',
+        `invalid VLM options: ${kind}MinPixels ${o[`${kind}MinPixels`]} exceeds ${kind}MaxPixels ${o[`${kind}MaxPixels`]}`,
+      );
     }
   }
   if (o.profile === 'vr-thinker-released' && o.toolMode === 'tools') {
     // Qwen2.5-VL's chat template has no branch for OpenAI `tools`: the server would drop the tool description.
-    throw new VrGrpoError('INVALID_ARGUMENT', 'invalid VLM options: toolMode "tools" does not reach the released VR-Thinker (its chat template drops OpenAI tools); use toolMode "text"', {
-      details: { problems: ['toolMode: "tools" is not supported by profile vr-thinker-released'] },
-    });
+    throw new VrGrpoError(
+      'INVALID_ARGUMENT',
+      'invalid VLM options: toolMode "tools" does not reach the released VR-Thinker (its chat template drops OpenAI tools); use toolMode "text"',
+      {
+        details: { problems: ['toolMode: "tools" is not supported by profile vr-thinker-released'] },
+      },
+    );
   }
   const profile = PROFILE_DEFAULTS[o.profile];
   const envKey = env[VLM_DEFAULTS.apiKeyEnv];
@@ -177,7 +194,9 @@ export function vlmOptionsFromConfig(section: VlmConfigSection): VlmOptions {
   const { baseUrl, model, stop, extraBody, ...rest } = section;
   const missing = [baseUrl === null ? 'judge.vlm.baseUrl' : null, model === null ? 'judge.vlm.model' : null].filter((m): m is string => m !== null);
   if (baseUrl === null || model === null) {
-    throw new VrGrpoError('CONFIG_INVALID', `${missing.join(', ')}: required when judge.backend is "vlm"`, { details: { problems: missing.map((m) => `${m}: required when judge.backend is "vlm"`) } });
+    throw new VrGrpoError('CONFIG_INVALID', `${missing.join(', ')}: required when judge.backend is "vlm"`, {
+      details: { problems: missing.map((m) => `${m}: required when judge.backend is "vlm"`) },
+    });
   }
   return { ...rest, baseUrl, model, ...(stop === undefined ? {} : { stop: [...stop] }), ...(extraBody === undefined ? {} : { extraBody: { ...extraBody } }) };
 }

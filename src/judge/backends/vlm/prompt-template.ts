@@ -56,12 +56,18 @@ export function compileTemplate(text: string, source: string): PromptTemplate {
   const used = [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
   const unknown = [...new Set(used.filter((u) => !(PLACEHOLDERS as readonly string[]).includes(u)))];
   if (unknown.length > 0) {
-    throw new VrGrpoError('CONFIG_INVALID', `judge.vlm.promptTemplate ${source}: unknown placeholder(s) ${unknown.map((u) => `{{${u}}}`).join(', ')}; known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`, {
-      details: { problems: [`judge.vlm.promptTemplate: unknown placeholder ${unknown.join(', ')}`] },
-    });
+    throw new VrGrpoError(
+      'CONFIG_INVALID',
+      `judge.vlm.promptTemplate ${source}: unknown placeholder(s) ${unknown.map((u) => `{{${u}}}`).join(', ')}; known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+      {
+        details: { problems: [`judge.vlm.promptTemplate: unknown placeholder ${unknown.join(', ')}`] },
+      },
+    );
   }
   if (!used.includes('prompt')) {
-    throw new VrGrpoError('CONFIG_INVALID', `judge.vlm.promptTemplate ${source}: the template must contain {{prompt}}`, { details: { problems: ['judge.vlm.promptTemplate: no {{prompt}}'] } });
+    throw new VrGrpoError('CONFIG_INVALID', `judge.vlm.promptTemplate ${source}: the template must contain {{prompt}}`, {
+      details: { problems: ['judge.vlm.promptTemplate: no {{prompt}}'] },
+    });
   }
   return Object.freeze({
     source,
@@ -76,10 +82,14 @@ export async function loadPromptTemplate(path: string | null): Promise<PromptTem
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new VrGrpoError('CONFIG_INVALID', `judge.vlm.promptTemplate: cannot read ${path === null ? 'the shipped template' : file}: ${error instanceof Error ? error.message : String(error)}`, {
-      details: { problems: ['judge.vlm.promptTemplate: unreadable'] },
-      cause: error,
-    });
+    throw new VrGrpoError(
+      'CONFIG_INVALID',
+      `judge.vlm.promptTemplate: cannot read ${path === null ? 'the shipped template' : file}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        details: { problems: ['judge.vlm.promptTemplate: unreadable'] },
+        cause: error,
+      },
+    );
   }
   return compileTemplate(text, path === null ? 'templates/vr-thinker-released.txt' : file);
 }

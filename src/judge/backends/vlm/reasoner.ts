@@ -57,9 +57,13 @@ export class VlmReasoner implements Reasoner {
   async next(input: ReasonerInput, signal?: AbortSignal): Promise<ReasonerReply> {
     const o = this.options;
     if (this.template !== null && input.mode !== 'pairwise') {
-      throw new VrGrpoError('INVALID_REQUEST', 'the released VR-Thinker judges pairs of videos only: use pairwise mode (reward.mode: pairwise), or judge.vlm.profile: project for pointwise scores', {
-        details: { field: 'mode', profile: o.profile },
-      });
+      throw new VrGrpoError(
+        'INVALID_REQUEST',
+        'the released VR-Thinker judges pairs of videos only: use pairwise mode (reward.mode: pairwise), or judge.vlm.profile: project for pointwise scores',
+        {
+          details: { field: 'mode', profile: o.profile },
+        },
+      );
     }
     let imageTokens = 0;
     const urlOf = (image: ImageRef, role: ImageRole): string => {
@@ -78,7 +82,9 @@ export class VlmReasoner implements Reasoner {
       const size = fitToBudget(head.width, head.height, this.budget('initial'));
       const variant = `video-${size.width}x${size.height}-${o.jpegQuality}`;
       const parts = frames.map((f) => {
-        const encoded = this.images.getOrEncode(EncodedImageCache.key(f.rgb, f.width, f.height, variant), () => encodeFrame(f.rgb, f.width, f.height, size, { type: 'jpeg', jpegQuality: o.jpegQuality }));
+        const encoded = this.images.getOrEncode(EncodedImageCache.key(f.rgb, f.width, f.height, variant), () =>
+          encodeFrame(f.rgb, f.width, f.height, size, { type: 'jpeg', jpegQuality: o.jpegQuality }),
+        );
         return encoded.url.slice(JPEG_IMAGE_PREFIX.length);
       });
       // Qwen2.5-VL merges video frames in temporal pairs: half the tokens of the same frames sent as images.
@@ -105,7 +111,9 @@ export class VlmReasoner implements Reasoner {
     await this.recorder?.record(input.conversationId, input.messages.filter((m) => m.role === 'assistant').length, request, completion);
     const text = turnText(completion);
     const usage = completion.usage;
-    const reported = usage?.total_tokens ?? (usage?.prompt_tokens !== undefined && usage.completion_tokens !== undefined ? usage.prompt_tokens + usage.completion_tokens : undefined);
+    const reported =
+      usage?.total_tokens ??
+      (usage?.prompt_tokens !== undefined && usage.completion_tokens !== undefined ? usage.prompt_tokens + usage.completion_tokens : undefined);
     const contextTokens = reported ?? estimateTokens(conversation.messages, text, imageTokens);
     return { text, contextTokens };
   }

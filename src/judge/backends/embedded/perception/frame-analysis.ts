@@ -273,7 +273,9 @@ export function analyseFrame(rgb: Uint8Array, width: number, height: number, opt
   const w = width;
   const h = height;
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 3 || h < 3 || rgb.length !== w * h * 3) {
-    throw new VrGrpoError('INVALID_ARGUMENT', `frame has ${rgb.length} bytes; expected ${w}×${h}×3 (width and height ≥ 3)`, { details: { width, height, bytes: rgb.length } });
+    throw new VrGrpoError('INVALID_ARGUMENT', `frame has ${rgb.length} bytes; expected ${w}×${h}×3 (width and height ≥ 3)`, {
+      details: { width, height, bytes: rgb.length },
+    });
   }
   const n = w * h;
   const image = new Float32Array(n * 3);
@@ -377,7 +379,10 @@ export function analyseFrame(rgb: Uint8Array, width: number, height: number, opt
     let sx = 0;
     let sy = 0;
     for (const p of list) {
-      const a = c2 > 1e-9 ? Math.min(1, Math.max(0, (((image[p * 3] ?? 0) - b0) * d0 + ((image[p * 3 + 1] ?? 0) - b1) * d1 + ((image[p * 3 + 2] ?? 0) - b2) * d2) / c2)) : 1;
+      const a =
+        c2 > 1e-9
+          ? Math.min(1, Math.max(0, (((image[p * 3] ?? 0) - b0) * d0 + ((image[p * 3 + 1] ?? 0) - b1) * d1 + ((image[p * 3 + 2] ?? 0) - b2) * d2) / c2))
+          : 1;
       const x = p % w;
       const y = (p - x) / w;
       sw += a;

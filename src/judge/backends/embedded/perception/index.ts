@@ -8,4 +8,11 @@ export { videoSignals, rawSignals, SIGNAL_CALIBRATION, type VideoSignals, type T
 export { analyseFrame, DEFAULT_ANALYSIS, type AnalysisOptions, type Blob, type BoundingBox, type FrameAnalysis } from './frame-analysis.js';
 export { CROP_SIZE, FEATURE_SIZE, CROP_PLANES, writeObjectRow, writeBackgroundRow } from './features.js';
 export { HEADS, INPUT_NAME, PROB_OUTPUTS, type HeadName } from './heads.js';
-export { readPerceptionDir, writePerceptionDir, parsePerceptionManifest, PERCEPTION_FORMAT, PERCEPTION_FORMAT_VERSION, type PerceptionManifest } from './manifest.js';
+export {
+  readPerceptionDir,
+  writePerceptionDir,
+  parsePerceptionManifest,
+  PERCEPTION_FORMAT,
+  PERCEPTION_FORMAT_VERSION,
+  type PerceptionManifest,
+} from './manifest.js';

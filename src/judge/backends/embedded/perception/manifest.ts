@@ -23,7 +23,13 @@ const manifestSchema = z.object({
   formatVersion: z.literal(PERCEPTION_FORMAT_VERSION),
   version: z.string().min(1),
   createdAt: z.string(),
-  model: z.object({ file: z.string(), bytes: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/), opset: z.number().int(), irVersion: z.number().int() }),
+  model: z.object({
+    file: z.string(),
+    bytes: z.number().int().positive(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    opset: z.number().int(),
+    irVersion: z.number().int(),
+  }),
   signature: z.object({ inputs: z.array(tensorSig).min(1), outputs: z.array(tensorSig).min(1) }),
   input: z.object({
     cropSize: z.number().int().positive(),

@@ -68,7 +68,9 @@ function checkManifest(manifest: PerceptionManifest, where: string): void {
     throw new VrGrpoError('MODEL_INVALID', `perception model ${where}: ${what}`, { details: { model: where, version: manifest.version } });
   };
   if (manifest.input.featureSize !== FEATURE_SIZE || manifest.input.cropSize !== CROP_SIZE) {
-    fail(`input layout (crop ${manifest.input.cropSize}, ${manifest.input.featureSize} values) differs from this code's (crop ${CROP_SIZE}, ${FEATURE_SIZE} values)`);
+    fail(
+      `input layout (crop ${manifest.input.cropSize}, ${manifest.input.featureSize} values) differs from this code's (crop ${CROP_SIZE}, ${FEATURE_SIZE} values)`,
+    );
   }
   const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
   if (!same(manifest.classes.colour, OBJECT_COLOUR_NAMES)) fail('colour classes differ from the world vocabulary');
@@ -122,7 +124,11 @@ export class Perception {
   /** Loads from bytes and an already validated manifest (training measures the model it just exported this way). */
   static async load(bytes: Uint8Array, manifest: PerceptionManifest, options: PerceptionOptions = {}, label = manifest.version): Promise<Perception> {
     checkManifest(manifest, label);
-    const model = await OnnxModel.create(bytes, PERCEPTION_SIGNATURE, options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads });
+    const model = await OnnxModel.create(
+      bytes,
+      PERCEPTION_SIGNATURE,
+      options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads },
+    );
     return new Perception(model, manifest, options.analysis ?? {});
   }
 
@@ -173,7 +179,17 @@ export class Perception {
       const objects: PerceivedObject[] = a.blobs.map((b) => {
         const row = r;
         r += 1;
-        return { x: b.x, y: b.y, area: b.area, colourProbs: slice('colour', row), shapeProbs: slice('shape', row), rgb: b.rgb, bbox: b.bbox, touchesBorder: b.touchesBorder, edgeSteepness: b.edgeSteepness };
+        return {
+          x: b.x,
+          y: b.y,
+          area: b.area,
+          colourProbs: slice('colour', row),
+          shapeProbs: slice('shape', row),
+          rgb: b.rgb,
+          bbox: b.bbox,
+          touchesBorder: b.touchesBorder,
+          edgeSteepness: b.edgeSteepness,
+        };
       });
       return {
         frameIndex: frames[i]?.index ?? i,

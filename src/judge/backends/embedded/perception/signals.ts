@@ -395,8 +395,7 @@ export function videoSignals(perceptions: readonly SignalFrame[], width: number,
   const noise = Math.max(0, raw.noiseStd - cal.noiseFloor) / DEFECT_SCALE.noise;
   const n = perceptions.length;
   const withObjects = perceptions.filter((p) => p.objects.length > 0).length;
-  const confidence =
-    n === 0 ? 0 : ((Math.min(1, n / 8) + Math.min(1, raw.jitterDof / 12) + (raw.bothParities ? 1 : 0.4)) / 3) * (withObjects > 0 ? 1 : 0.5);
+  const confidence = n === 0 ? 0 : ((Math.min(1, n / 8) + Math.min(1, raw.jitterDof / 12) + (raw.bothParities ? 1 : 0.4)) / 3) * (withObjects > 0 ? 1 : 0.5);
   const round = (x: number): number => Math.round(x * 1000) / 1000;
   return { velocity: tracks, jitter: round(jitter), flicker: round(flicker), blur: round(blur), noise: round(noise), confidence: round(confidence) };
 }
