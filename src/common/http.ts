@@ -1,7 +1,8 @@
 /**
- * Plain-HTTP pieces shared by the project's WebSocket servers (reward server, generator worker): the constant-time
- * bearer-token check of the upgrade, `/healthz` (404 elsewhere, 405 for other methods), and refusing an upgrade with a
- * status line and a JSON `{code, message}` body.
+ * Plain-HTTP pieces shared by the project's HTTP and WebSocket servers (reward server, generator worker, dashboard): the
+ * constant-time bearer-token check of the upgrade, the Host and Origin allow-lists (DNS rebinding, cross-site
+ * WebSocket), `/healthz` (404 elsewhere, 405 for other methods), and refusing an upgrade with a status line and a JSON
+ * `{code, message}` body.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -26,6 +27,84 @@ export function bearerChecker(token: string | null): (request: IncomingMessage) 
   };
 }
 
+/** Host names every server accepts by default (besides the host it is bound to): the loopback names. */
+export const LOOPBACK_HOST_NAMES: readonly string[] = Object.freeze(['localhost', '127.0.0.1', '::1']);
+
+/** Addresses that bind every interface: a server bound to one cannot know the names it is reached by. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
+
+/** Which `Host` and `Origin` headers a server accepts; build it with `compileHostPolicy`. */
+export interface HostPolicy {
+  /** Lower-case host names (no port, IPv6 without brackets) a `Host` header may name; `null`: any. */
+  readonly hosts: ReadonlySet<string> | null;
+  /** Lower-case origins (`scheme://host[:port]`) an `Origin` header may carry; `null`: any. */
+  readonly origins: ReadonlySet<string> | null;
+}
+
+/** A host name as compared: lower case, IPv6 brackets removed. */
+function normaliseHostName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower;
+}
+
+/**
+ * The policy of a server bound to `bindHost`. `allowedHosts` `null` (the default): the loopback names plus `bindHost` —
+ * or any host when `bindHost` is a wildcard address (`0.0.0.0`, `::`), whose names the server cannot know; an entry
+ * `'*'` allows any host. `allowedOrigins` (default none): the browser origins that may talk to the server; `'*'` any.
+ * A request without `Origin` (not from a browser) is never refused for it.
+ */
+export function compileHostPolicy(bindHost: string, allowedHosts: readonly string[] | null, allowedOrigins: readonly string[]): HostPolicy {
+  let hosts: Set<string> | null;
+  if (allowedHosts === null) {
+    hosts = WILDCARD_HOSTS.has(normaliseHostName(bindHost)) ? null : new Set([...LOOPBACK_HOST_NAMES, normaliseHostName(bindHost)]);
+  } else {
+    hosts = allowedHosts.includes('*') ? null : new Set(allowedHosts.map(normaliseHostName));
+  }
+  const origins = allowedOrigins.includes('*') ? null : new Set(allowedOrigins.map((o) => o.trim().toLowerCase().replace(/\/+$/, '')));
+  return Object.freeze({ hosts: hosts === null ? null : (Object.freeze(hosts) as ReadonlySet<string>), origins });
+}
+
+/** The host name of a `Host` header (`name[:port]`, `[v6][:port]`); null when it cannot be parsed. */
+export function hostNameOf(header: string): string | null {
+  try {
+    const url = new URL(`http://${header.trim()}`);
+    if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return null;
+    return normaliseHostName(url.hostname);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the request's `Host` header names an allowed host (a request without one, HTTP/1.0, passes). */
+export function hostAllowed(request: IncomingMessage, policy: HostPolicy): boolean {
+  if (policy.hosts === null) return true;
+  const header = request.headers.host;
+  if (header === undefined) return true;
+  const name = hostNameOf(header);
+  return name !== null && policy.hosts.has(name);
+}
+
+/**
+ * Whether the request's `Origin` header is allowed: absent (not a browser), on the allow-list, or — with `sameOrigin`
+ * (a server that serves its own pages) — the origin of the request's own `Host`.
+ */
+export function originAllowed(request: IncomingMessage, policy: HostPolicy, sameOrigin = false): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (policy.origins === null) return true;
+  const given = origin.trim().toLowerCase();
+  if (policy.origins.has(given)) return true;
+  if (!sameOrigin) return false;
+  const host = request.headers.host;
+  if (host === undefined) return false;
+  try {
+    const url = new URL(given);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === new URL(`http://${host.trim()}`).host;
+  } catch {
+    return false;
+  }
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, head = false): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -35,6 +114,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     ...headers,
   });
   res.end(head ? undefined : text);
+}
+
+/** Refuses a plain HTTP request with `status` and a JSON `{code, message}` body; the connection is closed after it. */
+export function refuseRequest(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { code, message }, { connection: 'close' });
 }
 
 /** Answers a plain HTTP request: `GET|HEAD /healthz` → 200 (503 while draining), other methods 405, other paths 404. */

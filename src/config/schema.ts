@@ -6,6 +6,21 @@ import { TEMPORAL_DATA_DEFAULTS } from '../world/scene-builder.js';
 import { VLM_DEFAULTS, VLM_PROFILES } from '../judge/backends/vlm/options.js';
 import { bool, int, num, oneOf, str } from './fields.js';
 
+/** Upper bounds shared by many fields (docs/config.md, "Upper bounds"): a value beyond is refused with the field's path. */
+/** Longest timeout or drain, ms (24 h). */
+const MAX_TIMEOUT_MS = 86_400_000;
+/** Longest interval or backoff, ms (1 h). */
+const MAX_INTERVAL_MS = 3_600_000;
+/** Most optimisation steps, iterations or epochs of one run. */
+const MAX_STEPS = 1_000_000;
+/** Most prompts of one evaluation (all are sampled in one batch). */
+const MAX_EVAL_PROMPTS = 4_096;
+/** Largest WebSocket message, bytes (1 GiB; = the transport's limit). */
+const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
+
+/** An allow-list of host names or origins: at most 64 non-empty strings. */
+const hostList = () => z.array(str(), { error: 'expected a list of strings' }).max(64, { error: 'expected at most 64 entries' });
+
 const strict = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown field' : 'expected a mapping') });
 
@@ -20,7 +35,7 @@ export const mediaSchema = strict({
   /** ffprobe binary; null: FFPROBE_PATH, then PATH, then the bundled binary. */
   ffprobePath: str().nullable().default(null),
   /** Per ffmpeg process, ms. */
-  timeoutMs: int({ min: 100 }).default(60_000),
+  timeoutMs: int({ min: 100, max: MAX_TIMEOUT_MS }).default(60_000),
 });
 
 export const worldSchema = strict({
@@ -52,7 +67,7 @@ export const samplerSchema = strict({
   /** Timestep shift (SD3-style): σ' = shift·σ / (1 + (shift−1)·σ); 1 = no shift. */
   shift: num({ gt: 0, max: 100 }).default(1),
   /** SDE steps are those with index in [start, end); ODE (Euler) elsewhere. end null = all steps. */
-  sdeWindow: strict({ start: int({ min: 0 }).default(0), end: int({ min: 1 }).nullable().default(3) }).prefault({}),
+  sdeWindow: strict({ start: int({ min: 0, max: 1000 }).default(0), end: int({ min: 1, max: 1000 }).nullable().default(3) }).prefault({}),
   /** Use the same initial noise for every member of a group. */
   sameNoiseInGroup: bool().default(false),
 });
@@ -81,14 +96,14 @@ export const generatorSchema = strict({
     /** Attempts of one step, the first included, when onFailure is retry. */
     maxAttempts: int({ min: 1, max: 100 }).default(3),
     /** How long a retry waits for the worker to come back, in milliseconds. */
-    reconnectTimeoutMs: int({ min: 1 }).default(60_000),
+    reconnectTimeoutMs: int({ min: 1, max: MAX_TIMEOUT_MS }).default(60_000),
     /** Time one call (rollout, update) may take, in milliseconds. */
-    timeoutMs: int({ min: 1 }).default(300_000),
+    timeoutMs: int({ min: 1, max: MAX_TIMEOUT_MS }).default(300_000),
   }).prefault({}),
 });
 
 export const pretrainSchema = strict({
-  steps: int({ min: 1 }).default(3000),
+  steps: int({ min: 1, max: MAX_STEPS }).default(3000),
   batchSize: int({ min: 1, max: 65536 }).default(256),
   learningRate: num({ gt: 0, max: 1 }).default(0.002),
   seed: int({ min: 0 }).default(17),
@@ -105,7 +120,7 @@ export const pretrainSchema = strict({
     localDefectProbability: num({ min: 0, max: 1 }).default(TEMPORAL_DATA_DEFAULTS.localDefectProbability),
   }).prefault({}),
   /** Held-out prompts sampled for the final evaluation. */
-  evalPrompts: int({ min: 1 }).default(256),
+  evalPrompts: int({ min: 1, max: MAX_EVAL_PROMPTS }).default(256),
   /** Output checkpoint directory (relative to this config file). */
   out: str().default('../models/generator-base-v2'),
 });
@@ -115,7 +130,7 @@ export const trainingSchema = strict({
   groupSize: int({ min: 2, max: 256 }).default(8),
   /** Prompts per step. */
   promptsPerStep: int({ min: 1, max: 1024 }).default(16),
-  steps: int({ min: 1 }).default(50),
+  steps: int({ min: 1, max: MAX_STEPS }).default(50),
   /** Adam learning rate of the LoRA adapters. */
   learningRate: num({ gt: 0, max: 1 }).default(0.003),
   /** PPO clip range ε of the ratio. */
@@ -132,14 +147,14 @@ export const trainingSchema = strict({
   /** Prompt file (one per line, or JSONL with a "prompt" field); null = the world's train split. */
   promptFile: str().nullable().default(null),
   /** Held-out gold evaluation every N steps (0 = only before and after). */
-  evalEvery: int({ min: 0 }).default(10),
-  evalPrompts: int({ min: 1 }).default(128),
+  evalEvery: int({ min: 0, max: MAX_STEPS }).default(10),
+  evalPrompts: int({ min: 1, max: MAX_EVAL_PROMPTS }).default(128),
   /** Checkpoint every N steps (and at the end). */
-  checkpointEvery: int({ min: 1 }).default(25),
+  checkpointEvery: int({ min: 1, max: MAX_STEPS }).default(25),
   /** MP4s of one sampled group every N steps (0 = never). */
-  videosEvery: int({ min: 0 }).default(10),
+  videosEvery: int({ min: 0, max: MAX_STEPS }).default(10),
   /** Verdict traces of one sampled group every N steps (0 = never). */
-  tracesEvery: int({ min: 0 }).default(10),
+  tracesEvery: int({ min: 0, max: MAX_STEPS }).default(10),
   /** 1: generate step t+1 while step t is judged (bounded staleness); 0: sequential. */
   pipelineStaleness: int({ min: 0, max: 1 }).default(1),
   advantage: strict({
@@ -148,8 +163,8 @@ export const trainingSchema = strict({
     epsilon: num({ gt: 0 }).default(1e-4),
     /** Normalise against a per-prompt history instead of the group. */
     perPromptTracker: bool().default(false),
-    trackerBuffer: int({ min: 2 }).default(32),
-    trackerMinCount: int({ min: 1 }).default(16),
+    trackerBuffer: int({ min: 2, max: 100_000 }).default(32),
+    trackerMinCount: int({ min: 1, max: 100_000 }).default(16),
   }).prefault({}),
 });
 
@@ -161,11 +176,11 @@ export const rewardSchema = strict({
    * whose scores so far are close, until the ranking is settled or `budget` judgments are spent).
    */
   plan: oneOf(['all-pairs', 'k-opponents', 'adaptive'] as const).default('adaptive'),
-  opponents: int({ min: 1 }).default(3),
+  opponents: int({ min: 1, max: 255 }).default(3),
   /** Adaptive plan: judgments per group at most; null = ⌈G·log₂G⌉ (24 for G = 8). */
-  budget: int({ min: 1 }).nullable().default(null),
+  budget: int({ min: 1, max: 65_536 }).nullable().default(null),
   /** Adaptive plan: settled when every two videos at most this many places apart in the ranking met directly. */
-  settleDistance: int({ min: 1 }).default(2),
+  settleDistance: int({ min: 1, max: 255 }).default(2),
   /** Judge every pair in both orders (cancels position bias). */
   bothOrders: bool().default(false),
   /**
@@ -181,12 +196,12 @@ export const rewardSchema = strict({
   }).prefault({}),
   combination: oneOf(['sum-then-normalise', 'normalise-then-sum'] as const).default('sum-then-normalise'),
   /** Reward-server URLs; empty = start a local server as a child process. */
-  servers: z.array(str(), { error: 'expected a list of ws:// URLs' }).default([]),
+  servers: z.array(str(), { error: 'expected a list of ws:// URLs' }).max(256, { error: 'expected at most 256 servers' }).default([]),
   /** With no `servers`: how many local reward-server child processes to start (the pool spreads judgments over them). */
   localServers: int({ min: 1, max: 64 }).default(2),
   /** Token for the servers in `servers` (null: VRGRPO_TOKEN). */
   token: str().nullable().default(null),
-  requestTimeoutMs: int({ min: 100 }).default(60_000),
+  requestTimeoutMs: int({ min: 100, max: MAX_TIMEOUT_MS }).default(60_000),
   maxAttempts: int({ min: 1, max: 10 }).default(3),
   /** Retry on another replica after any retryable failure, or only when no server got the judgment done (transport). */
   retryOn: oneOf(['retryable', 'transport'] as const).default('retryable'),
@@ -227,35 +242,35 @@ export const vlmSchema = strict({
   repetitionPenalty: num({ min: 0.5, max: 2 }).nullable().default(VLM_DEFAULTS.repetitionPenalty),
   temperature: num({ min: 0, max: 2 }).default(VLM_DEFAULTS.temperature),
   /** Completion tokens per turn. */
-  maxTokens: int({ min: 1 }).default(VLM_DEFAULTS.maxTokens),
+  maxTokens: int({ min: 1, max: 1_048_576 }).default(VLM_DEFAULTS.maxTokens),
   /** Extra stop sequences. */
   stop: z
     .array(str(), { error: 'expected a list of strings' })
     .max(8, { error: 'expected at most 8 stop sequences' })
     .default([...VLM_DEFAULTS.stop]),
   /** Per HTTP request, ms. */
-  timeoutMs: int({ min: 1 }).default(VLM_DEFAULTS.timeoutMs),
+  timeoutMs: int({ min: 1, max: MAX_TIMEOUT_MS }).default(VLM_DEFAULTS.timeoutMs),
   /** Attempts per request on connection errors, 408, 429, 5xx (1 = no retry). */
   maxAttempts: int({ min: 1, max: 20 }).default(VLM_DEFAULTS.maxAttempts),
-  retryBaseDelayMs: int({ min: 0 }).default(VLM_DEFAULTS.retryBaseDelayMs),
-  retryMaxDelayMs: int({ min: 0 }).default(VLM_DEFAULTS.retryMaxDelayMs),
+  retryBaseDelayMs: int({ min: 0, max: MAX_INTERVAL_MS }).default(VLM_DEFAULTS.retryBaseDelayMs),
+  retryMaxDelayMs: int({ min: 0, max: MAX_INTERVAL_MS }).default(VLM_DEFAULTS.retryMaxDelayMs),
   /** Requests in flight to the server at once (per reward-server process). */
   concurrency: int({ min: 1, max: 1024 }).default(VLM_DEFAULTS.concurrency),
   imageFormat: oneOf(['jpeg', 'png'] as const).default(VLM_DEFAULTS.imageFormat),
   jpegQuality: int({ min: 1, max: 100 }).default(VLM_DEFAULTS.jpegQuality),
   /** Encoded frames kept for reuse across turns and pairs, bytes (0 = no cache). */
-  imageCacheBytes: int({ min: 0 }).default(VLM_DEFAULTS.imageCacheBytes),
+  imageCacheBytes: int({ min: 0, max: 16 * 1024 ** 3 }).default(VLM_DEFAULTS.imageCacheBytes),
   /** Pixel budgets (width·height after resizing) of initial and selected frames. */
-  initialMinPixels: int({ min: 1 }).default(VLM_DEFAULTS.initialMinPixels),
-  initialMaxPixels: int({ min: 1 }).default(VLM_DEFAULTS.initialMaxPixels),
-  selectedMinPixels: int({ min: 1 }).default(VLM_DEFAULTS.selectedMinPixels),
-  selectedMaxPixels: int({ min: 1 }).default(VLM_DEFAULTS.selectedMaxPixels),
+  initialMinPixels: int({ min: 1, max: 4096 * 4096 }).default(VLM_DEFAULTS.initialMinPixels),
+  initialMaxPixels: int({ min: 1, max: 4096 * 4096 }).default(VLM_DEFAULTS.initialMaxPixels),
+  selectedMinPixels: int({ min: 1, max: 4096 * 4096 }).default(VLM_DEFAULTS.selectedMinPixels),
+  selectedMaxPixels: int({ min: 1, max: 4096 * 4096 }).default(VLM_DEFAULTS.selectedMaxPixels),
   /** Resized sides are multiples of this (28 = Qwen2.5-VL's patch). */
   resizeFactor: int({ min: 1, max: 256 }).default(VLM_DEFAULTS.resizeFactor),
   /** Images one conversation may be shown in total. */
   maxImages: int({ min: 1, max: 1024 }).default(VLM_DEFAULTS.maxImages),
   /** Context tokens a conversation may reach; null = no budget. */
-  tokenBudget: int({ min: 1 }).nullable().default(VLM_DEFAULTS.tokenBudget),
+  tokenBudget: int({ min: 1, max: 1_048_576 }).nullable().default(VLM_DEFAULTS.tokenBudget),
   /** The server's context length (vLLM --max-model-len); a configuration a request could overflow is refused. null = unchecked. */
   maxModelLen: int({ min: 1024, max: 1_048_576 }).nullable().default(VLM_DEFAULTS.maxModelLen),
   /** text: tool described in the system prompt; tools: also sent as OpenAI `tools` (server needs tool parsing on). */
@@ -314,29 +329,70 @@ export const rewardServerSchema = strict({
   metricsRequireToken: bool().default(false),
   /** file:// URIs must resolve inside this folder (relative to this config file); null = VRGRPO_ARTIFACT_ROOT, else ../runs. */
   artifactRoot: str().nullable().default(null),
-  maxPayloadBytes: int({ min: 1024 }).default(64 * 1024 * 1024),
+  /** Largest WebSocket message, bytes (max 1 GiB); larger → close 1009. */
+  maxPayloadBytes: int({ min: 1024, max: MAX_PAYLOAD_BYTES }).default(64 * 1024 * 1024),
   /** Judgments one connection may have in flight (a coordinator sends a whole step at once). */
   maxInFlightPerConnection: int({ min: 1, max: 10_000 }).default(64),
   /** ms; 0 disables. */
-  heartbeatIntervalMs: int({ min: 0 }).default(30_000),
+  heartbeatIntervalMs: int({ min: 0, max: MAX_INTERVAL_MS }).default(30_000),
   /** ms that SIGTERM lets in-flight judgments finish. */
-  drainTimeoutMs: int({ min: 0 }).default(30_000),
+  drainTimeoutMs: int({ min: 0, max: MAX_TIMEOUT_MS }).default(30_000),
+  /** Simultaneous WebSocket connections (max 65536); one more upgrade → HTTP 503 OVERLOADED. */
+  maxConnections: int({ min: 1, max: 65_536 }).default(256),
+  /** Bytes a client may leave unread (max 4 GiB); a message from a client with more queued → close 1008 SLOW_CONSUMER. */
+  maxSendBufferBytes: int({ min: 1024, max: 4 * 1024 ** 3 }).default(64 * 1024 * 1024),
+  /** Host names the `Host` header may name (HTTP 421 otherwise; "*" = any); null = loopback names + `host` (any when `host` is 0.0.0.0 or ::). */
+  allowedHosts: hostList().nullable().default(null),
+  /** Browser origins an upgrade's `Origin` may carry (HTTP 403 otherwise; "*" = any); no `Origin` header always passes. */
+  allowedOrigins: hostList().default([]),
   /** Admin token of load_checkpoint / rollback / checkpoint_status (docs/rm-swap.md); null = VRGRPO_ADMIN_TOKEN, else admin commands are off. */
   adminToken: str().nullable().default(null),
+  /** Media limits, checked from the header before a frame is decoded (docs/protocol.md, "Media limits"). */
+  media: strict({
+    /** Most pixels (width·height) of a file's native frames (max 16384²); more → VIDEO_TOO_LARGE. */
+    maxPixelsPerFrame: int({ min: 1, max: 16384 * 16384 }).default(3840 * 2160),
+    /** Most frames of a file video (max 1e6). */
+    maxFrames: int({ min: 1, max: 1_000_000 }).default(4096),
+    /** Longest file video, seconds (max 86400). */
+    maxDurationSeconds: num({ gt: 0, max: 86_400 }).default(600),
+    /** Most bytes of one video's decoded RGB24 frames, at the decoded size (max 16 GiB). */
+    maxDecodedBytes: int({ min: 1, max: 16 * 1024 ** 3 }).default(256 * 1024 * 1024),
+    /**
+     * Pixel budget of the frames the judge sees: larger file videos are scaled down by ffmpeg, larger inline frames by
+     * box averaging, aspect kept (max 4096²). null = the
+     * judge's working size: 128×128 for the embedded judge (world frames are 64×64), the larger of the VLM's
+     * initialMaxPixels and selectedMaxPixels for the vlm backend.
+     */
+    decodeMaxPixels: int({ min: 9, max: 4096 * 4096 })
+      .nullable()
+      .default(null),
+    /** Most pixels per frame of an inline video (max 16384²); more → VIDEO_TOO_LARGE. */
+    maxInlinePixelsPerFrame: int({ min: 4, max: 16384 * 16384 }).default(1024 * 1024),
+    /** Bytes of inline and decoded frames all connections together may hold (max 256 GiB); beyond → OVERLOADED. */
+    maxFrameMemoryBytes: int({ min: 0, max: 256 * 1024 ** 3 }).default(1024 * 1024 * 1024),
+  }).prefault({}),
   /** Swapping judge checkpoints while serving (docs/rm-swap.md). */
   checkpoints: strict({
     /** Watch mode: swap to complete checkpoint folders that appear in this folder (relative to this config file); null = off. */
     watchDir: str().nullable().default(null),
     /** ms between two scans of watchDir. */
-    watchIntervalMs: int({ min: 50 }).default(1_000),
+    watchIntervalMs: int({ min: 50, max: MAX_INTERVAL_MS }).default(1_000),
     /** Pairwise canary judgments a new version must complete and parse before it serves. */
     canaryPairs: int({ min: 1, max: 64 }).default(4),
     /** Pointwise canary judgments (of the pairs' first videos). */
     canaryPointwise: int({ min: 0, max: 64 }).default(2),
     /** ms the whole canary may take. */
-    canaryTimeoutMs: int({ min: 100 }).default(60_000),
+    canaryTimeoutMs: int({ min: 100, max: MAX_TIMEOUT_MS }).default(60_000),
     /** Minimum agreement (0–1) of a new version with the current one on the pairwise canary; null = none. */
     agreementFloor: num({ min: 0, max: 1 }).nullable().default(null),
+    /** Largest model file a checkpoint may name, bytes (checked before it is opened; docs/rm-swap.md). 256 MiB. */
+    maxModelBytes: int({ min: 1, max: 1024 * 1024 * 1024 }).default(256 * 1024 * 1024),
+    /** ms reading one checkpoint file may take. */
+    modelReadTimeoutMs: int({ min: 100, max: 600_000 }).default(30_000),
+    /** Budget of a new version's canary: peak growth of the server's resident memory, MiB; null = none. */
+    canaryMaxRssGrowthMiB: int({ min: 1, max: 65_536 }).nullable().default(512),
+    /** Budget of a new version's canary: ms one canary judgment may take; null = none. */
+    canaryMaxJudgmentMs: int({ min: 100, max: 600_000 }).nullable().default(20_000),
   }).prefault({}),
 });
 
@@ -357,7 +413,7 @@ export const driftSchema = strict({
   pageHinkley: strict({
     delta: num({ min: 0 }).default(0.5),
     lambda: num({ gt: 0 }).default(10),
-    minSamples: int({ min: 1 }).default(10),
+    minSamples: int({ min: 1, max: 100_000 }).default(10),
   }).prefault({}),
   /** Reward hacking (embedded world): proxy reward rising while the gold score falls, over a sliding window of steps. */
   hacking: strict({
@@ -376,7 +432,7 @@ export const driftSchema = strict({
   /** The anchor set: fixed videos generated at run start (kept in the run dir) and re-judged. */
   anchors: strict({
     /** Re-judge every N steps (0 = only at the start and after RM version changes). */
-    every: int({ min: 0 }).default(25),
+    every: int({ min: 0, max: MAX_STEPS }).default(25),
     /** Prompts of the anchor set and videos per prompt. */
     prompts: int({ min: 1, max: 1024 }).default(8),
     groupSize: int({ min: 2, max: 256 }).default(4),
@@ -395,6 +451,13 @@ export const monitoringSchema = strict({
     host: str().default('127.0.0.1'),
     /** TCP port (`--metrics-port`); 0 = a free port. When the port is taken, a free one is used and logged. */
     port: int({ min: 0, max: 65535 }).default(9464),
+    /**
+     * Host names the `Host` header may name (HTTP 421 otherwise, against DNS rebinding; "*" = any); null = loopback
+     * names + `host` (any when `host` is 0.0.0.0 or ::).
+     */
+    allowedHosts: hostList().nullable().default(null),
+    /** Cross-site origins allowed (HTTP 403 otherwise; "*" = any); the page's own origin always passes. */
+    allowedOrigins: hostList().default([]),
   }).prefault({}),
   /** Prometheus metrics of the coordinator and the reward servers (docs/metrics.md). */
   metrics: strict({
@@ -419,26 +482,27 @@ export const judgeTrainingSchema = strict({
   hidden: z
     .array(int({ min: 1, max: 4096 }), { error: 'expected a list of layer widths' })
     .min(1)
+    .max(16, { error: 'expected at most 16 layers' })
     .default([64, 64]),
   /** per-dimension (TA, MQ, VQ, OA, CF) or overall-only answers (the ablation). */
   answerMode: oneOf(['per-dimension', 'overall-only'] as const).default('per-dimension'),
   /** Tool calls the policy may make per judgment. */
   maxToolCalls: int({ min: 0, max: 8 }).default(3),
   coldStart: strict({
-    epochs: int({ min: 0 }).default(60),
-    batchSize: int({ min: 1 }).default(64),
+    epochs: int({ min: 0, max: 100_000 }).default(60),
+    batchSize: int({ min: 1, max: 65_536 }).default(64),
     learningRate: num({ gt: 0, max: 1 }).default(0.003),
   }).prefault({}),
   rft: strict({
     /** Traces sampled per training pair; those right on every decided dimension are kept. */
     samplesPerPair: int({ min: 1, max: 64 }).default(4),
-    epochs: int({ min: 0 }).default(30),
-    batchSize: int({ min: 1 }).default(64),
+    epochs: int({ min: 0, max: 100_000 }).default(30),
+    batchSize: int({ min: 1, max: 65_536 }).default(64),
     learningRate: num({ gt: 0, max: 1 }).default(0.001),
   }).prefault({}),
   grpo: strict({
-    iterations: int({ min: 0 }).default(40),
-    pairsPerIteration: int({ min: 1 }).default(32),
+    iterations: int({ min: 0, max: MAX_STEPS }).default(40),
+    pairsPerIteration: int({ min: 1, max: 100_000 }).default(32),
     /** Traces per pair (G). */
     groupSize: int({ min: 2, max: 64 }).default(8),
     learningRate: num({ gt: 0, max: 1 }).default(0.0005),
@@ -446,7 +510,7 @@ export const judgeTrainingSchema = strict({
     innerEpochs: int({ min: 1, max: 16 }).default(2),
     maxGradNorm: num({ gt: 0 }).default(1),
     /** Validation measurement every N iterations (0 = only at the end). */
-    evalEvery: int({ min: 0 }).default(10),
+    evalEvery: int({ min: 0, max: MAX_STEPS }).default(10),
     weights: strict({
       format: num({ min: 0 }).default(0.25),
       accuracy: num({ min: 0 }).default(1),

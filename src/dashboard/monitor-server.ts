@@ -2,11 +2,13 @@
  * The coordinator's HTTP endpoint: the live dashboard page at `/`, Prometheus metrics at `/metrics`, `/healthz`,
  * the run's history at `/api/history`, a Server-Sent Events feed at `/feed`, and the run's MP4s at `/runs/videos/…`.
  * The coordinator hands it step records, events and sampled groups (`publish*`); the page plots and shows them live.
- * Lifecycle: starting → running → closing → closed; `close()` ends every feed and connection and the listener.
+ * Every request's `Host` must name an allowed host (421 otherwise: DNS rebinding) and its `Origin`, when present, be the
+ * page's own or an allowed one (403). Lifecycle: starting → running → closing → closed; `close()` ends every feed and
+ * connection and the listener.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger.js';
-import { handleHealthRequest, listenHttp } from '../common/http.js';
+import { compileHostPolicy, handleHealthRequest, hostAllowed, listenHttp, originAllowed, type HostPolicy } from '../common/http.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { loadAssets, type Asset } from './assets.js';
 import { FeedHistory, type StoredMessage } from './history.js';
@@ -38,6 +40,7 @@ export class MonitorServer {
   readonly #history: FeedHistory;
   readonly #hub: SseHub;
   readonly #http: http.Server;
+  readonly #hostPolicy: HostPolicy;
   #state: MonitorServerState = 'starting';
   #port = 0;
   #closing: Promise<void> | null = null;
@@ -48,6 +51,7 @@ export class MonitorServer {
     this.#assets = assets;
     this.#history = new FeedHistory(options);
     this.#hub = new SseHub({ ...options, log: this.#log });
+    this.#hostPolicy = compileHostPolicy(options.host, options.allowedHosts, options.allowedOrigins);
     this.#http = http.createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
         this.#log.error({ err: describe(error), url: req.url }, 'http handler failed');
@@ -157,6 +161,17 @@ export class MonitorServer {
   // ---- requests ----
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Checked first: a page on another site must not read the run, whether through a rebound name or a cross-site request.
+    if (!hostAllowed(req, this.#hostPolicy)) {
+      this.#log.warn({ host: req.headers.host?.slice(0, 100), remote: req.socket.remoteAddress }, 'request refused: Host not allowed');
+      sendText(res, 421, 'FORBIDDEN_ORIGIN: Host not allowed\n', { connection: 'close' });
+      return;
+    }
+    if (!originAllowed(req, this.#hostPolicy, true)) {
+      this.#log.warn({ origin: req.headers.origin?.slice(0, 100), remote: req.socket.remoteAddress }, 'request refused: Origin not allowed');
+      sendText(res, 403, 'FORBIDDEN_ORIGIN: Origin not allowed\n', { connection: 'close' });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

@@ -57,6 +57,13 @@ export interface MonitorServerOptions {
   readonly maxClients?: number;
   /** Bytes queued for one slow `/feed` client before it is dropped. Default: 1 MiB. */
   readonly maxClientBufferBytes?: number;
+  /**
+   * Host names a request's `Host` header may name; others get HTTP 421 (against DNS rebinding); `'*'`: any. Default
+   * `null`: `localhost`, `127.0.0.1`, `::1` and `host` (any host when `host` is `0.0.0.0` or `::`).
+   */
+  readonly allowedHosts?: readonly string[] | null;
+  /** Cross-site origins (`http://host:port`) a request's `Origin` may carry; others get HTTP 403; `'*'`: any. The page's own origin always passes. Default: none. */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Every option filled in and checked; frozen. */
@@ -74,6 +81,8 @@ export interface ResolvedMonitorServerOptions {
   readonly maxGroups: number;
   readonly maxClients: number;
   readonly maxClientBufferBytes: number;
+  readonly allowedHosts: readonly string[] | null;
+  readonly allowedOrigins: readonly string[];
 }
 
 const count = (min: number): z.ZodNumber => z.number().int().min(min).max(Number.MAX_SAFE_INTEGER);
@@ -90,6 +99,8 @@ const scalars = z
     maxGroups: count(1).default(DEFAULT_MAX_GROUPS),
     maxClients: count(1).default(DEFAULT_MAX_CLIENTS),
     maxClientBufferBytes: count(1024).default(DEFAULT_MAX_CLIENT_BUFFER_BYTES),
+    allowedHosts: z.array(z.string().min(1).max(256)).max(64).nullable().default(null),
+    allowedOrigins: z.array(z.string().min(1).max(256)).max(64).default([]),
   })
   .strict();
 
@@ -141,5 +152,7 @@ export function compileMonitorServerOptions(options: MonitorServerOptions = {}):
     maxGroups: p.maxGroups,
     maxClients: p.maxClients,
     maxClientBufferBytes: p.maxClientBufferBytes,
+    allowedHosts: p.allowedHosts === null ? null : Object.freeze([...p.allowedHosts]),
+    allowedOrigins: Object.freeze([...p.allowedOrigins]),
   });
 }

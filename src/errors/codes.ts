@@ -37,6 +37,11 @@ export const ERROR_CODES = {
       'No usable Chromium was found (option, CHROMIUM_PATH, a system chromium on PATH, or the one shipped in @sparticuz/chromium), or the shipped one could not be unpacked.',
   },
   VIDEO_DECODE_FAILED: { retryable: false, summary: 'A video file is missing, corrupt or cannot be probed/decoded; carries the tail of ffmpeg stderr.' },
+  VIDEO_TOO_LARGE: {
+    retryable: false,
+    summary:
+      'A video is beyond the configured media limits (pixels per frame, frames, duration, decoded bytes), found from its header before any frame is decoded; `details` names the limit.',
+  },
   VIDEO_ENCODE_FAILED: { retryable: false, summary: 'ffmpeg failed to encode frames to a video file; carries the tail of ffmpeg stderr.' },
   CHECKPOINT_NOT_FOUND: { retryable: false, summary: 'A model checkpoint directory or its manifest does not exist.' },
   CHECKPOINT_INVALID: {
@@ -51,10 +56,25 @@ export const ERROR_CODES = {
   UNKNOWN_TYPE: { retryable: false, summary: 'A message has a `type` the protocol does not define.' },
   PROTOCOL_MISMATCH: { retryable: false, summary: 'The client speaks a protocol version the server does not.' },
   DUPLICATE_ID: { retryable: false, summary: 'A judge request reuses the id of a request still in flight on the same connection.' },
-  FORBIDDEN_PATH: { retryable: false, summary: 'A video URI is not a file:// URI under the configured artifact root.' },
-  OVERLOADED: { retryable: true, summary: 'Too many requests in flight on this connection; retry later or on another replica.' },
+  FORBIDDEN_PATH: {
+    retryable: false,
+    summary: 'A video URI is not a file:// URI under the configured artifact root, or a file a checkpoint names resolves outside its folder.',
+  },
+  OVERLOADED: {
+    retryable: true,
+    summary:
+      "Too many requests in flight on this connection, or the server's memory budget for inline and decoded frames is full; retry later or on another replica.",
+  },
   PAYLOAD_TOO_LARGE: { retryable: false, summary: 'A message exceeds the server payload limit; the connection is closed with code 1009.' },
   UNAUTHORIZED: { retryable: false, summary: 'Missing or wrong bearer token; the WebSocket upgrade is refused with HTTP 401.' },
+  SLOW_CONSUMER: {
+    retryable: true,
+    summary: 'A peer left more than the server send-buffer limit unread and sent another message; the connection is closed with code 1008.',
+  },
+  FORBIDDEN_ORIGIN: {
+    retryable: false,
+    summary: 'A request names a Host (HTTP 421) or an upgrade carries an Origin (HTTP 403) that is not on the server allow-list.',
+  },
   SHUTTING_DOWN: { retryable: true, summary: 'The server is draining (SIGTERM) and accepts no new judgments; retry on another replica.' },
   FORMAT_ERROR: { retryable: false, summary: 'The judge backend produced no parseable answer within its allowed turns and re-asks.' },
   JUDGE_FAILED: { retryable: true, summary: 'A judgment failed for a reason not covered by a more specific code (the message says why).' },
@@ -89,7 +109,10 @@ export const ERROR_CODES = {
     summary:
       'A reward server spawned by `train` (local mode) exited, or did not report listening within its start timeout; `details.stderrTail` carries its stderr.',
   },
-  MODEL_INVALID: { retryable: false, summary: 'An ONNX model file or its manifest is missing, malformed, or has an unexpected input/output signature.' },
+  MODEL_INVALID: {
+    retryable: false,
+    summary: 'An ONNX model file or its manifest is missing, malformed, not a regular file, over the size limit, or has an unexpected input/output signature.',
+  },
   GENERATOR_UNAVAILABLE: { retryable: true, summary: 'A remote generator worker cannot be reached, or its connection dropped while a request was pending.' },
   GENERATOR_STATE_LOST: {
     retryable: false,
@@ -97,6 +120,16 @@ export const ERROR_CODES = {
       'A remote generator worker came back with another policy than the run trained (it restarted without its state folder, or from an older state); retrying on it would silently train a reset policy.',
   },
   GENERATOR_FAILED: { retryable: false, summary: 'A generator (in-process or remote) failed to roll out or update; the message says why.' },
+  UPDATE_REJECTED: {
+    retryable: false,
+    summary:
+      'A policy update was refused because its loss, gradients or new parameters were not finite (absurd advantages, a diverging step); the policy and the optimizer state are kept as they were before it.',
+  },
+  GENERATOR_STATE_CORRUPT: {
+    retryable: false,
+    summary:
+      "A generator worker's saved policy state (`serve-generator --state-dir`) is unreadable, does not fit the policy, or holds non-finite numbers; the worker refuses to start from it (or to save it).",
+  },
   INFERENCE_FAILED: { retryable: false, summary: 'Running an ONNX session failed.' },
   TRAINING_DIVERGED: { retryable: false, summary: 'A training loss became non-finite (perception or judge-policy training); lower the learning rate.' },
   FILE_WRITE_FAILED: {
@@ -134,7 +167,8 @@ export const ERROR_CODES = {
   },
   CANARY_FAILED: {
     retryable: false,
-    summary: 'A judge checkpoint failed its canary: a canary judgment did not complete in time or did not parse as a verdict of that version.',
+    summary:
+      'A judge checkpoint failed its canary: a canary judgment did not complete in time or did not parse as a verdict of that version, or its model probe or canary exceeded the memory or time budget.',
   },
   SWAP_IN_PROGRESS: { retryable: true, summary: 'A checkpoint load or rollback was asked for while another one is still running; retry when it has finished.' },
 } as const satisfies Record<string, { readonly retryable: boolean; readonly summary: string }>;

@@ -217,10 +217,13 @@ export class EmbeddedGenerator implements TrainableGenerator {
       batches.push(batch);
       advantages.push(...r.advantages);
     }
-    for (const r of rollouts) this.pending.delete(r.rolloutId);
     if (batches.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
     try {
-      return Promise.resolve(this.trainer.update(concatBatches(batches), advantages));
+      const stats = this.trainer.update(concatBatches(batches), advantages);
+      // Used: their trajectories are released. A refused update (UPDATE_REJECTED: the policy unchanged) keeps them,
+      // so the caller may retry with other advantages or discard them.
+      for (const r of rollouts) this.pending.delete(r.rolloutId);
+      return Promise.resolve(stats);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }

@@ -3,6 +3,8 @@
  * clipped surrogate max(−A·r, −A·clip(r, 1−ε, 1+ε)) averaged over (video, step) rows, plus β·KL to the reference
  * (adapters off) = mean‖μ_θ − μ_ref‖² / (2σ²) with σ the step's std. Only the LoRA adapters train (Adam, global-norm
  * gradient clipping); `timestepFraction` trains the first part of the stored steps; inner epochs re-use the batch.
+ * An update is all or nothing: when a loss, the gradients, the new parameters or the optimizer moments are not finite,
+ * the adapters and the Adam state are put back as they were before the update and it fails with UPDATE_REJECTED.
  */
 import { VrGrpoError } from '../errors/index.js';
 import { Adam, clipByGlobalNorm, scoped, tf, type AdamState, type Scalar } from '../tensor/index.js';
@@ -56,6 +58,19 @@ export interface UpdateStats {
   readonly learningRate?: number;
 }
 
+/** What a refused update restores. */
+interface TrainerSnapshot {
+  readonly lora: ReadonlyMap<string, Float32Array>;
+  readonly adam: AdamState;
+  readonly learningRate: number;
+}
+
+function rejected(reason: string, epoch: number, what: 'loss' | 'gradients' | 'parameters' | 'optimizer'): VrGrpoError {
+  return new VrGrpoError('UPDATE_REJECTED', `update refused: ${reason} (inner epoch ${epoch}); the policy and the optimizer state are unchanged`, {
+    details: { epoch, what },
+  });
+}
+
 export class FlowGrpoTrainer {
   private readonly adam: Adam;
 
@@ -73,11 +88,54 @@ export class FlowGrpoTrainer {
     return this.adam.state();
   }
 
-  /** One update from a batch and one advantage per video (NaN or null = masked out). */
+  /**
+   * One update from a batch and one advantage per video (NaN or null = masked out). All or nothing: UPDATE_REJECTED
+   * (the adapters and the optimizer state unchanged) when any epoch's loss, gradients, new parameters or optimizer
+   * moments are not finite.
+   */
   update(batch: TrajectoryBatch, advantages: readonly (number | null)[]): UpdateStats {
     if (advantages.length !== batch.count) {
       throw new VrGrpoError('INVALID_ARGUMENT', `got ${advantages.length} advantages for ${batch.count} videos`);
     }
+    const before = this.#snapshot();
+    try {
+      return this.#update(batch, advantages);
+    } catch (error) {
+      this.#restore(before);
+      throw error;
+    }
+  }
+
+  /** Copies of the adapters, the Adam state and the learning rate (what a refused update puts back). */
+  #snapshot(): TrainerSnapshot {
+    const lora = new Map<string, Float32Array>();
+    for (const [name, values] of this.policy.parameters('lora')) lora.set(name, values.slice());
+    const state = this.adam.state();
+    const copy = (r: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
+    return { lora, adam: { step: state.step, m: copy(state.m), v: copy(state.v) }, learningRate: this.adam.learningRate };
+  }
+
+  #restore(snapshot: TrainerSnapshot): void {
+    this.policy.setParameters(snapshot.lora);
+    // Inside tidy: the tensors `load` assigns from are freed, the variables keep their data.
+    tf.tidy(() => this.adam.load(snapshot.adam));
+    this.adam.learningRate = snapshot.learningRate;
+  }
+
+  /** UPDATE_REJECTED naming the first non-finite adapter or optimizer moment after an epoch's step, if any. */
+  #assertFiniteAfterStep(epoch: number): void {
+    const bad = (values: Float32Array): boolean => !values.every(Number.isFinite);
+    for (const [name, values] of this.policy.parameters('lora')) {
+      if (bad(values)) throw rejected(`the new parameter ${name} is not finite`, epoch, 'parameters');
+    }
+    const state = this.adam.state();
+    for (const [name, values] of [...Object.entries(state.m), ...Object.entries(state.v)]) {
+      if (bad(values)) throw rejected(`an optimizer moment of ${name} is not finite`, epoch, 'optimizer');
+    }
+  }
+
+  #update(batch: TrajectoryBatch, advantages: readonly (number | null)[]): UpdateStats {
     const keep = advantages.flatMap((a, i) => (a !== null && Number.isFinite(a) ? [i] : []));
     if (keep.length === 0 || batch.steps.length === 0) {
       return {
@@ -139,10 +197,27 @@ export class FlowGrpoTrainer {
           if (g !== undefined) named[name] = g;
         }
         const clippedGrads = clipByGlobalNorm(named, this.options.maxGradNorm);
+        const kept = [ratioOut, klOut, policyOut] as (tf.Tensor | null)[];
+        // Checked before the step: a non-finite loss or gradient norm (any gradient NaN or ±Infinity) never reaches Adam.
+        const lossValue = value.dataSync()[0] ?? Number.NaN;
+        const normValue = clippedGrads.norm.dataSync()[0] ?? Number.NaN;
+        value.dispose();
+        if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+          for (const t of kept) t?.dispose();
+          throw rejected(
+            Number.isFinite(lossValue) ? `the gradient norm is ${normValue}` : `the loss is ${lossValue}`,
+            epoch,
+            Number.isFinite(lossValue) ? 'gradients' : 'loss',
+          );
+        }
         this.adam.learningRate = scheduledLearningRate(this.options.learningRate, this.options.schedule, this.adam.step);
         this.adam.apply(clippedGrads.grads);
-        value.dispose();
-        const kept = [ratioOut, klOut, policyOut] as (tf.Tensor | null)[];
+        try {
+          this.#assertFiniteAfterStep(epoch);
+        } catch (error) {
+          for (const t of kept) t?.dispose();
+          throw error;
+        }
         const r = ratioOut === null ? new Float32Array(0) : ((ratioOut as tf.Tensor).dataSync() as Float32Array);
         const policyLossValue = policyOut === null ? 0 : ((policyOut as Scalar).dataSync()[0] ?? 0);
         const klValue = klOut === null ? 0 : ((klOut as Scalar).dataSync()[0] ?? 0);

@@ -4,12 +4,15 @@
  * `<stateDir>/policy` (a policy checkpoint referring to the base); a worker started on the same folder restores them.
  * The update count is what the worker reports (`status.policyUpdates`) and what a reconnecting coordinator checks
  * before it redoes a step on the restarted worker (src/generator/remote/reconnecting-generator.ts).
+ * A state is saved only when every number in it is finite, and checked again when read: an unreadable, inconsistent or
+ * non-finite state is refused with GENERATOR_STATE_CORRUPT instead of being served.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { VrGrpoError } from '../errors/index.js';
+import { isVrGrpoError, VrGrpoError } from '../errors/index.js';
 import { readAdapterState, type AdapterState } from './checkpoint.js';
 import type { EmbeddedGenerator } from './embedded-generator.js';
+import type { FlowPolicy } from './flow-policy.js';
 import type { UpdateStats } from './flow-grpo-trainer.js';
 import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from './generator.js';
 
@@ -20,16 +23,69 @@ export interface WorkerPolicyState extends AdapterState {
 
 const policyDir = (stateDir: string): string => join(stateDir, 'policy');
 
-/** The state saved in `stateDir`, or null when the folder holds none yet (CHECKPOINT_INVALID when it is unreadable). */
+function corrupt(dir: string, reason: string, cause?: unknown): VrGrpoError {
+  return new VrGrpoError(
+    'GENERATOR_STATE_CORRUPT',
+    `generator worker state ${dir}: ${reason}; refusing to serve it (move the folder away to start from the base checkpoint, or put a good copy back)`,
+    { details: { dir, reason }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/**
+ * Why the adapter state cannot be a policy's (its first non-finite number, or an optimizer moment that does not match
+ * its adapter), or null when it is sound.
+ */
+export function adapterStateProblem(state: Pick<AdapterState, 'lora' | 'optimizer'>): string | null {
+  const nonFinite = (values: Float32Array): boolean => !values.every(Number.isFinite);
+  for (const [name, values] of state.lora) if (nonFinite(values)) return `adapter ${name} holds a non-finite number`;
+  const optimizer = state.optimizer;
+  if (optimizer === null) return null;
+  if (!Number.isInteger(optimizer.step) || optimizer.step < 0) return `optimizer step ${optimizer.step} is not a non-negative integer`;
+  for (const [group, moments] of [
+    ['m', optimizer.m],
+    ['v', optimizer.v],
+  ] as const) {
+    for (const [name, values] of Object.entries(moments)) {
+      const adapter = state.lora.get(name);
+      if (adapter === undefined) return `optimizer moment ${group} of ${name} has no adapter`;
+      if (values.length !== adapter.length) return `optimizer moment ${group} of ${name} has ${values.length} values, the adapter ${adapter.length}`;
+      if (nonFinite(values)) return `optimizer moment ${group} of ${name} holds a non-finite number`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The state saved in `stateDir`, or null when the folder holds none yet. GENERATOR_STATE_CORRUPT when it is
+ * unreadable (a damaged manifest or weights file), its update count is not a non-negative integer, or a number in it
+ * is not finite.
+ */
 export function readWorkerState(stateDir: string): WorkerPolicyState | null {
   const dir = policyDir(stateDir);
   if (!existsSync(join(dir, 'manifest.json'))) return null;
-  const state = readAdapterState(dir);
-  const updates = state.metadata.updates;
-  if (typeof updates !== 'number' || !Number.isInteger(updates) || updates < 0) {
-    throw new VrGrpoError('CHECKPOINT_INVALID', `worker state ${dir}: metadata.updates must be a non-negative integer`, { details: { dir } });
+  let state: AdapterState;
+  try {
+    state = readAdapterState(dir);
+  } catch (error) {
+    throw corrupt(dir, isVrGrpoError(error) ? error.message : 'unreadable', error);
   }
+  const updates = state.metadata.updates;
+  if (typeof updates !== 'number' || !Number.isInteger(updates) || updates < 0) throw corrupt(dir, 'metadata.updates must be a non-negative integer');
+  const problem = adapterStateProblem(state);
+  if (problem !== null) throw corrupt(dir, problem);
   return { ...state, updates };
+}
+
+/**
+ * Puts a restored state's adapters into `policy`; GENERATOR_STATE_CORRUPT when they do not fit it (unknown names,
+ * wrong sizes: a state of another architecture).
+ */
+export function restoreWorkerState(policy: FlowPolicy, state: WorkerPolicyState, stateDir: string): void {
+  try {
+    policy.setParameters(state.lora);
+  } catch (error) {
+    throw corrupt(policyDir(stateDir), isVrGrpoError(error) ? error.message : 'does not fit the policy', error);
+  }
 }
 
 /**
@@ -59,6 +115,10 @@ export class PersistentGenerator implements TrainableGenerator {
 
   async update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
     const stats = await this.inner.update(rollouts);
+    // The trainer refuses non-finite updates (UPDATE_REJECTED); this is the last line before the disk: a state with a
+    // non-finite number is never written over a good one.
+    const problem = adapterStateProblem({ lora: this.inner.policy.parameters('lora'), optimizer: this.inner.optimizerState() });
+    if (problem !== null) throw new VrGrpoError('GENERATOR_STATE_CORRUPT', `refusing to save the worker state: ${problem}`, { details: { reason: problem } });
     this.#updates += 1;
     this.inner.saveAdapters(policyDir(this.stateDir), { updates: this.#updates });
     return stats;

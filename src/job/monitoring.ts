@@ -35,7 +35,7 @@ export interface TrainMonitoringOptions {
 async function startServer(o: TrainMonitoringOptions, metrics: CoordinatorMetrics): Promise<MonitorServer> {
   const http = o.config.monitoring.http;
   const port = o.port ?? http.port;
-  const options = { host: http.host, runDir: o.runDir, metrics, log: o.log };
+  const options = { host: http.host, allowedHosts: http.allowedHosts, allowedOrigins: http.allowedOrigins, runDir: o.runDir, metrics, log: o.log };
   try {
     return await MonitorServer.start({ ...options, port });
   } catch (error) {

@@ -3,7 +3,7 @@
  * the judge's working size) through the media adapter the first time frames are asked for, then served from memory.
  */
 import { VrGrpoError } from '../errors/index.js';
-import { frameAt, type Media, type RawVideo } from '../media/index.js';
+import { fitWithin, frameAt, shrinkFrame, type DecodeOptions, type Media, type RawVideo } from '../media/index.js';
 
 export interface FrameSource {
   /** A short label for traces and errors (a file path or an inline ref). */
@@ -32,32 +32,58 @@ function pick(video: RawVideo, indices: readonly number[], label: string): Uint8
   });
 }
 
-/** Frames already in memory (inline binary videos, generator output). */
+/**
+ * Frames already in memory (inline binary videos, generator output). With `maxPixels`, frames larger than that are
+ * served shrunk to it (aspect kept, box averaging, each frame shrunk once when first asked for, yielding to the event
+ * loop between frames), so the judge works at its own size whatever size the frames arrived at.
+ */
 export class RawFrameSource implements FrameSource {
+  readonly #out: { readonly width: number; readonly height: number };
+  readonly #shrunk = new Map<number, Uint8Array>();
+
   constructor(
     private readonly video: RawVideo,
     readonly label: string,
     readonly cacheKey?: string,
-  ) {}
+    maxPixels?: number,
+  ) {
+    this.#out = maxPixels === undefined ? { width: video.width, height: video.height } : fitWithin(video.width, video.height, maxPixels);
+  }
 
   frameCount(): Promise<number> {
     return Promise.resolve(this.video.frameCount);
   }
 
-  frames(indices: readonly number[]): Promise<Uint8Array[]> {
-    try {
-      return Promise.resolve(pick(this.video, indices, this.label));
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  async frames(indices: readonly number[]): Promise<Uint8Array[]> {
+    const native = pick(this.video, indices, this.label);
+    const { width, height } = this.#out;
+    if (width === this.video.width && height === this.video.height) return native;
+    const out: Uint8Array[] = [];
+    for (const [k, frame] of native.entries()) {
+      const index = indices[k] ?? 0;
+      let small = this.#shrunk.get(index);
+      if (small === undefined) {
+        if (k > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        small = shrinkFrame(frame, this.video.width, this.video.height, width, height);
+        this.#shrunk.set(index, small);
+      }
+      out.push(small);
     }
+    return out;
   }
 
   size(): Promise<{ width: number; height: number }> {
-    return Promise.resolve({ width: this.video.width, height: this.video.height });
+    return Promise.resolve({ width: this.#out.width, height: this.#out.height });
   }
 }
 
-/** A video file decoded at most once (lazily, on first use) to `width`×`height` (default: native size). */
+/** How a file is decoded besides its size: a pixel budget, limits checked before decoding, an admission check. */
+export type FileDecodeOptions = Pick<DecodeOptions, 'maxPixels' | 'limits' | 'admit'>;
+
+/**
+ * A video file decoded at most once (lazily, on first use) to `width`×`height` (default: native size, or shrunk to
+ * `decode.maxPixels`); `decode.limits` are checked from the probe before any frame is decoded (VIDEO_TOO_LARGE).
+ */
 export class FileFrameSource implements FrameSource {
   private decoded: Promise<RawVideo> | null = null;
   /** Decode time of the one decode, ms (0 until decoded). */
@@ -67,12 +93,14 @@ export class FileFrameSource implements FrameSource {
     private readonly media: Media,
     readonly label: string,
     private readonly resize?: { readonly width: number; readonly height: number },
+    private readonly decode: FileDecodeOptions = {},
   ) {}
 
   private video(): Promise<RawVideo> {
     if (this.decoded === null) {
       const t0 = performance.now();
-      this.decoded = this.media.decode(this.label, this.resize === undefined ? {} : { width: this.resize.width, height: this.resize.height }).then((v) => {
+      const size = this.resize === undefined ? {} : { width: this.resize.width, height: this.resize.height };
+      this.decoded = this.media.decode(this.label, { ...this.decode, ...size }).then((v) => {
         this.decodeMs = performance.now() - t0;
         return v;
       });

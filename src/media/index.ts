@@ -13,4 +13,17 @@ export {
   type X264Preset,
 } from './media.js';
 export type { VideoInfo } from './video-info.js';
+export { shrinkFrame } from './shrink.js';
+export { FORMAT_WHITELIST, PROTOCOL_WHITELIST, sniffBytes, sniffContainer, type ContainerFormat, type SniffResult } from './container.js';
+export {
+  DEFAULT_DECODE_MAX_PIXELS,
+  DEFAULT_MAX_DECODED_BYTES,
+  DEFAULT_MAX_DURATION_SECONDS,
+  DEFAULT_MAX_FRAMES,
+  DEFAULT_MAX_PIXELS_PER_FRAME,
+  DEFAULT_MEDIA_LIMITS,
+  fitWithin,
+  type DecodePlan,
+  type MediaLimits,
+} from './limits.js';
 export { STDERR_TAIL_MAX_CHARS, STDERR_TAIL_MAX_LINES } from './stderr-tail.js';

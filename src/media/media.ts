@@ -6,13 +6,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { VrGrpoError, type ErrorCode } from '../errors/index.js';
 import { resolveFfmpegBinaries, type FfmpegBinaries, type ResolveFfmpegBinariesOptions } from './binaries.js';
+import { FORMAT_WHITELIST, PROTOCOL_WHITELIST, sniffContainer, type ContainerFormat } from './container.js';
 import { decodeFilter } from './decode-filter.js';
 import { FrameSink } from './frame-sink.js';
+import { assertMediaLimits, fitWithin, tooLarge, type DecodePlan, type MediaLimits } from './limits.js';
 import { assertRawVideo, frameByteLength, type RawVideo } from './raw-video.js';
 import { newFfmpegCommand, runFfmpeg, type FfmpegOutcome, type RunFfmpegOptions } from './run-ffmpeg.js';
 import { runProcess, type ProcessOutcome } from './run-process.js';
 import { stderrTail, withTail } from './stderr-tail.js';
-import { ffprobeArgs, parseFfprobeJson, type ProbedStream, type VideoInfo } from './video-info.js';
+import { ffprobeArgs, parseFfprobeJson, type ProbeConfinement, type ProbedStream, type VideoInfo } from './video-info.js';
 
 /** libx264 speed/size presets, fastest first. */
 export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'] as const;
@@ -47,6 +49,21 @@ export interface DecodeOptions {
    * whatever the order given. Default: every frame.
    */
   readonly indices?: readonly number[];
+  /**
+   * Pixel budget of a decoded frame when `width`/`height` are not given: a larger stream is shrunk to it by ffmpeg's
+   * scaler (aspect kept, never enlarged), so frames never reach this process at native size. Default: native size.
+   */
+  readonly maxPixels?: number;
+  /**
+   * Limits checked from the header probe before any frame is decoded; a video beyond one is VIDEO_TOO_LARGE (and
+   * ffmpeg's decoder is capped at `maxPixelsPerFrame`). Default: none.
+   */
+  readonly limits?: MediaLimits;
+  /**
+   * Called with what the decode will produce, after the limits and before ffmpeg starts; throwing refuses the decode
+   * with that error (e.g. a memory budget that is full). Default: none.
+   */
+  readonly admit?: (plan: DecodePlan) => void;
 }
 
 type FfmpegFailure = Exclude<FfmpegOutcome, { kind: 'ok' }>;
@@ -54,6 +71,8 @@ type MediaErrorCode = Extract<ErrorCode, 'VIDEO_DECODE_FAILED' | 'VIDEO_ENCODE_F
 
 interface Probed {
   readonly stream: ProbedStream;
+  /** The demuxer the file was sniffed as (forced on ffmpeg). */
+  readonly format: ContainerFormat;
   /** Tail of ffprobe's stderr (warnings on a file that still probed). */
   readonly stderrTail: string;
 }
@@ -146,6 +165,33 @@ function runFailure(code: MediaErrorCode, file: string, what: string, outcome: F
       stderrTail: tail,
     },
   });
+}
+
+/** ffmpeg input options that confine it to the file protocol, the sniffed demuxer and (with limits) a pixel cap. */
+function confinedInputOptions(format: ContainerFormat, maxPixels: number | undefined): string[] {
+  return [
+    '-protocol_whitelist',
+    PROTOCOL_WHITELIST,
+    '-format_whitelist',
+    FORMAT_WHITELIST,
+    ...(maxPixels === undefined ? [] : ['-max_pixels', String(Math.min(maxPixels, 2_147_483_647))]),
+    '-f',
+    format,
+  ];
+}
+
+/** VIDEO_TOO_LARGE when the header alone shows the stream is beyond `limits` (pixels, duration, declared frames). */
+function checkHeaderLimits(file: string, stream: ProbedStream, limits: MediaLimits | undefined): void {
+  if (limits === undefined) return;
+  const pixels = stream.width * stream.height;
+  if (pixels > limits.maxPixelsPerFrame)
+    throw tooLarge(file, 'maxPixelsPerFrame', pixels, limits.maxPixelsPerFrame, `frame size (${stream.width}x${stream.height}, pixels)`);
+  if (stream.durationSeconds > limits.maxDurationSeconds) {
+    throw tooLarge(file, 'maxDurationSeconds', stream.durationSeconds, limits.maxDurationSeconds, 'duration (s)');
+  }
+  if (stream.declaredFrames !== undefined && stream.declaredFrames > limits.maxFrames) {
+    throw tooLarge(file, 'maxFrames', stream.declaredFrames, limits.maxFrames, 'declared frame count');
+  }
 }
 
 interface DecodeFailure {
@@ -304,18 +350,35 @@ export class Media {
    * Negative or non-integer indices → `INVALID_ARGUMENT`; an index ≥ the frame count → `VIDEO_DECODE_FAILED` with
    * `details.reason = 'index out of range'`. Fewer or more frames than expected (e.g. a truncated file), a corrupt or
    * missing file, and timeouts → `VIDEO_DECODE_FAILED` with `details.path` and `details.stderrTail`.
+   *
+   * Confinement (always): the container is sniffed first — a playlist or concat list is FORBIDDEN_PATH, anything but
+   * mp4/mov and webm/matroska VIDEO_DECODE_FAILED — and ffprobe/ffmpeg run with that demuxer forced, a demuxer
+   * whitelist and `-protocol_whitelist file`. With `limits`, a stream beyond one is VIDEO_TOO_LARGE from its header,
+   * before anything is decoded; `maxPixels` makes ffmpeg scale the frames down, so none arrives at native size.
    */
   async decode(file: string, opts: DecodeOptions = {}): Promise<RawVideo> {
     const size = decodeSize(opts);
     const indices = opts.indices === undefined ? undefined : normalizeIndices(opts.indices);
+    const { limits, maxPixels } = opts;
+    if (limits !== undefined) assertMediaLimits(limits);
+    if (maxPixels !== undefined && (!Number.isInteger(maxPixels) || maxPixels <= 0)) {
+      throw invalid(`decode: maxPixels must be a positive integer (got ${String(maxPixels)})`, { field: 'maxPixels' });
+    }
     const target = path.resolve(file);
 
     // The container's declared count is enough here (decoding verifies it); count by decoding only if it is absent.
     let probed = await this.#probe(target, false);
+    checkHeaderLimits(target, probed.stream, limits);
+    // The decoders are capped at this stream's own (macroblock-padded) size: a stream that grows mid-way is refused.
+    const pixelCap = limits === undefined ? undefined : (probed.stream.width + 64) * (probed.stream.height + 64);
     let frameCount = probed.stream.declaredFrames;
     if (frameCount === undefined) {
-      probed = await this.#probe(target, true);
+      // Counted by ffprobe (a child process), never past maxFrames + 1 packets.
+      probed = await this.#probe(target, true, limits === undefined ? undefined : { maxPixels: pixelCap, maxReadFrames: limits.maxFrames + 1 });
       frameCount = probed.stream.readFrames ?? 0;
+    }
+    if (limits !== undefined && frameCount > limits.maxFrames) {
+      throw tooLarge(target, 'maxFrames', frameCount, limits.maxFrames, 'frame count');
     }
     const { stream } = probed;
     if (frameCount === 0) {
@@ -332,20 +395,29 @@ export class Media {
       });
     }
 
-    const width = size?.width ?? stream.width;
-    const height = size?.height ?? stream.height;
+    const fitted = size ?? (maxPixels === undefined ? undefined : fitWithin(stream.width, stream.height, maxPixels));
+    const width = fitted?.width ?? stream.width;
+    const height = fitted?.height ?? stream.height;
     const frameBytes = frameByteLength(width, height);
     const expectedFrames = indices?.length ?? frameCount;
     const expectedBytes = expectedFrames * frameBytes;
+    if (limits !== undefined && expectedBytes > limits.maxDecodedBytes) {
+      throw tooLarge(target, 'maxDecodedBytes', expectedBytes, limits.maxDecodedBytes, `decoded size (${expectedFrames} frames of ${width}x${height}, bytes)`);
+    }
     if (expectedBytes > bufferConstants.MAX_LENGTH) {
       const message = `decode: ${expectedFrames} frames of ${width}x${height} exceed the largest buffer`;
       throw decodeFailed({ file: target, message, reason: 'too large', tail: '' });
     }
+    opts.admit?.(
+      Object.freeze({ file: target, nativeWidth: stream.width, nativeHeight: stream.height, width, height, frames: expectedFrames, bytes: expectedBytes }),
+    );
 
     const sink = new FrameSink(expectedBytes);
     const filter = decodeFilter({ indices, width, height, nativeWidth: stream.width, nativeHeight: stream.height });
     const command = newFfmpegCommand(this.binaries)
-      .input(target)
+      // Through the file protocol only, with the sniffed demuxer forced: a playlist or concat list cannot be followed.
+      .input(`file:${target}`)
+      .inputOptions(confinedInputOptions(probed.format, pixelCap))
       // -noautorotate: frames stay in stored orientation, matching the width and height ffprobe reports.
       .inputOptions(['-hide_banner', '-loglevel', 'error', '-nostdin', '-noautorotate'])
       // `-vsync 0` (passthrough) is spelled `-fps_mode passthrough` from ffmpeg 5.1 but still accepted there, and is
@@ -387,7 +459,7 @@ export class Media {
   }
 
   /** Runs ffprobe on `target` (absolute); `countFrames` decodes the stream to count frames exactly. */
-  async #probe(target: string, countFrames: boolean): Promise<Probed> {
+  async #probe(target: string, countFrames: boolean, bounds?: { readonly maxPixels?: number; readonly maxReadFrames: number }): Promise<Probed> {
     const stat = await fs.stat(target).catch(() => undefined);
     if (stat === undefined) {
       throw decodeFailed({ file: target, message: 'video file not found', reason: 'file not found', tail: '' });
@@ -396,7 +468,15 @@ export class Media {
       throw decodeFailed({ file: target, message: 'not a regular file', reason: 'not a regular file', tail: '' });
     }
 
-    const outcome = await runProcess(this.binaries.ffprobe, ffprobeArgs(target, countFrames), {
+    // Sniffed before any ffmpeg process sees the file: only the mov and matroska demuxers may read it.
+    const format = await sniffContainer(target);
+    const confine: ProbeConfinement = {
+      format,
+      formatWhitelist: FORMAT_WHITELIST,
+      protocolWhitelist: PROTOCOL_WHITELIST,
+      ...bounds,
+    };
+    const outcome = await runProcess(this.binaries.ffprobe, ffprobeArgs(target, countFrames, confine), {
       timeoutMs: this.timeoutMs,
       onSpawn: this.#countSpawn,
     });
@@ -423,6 +503,6 @@ export class Media {
         });
       }
     }
-    return { stream, stderrTail: tail };
+    return { stream, format, stderrTail: tail };
   }
 }

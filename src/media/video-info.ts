@@ -27,11 +27,42 @@ export interface ProbedStream extends Omit<VideoInfo, 'frameCount'> {
   readonly readFrames: number | undefined;
 }
 
-/** ffprobe arguments printing, as JSON, the first video stream of `file` (and counting its frames if `countFrames`). */
-export function ffprobeArgs(file: string, countFrames: boolean): string[] {
+/** How ffprobe is confined: the demuxer it must use, the decoder's pixel cap, and how many frames it may count. */
+export interface ProbeConfinement {
+  /** Demuxer forced with `-f` (from the sniffed container). */
+  readonly format: string;
+  /** Whitelists of demuxers and protocols (`-format_whitelist`, `-protocol_whitelist`). */
+  readonly formatWhitelist: string;
+  readonly protocolWhitelist: string;
+  /** Decoder cap on pixels per frame (`-max_pixels`) when counting frames; undefined: ffmpeg's default. */
+  readonly maxPixels?: number;
+  /** With `countFrames`, read at most this many packets (`-read_intervals %+#N`); undefined: all. */
+  readonly maxReadFrames?: number;
+}
+
+/**
+ * ffprobe arguments printing, as JSON, the first video stream of `file` (and counting its frames if `countFrames`).
+ * The file is named through the `file:` protocol, so a name can never select another protocol.
+ */
+export function ffprobeArgs(file: string, countFrames: boolean, confine?: ProbeConfinement): string[] {
+  const confined =
+    confine === undefined
+      ? []
+      : [
+          '-protocol_whitelist',
+          confine.protocolWhitelist,
+          '-format_whitelist',
+          confine.formatWhitelist,
+          // Only where frames are decoded (counting): the header probe must still report an oversized stream's size.
+          ...(countFrames && confine.maxPixels !== undefined ? ['-max_pixels', String(Math.min(confine.maxPixels, 2_147_483_647))] : []),
+          ...(countFrames && confine.maxReadFrames !== undefined ? ['-read_intervals', `%+#${confine.maxReadFrames}`] : []),
+          '-f',
+          confine.format,
+        ];
   return [
     '-v',
     'error',
+    ...confined,
     '-select_streams',
     'v:0',
     ...(countFrames ? ['-count_frames'] : []),
@@ -39,7 +70,7 @@ export function ffprobeArgs(file: string, countFrames: boolean): string[] {
     'stream=codec_name,width,height,pix_fmt,avg_frame_rate,r_frame_rate,nb_frames,nb_read_frames,duration:format=duration',
     '-of',
     'json',
-    file,
+    confine === undefined ? file : `file:${file}`,
   ];
 }
 

@@ -21,7 +21,7 @@ export const JUDGMENT_OUTCOMES = ['ok', 'failed', 'cancelled'] as const;
 export type JudgmentOutcome = (typeof JUDGMENT_OUTCOMES)[number];
 export const FRAME_SOURCES = ['file', 'inline'] as const;
 export type FrameSourceKind = (typeof FRAME_SOURCES)[number];
-export const UPGRADE_REFUSALS = ['unauthorized', 'shutting_down'] as const;
+export const UPGRADE_REFUSALS = ['unauthorized', 'shutting_down', 'forbidden_host', 'forbidden_origin', 'overloaded'] as const;
 export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** What the metrics read from the server at scrape time. */
@@ -158,7 +158,11 @@ export class RewardServerMetrics implements RewardServerMetricsSink {
     m.gauge('vrgrpo_rm_requests_in_flight', 'Judgments running now, over all connections.', [], (g) => g.set(this.#view?.inFlight() ?? 0));
     m.gauge('vrgrpo_rm_connections', 'Open WebSocket connections.', [], (g) => g.set(this.#view?.connections() ?? 0));
     this.#connectionsOpened = m.counter('vrgrpo_rm_connections_opened_total', 'WebSocket connections accepted.');
-    this.#upgradesRefused = m.counter('vrgrpo_rm_upgrades_refused_total', 'WebSocket upgrades refused, by reason (unauthorized, shutting_down).', ['reason']);
+    this.#upgradesRefused = m.counter(
+      'vrgrpo_rm_upgrades_refused_total',
+      'WebSocket upgrades refused, by reason (unauthorized, shutting_down, forbidden_host, forbidden_origin, overloaded).',
+      ['reason'],
+    );
     this.#errorsSent = m.counter('vrgrpo_rm_errors_sent_total', 'Error messages sent to clients (refused requests, bad messages, failed judgments), by code.', [
       'code',
     ]);

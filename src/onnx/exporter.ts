@@ -243,3 +243,86 @@ export function readMlpFromOnnx(bytes: Uint8Array): MlpSpec {
     docString: model.docString ?? '',
   };
 }
+
+/** An attribute of a {@link GraphNode}: an int, a float, a list of ints, or a float32 tensor. */
+export type GraphAttribute =
+  | { readonly name: string; readonly int: number }
+  | { readonly name: string; readonly float: number }
+  | { readonly name: string; readonly ints: readonly number[] }
+  | { readonly name: string; readonly floatTensor: { readonly dims: readonly number[]; readonly values: readonly number[] } };
+
+/** One operator of a {@link GraphSpec}. */
+export interface GraphNode {
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly name?: string;
+  readonly attributes?: readonly GraphAttribute[];
+}
+
+/** A constant of a {@link GraphSpec}: float32 (row-major) or int64 values. */
+export type GraphInitializer =
+  | { readonly name: string; readonly dims: readonly number[]; readonly float32: Float32Array }
+  | { readonly name: string; readonly dims: readonly number[]; readonly int64: readonly number[] };
+
+/** A float32 graph input or output; a string dimension is symbolic (e.g. `'batch'`). */
+export interface GraphValue {
+  readonly name: string;
+  readonly dims: readonly (number | string)[];
+}
+
+/** A general ONNX graph (opset {@link ONNX_OPSET}): for models that are not dense networks, such as test fixtures. */
+export interface GraphSpec {
+  readonly inputs: readonly GraphValue[];
+  readonly outputs: readonly GraphValue[];
+  readonly nodes: readonly GraphNode[];
+  readonly initializers?: readonly GraphInitializer[];
+  /** Graph name; default `'graph'`. */
+  readonly name?: string;
+}
+
+function attributeProto(a: GraphAttribute): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if ('int' in a) return { name: a.name, type: T.INT, i: a.int };
+  if ('float' in a) return { name: a.name, type: T.FLOAT, f: a.float };
+  if ('ints' in a) return { name: a.name, type: T.INTS, ints: [...a.ints] };
+  return {
+    name: a.name,
+    type: T.TENSOR,
+    t: { dataType: onnx.TensorProto.DataType.FLOAT, dims: [...a.floatTensor.dims], rawData: rawFloats(Float32Array.from(a.floatTensor.values)) },
+  };
+}
+
+/**
+ * Serialises a general graph to ONNX bytes (no validation beyond names: the runtime checks the graph when it loads it).
+ * INVALID_ARGUMENT for a tensor name that is empty.
+ */
+export function exportGraphToOnnx(spec: GraphSpec): Uint8Array {
+  const names = [...spec.inputs, ...spec.outputs].map((v) => v.name).concat(spec.nodes.flatMap((n) => [...n.inputs, ...n.outputs]));
+  if (names.some((n) => n.length === 0)) throw invalid('a tensor name is empty');
+  const initializer: onnxProto.onnx.ITensorProto[] = (spec.initializers ?? []).map((t) =>
+    'float32' in t
+      ? { name: t.name, dataType: onnx.TensorProto.DataType.FLOAT, dims: [...t.dims], rawData: rawFloats(t.float32) }
+      : { name: t.name, dataType: onnx.TensorProto.DataType.INT64, dims: [...t.dims], int64Data: [...t.int64] },
+  );
+  const model = onnx.ModelProto.create({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'vr-grpo',
+    producerVersion: '0',
+    graph: {
+      name: spec.name ?? 'graph',
+      node: spec.nodes.map((n, i) => ({
+        name: n.name ?? `${n.opType.toLowerCase()}${i}`,
+        opType: n.opType,
+        input: [...n.inputs],
+        output: [...n.outputs],
+        attribute: (n.attributes ?? []).map(attributeProto),
+      })),
+      initializer,
+      input: spec.inputs.map((v) => ({ name: v.name, type: floatType(v.dims) })),
+      output: spec.outputs.map((v) => ({ name: v.name, type: floatType(v.dims) })),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -3,9 +3,10 @@
  * CPU execution provider and checks its input/output signature; `run` takes and returns plain float32 tensors, so no
  * onnxruntime type leaves this folder. `close()` is idempotent and waits for runs in flight.
  */
-import { readFile } from 'node:fs/promises';
+import { basename, dirname, relative, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { VrGrpoError } from '../errors/index.js';
+import { DEFAULT_MODEL_MAX_BYTES, readCheckpointFile } from './model-file.js';
 
 /** A named tensor shape; `-1` stands for a dynamic dimension (such as the batch). */
 export interface TensorSignature {
@@ -32,6 +33,12 @@ export interface OnnxModelOptions {
   readonly intraOpNumThreads?: number;
   /** Threads for running independent operators in parallel; default 1. */
   readonly interOpNumThreads?: number;
+  /** Largest model accepted, bytes (path or bytes); default 256 MiB ({@link DEFAULT_MODEL_MAX_BYTES}). */
+  readonly maxBytes?: number;
+  /** ms reading a model file may take; default 30000. */
+  readonly readTimeoutMs?: number;
+  /** A path source must resolve (realpath) inside this folder; default: the folder the path names. */
+  readonly root?: string;
 }
 
 /** Lifecycle of an {@link OnnxModel}. */
@@ -72,18 +79,26 @@ export class OnnxModel {
 
   /**
    * Loads a model from a file path or its bytes on the CPU execution provider. MODEL_INVALID when the file is missing,
-   * unreadable, not a valid ONNX model, or lacks the `expected` signature (default: no check).
+   * unreadable, not a regular file, over `maxBytes`, not a valid ONNX model, or lacks the `expected` signature (default:
+   * no check); FORBIDDEN_PATH when a path resolves outside `root`. A path is read as src/onnx/model-file.ts says
+   * (confined, regular file, size checked before opening, asynchronous, within `readTimeoutMs`).
    */
   static async create(source: string | Uint8Array, expected?: ModelSignature, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     const label = typeof source === 'string' ? source : `<${source.length} bytes>`;
+    const maxBytes = options.maxBytes ?? DEFAULT_MODEL_MAX_BYTES;
     let bytes: Uint8Array;
     if (typeof source === 'string') {
-      try {
-        bytes = await readFile(source);
-      } catch (e) {
-        throw new VrGrpoError('MODEL_INVALID', `cannot read ONNX model ${source}: ${reasonOf(e)}`, { details: { model: label }, cause: e });
-      }
+      const path = resolve(source);
+      const root = options.root === undefined ? dirname(path) : resolve(options.root);
+      const name = options.root === undefined ? basename(path) : relative(root, path);
+      const limits = { maxBytes, ...(options.readTimeoutMs === undefined ? {} : { timeoutMs: options.readTimeoutMs }) };
+      bytes = (await readCheckpointFile(root, name, limits, 'ONNX model')).bytes;
     } else bytes = source;
+    if (bytes.length > maxBytes) {
+      throw new VrGrpoError('MODEL_INVALID', `${label}: ${bytes.length} bytes, over the limit of ${maxBytes}`, {
+        details: { model: label, reason: 'too large', bytes: bytes.length, maxBytes },
+      });
+    }
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {

@@ -125,3 +125,96 @@ export async function judgeCanaryItem(service: JudgeService, rmVersion: string, 
   if (item.mode === 'pairwise' && verdict.answer === null) throw fail('a pairwise verdict without an answer');
   return { item, overall: verdict.answer?.OA ?? null };
 }
+
+/** Default budget of the canary's resident-memory growth (512 MiB; `rewardServer.checkpoints.canaryMaxRssGrowthMiB`). */
+export const DEFAULT_CANARY_MAX_RSS_GROWTH_BYTES = 512 * 1024 * 1024;
+/** Default budget of one canary judgment, ms (`rewardServer.checkpoints.canaryMaxJudgmentMs`). */
+export const DEFAULT_CANARY_MAX_JUDGMENT_MS = 20_000;
+/** How often the canary samples the process's resident memory, ms. */
+export const CANARY_SAMPLE_INTERVAL_MS = 5;
+
+/** What a {@link CanaryMeter} measured. */
+export interface CanaryResources {
+  /** Peak resident-set growth over the canary's start, bytes (≥ 0). */
+  readonly rssGrowthBytes: number;
+  /** The slowest canary judgment, ms. */
+  readonly maxJudgmentMs: number;
+}
+
+const rssNow = (): number => process.memoryUsage.rss();
+/** The process's high-water mark of resident memory, bytes (the kernel's, so peaks between samples count too). */
+const maxRssNow = (): number => process.resourceUsage().maxRSS * 1024;
+
+/**
+ * Measures what a new version's canary costs: resident memory sampled every {@link CANARY_SAMPLE_INTERVAL_MS} ms and
+ * after each judgment, plus the kernel's high-water mark (a peak between two samples still counts once it exceeds the
+ * process's earlier peak), and the time of each judgment. `onOver` is called once, with the reason, when a budget is
+ * exceeded (null = no budget). The process is shared: judgments of the serving version running at the same time count
+ * too, so a budget should leave room for them.
+ */
+export class CanaryMeter {
+  readonly #baseline = rssNow();
+  readonly #baselineMaxRss = maxRssNow();
+  #peak = this.#baseline;
+  #slowest = 0;
+  #over = false;
+  #timer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly maxRssGrowthBytes: number | null,
+    private readonly maxJudgmentMs: number | null,
+    private readonly onOver: (error: VrGrpoError) => void,
+    private readonly rmVersion: string,
+  ) {
+    this.#timer = maxRssGrowthBytes === null ? null : setInterval(() => this.sample(), CANARY_SAMPLE_INTERVAL_MS);
+    this.#timer?.unref();
+  }
+
+  /** Samples memory now; returns the growth so far. */
+  sample(): number {
+    const maxRss = maxRssNow();
+    this.#peak = Math.max(this.#peak, rssNow(), maxRss > this.#baselineMaxRss ? maxRss : 0);
+    const growth = this.#peak - this.#baseline;
+    if (this.maxRssGrowthBytes !== null && growth > this.maxRssGrowthBytes) {
+      const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+      this.#fail(
+        new VrGrpoError(
+          'CANARY_FAILED',
+          `canary on ${this.rmVersion}: resident memory grew by ${mib(growth)}, over the budget of ${mib(this.maxRssGrowthBytes)}`,
+          { details: { rmVersion: this.rmVersion, reason: 'memory', rssGrowthBytes: growth, maxRssGrowthBytes: this.maxRssGrowthBytes } },
+        ),
+      );
+    }
+    return growth;
+  }
+
+  /** Records one judgment's duration (and samples memory). */
+  judged(item: CanaryItem, ms: number): void {
+    this.#slowest = Math.max(this.#slowest, ms);
+    this.sample();
+    if (this.maxJudgmentMs !== null && ms > this.maxJudgmentMs) {
+      this.#fail(
+        new VrGrpoError(
+          'CANARY_FAILED',
+          `canary ${item.id} on ${this.rmVersion}: the judgment took ${Math.round(ms)} ms, over the budget of ${this.maxJudgmentMs} ms`,
+          {
+            details: { item: item.id, rmVersion: this.rmVersion, reason: 'time', ms, maxJudgmentMs: this.maxJudgmentMs },
+          },
+        ),
+      );
+    }
+  }
+
+  /** Stops sampling; what was measured. */
+  stop(): CanaryResources {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    return { rssGrowthBytes: Math.max(0, this.#peak - this.#baseline), maxJudgmentMs: this.#slowest };
+  }
+
+  #fail(error: VrGrpoError): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.onOver(error);
+  }
+}

@@ -13,7 +13,18 @@ import type { Logger } from '../common/logger.js';
 import { VrGrpoError, isVrGrpoError, type ErrorCode } from '../errors/index.js';
 import type { Judgment, JudgeService, JudgmentHooks, JudgmentRequest } from '../judge/judge-service.js';
 import type { CanaryReport, CheckpointRejection, CheckpointStatusMessage, LoadedVersion, SwapOrigin } from '../protocol/index.js';
-import { DEFAULT_CANARY_TIMEOUT_MS, buildCanarySet, judgeCanaryItem, type CanaryItem, type CanaryOptions, type CanaryOutcome } from './canary.js';
+import {
+  CanaryMeter,
+  DEFAULT_CANARY_MAX_JUDGMENT_MS,
+  DEFAULT_CANARY_MAX_RSS_GROWTH_BYTES,
+  DEFAULT_CANARY_TIMEOUT_MS,
+  buildCanarySet,
+  judgeCanaryItem,
+  type CanaryItem,
+  type CanaryOptions,
+  type CanaryOutcome,
+  type CanaryResources,
+} from './canary.js';
 import { describeSource, type CheckpointSource, type ServiceFactory } from './checkpoint-source.js';
 import { CheckpointWatcher, DEFAULT_WATCH_INTERVAL_MS, type WatchLoadOutcome } from './checkpoint-watcher.js';
 
@@ -32,6 +43,8 @@ export type CheckpointEvent =
       readonly rmVersion: string;
       readonly previousVersion: string;
       readonly canary: CanaryReport | null;
+      /** What the new version's canary cost (load only; absent for a rollback). */
+      readonly resources?: CanaryResources;
       readonly ms: number;
       readonly at: Date;
     }
@@ -62,8 +75,18 @@ export interface CheckpointManagerOptions {
   /** The version served from the start. */
   readonly initial: CheckpointSource;
   readonly log: Logger;
-  /** The canary set and its limits: pairs (default 4), pointwise (2), timeoutMs for the whole canary (60000), concurrency (2). */
-  readonly canary?: CanaryOptions & { readonly timeoutMs?: number; readonly concurrency?: number };
+  /**
+   * The canary set and its limits: pairs (default 4), pointwise (2), timeoutMs for the whole canary (60000),
+   * concurrency (2), and the resource budget of a version's canary: `maxRssGrowthBytes`, the peak growth of the
+   * process's resident memory while it runs (default 512 MiB; null = none), and `maxJudgmentMs`, the time one canary
+   * judgment may take (default 20000; null = none). A version beyond either is refused with CANARY_FAILED.
+   */
+  readonly canary?: CanaryOptions & {
+    readonly timeoutMs?: number;
+    readonly concurrency?: number;
+    readonly maxRssGrowthBytes?: number | null;
+    readonly maxJudgmentMs?: number | null;
+  };
   /** Default minimum agreement (0–1) of a new version with the current one on the pairwise canary; null = none. Default: null. */
   readonly agreementFloor?: number | null;
   /** Run the canary on the initial version too (its results are what the first swap's agreement is measured against). Default: true. */
@@ -100,6 +123,8 @@ interface ResolvedCanary {
   readonly build: CanaryOptions;
   readonly timeoutMs: number;
   readonly concurrency: number;
+  readonly maxRssGrowthBytes: number | null;
+  readonly maxJudgmentMs: number | null;
 }
 
 function describe(error: unknown): string {
@@ -208,6 +233,9 @@ export class CheckpointManager implements JudgeService {
       },
       timeoutMs: positiveInt(c.timeoutMs, DEFAULT_CANARY_TIMEOUT_MS, 'canary.timeoutMs'),
       concurrency: positiveInt(c.concurrency, DEFAULT_CANARY_CONCURRENCY, 'canary.concurrency'),
+      maxRssGrowthBytes:
+        c.maxRssGrowthBytes === null ? null : positiveInt(c.maxRssGrowthBytes, DEFAULT_CANARY_MAX_RSS_GROWTH_BYTES, 'canary.maxRssGrowthBytes'),
+      maxJudgmentMs: c.maxJudgmentMs === null ? null : positiveInt(c.maxJudgmentMs, DEFAULT_CANARY_MAX_JUDGMENT_MS, 'canary.maxJudgmentMs'),
     };
     // Built up front: a bad canary option fails here, before anything is loaded.
     const items = buildCanarySet(canary.build);
@@ -467,8 +495,21 @@ export class CheckpointManager implements JudgeService {
       this.#current = entry;
       this.#swaps += 1;
       const ms = performance.now() - started;
-      this.#log.info({ rmVersion, from: before.rmVersion, source: label, origin, ms: Math.round(ms), canary: report }, 'switched judge version');
-      this.#emit({ type: 'swapped', action: 'load', origin, rmVersion, previousVersion: before.rmVersion, canary: report, ms, at: new Date() });
+      this.#log.info(
+        { rmVersion, from: before.rmVersion, source: label, origin, ms: Math.round(ms), canary: report, canaryResources: canary.resources },
+        'switched judge version',
+      );
+      this.#emit({
+        type: 'swapped',
+        action: 'load',
+        origin,
+        rmVersion,
+        previousVersion: before.rmVersion,
+        canary: report,
+        resources: canary.resources,
+        ms,
+        at: new Date(),
+      });
       return { action: 'load', rmVersion, previousVersion: before.rmVersion, canary: report, ms };
     } catch (error) {
       if (service !== null) {
@@ -522,16 +563,24 @@ export class CheckpointManager implements JudgeService {
     return compared === 0 ? null : same / compared;
   }
 
-  /** Runs the canary on `service`: CANARY_FAILED for the first item that fails or when it takes longer than the limit. */
+  /**
+   * Runs the canary on `service`: CANARY_FAILED for the first item that fails, when it takes longer than the limit, or
+   * when its resident-memory growth or one judgment's time is beyond the budget (measured by a {@link CanaryMeter}).
+   */
   static async #canary(
     service: JudgeService,
     rmVersion: string,
     items: readonly CanaryItem[],
     options: ResolvedCanary,
     outer?: AbortSignal,
-  ): Promise<{ outcomes: ReadonlyMap<string, CanaryOutcome>; report: Omit<CanaryReport, 'agreement' | 'agreementFloor'> }> {
+  ): Promise<{
+    outcomes: ReadonlyMap<string, CanaryOutcome>;
+    report: Omit<CanaryReport, 'agreement' | 'agreementFloor'>;
+    resources: CanaryResources;
+  }> {
     const started = performance.now();
     const controller = new AbortController();
+    const meter = new CanaryMeter(options.maxRssGrowthBytes, options.maxJudgmentMs, (error) => controller.abort(error), rmVersion);
     const onOuter = (): void => controller.abort(new VrGrpoError('SHUTTING_DOWN', 'the checkpoint manager closed during the canary'));
     if (outer?.aborted === true) onOuter();
     outer?.addEventListener('abort', onOuter, { once: true });
@@ -550,19 +599,33 @@ export class CheckpointManager implements JudgeService {
       );
     });
     try {
-      const work = mapLimited(items, options.concurrency, (item) => judgeCanaryItem(service, rmVersion, item, controller.signal));
+      const work = mapLimited(items, options.concurrency, async (item) => {
+        const t0 = performance.now();
+        const outcome = await judgeCanaryItem(service, rmVersion, item, controller.signal);
+        meter.judged(item, performance.now() - t0);
+        return outcome;
+      });
       // A judgment that ignores its abort signal must not hold the load forever; its late result is dropped.
       work.catch(() => undefined);
       aborted.catch(() => undefined);
       const results = await Promise.race([work, aborted]);
+      // The last judgment's memory or time may be beyond the budget: the meter aborted after `work` settled.
+      meter.sample();
+      if (controller.signal.aborted) throw controller.signal.reason instanceof Error ? controller.signal.reason : new Error(String(controller.signal.reason));
+      const resources = meter.stop();
       const pairwise = results.filter((r) => r.item.mode === 'pairwise');
       const goldAccuracy = pairwise.length === 0 ? null : pairwise.filter((r) => r.overall === r.item.goldBetter).length / pairwise.length;
-      return { outcomes: new Map(results.map((r) => [r.item.id, r])), report: { judgments: results.length, ms: performance.now() - started, goldAccuracy } };
+      return {
+        outcomes: new Map(results.map((r) => [r.item.id, r])),
+        report: { judgments: results.length, ms: performance.now() - started, goldAccuracy },
+        resources,
+      };
     } catch (error) {
       // The first failure ends the canary: stop the judgments still running.
       if (!controller.signal.aborted) controller.abort(new VrGrpoError('CANARY_FAILED', 'canary stopped after a failure'));
       throw error;
     } finally {
+      meter.stop();
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuter);
     }

@@ -10,10 +10,11 @@
  * are not loaded; a folder changed in place (new mtime or size) is a new candidate. Each candidate is loaded once:
  * swapped or rejected, it is not retried until it changes; one that finds a load in progress is retried next scan.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
+import { DEFAULT_MANIFEST_MAX_BYTES, readCheckpointFile } from '../onnx/index.js';
 
 /** Default poll interval, in milliseconds. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;
@@ -78,7 +79,9 @@ async function observe(folder: string): Promise<Observation> {
     `${manifestStat.size}:${manifestStat.mtimeMs}|${model === null ? '-' : `${model.size}:${model.mtimeMs}`}`;
   let manifest: unknown;
   try {
-    manifest = JSON.parse(await readFile(join(folder, MANIFEST), 'utf8'));
+    // Confined, regular file, 1 MiB at most, never blocking (a manifest swapped for a FIFO after the stat above).
+    const { bytes } = await readCheckpointFile(folder, MANIFEST, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES, timeoutMs: 5_000 }, 'manifest');
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     return { complete: false, fingerprint: fingerprintOf(null), waitingFor: `${MANIFEST} is not complete JSON yet` };
   }

@@ -6,7 +6,8 @@
 import type { Logger } from '../common/logger.js';
 import { assertNever, isVrGrpoError, VrGrpoError, type ErrorCode } from '../errors/index.js';
 import { FileFrameSource, RawFrameSource, type FrameSource } from '../judge/frame-source.js';
-import type { RawVideo } from '../media/index.js';
+import type { DecodePlan, RawVideo } from '../media/index.js';
+import { shortTail } from '../media/stderr-tail.js';
 import {
   PROTOCOL_VERSION,
   parseClientMessage,
@@ -21,6 +22,7 @@ import {
 import { CLOSE_CODES as TRANSPORT_CLOSE_CODES, describeError as describe, type ConnectionHandler, type ServerConnection } from '../transport/index.js';
 import { resolveArtifactUri } from './artifact-path.js';
 import { InlineVideoStore } from './inline-store.js';
+import type { MemoryLease } from './memory-budget.js';
 import type { ResolvedRewardServerOptions } from './options.js';
 import { TrackedFrameSource } from './tracked-frame-source.js';
 
@@ -70,7 +72,8 @@ export class Connection implements ConnectionHandler {
     this.#socket = socket;
     this.#host = host;
     this.#log = socket.log;
-    this.#inline = new InlineVideoStore(host.options.maxInlineBytesPerConnection);
+    // Inline bytes count against this connection's budget and, through a lease, against the server-wide one.
+    this.#inline = new InlineVideoStore(host.options.maxInlineBytesPerConnection, host.options.frameMemory.lease());
   }
 
   /** Sends the server `hello`. */
@@ -186,11 +189,18 @@ export class Connection implements ConnectionHandler {
 
   #onVideoHeader(header: VideoHeader): void {
     const bytes = header.width * header.height * 3 * header.frameCount;
-    const { maxPayloadBytes, maxInlineBytesPerConnection } = this.#host.options;
+    const { maxPayloadBytes, maxInlineBytesPerConnection, maxInlinePixelsPerFrame, maxFrameMemoryBytes } = this.#host.options;
     const name = JSON.stringify(header.ref);
     let refusal: { code: ErrorCode; message: string } | null = null;
+    const pixels = header.width * header.height;
     if (bytes > maxPayloadBytes) {
       refusal = { code: 'INVALID_REQUEST', message: `video ${name}: ${bytes} bytes exceed the server's maxPayloadBytes ${maxPayloadBytes}` };
+    } else if (pixels > maxInlinePixelsPerFrame && bytes <= maxInlineBytesPerConnection && !this.#inline.has(header.ref)) {
+      // After the refusals that are INVALID_REQUEST (too many bytes, a duplicate ref), so those keep their code.
+      refusal = {
+        code: 'VIDEO_TOO_LARGE',
+        message: `video ${name}: ${header.width}x${header.height} = ${pixels} pixels per frame exceed the server's maxInlinePixelsPerFrame ${maxInlinePixelsPerFrame}`,
+      };
     } else {
       const outcome = this.#inline.reserve(header.ref, bytes);
       if (outcome === 'duplicate-ref') refusal = { code: 'INVALID_REQUEST', message: `ref: an inline video ${name} is already stored on this connection` };
@@ -200,6 +210,11 @@ export class Connection implements ConnectionHandler {
         refusal = {
           code: 'OVERLOADED',
           message: `video ${name}: ${bytes} more bytes would exceed this connection's inline budget (${this.#inline.bytesHeld} of ${maxInlineBytesPerConnection} held); judge or drop stored videos first`,
+        };
+      } else if (outcome === 'server-over-budget') {
+        refusal = {
+          code: 'OVERLOADED',
+          message: `video ${name}: ${bytes} more bytes would exceed the server's frame memory budget (maxFrameMemoryBytes ${maxFrameMemoryBytes}, shared by all connections); retry later or on another replica`,
         };
       }
     }
@@ -280,15 +295,31 @@ export class Connection implements ConnectionHandler {
 
   // ---- judging ----
 
-  async #frameSources(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>): Promise<TrackedFrameSource[]> {
-    const { artifactRoot, media, judgeSize, metrics } = this.#host.options;
-    return Promise.all(
+  /**
+   * The request's frame sources. Files are decoded lazily, the first time the judge asks for frames (a judge that needs
+   * none decodes nothing); each decode first sniffs the container (FORBIDDEN_PATH for playlists), probes the header
+   * against the media limits (VIDEO_TOO_LARGE) and reserves its bytes in the server's frame budget (OVERLOADED; held by
+   * `lease` until the judgment ends), and only then decodes, at the judge's size.
+   */
+  async #frameSources(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>, lease: MemoryLease): Promise<TrackedFrameSource[]> {
+    const { artifactRoot, media, judgeSize, metrics, decodeMaxPixels, mediaLimits, maxFrameMemoryBytes } = this.#host.options;
+    const admit = (plan: DecodePlan): void => {
+      if (lease.tryGrow(plan.bytes)) return;
+      throw new VrGrpoError(
+        'OVERLOADED',
+        `decoding a ${plan.frames}-frame ${plan.width}x${plan.height} video (${plan.bytes} bytes) would exceed the server's frame memory budget (maxFrameMemoryBytes ${maxFrameMemoryBytes}); retry later or on another replica`,
+        { details: { bytes: plan.bytes, maxFrameMemoryBytes } },
+      );
+    };
+    const decode = { maxPixels: decodeMaxPixels, limits: mediaLimits, admit };
+    const sources = await Promise.all(
       request.videos.map(async (ref, index): Promise<TrackedFrameSource> => {
         let source: FrameSource;
         if ('inline' in ref) {
           const video = inline.get(ref.inline);
           if (video === undefined) throw new VrGrpoError('INVALID_REQUEST', `videos.${index}.inline: no inline video ${JSON.stringify(ref.inline)}`);
-          source = new RawFrameSource(video, `inline:${ref.inline}`);
+          // Inline frames larger than the decode budget are shrunk for the judge too, like decoded files.
+          source = new RawFrameSource(video, `inline:${ref.inline}`, undefined, decodeMaxPixels);
         } else {
           let file: string;
           try {
@@ -297,7 +328,7 @@ export class Connection implements ConnectionHandler {
             if (isVrGrpoError(error)) throw new VrGrpoError(error.code, `videos.${index}.uri: ${error.message}`, { details: error.details, cause: error });
             throw error;
           }
-          source = new FileFrameSource(media, file, judgeSize ?? undefined);
+          source = new FileFrameSource(media, file, judgeSize ?? undefined, decode);
         }
         const kind = 'inline' in ref ? 'inline' : 'file';
         const video = 'inline' in ref ? inline.get(ref.inline) : undefined;
@@ -310,13 +341,16 @@ export class Connection implements ConnectionHandler {
         return new TrackedFrameSource(source, (seconds, frames) => metrics.frameDecode(kind, seconds, frames), cacheKey);
       }),
     );
+    return sources;
   }
 
   async #runJudgment(request: JudgeRequest, inline: ReadonlyMap<string, RawVideo>, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     let sources: TrackedFrameSource[] = [];
+    // Decoded file frames of this judgment, held against the server's frame budget until it ends.
+    const lease = this.#host.options.frameMemory.lease();
     try {
-      sources = await this.#frameSources(request, inline);
+      sources = await this.#frameSources(request, inline, lease);
       signal.throwIfAborted();
       const options = request.options ?? {};
       const judgment = await this.#host.options.service.judge(
@@ -367,8 +401,12 @@ export class Connection implements ConnectionHandler {
         this.#log.debug({ id: request.id, code: failure.code }, 'judgment ended after the connection closed');
         return;
       }
-      this.#log.info({ id: request.id, code: failure.code, err: failure.message }, 'judgment failed');
-      this.#sendError(request.id, failure.code, failure.message);
+      // The full text (server paths, ffmpeg's stderr) goes to the log; the client gets the protocol's code and a short text.
+      this.#log.info({ id: request.id, code: failure.code, err: failure.message, details: failure.details }, 'judgment failed');
+      const told = clientFailure(failure);
+      this.#sendError(request.id, told.code, told.message);
+    } finally {
+      lease.release();
     }
   }
 
@@ -385,13 +423,35 @@ export class Connection implements ConnectionHandler {
   #failureOf(error: unknown, sources: readonly TrackedFrameSource[], signal: AbortSignal): VrGrpoError {
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (isVrGrpoError(reason, 'SHUTTING_DOWN')) return reason;
+    // A lazily decoded file that failed inside the judge (refused, too large, no budget, undecodable) is the real
+    // cause, however the backend reported it.
+    const index = sources.findIndex((s) => s.sourceFailure !== null);
+    const sourceFailure = sources[index]?.sourceFailure ?? null;
+    if (sourceFailure !== null) {
+      const where = sources[index]?.label.startsWith('inline:') === true ? 'inline' : 'uri';
+      return new VrGrpoError(sourceFailure.code, `videos.${index}.${where}: ${sourceFailure.message}`, {
+        details: sourceFailure.details,
+        cause: sourceFailure,
+      });
+    }
     if (isVrGrpoError(error) && error.code !== 'JUDGE_FAILED') return error;
-    // A lazily decoded file that failed inside the judge is the real cause, however the backend reported it.
-    const decodeFailure = sources.find((s) => s.decodeFailure !== null)?.decodeFailure ?? null;
-    if (decodeFailure !== null) return decodeFailure;
     if (isVrGrpoError(error)) return error;
     return new VrGrpoError('JUDGE_FAILED', `judge failed: ${describe(error)}`, { cause: error });
   }
+}
+
+/**
+ * What a client is told about a failed judgment: the protocol's code (INVALID_ARGUMENT, an internal code, is a request
+ * the judge cannot use: INVALID_REQUEST) and the message without ffmpeg's stderr. Server paths are cut by the transport.
+ */
+export function clientFailure(error: VrGrpoError): { readonly code: ErrorCode; readonly message: string } {
+  const code: ErrorCode = error.code === 'INVALID_ARGUMENT' ? 'INVALID_REQUEST' : error.code;
+  const tail = error.details.stderrTail;
+  if (typeof tail !== 'string' || tail.length === 0) return { code, message: error.message };
+  const shown = `: ${shortTail(tail)}`;
+  const at = error.message.indexOf(shown);
+  const message = at < 0 ? error.message : `${error.message.slice(0, at)}${error.message.slice(at + shown.length)}`;
+  return { code, message: `${message} (ffmpeg's output is in the server log)` };
 }
 
 /** Size and a hash of ~4 KiB sampled evenly from a raw video's bytes (FNV-1a): cheap, and differs for another video. */

@@ -5,17 +5,32 @@ import type { Logger } from '../common/logger.js';
 import { RewardServerMetrics, type RewardServerMetricsSink } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { JudgeService } from '../judge/judge-service.js';
-import type { Media } from '../media/index.js';
+import { DEFAULT_DECODE_MAX_PIXELS, DEFAULT_MEDIA_LIMITS, type Media, type MediaLimits } from '../media/index.js';
+import { pickSocketPolicy, type SocketPolicyOptions } from '../transport/index.js';
 import type { CheckpointManager } from './checkpoint-manager.js';
+import { MemoryBudget } from './memory-budget.js';
 
 /** Default interface to listen on: loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';
 /** Default largest WebSocket message, in bytes (64 MiB): a 64×64×24 RGB24 video is 288 KiB, a 512×512×96 one 72 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
-/** Default judge requests one connection may have in flight. */
-export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 8;
+/** Default judge requests one connection may have in flight (a coordinator sends a whole step at once); = the config's default. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 64;
 /** Default bytes of inline video one connection may hold (stored or in use by its judgments): 256 MiB. */
 export const DEFAULT_MAX_INLINE_BYTES_PER_CONNECTION = 256 * 1024 * 1024;
+/** Default bytes of frames (inline videos and decoded files) all connections together may hold: 1 GiB. */
+export const DEFAULT_MAX_FRAME_MEMORY_BYTES = 1024 * 1024 * 1024;
+/** Default most pixels per frame of an inline video (1024×1024). */
+export const DEFAULT_MAX_INLINE_PIXELS_PER_FRAME = 1024 * 1024;
+/** Pixel budget of decoded frames for the embedded judge (128×128): its world frames are 64×64. */
+export const EMBEDDED_DECODE_MAX_PIXELS = 128 * 128;
+/** Upper bounds of the media limits (documented maxima): 16384² pixels, 1M frames, 24 h, 16 GiB. */
+export const MEDIA_LIMIT_MAXIMA: Readonly<Record<keyof MediaLimits, number>> = Object.freeze({
+  maxPixelsPerFrame: 16384 * 16384,
+  maxFrames: 1_000_000,
+  maxDurationSeconds: 86_400,
+  maxDecodedBytes: 16 * 1024 * 1024 * 1024,
+});
 /** Default WebSocket ping interval, in milliseconds; a peer that missed the previous ping's pong is terminated. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 /** Default time `close()` lets in-flight judgments finish before aborting them, in milliseconds. */
@@ -25,7 +40,8 @@ export const DEFAULT_INLINE_FPS = 8;
 /** Default server name announced in `hello`. */
 export const DEFAULT_SERVER_NAME = 'vr-grpo-reward-server';
 
-export interface RewardServerOptions {
+/** Socket-level limits (`maxConnections`, `maxSendBufferBytes`, `allowedHosts`, `allowedOrigins`): see `TransportServerOptions`. */
+export interface RewardServerOptions extends SocketPolicyOptions {
   /** The judge that answers `judge` requests. Not closed by the server. */
   readonly service: JudgeService;
   /** The media adapter used to decode `file://` videos. Not closed by the server. */
@@ -55,7 +71,7 @@ export interface RewardServerOptions {
   readonly metrics?: RewardServerMetricsSink;
   /** Largest WebSocket message (text or binary), in bytes; a larger one closes the connection with 1009. Default: 64 MiB. */
   readonly maxPayloadBytes?: number;
-  /** Judge requests one connection may have in flight; one more is answered with OVERLOADED. Default: 8. */
+  /** Judge requests one connection may have in flight; one more is answered with OVERLOADED. Default: 64. */
   readonly maxInFlightPerConnection?: number;
   /**
    * Bytes of inline video one connection may hold at once, counting videos stored and not yet used plus videos in use
@@ -67,8 +83,27 @@ export interface RewardServerOptions {
   readonly heartbeatIntervalMs?: number;
   /** How long `close()` waits for in-flight judgments before aborting them, in milliseconds. Default: 30000. */
   readonly drainTimeoutMs?: number;
-  /** Size `file://` videos are decoded to, in pixels. Default: `null` (the file's native size). */
+  /** Size `file://` videos are decoded to, in pixels. Default: `null` (the native size shrunk to `decodeMaxPixels`). */
   readonly judgeSize?: { readonly width: number; readonly height: number } | null;
+  /**
+   * Pixel budget of the frames the judge sees: a `file://` video (when `judgeSize` is null) is scaled down by ffmpeg so
+   * its frames never reach the server at native size; a larger inline frame is shrunk by box averaging as the judge
+   * reads it. Aspect kept, never enlarged. Default: 409600 (640×640).
+   */
+  readonly decodeMaxPixels?: number;
+  /**
+   * Limits a `file://` video must respect, checked from ffprobe's header before decoding (VIDEO_TOO_LARGE otherwise):
+   * `maxPixelsPerFrame` (default 3840·2160; max 16384²), `maxFrames` (default 4096; max 1e6), `maxDurationSeconds`
+   * (default 600; max 86400), `maxDecodedBytes` (RGB24 at the decoded size; default 256 MiB; max 16 GiB).
+   */
+  readonly mediaLimits?: Partial<MediaLimits>;
+  /** Most pixels per frame of an inline video; a larger header is VIDEO_TOO_LARGE. Default: 1048576 (1024×1024). */
+  readonly maxInlinePixelsPerFrame?: number;
+  /**
+   * Bytes of frames all connections together may hold: inline videos (stored or in use) and decoded `file://` videos
+   * of running judgments. A video that would exceed it is refused with OVERLOADED (retryable). Default: 1 GiB.
+   */
+  readonly maxFrameMemoryBytes?: number;
   /** Frames per second assumed for an inline video whose header has no `fps`. Default: 8. */
   readonly defaultInlineFps?: number;
   /** Name announced in the `hello` message. Default: `'vr-grpo-reward-server'`. */
@@ -87,7 +122,7 @@ export interface RewardServerOptions {
 }
 
 /** Every option filled in and checked; frozen. */
-export interface ResolvedRewardServerOptions {
+export interface ResolvedRewardServerOptions extends SocketPolicyOptions {
   readonly service: JudgeService;
   readonly media: Media;
   readonly log: Logger;
@@ -104,6 +139,12 @@ export interface ResolvedRewardServerOptions {
   readonly heartbeatIntervalMs: number;
   readonly drainTimeoutMs: number;
   readonly judgeSize: { readonly width: number; readonly height: number } | null;
+  readonly decodeMaxPixels: number;
+  readonly mediaLimits: MediaLimits;
+  readonly maxInlinePixelsPerFrame: number;
+  readonly maxFrameMemoryBytes: number;
+  /** The server-wide frame budget (`maxFrameMemoryBytes`), shared by all connections of the server. */
+  readonly frameMemory: MemoryBudget;
   readonly defaultInlineFps: number;
   readonly serverName: string;
   readonly adminToken: string | null;
@@ -119,6 +160,18 @@ function integer(field: string, value: number | undefined, fallback: number, min
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `expected an integer in ${min}..${max}`, v);
   return v;
+}
+
+function compileMediaLimits(given: Partial<MediaLimits> | undefined): MediaLimits {
+  const limits = { ...DEFAULT_MEDIA_LIMITS, ...given };
+  for (const field of ['maxPixelsPerFrame', 'maxFrames', 'maxDecodedBytes'] as const) {
+    integer(`mediaLimits.${field}`, limits[field], DEFAULT_MEDIA_LIMITS[field], 1, MEDIA_LIMIT_MAXIMA[field]);
+  }
+  const seconds = limits.maxDurationSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MEDIA_LIMIT_MAXIMA.maxDurationSeconds) {
+    throw invalid('mediaLimits.maxDurationSeconds', `expected a number in (0, ${MEDIA_LIMIT_MAXIMA.maxDurationSeconds}]`, seconds);
+  }
+  return Object.freeze(limits);
 }
 
 /** `realpath` of the artifact root; INVALID_ARGUMENT unless it is an existing directory. */
@@ -168,6 +221,7 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
   if (typeof serverName !== 'string' || serverName.length === 0) throw invalid('serverName', 'expected a non-empty string', serverName);
   if (options.metricsRequireToken !== undefined && typeof options.metricsRequireToken !== 'boolean')
     throw invalid('metricsRequireToken', 'expected a boolean', options.metricsRequireToken);
+  const frameMemoryBytes = integer('maxFrameMemoryBytes', options.maxFrameMemoryBytes, DEFAULT_MAX_FRAME_MEMORY_BYTES, 0, 256 * 1024 * 1024 * 1024);
   return Object.freeze({
     service: options.service,
     media: options.media,
@@ -179,11 +233,17 @@ export async function compileRewardServerOptions(options: RewardServerOptions): 
     metricsRequireToken: options.metricsRequireToken ?? false,
     metrics: options.metrics ?? new RewardServerMetrics(),
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 1024),
+    ...pickSocketPolicy(options),
     maxInFlightPerConnection: integer('maxInFlightPerConnection', options.maxInFlightPerConnection, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, 1),
     maxInlineBytesPerConnection: integer('maxInlineBytesPerConnection', options.maxInlineBytesPerConnection, DEFAULT_MAX_INLINE_BYTES_PER_CONNECTION, 0),
     heartbeatIntervalMs: integer('heartbeatIntervalMs', options.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS, 0),
     drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0),
     judgeSize: judgeSize === null ? null : Object.freeze({ width: judgeSize.width, height: judgeSize.height }),
+    decodeMaxPixels: integer('decodeMaxPixels', options.decodeMaxPixels, DEFAULT_DECODE_MAX_PIXELS, 9, 4096 * 4096),
+    mediaLimits: compileMediaLimits(options.mediaLimits),
+    maxInlinePixelsPerFrame: integer('maxInlinePixelsPerFrame', options.maxInlinePixelsPerFrame, DEFAULT_MAX_INLINE_PIXELS_PER_FRAME, 4, 16384 * 16384),
+    maxFrameMemoryBytes: frameMemoryBytes,
+    frameMemory: new MemoryBudget(frameMemoryBytes),
     defaultInlineFps,
     serverName,
     adminToken,

@@ -13,6 +13,7 @@ import { bearerChecker, handleHealthRequest } from '../common/http.js';
 import {
   CLOSE_HANDSHAKE_TIMEOUT_MS as TRANSPORT_CLOSE_HANDSHAKE_TIMEOUT_MS,
   describeError,
+  pickSocketPolicy,
   settledWithin,
   TransportOwner,
   TransportServer,
@@ -102,6 +103,7 @@ export class RewardServer extends TransportOwner<Connection> {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         drainingRefusal: { code: 'SHUTTING_DOWN', message: 'server is shutting down' },
         goingAwayReason: 'server shutting down',
+        ...pickSocketPolicy(options),
       },
       {
         onRequest,

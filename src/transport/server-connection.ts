@@ -1,10 +1,12 @@
 /**
  * The transport side of one accepted WebSocket connection: heartbeat bookkeeping, the closing flag, sends that never
- * throw, and delivery of every message (as a Buffer) to the protocol handler that owns the connection. Nothing outside
+ * throw, the bound on what may wait unread in its send buffer (a peer that does not read is closed with 1008
+ * SLOW_CONSUMER), and delivery of every message (as a Buffer) to the protocol handler that owns the connection. Nothing outside
  * src/transport sees the `ws` socket.
  */
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../common/logger.js';
+import { redactServerPaths } from './redact.js';
 import { describeError } from './settle.js';
 
 /** WebSocket close codes both servers use. */
@@ -13,9 +15,26 @@ export const CLOSE_CODES = Object.freeze({
   goingAway: 1001,
   /** Protocol version mismatch (PROTOCOL_MISMATCH). */
   protocolError: 1002,
+  /** Policy violation: a peer that leaves more than `maxSendBufferBytes` unread (reason starts with `SLOW_CONSUMER`). */
+  policyViolation: 1008,
   /** A message over `maxPayloadBytes` (PAYLOAD_TOO_LARGE); sent by the WebSocket layer itself. */
   messageTooBig: 1009,
 });
+
+/**
+ * Messages that may wait unflushed for a peer, whatever their bytes: each queued write costs ~1 KiB of bookkeeping
+ * besides its data, so a flood of tiny answers is bounded by count as well as by `maxSendBufferBytes`.
+ */
+export const MAX_UNFLUSHED_MESSAGES = 16_384;
+
+/** How long a slow consumer gets to take its close frame before its socket is dropped, in milliseconds. */
+export const SLOW_CONSUMER_CLOSE_TIMEOUT_MS = 2_000;
+
+/** Limits of one connection (the server's, compiled). */
+export interface ServerConnectionLimits {
+  /** Bytes that may wait unread for the peer when it sends a message; more closes the connection (1008 SLOW_CONSUMER). */
+  readonly maxSendBufferBytes: number;
+}
 
 /** What a protocol handler does with one connection's traffic. */
 export interface ConnectionHandler {
@@ -36,6 +55,12 @@ export function toBuffer(data: RawData): Buffer {
   return data;
 }
 
+/** An `error` message with its `message` text redacted (other fields as they are). */
+function redactedError(message: { readonly type: string }): object {
+  const text: unknown = (message as { readonly message?: unknown }).message;
+  return typeof text === 'string' ? { ...message, message: redactServerPaths(text) } : message;
+}
+
 export class ServerConnection {
   /** The connection's logger (`conn` and `remote` bound). */
   readonly log: Logger;
@@ -46,6 +71,11 @@ export class ServerConnection {
   /** Set once we started closing or the socket closed: later messages are ignored. */
   #closing = false;
   readonly #closed: Promise<void>;
+  readonly #limits: ServerConnectionLimits;
+  /** Messages handed to the socket whose write has not completed yet. */
+  #unflushed = 0;
+  /** Drops a slow consumer that did not take its close frame in time; cleared when the socket closes. */
+  #dropTimer: NodeJS.Timeout | null = null;
 
   /** Wraps an open socket; `forget` runs after the handler's `onClose`. Registers listeners only (no I/O). */
   constructor(
@@ -53,12 +83,16 @@ export class ServerConnection {
     ws: WebSocket,
     log: Logger,
     forget: (connection: ServerConnection) => void,
+    limits: ServerConnectionLimits,
   ) {
     this.#ws = ws;
     this.log = log;
+    this.#limits = limits;
     this.#closed = new Promise<void>((resolve) => {
       ws.once('close', (code: number, reason: Buffer) => {
         this.#closing = true;
+        if (this.#dropTimer !== null) clearTimeout(this.#dropTimer);
+        this.#dropTimer = null;
         this.#handler?.onClose(code, reason.toString('utf8'));
         forget(this);
         resolve();
@@ -75,6 +109,11 @@ export class ServerConnection {
       this.#alive = true;
       const handler = this.#handler;
       if (handler === null || this.#closing) return;
+      // Checked before any work: a peer that keeps sending without reading the answers would grow our memory unbounded.
+      if (ws.bufferedAmount > this.#limits.maxSendBufferBytes || this.#unflushed > MAX_UNFLUSHED_MESSAGES) {
+        this.#closeSlowConsumer();
+        return;
+      }
       try {
         handler.onMessage(toBuffer(data), isBinary);
       } catch (error) {
@@ -82,6 +121,25 @@ export class ServerConnection {
         handler.onHandlerError(error);
       }
     });
+  }
+
+  /** The bytes queued for the peer that it has not read yet (ours and the kernel's not counted). */
+  get bufferedBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  #closeSlowConsumer(): void {
+    const buffered = this.#ws.bufferedAmount;
+    this.log.warn(
+      { bufferedBytes: buffered, unflushed: this.#unflushed, limit: this.#limits.maxSendBufferBytes },
+      'peer does not read its messages; closing (SLOW_CONSUMER)',
+    );
+    this.close(CLOSE_CODES.policyViolation, 'SLOW_CONSUMER: send buffer limit exceeded; read your messages');
+    // The close frame waits behind everything the peer did not read: drop the socket (and its buffer) if it never takes it.
+    this.#dropTimer = setTimeout(() => {
+      this.#dropTimer = null;
+      this.#ws.terminate();
+    }, SLOW_CONSUMER_CLOSE_TIMEOUT_MS);
   }
 
   /** Hands the connection's traffic to `handler` and calls its `onOpen`. Once only. */
@@ -101,10 +159,16 @@ export class ServerConnection {
     return this.#closed;
   }
 
-  /** Sends one JSON text message; dropped unless the socket is open. A failed send is logged, never thrown. */
+  /**
+   * Sends one JSON text message; dropped unless the socket is open. A failed send is logged, never thrown. The
+   * `message` of an `error` goes out without absolute server paths (`redactServerPaths`): log the full text yourself.
+   */
   sendJson(message: { readonly type: string }): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(JSON.stringify(message), (error) => {
+    const text = message.type === 'error' ? JSON.stringify(redactedError(message)) : JSON.stringify(message);
+    this.#unflushed += 1;
+    this.#ws.send(text, (error) => {
+      this.#unflushed -= 1;
       if (error !== undefined && error !== null) this.log.debug({ err: error.message, type: message.type }, 'send failed');
     });
   }
@@ -112,7 +176,9 @@ export class ServerConnection {
   /** Sends one binary message; dropped unless the socket is open. */
   sendBinary(data: Uint8Array): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#unflushed += 1;
     this.#ws.send(data, { binary: true }, (error) => {
+      this.#unflushed -= 1;
       if (error !== undefined && error !== null) this.log.debug({ err: error.message }, 'binary send failed');
     });
   }

@@ -1,14 +1,15 @@
 /**
  * The authenticated WebSocket server both of our servers (reward server, generator worker) stand on: one HTTP server
  * that hands plain requests (`/healthz`, `/metrics`, …) to its owner and upgrades requests carrying the bearer token to
- * WebSocket connections, a heartbeat that terminates dead peers, `maxPayload`, and an explicit lifecycle
+ * WebSocket connections, a heartbeat that terminates dead peers, `maxPayload`, the socket-level limits (Host and Origin
+ * allow-lists, a connection limit, a bounded send buffer per peer), and an explicit lifecycle
  * (starting → running → draining → closed) whose `close()` runs the owner's drain, then closes every socket (1001)
  * and the listener. The owner speaks its protocol through a `ConnectionHandler` per connection.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { bearerChecker, listenHttp, refuseUpgrade } from '../common/http.js';
+import { bearerChecker, compileHostPolicy, hostAllowed, listenHttp, originAllowed, refuseRequest, refuseUpgrade, type HostPolicy } from '../common/http.js';
 import type { Logger } from '../common/logger.js';
 import { VrGrpoError } from '../errors/index.js';
 import { CLOSE_CODES, ServerConnection, type ConnectionHandler } from './server-connection.js';
@@ -28,7 +29,21 @@ const TRANSITIONS: Readonly<Record<TransportState, readonly TransportState[]>> =
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /** Why an upgrade was refused. */
-export type UpgradeRefusal = 'shutting_down' | 'unauthorized';
+export type UpgradeRefusal = 'shutting_down' | 'unauthorized' | 'forbidden_host' | 'forbidden_origin' | 'overloaded';
+
+/** Default simultaneous WebSocket connections of one server; one more upgrade gets HTTP 503 (OVERLOADED). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Upper bound of `maxConnections`. */
+export const MAX_CONNECTIONS_LIMIT = 65_536;
+/**
+ * Default bytes a peer may leave unread in its send buffer (64 MiB): when it sends another message while more than this
+ * waits for it, it is closed with 1008 SLOW_CONSUMER instead of being answered.
+ */
+export const DEFAULT_MAX_SEND_BUFFER_BYTES = 64 * 1024 * 1024;
+/** Upper bound of `maxSendBufferBytes` (4 GiB). */
+export const MAX_SEND_BUFFER_BYTES_LIMIT = 4 * 1024 * 1024 * 1024;
+/** Upper bound of `maxPayloadBytes` (1 GiB). */
+export const MAX_PAYLOAD_BYTES_LIMIT = 1024 * 1024 * 1024;
 
 /** The server's settings; the owner has validated the values (see `compileTransportServerOptions`). */
 export interface TransportServerOptions {
@@ -49,6 +64,43 @@ export interface TransportServerOptions {
   readonly drainingRefusal: { readonly code: string; readonly message: string };
   /** Close reason sent with 1001 when the server shuts down. */
   readonly goingAwayReason: string;
+  /** Simultaneous WebSocket connections; one more upgrade gets HTTP 503 `OVERLOADED`. Default: 256. */
+  readonly maxConnections?: number;
+  /**
+   * Bytes a peer may leave unread: a message from a peer with more than this queued for it closes the connection with
+   * 1008 `SLOW_CONSUMER` (checked before the message is handled). Default: 64 MiB.
+   */
+  readonly maxSendBufferBytes?: number;
+  /**
+   * Host names a request's `Host` header may name (HTTP 421 `FORBIDDEN_ORIGIN` otherwise; `'*'` any). Default `null`:
+   * `localhost`, `127.0.0.1`, `::1` and `host` — any host when `host` is a wildcard address (`0.0.0.0`, `::`).
+   */
+  readonly allowedHosts?: readonly string[] | null;
+  /**
+   * Browser origins an upgrade's `Origin` header may carry (HTTP 403 `FORBIDDEN_ORIGIN` otherwise; `'*'` any). No
+   * `Origin` header always passes. Default: none.
+   */
+  readonly allowedOrigins?: readonly string[];
+}
+
+/** The socket-level limits an owner passes through from its own options (reward server, generator worker). */
+export type SocketPolicyOptions = Pick<TransportServerOptions, 'maxConnections' | 'maxSendBufferBytes' | 'allowedHosts' | 'allowedOrigins'>;
+
+/** The socket-level limits of `options` that are set (for an owner passing its options through). */
+export function pickSocketPolicy(options: SocketPolicyOptions): SocketPolicyOptions {
+  const { maxConnections, maxSendBufferBytes, allowedHosts, allowedOrigins } = options;
+  return Object.freeze({
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxSendBufferBytes === undefined ? {} : { maxSendBufferBytes }),
+    ...(allowedHosts === undefined ? {} : { allowedHosts }),
+    ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+  });
+}
+
+/** The server's settings with every default filled in; frozen. */
+export interface ResolvedTransportServerOptions extends Required<Omit<TransportServerOptions, 'allowedHosts' | 'allowedOrigins'>> {
+  readonly allowedHosts: readonly string[] | null;
+  readonly allowedOrigins: readonly string[];
 }
 
 /** What the owner does at each point of the server's life. */
@@ -67,23 +119,52 @@ export interface TransportServerHooks<H extends ConnectionHandler> {
   onClosed?(): void;
 }
 
-/** Checks and freezes the server's settings. */
-export function compileTransportServerOptions(options: TransportServerOptions): Readonly<TransportServerOptions> {
+function invalidOption(field: string, reason: string): VrGrpoError {
+  return new VrGrpoError('INVALID_ARGUMENT', `transport server option ${field}: ${reason}`, { details: { field, reason } });
+}
+
+function boundedInteger(field: string, value: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalidOption(field, `expected an integer in ${min}..${max}, got ${String(value)}`);
+  return value;
+}
+
+function nameList(field: string, value: unknown): readonly string[] {
+  const list: unknown[] = Array.isArray(value) ? (value as unknown[]) : [];
+  if (!Array.isArray(value) || list.length > 256 || list.some((v) => typeof v !== 'string' || v.trim().length === 0 || v.length > 256)) {
+    throw invalidOption(field, 'expected at most 256 non-empty strings');
+  }
+  return Object.freeze(list as string[]);
+}
+
+/** Checks the server's settings, fills the defaults, and freezes them; INVALID_ARGUMENT names the bad field. */
+export function compileTransportServerOptions(options: TransportServerOptions): ResolvedTransportServerOptions {
   if (options.name.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', 'transport server: name must not be empty', { details: { field: 'name' } });
-  return Object.freeze({ ...options, drainingRefusal: Object.freeze({ ...options.drainingRefusal }) });
+  const allowedHosts = options.allowedHosts ?? null;
+  return Object.freeze({
+    ...options,
+    maxPayloadBytes: boundedInteger('maxPayloadBytes', options.maxPayloadBytes, 1, MAX_PAYLOAD_BYTES_LIMIT),
+    maxConnections: boundedInteger('maxConnections', options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 1, MAX_CONNECTIONS_LIMIT),
+    maxSendBufferBytes: boundedInteger('maxSendBufferBytes', options.maxSendBufferBytes ?? DEFAULT_MAX_SEND_BUFFER_BYTES, 1024, MAX_SEND_BUFFER_BYTES_LIMIT),
+    allowedHosts: allowedHosts === null ? null : nameList('allowedHosts', allowedHosts),
+    allowedOrigins: nameList('allowedOrigins', options.allowedOrigins ?? []),
+    drainingRefusal: Object.freeze({ ...options.drainingRefusal }),
+  });
 }
 
 export class TransportServer<H extends ConnectionHandler> {
-  readonly #options: Readonly<TransportServerOptions>;
+  readonly #options: ResolvedTransportServerOptions;
   readonly #hooks: TransportServerHooks<H>;
   readonly #log: Logger;
   readonly #http: http.Server;
   readonly #wss: WebSocketServer;
   readonly #authorized: (request: IncomingMessage) => boolean;
+  readonly #hostPolicy: HostPolicy;
   readonly #connections = new Map<ServerConnection, H>();
   #state: TransportState = 'starting';
   #port = 0;
   #nextConnectionId = 1;
+  /** Upgrades accepted but not yet connections. */
+  #upgrading = 0;
   #heartbeat: NodeJS.Timeout | null = null;
   /** The bind started by `listen()`; null until it is called. */
   #listening: Promise<void> | null = null;
@@ -97,6 +178,7 @@ export class TransportServer<H extends ConnectionHandler> {
     this.#hooks = hooks;
     this.#log = options.log;
     this.#authorized = bearerChecker(options.token);
+    this.#hostPolicy = compileHostPolicy(options.host, this.#options.allowedHosts, this.#options.allowedOrigins);
     this.#closed = new Promise<void>((resolve) => {
       this.#markClosed = resolve;
     });
@@ -104,6 +186,11 @@ export class TransportServer<H extends ConnectionHandler> {
     this.#wss.on('error', (error: Error) => this.#log.error({ err: error.message }, 'websocket server error'));
     this.#http = http.createServer((req, res) => {
       try {
+        if (!hostAllowed(req, this.#hostPolicy)) {
+          this.#log.warn({ remote: req.socket.remoteAddress, host: req.headers.host?.slice(0, 100) }, 'request refused: Host not allowed');
+          refuseRequest(res, 421, 'FORBIDDEN_ORIGIN', 'Host header names a host this server does not answer for');
+          return;
+        }
         hooks.onRequest(req, res);
       } catch (error) {
         this.#log.error({ err: describeError(error) }, 'http handler failed');
@@ -277,21 +364,56 @@ export class TransportServer<H extends ConnectionHandler> {
       refuseUpgrade(socket, 503, this.#options.drainingRefusal.code, this.#options.drainingRefusal.message);
       return;
     }
+    if (!hostAllowed(req, this.#hostPolicy)) {
+      this.#log.warn({ remote: req.socket.remoteAddress, host: req.headers.host?.slice(0, 100) }, 'upgrade refused: Host not allowed');
+      this.#hooks.onUpgradeRefused?.('forbidden_host');
+      refuseUpgrade(socket, 421, 'FORBIDDEN_ORIGIN', 'Host header names a host this server does not answer for');
+      return;
+    }
+    if (!originAllowed(req, this.#hostPolicy)) {
+      this.#log.warn({ remote: req.socket.remoteAddress, origin: req.headers.origin?.slice(0, 100) }, 'upgrade refused: Origin not allowed');
+      this.#hooks.onUpgradeRefused?.('forbidden_origin');
+      refuseUpgrade(socket, 403, 'FORBIDDEN_ORIGIN', 'Origin not allowed');
+      return;
+    }
+    if (this.#connections.size + this.#upgrading >= this.#options.maxConnections) {
+      this.#log.warn({ remote: req.socket.remoteAddress, connections: this.#connections.size }, 'upgrade refused: connection limit reached');
+      this.#hooks.onUpgradeRefused?.('overloaded');
+      refuseUpgrade(socket, 503, 'OVERLOADED', `connection limit reached (${this.#options.maxConnections}); retry later or elsewhere`);
+      return;
+    }
     if (!this.#authorized(req)) {
       this.#log.warn({ remote: req.socket.remoteAddress }, 'upgrade refused: missing or wrong bearer token');
       this.#hooks.onUpgradeRefused?.('unauthorized');
       refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="vr-grpo"' });
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#onConnection(ws, req));
+    // Counted from here, so that upgrades finishing in the same tick cannot pass the limit together.
+    this.#upgrading += 1;
+    let counted = true;
+    const uncount = (): void => {
+      if (counted) this.#upgrading -= 1;
+      counted = false;
+    };
+    socket.once('close', uncount);
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      uncount();
+      this.#onConnection(ws, req);
+    });
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage): void {
     const id = this.#nextConnectionId;
     this.#nextConnectionId += 1;
-    const connection = new ServerConnection(id, ws, this.#log.child({ conn: id, remote: req.socket.remoteAddress }), (c) => {
-      this.#connections.delete(c);
-    });
+    const connection = new ServerConnection(
+      id,
+      ws,
+      this.#log.child({ conn: id, remote: req.socket.remoteAddress }),
+      (c) => {
+        this.#connections.delete(c);
+      },
+      { maxSendBufferBytes: this.#options.maxSendBufferBytes },
+    );
     if (this.#state !== 'running') {
       connection.close(CLOSE_CODES.goingAway, this.#options.goingAwayReason);
       return;

@@ -242,8 +242,9 @@ describe('deploy/k8s', () => {
       expect(u.hostname).toBe('vr-grpo-reward-server');
       expect(Number(u.port)).toBe(rewardPort);
     }
-    // The HTTP port answers the kubelet and Prometheus from outside the pod (the default binds loopback only).
-    expect(config.monitoring.http).toEqual({ enabled: true, host: '0.0.0.0', port: DEFAULT_MONITOR_PORT });
+    // The HTTP port answers the kubelet and Prometheus from outside the pod (the default binds loopback only); bound to
+    // 0.0.0.0, any Host header passes (allowedHosts null) and browsers' origins are the page's own.
+    expect(config.monitoring.http).toEqual({ enabled: true, host: '0.0.0.0', port: DEFAULT_MONITOR_PORT, allowedHosts: null, allowedOrigins: [] });
     expect(config.generator.checkpoint).toBe('/app/models/generator-base-v2');
     expect(config.judge.checkpoint).toBe('/app/models/judge-v2/grpo-no-cot-gain');
     // Those model folders exist in the image (deploy/Dockerfile copies models/ to /app/models).

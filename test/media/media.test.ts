@@ -159,12 +159,28 @@ describe('Media failures', () => {
     expect(media.spawnCount).toBe(before);
   });
 
-  it('reports random bytes as VIDEO_DECODE_FAILED with the ffprobe stderr tail', async () => {
+  it('reports random bytes as VIDEO_DECODE_FAILED (unsupported container) without starting ffprobe', async () => {
     const rng = Rng.fromSeed(7);
     const junk = path.join(dir, 'junk.mp4');
     fs.writeFileSync(
       junk,
       Uint8Array.from({ length: 4096 }, () => rng.nextUint32() & 0xff),
+    );
+    const before = media.spawnCount;
+    for (const attempt of [() => media.probe(junk), () => media.decode(junk)]) {
+      const error = await rejection(attempt());
+      expect(error.code).toBe('VIDEO_DECODE_FAILED');
+      expect(error.details).toMatchObject({ path: junk, reason: 'unsupported container' });
+    }
+    expect(media.spawnCount).toBe(before);
+  });
+
+  it('reports random bytes behind MP4 magic bytes as VIDEO_DECODE_FAILED with the ffprobe stderr tail', async () => {
+    const rng = Rng.fromSeed(7);
+    const junk = path.join(dir, 'junk-ftyp.mp4');
+    fs.writeFileSync(
+      junk,
+      Buffer.concat([Buffer.from([0, 0, 0, 16]), Buffer.from('ftypisom\0\0\0\0'), Uint8Array.from({ length: 4096 }, () => rng.nextUint32() & 0xff)]),
     );
     for (const attempt of [() => media.probe(junk), () => media.decode(junk)]) {
       const error = await rejection(attempt());

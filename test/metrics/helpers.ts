@@ -2,7 +2,8 @@
  * Metrics test helpers: find and run the real promtool, parse a Prometheus text exposition, and read one sample.
  * promtool is the one tool of the suite that `npm install` cannot bring (no npm package ships it): where it is missing
  * the promtool checks are *skipped* (test/global-setup.ts prints why and how to get it), except under CI=true, where
- * they run and fail so CI keeps proving the rules. `.ci/run` installs it with Debian's `prometheus` package.
+ * they run and fail so CI keeps proving the rules. `.ci/run` installs it with Debian's `prometheus` package, which also
+ * brings the Prometheus server (`findPrometheus`, same rules) for test/monitoring.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -28,6 +29,34 @@ export function findPromtool(env: NodeJS.ProcessEnv = process.env): { readonly p
 }
 
 const PROMTOOL = findPromtool();
+
+/**
+ * Where the Prometheus server is, or why it is not there: `PROMETHEUS_PATH` (which must then be executable), else
+ * `prometheus` on PATH. Debian's `prometheus` package ships it beside promtool (`.ci/run` installs it).
+ */
+export function findPrometheus(env: NodeJS.ProcessEnv = process.env): { readonly path: string } | { readonly missing: string } {
+  const explicit = env.PROMETHEUS_PATH;
+  if (explicit !== undefined && explicit !== '') {
+    const why = whyNotExecutable(resolve(explicit));
+    return why === undefined ? { path: resolve(explicit) } : { missing: `PROMETHEUS_PATH=${explicit} ${why}` };
+  }
+  const onPath = findOnPath(['prometheus'], env);
+  return onPath === undefined ? { missing: 'prometheus is not on PATH and PROMETHEUS_PATH is not set' } : { path: onPath };
+}
+
+const PROMETHEUS = findPrometheus();
+
+/** How to get the Prometheus server, for skip and failure messages. */
+export const PROMETHEUS_HINT = 'install it with `apt-get install prometheus` (Debian/Ubuntu; `.ci/run` does this) or set PROMETHEUS_PATH=/path/to/prometheus';
+
+/** Skip the real-Prometheus checks: prometheus is missing, `PROMETHEUS_PATH` is not set and this is not a CI run. */
+export const SKIP_PROMETHEUS = 'missing' in PROMETHEUS && (process.env.PROMETHEUS_PATH ?? '') === '' && !isCi();
+
+/** Path of the Prometheus server; throws (naming how to get it) when it is missing. */
+export function prometheusPath(found: ReturnType<typeof findPrometheus> = PROMETHEUS): string {
+  if ('path' in found) return found.path;
+  throw new Error(`${found.missing}: ${PROMETHEUS_HINT}.`);
+}
 
 /** How to get promtool, for skip and failure messages. */
 export const PROMTOOL_HINT = 'install it with `apt-get install prometheus` (Debian/Ubuntu; `.ci/run` does this) or set PROMTOOL_PATH=/path/to/promtool';

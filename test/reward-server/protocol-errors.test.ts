@@ -43,7 +43,7 @@ describe('handshake and basics', () => {
       server: 'vr-grpo-reward-server',
       rmVersion: 'test-rm-1',
       backend: 'test-brightness',
-      limits: { maxPayloadBytes: MAX_PAYLOAD_BYTES, maxInFlight: 8 },
+      limits: { maxPayloadBytes: MAX_PAYLOAD_BYTES, maxInFlight: 64 },
     });
     ws.send({ type: 'status', id: 's1' });
     const status = await ws.nextFor('s1');

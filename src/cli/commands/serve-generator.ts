@@ -1,9 +1,21 @@
-/** `vr-grpo serve-generator`: the embedded generator (trainable) as a remote generator worker over WebSockets. */
+/**
+ * `vr-grpo serve-generator`: the embedded generator (trainable) as a remote generator worker over WebSockets. Secure by
+ * default: beyond loopback it refuses to start without a token (`VRGRPO_GENERATOR_TOKEN`) unless told
+ * `--allow-unauthenticated`; advantages are clipped to `training.advantage.clip`; a saved state is checked on restore.
+ */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EmbeddedGenerator, PersistentGenerator, readWorkerState, trainerOptionsFrom, type TrainableGenerator } from '../../generator/index.js';
+import { VrGrpoError } from '../../errors/index.js';
+import {
+  EmbeddedGenerator,
+  PersistentGenerator,
+  readWorkerState,
+  restoreWorkerState,
+  trainerOptionsFrom,
+  type TrainableGenerator,
+} from '../../generator/index.js';
 import { installSignalDrain } from '../../common/signal-drain.js';
-import { GeneratorWorkerServer } from '../../generator/remote/index.js';
+import { GeneratorWorkerServer, isLoopbackHost } from '../../generator/remote/index.js';
 import { commandContext, intOption, tensorBackend } from '../context.js';
 
 interface ServeGeneratorFlags {
@@ -12,9 +24,13 @@ interface ServeGeneratorFlags {
   port?: string;
   checkpoint?: string;
   stateDir?: string;
+  allowUnauthenticated?: boolean;
 }
 
-/** Environment variable holding the worker's bearer token (unset or empty: no authentication). */
+/**
+ * Environment variable holding the worker's bearer token. Unset or empty: no authentication, which only a loopback
+ * `--host` allows (or `--allow-unauthenticated`).
+ */
 export const GENERATOR_TOKEN_ENV = 'VRGRPO_GENERATOR_TOKEN';
 
 export function registerServeGenerator(program: Command): void {
@@ -30,6 +46,10 @@ export function registerServeGenerator(program: Command): void {
       '--state-dir <dir>',
       'keep the policy (adapters, optimizer, update count) here after every update and restore it on start, so a restarted worker continues where it was',
     )
+    .option(
+      '--allow-unauthenticated',
+      `serve without ${GENERATOR_TOKEN_ENV} on a --host beyond loopback (anyone who can reach the port can update the policy; only for a network of trusted peers)`,
+    )
     .option('--config <file>', 'config file')
     .action(async (flags: ServeGeneratorFlags) => {
       const ctx = commandContext(flags.config);
@@ -37,6 +57,17 @@ export function registerServeGenerator(program: Command): void {
       const config =
         flags.checkpoint === undefined ? ctx.config : { ...ctx.config, generator: { ...ctx.config.generator, checkpoint: resolve(flags.checkpoint) } };
       const token = process.env[GENERATOR_TOKEN_ENV] ?? '';
+      const host = flags.host ?? '127.0.0.1';
+      const allowUnauthenticated = flags.allowUnauthenticated === true;
+      // Refused before any work (no model loaded): a worker reachable from the network without a token would let
+      // anyone roll out and update the policy.
+      if (token === '' && !allowUnauthenticated && !isLoopbackHost(host)) {
+        throw new VrGrpoError(
+          'INVALID_ARGUMENT',
+          `--host ${host} is reachable beyond loopback: set ${GENERATOR_TOKEN_ENV} to a secret token ('vr-grpo train' reads the same variable), or pass --allow-unauthenticated on a network where every peer is trusted`,
+          { details: { field: 'token', host } },
+        );
+      }
       await tensorBackend(ctx);
       const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
       const state = stateDir === null ? null : readWorkerState(stateDir);
@@ -45,7 +76,14 @@ export function registerServeGenerator(program: Command): void {
         trainer: trainerOptionsFrom(config),
         ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }),
       });
-      if (state !== null) embedded.policy.setParameters(state.lora);
+      if (state !== null && stateDir !== null) {
+        try {
+          restoreWorkerState(embedded.policy, state, stateDir);
+        } catch (error) {
+          await embedded.close();
+          throw error;
+        }
+      }
       const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, state?.updates ?? 0);
       if (stateDir !== null)
         ctx.log.info(
@@ -56,9 +94,11 @@ export function registerServeGenerator(program: Command): void {
         const server = await GeneratorWorkerServer.start({
           generator,
           log: ctx.log,
-          host: flags.host ?? '127.0.0.1',
+          host,
           port,
           token: token === '' ? null : token,
+          allowUnauthenticated,
+          advantageClip: config.training.advantage.clip,
         });
         ctx.log.info({ checkpoint: config.generator.checkpoint, auth: token !== '' }, 'generator worker ready');
         process.stdout.write(`listening ${server.url}\n`);

@@ -8,6 +8,7 @@ import { createVlmJudge, vlmOptionsFromConfig } from '../../judge/backends/vlm/i
 import { RewardServerMetrics } from '../../metrics/index.js';
 import {
   CheckpointManager,
+  EMBEDDED_DECODE_MAX_PIXELS,
   RewardServer,
   embeddedServiceFactory,
   installSignalDrain,
@@ -49,7 +50,16 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
   }
   return {
     initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) },
-    factory: embeddedServiceFactory({ judge, reasoner: { temporal: ctx.config.world.version === 2 } }),
+    factory: embeddedServiceFactory({
+      judge,
+      reasoner: { temporal: ctx.config.world.version === 2 },
+      limits: { maxModelBytes: ctx.config.rewardServer.checkpoints.maxModelBytes, readTimeoutMs: ctx.config.rewardServer.checkpoints.modelReadTimeoutMs },
+      budget: {
+        maxRssGrowthBytes:
+          ctx.config.rewardServer.checkpoints.canaryMaxRssGrowthMiB === null ? null : ctx.config.rewardServer.checkpoints.canaryMaxRssGrowthMiB * 1024 * 1024,
+        maxRunMs: ctx.config.rewardServer.checkpoints.canaryMaxJudgmentMs,
+      },
+    }),
   };
 }
 
@@ -92,7 +102,13 @@ export function registerServeReward(program: Command): void {
         factory,
         initial,
         log: ctx.log,
-        canary: { pairs: ck.canaryPairs, pointwise: ck.canaryPointwise, timeoutMs: ck.canaryTimeoutMs },
+        canary: {
+          pairs: ck.canaryPairs,
+          pointwise: ck.canaryPointwise,
+          timeoutMs: ck.canaryTimeoutMs,
+          maxRssGrowthBytes: ck.canaryMaxRssGrowthMiB === null ? null : ck.canaryMaxRssGrowthMiB * 1024 * 1024,
+          maxJudgmentMs: ck.canaryMaxJudgmentMs,
+        },
         agreementFloor: ck.agreementFloor,
         // A VLM endpoint may come up after the server; the embedded judge is checked before it serves.
         validateInitial: ctx.config.judge.backend !== 'vlm',
@@ -115,6 +131,24 @@ export function registerServeReward(program: Command): void {
           heartbeatIntervalMs: rs.heartbeatIntervalMs,
           drainTimeoutMs: rs.drainTimeoutMs,
           metricsRequireToken: rs.metricsRequireToken,
+          maxConnections: rs.maxConnections,
+          maxSendBufferBytes: rs.maxSendBufferBytes,
+          allowedHosts: rs.allowedHosts,
+          allowedOrigins: rs.allowedOrigins,
+          mediaLimits: {
+            maxPixelsPerFrame: rs.media.maxPixelsPerFrame,
+            maxFrames: rs.media.maxFrames,
+            maxDurationSeconds: rs.media.maxDurationSeconds,
+            maxDecodedBytes: rs.media.maxDecodedBytes,
+          },
+          // Decode at the judge's working size (docs/config.md, rewardServer.media.decodeMaxPixels).
+          decodeMaxPixels:
+            rs.media.decodeMaxPixels ??
+            (ctx.config.judge.backend === 'vlm'
+              ? Math.max(ctx.config.judge.vlm.initialMaxPixels, ctx.config.judge.vlm.selectedMaxPixels)
+              : EMBEDDED_DECODE_MAX_PIXELS),
+          maxInlinePixelsPerFrame: rs.media.maxInlinePixelsPerFrame,
+          maxFrameMemoryBytes: rs.media.maxFrameMemoryBytes,
           metrics: new RewardServerMetrics({ hallucinationWindow: ctx.config.monitoring.metrics.hallucinationWindow }),
         });
       } catch (error) {

@@ -9,10 +9,13 @@ export {
   DEFAULT_WORKER_HOST,
   DEFAULT_WORKER_MAX_PAYLOAD_BYTES,
   DEFAULT_WORKER_NAME,
+  DEFAULT_WORKER_ADVANTAGE_CLIP,
+  isLoopbackHost,
   type GeneratorWorkerOptions,
   type ResolvedGeneratorWorkerOptions,
 } from './worker-options.js';
 export { WORKER_CLOSE_CODES } from './worker-connection.js';
+export { boundAdvantages, type BoundedAdvantages } from './wire.js';
 export {
   RemoteGenerator,
   DEFAULT_REMOTE_CONNECT_TIMEOUT_MS,

@@ -1,11 +1,12 @@
 /**
  * Conversions between the generator contract and the generator-worker protocol: update statistics (non-finite values
- * travel as `null`), error codes (an unknown code from a worker becomes GENERATOR_FAILED), and the rollout request.
+ * travel as `null`), error codes (an unknown code from a worker becomes GENERATOR_FAILED), the rollout request, and the
+ * bound on the advantages of an update.
  */
 import { ALL_ERROR_CODES, isVrGrpoError, VrGrpoError, type ErrorCode } from '../../errors/index.js';
 import { rolloutRequestSchema, type RolloutRequest, type WireUpdateStats, type WorkerErrorMessage } from '../../protocol/generator-messages.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateRequest } from '../generator.js';
+import type { GenerateRequest, RolloutAdvantages } from '../generator.js';
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const orNaN = (x: number | null): number => x ?? Number.NaN;
@@ -86,4 +87,34 @@ export function rolloutMessage(id: string, request: GenerateRequest): RolloutReq
     throw new VrGrpoError('INVALID_ARGUMENT', `invalid generate request: ${field}: ${issue?.message ?? 'invalid'}`, { details: { field } });
   }
   return parsed.data;
+}
+
+/** An update's advantages after {@link boundAdvantages}: clipped copies, and how many values were clipped. */
+export interface BoundedAdvantages {
+  readonly rollouts: readonly RolloutAdvantages[];
+  readonly clipped: number;
+}
+
+/**
+ * The advantages of an update as the generator may see them: each one null (masked out) or finite, clipped to ±`clip`.
+ * A non-finite one (NaN, ±Infinity: possible from callers that bypass JSON) is refused with INVALID_REQUEST naming its
+ * place, before any work; a finite one beyond the bound is clipped (counted in `clipped`), never passed on.
+ */
+export function boundAdvantages(rollouts: readonly RolloutAdvantages[], clip: number): BoundedAdvantages {
+  let clipped = 0;
+  const out = rollouts.map((r, i) => ({
+    rolloutId: r.rolloutId,
+    advantages: r.advantages.map((a, j) => {
+      if (a === null) return null;
+      if (!Number.isFinite(a)) {
+        throw new VrGrpoError('INVALID_REQUEST', `rollouts.${i}.advantages.${j}: expected a finite number or null, got ${String(a)}`, {
+          details: { field: `rollouts.${i}.advantages.${j}` },
+        });
+      }
+      if (Math.abs(a) <= clip) return a;
+      clipped += 1;
+      return Math.sign(a) * clip;
+    }),
+  }));
+  return { rollouts: out, clipped };
 }

@@ -18,9 +18,9 @@ import {
 } from '../../protocol/generator-messages.js';
 import { CLOSE_CODES, describeError as describe, type ConnectionHandler, type ServerConnection } from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateResult, TrainableGenerator } from '../generator.js';
+import type { GenerateResult, RolloutAdvantages, TrainableGenerator } from '../generator.js';
 import type { SerialQueue } from './serial-queue.js';
-import { failureOf, statsToWire } from './wire.js';
+import { boundAdvantages, failureOf, statsToWire, type BoundedAdvantages } from './wire.js';
 import { isTrainable, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
 
 /** WebSocket close codes the worker uses (the transport's: 1001 going away, 1002 protocol mismatch, 1009 too big). */
@@ -142,7 +142,7 @@ export class WorkerConnection implements ConnectionHandler {
         this.#admit(message.id, () => this.#rollout(message));
         return;
       case 'update':
-        this.#admit(message.id, () => this.#update(message));
+        this.#onUpdate(message);
         return;
       case 'discard':
         this.#admit(message.id, () => this.#discard(message));
@@ -252,9 +252,28 @@ export class WorkerConnection implements ConnectionHandler {
     this.#host.completed('rollout');
   }
 
-  async #update(request: UpdateRequest): Promise<void> {
+  /**
+   * At the edge, before the request waits for the generator: advantages finite only (INVALID_REQUEST naming the
+   * place), clipped to the configured bound (an absurd advantage would drive the policy to non-finite parameters).
+   */
+  #onUpdate(request: UpdateRequest): void {
+    const clip = this.#host.options.advantageClip;
+    let bounded: BoundedAdvantages;
+    try {
+      bounded = boundAdvantages(request.rollouts, clip);
+    } catch (error) {
+      const failure = failureOf(error, 'update');
+      this.#sendError(request.id, failure.code, failure.message);
+      return;
+    }
+    if (bounded.clipped > 0) this.#log.warn({ id: request.id, clipped: bounded.clipped, advantageClip: clip }, 'update advantages clipped to the bound');
+    this.#admit(request.id, () => this.#update(request.id, bounded.rollouts));
+  }
+
+  /** Runs an update whose advantages passed the edge (`rollouts`: the bounded copies). */
+  async #update(id: string, rollouts: readonly RolloutAdvantages[]): Promise<void> {
     const generator = this.#trainable();
-    const foreign = request.rollouts.find((r) => !this.#rollouts.has(r.rolloutId));
+    const foreign = rollouts.find((r) => !this.#rollouts.has(r.rolloutId));
     if (foreign !== undefined) {
       throw new VrGrpoError(
         'INVALID_ARGUMENT',
@@ -266,14 +285,14 @@ export class WorkerConnection implements ConnectionHandler {
     }
     let stats: UpdateStats;
     try {
-      stats = await generator.update(request.rollouts);
+      stats = await generator.update(rollouts);
     } catch (error) {
       // A refused update (e.g. a wrong advantage count) leaves the rollouts with the generator: they stay ours.
       throw failureOf(error, 'update');
     }
     // The update used the rollouts; the generator has released their trajectories.
-    for (const r of request.rollouts) this.#rollouts.delete(r.rolloutId);
-    this.#send({ type: 'update_result', id: request.id, stats: statsToWire(stats) });
+    for (const r of rollouts) this.#rollouts.delete(r.rolloutId);
+    this.#send({ type: 'update_result', id, stats: statsToWire(stats) });
     this.#host.completed('update');
   }
 

@@ -1,4 +1,5 @@
 /** Generator-worker server options: the public, documented options and their compilation into one frozen, validated object. */
+import { isIP } from 'node:net';
 import type { Logger } from '../../common/logger.js';
 import { VrGrpoError } from '../../errors/index.js';
 import type { Generator, TrainableGenerator } from '../generator.js';
@@ -18,6 +19,25 @@ export const DEFAULT_WORKER_DRAIN_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_QUEUED_PER_CONNECTION = 64;
 /** Default worker name announced in `hello`. */
 export const DEFAULT_WORKER_NAME = 'vr-grpo-generator-worker';
+/** Default bound on |advantage| an `update` may carry (the default of `training.advantage.clip`); larger ones are clipped. */
+export const DEFAULT_WORKER_ADVANTAGE_CLIP = 5;
+
+/**
+ * Whether `host` is a loopback interface: `localhost`, `127.0.0.0/8`, `::1` (bracketed or not) or `::ffff:127.x.x.x`.
+ * Anything else — `0.0.0.0`, `::`, a LAN address, a host name — is reachable beyond this machine (or may be).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) !== 6) return false;
+  // The URL parser writes an IPv6 address in its canonical short form (`0:0:0:0:0:0:0:1` → `::1`, mapped v4 in hex).
+  const canonical = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  return canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(canonical);
+}
 
 export interface GeneratorWorkerOptions {
   /**
@@ -34,9 +54,21 @@ export interface GeneratorWorkerOptions {
   readonly port?: number;
   /**
    * Bearer token. When set, a WebSocket upgrade without `Authorization: Bearer <token>` is refused with HTTP 401
-   * (UNAUTHORIZED). `/healthz` needs no token. Default: `null` (no authentication).
+   * (UNAUTHORIZED). `/healthz` needs no token. Default: `null` (no authentication) — allowed only on a loopback `host`
+   * (see `allowUnauthenticated`).
    */
   readonly token?: string | null;
+  /**
+   * Serve without a token on a `host` beyond loopback (`0.0.0.0`, a LAN address, a host name). Anyone who can reach
+   * the port can then roll out and update the policy: only for a network where every peer is trusted. Without it such
+   * a host needs a `token` (INVALID_ARGUMENT, field `token`). Default: `false`.
+   */
+  readonly allowUnauthenticated?: boolean;
+  /**
+   * Bound on |advantage| in an `update`, checked at the edge: a larger finite advantage is clipped to ±this (and
+   * logged). Set it to `training.advantage.clip` of the run (what `serve-generator` does). Default: 5.
+   */
+  readonly advantageClip?: number;
   /** Largest message a client may send, in bytes; a larger one closes the connection with 1009. Default: 16 MiB. */
   readonly maxPayloadBytes?: number;
   /** WebSocket ping interval, in milliseconds; a peer that did not answer the previous ping is terminated. 0 disables. Default: 30000. */
@@ -58,6 +90,8 @@ export interface ResolvedGeneratorWorkerOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string | null;
+  readonly allowUnauthenticated: boolean;
+  readonly advantageClip: number;
   readonly maxPayloadBytes: number;
   readonly heartbeatIntervalMs: number;
   readonly drainTimeoutMs: number;
@@ -93,6 +127,19 @@ export function compileGeneratorWorkerOptions(options: GeneratorWorkerOptions): 
   }
   const host = options.host ?? DEFAULT_WORKER_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'expected a non-empty string', host);
+  const allowUnauthenticated = options.allowUnauthenticated ?? false;
+  if (typeof allowUnauthenticated !== 'boolean') throw invalid('allowUnauthenticated', 'expected a boolean', allowUnauthenticated);
+  if (token === null && !allowUnauthenticated && !isLoopbackHost(host)) {
+    throw invalid(
+      'token',
+      `host ${host} is reachable beyond loopback, where anyone could update the policy: set a token (or allowUnauthenticated: true on a network where every peer is trusted)`,
+      null,
+    );
+  }
+  const advantageClip = options.advantageClip ?? DEFAULT_WORKER_ADVANTAGE_CLIP;
+  if (typeof advantageClip !== 'number' || !Number.isFinite(advantageClip) || advantageClip <= 0) {
+    throw invalid('advantageClip', 'expected a finite number > 0', advantageClip);
+  }
   const workerName = options.workerName ?? DEFAULT_WORKER_NAME;
   if (typeof workerName !== 'string' || workerName.length === 0 || workerName.length > 200)
     throw invalid('workerName', 'expected 1..200 characters', workerName);
@@ -103,6 +150,8 @@ export function compileGeneratorWorkerOptions(options: GeneratorWorkerOptions): 
     host,
     port: integer('port', options.port, 0, 0, 65_535),
     token,
+    allowUnauthenticated,
+    advantageClip,
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_WORKER_MAX_PAYLOAD_BYTES, 1024),
     heartbeatIntervalMs: integer('heartbeatIntervalMs', options.heartbeatIntervalMs, DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS, 0),
     drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_WORKER_DRAIN_TIMEOUT_MS, 0),

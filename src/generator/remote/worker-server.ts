@@ -62,6 +62,8 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
         heartbeatIntervalMs: options.heartbeatIntervalMs,
         drainingRefusal: { code: 'GENERATOR_UNAVAILABLE', message: 'worker is shutting down' },
         goingAwayReason: 'worker shutting down',
+        // A rollout is queued in one burst (hundreds of MiB for large groups): the bound on unread bytes is wider here.
+        maxSendBufferBytes: 1024 * 1024 * 1024,
       },
       {
         onRequest: (req, res) => handleHealthRequest(req, res, () => this.#health()),

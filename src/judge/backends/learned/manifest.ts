@@ -5,11 +5,19 @@
  * servable judge version (hot-swappable like `rm-v2`). Reading validates everything against this code; writing
  * is atomic (temporary sibling folder, then rename).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VrGrpoError } from '../../../errors/index.js';
-import { MANIFEST_FILE, readPerceptionDir, sha256Hex } from '../embedded/perception/manifest.js';
+import {
+  DEFAULT_MANIFEST_MAX_BYTES,
+  DEFAULT_MODEL_MAX_BYTES,
+  MAX_MODEL_MAX_BYTES,
+  confinedDirSync,
+  readCheckpointFile,
+  readCheckpointFileSync,
+} from '../../../onnx/index.js';
+import { MANIFEST_FILE, readPerceptionDir, readPerceptionDirAsync, sha256Hex } from '../embedded/perception/manifest.js';
 import { ANSWER_MODES } from './heads.js';
 import { LAYOUT_NAMES, judgeLayout, type LayoutName } from './layout.js';
 
@@ -67,16 +75,40 @@ export interface LearnedCheckpoint {
   readonly perceptionDir: string;
 }
 
-/** The `format` field of `dir/manifest.json`, or null when there is none (missing, unreadable, no format). */
-export function checkpointFormat(dir: string): string | null {
-  const file = join(resolve(dir), MANIFEST_FILE);
-  if (!existsSync(file)) return null;
+function formatOf(bytes: Uint8Array): string | null {
   try {
-    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const raw: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     return raw !== null && typeof raw === 'object' && typeof (raw as { format?: unknown }).format === 'string' ? (raw as { format: string }).format : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The `format` field of `dir/manifest.json`, or null when there is none (missing, unreadable, no format). Reads the
+ * manifest confined (src/onnx/model-file.ts); a manifest that escapes the folder is FORBIDDEN_PATH, one that is not a
+ * regular file of at most 1 MiB MODEL_INVALID.
+ */
+export function checkpointFormat(dir: string): string | null {
+  const root = resolve(dir);
+  if (!existsSync(join(root, MANIFEST_FILE))) return null;
+  return formatOf(readCheckpointFileSync(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES }, 'manifest').bytes);
+}
+
+/** {@link checkpointFormat} with an asynchronous read within `readTimeoutMs` (default 30000). */
+export async function checkpointFormatAsync(dir: string, limits: LearnedReadLimits = {}): Promise<string | null> {
+  const root = resolve(dir);
+  if (!existsSync(join(root, MANIFEST_FILE))) return null;
+  const timeout = limits.readTimeoutMs === undefined ? {} : { timeoutMs: limits.readTimeoutMs };
+  return formatOf((await readCheckpointFile(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES, ...timeout }, 'manifest')).bytes);
+}
+
+/** Limits of a checkpoint's reads (see src/onnx/model-file.ts). */
+export interface LearnedReadLimits {
+  /** Largest policy or perception model file: default 1 GiB (synchronous reader), 256 MiB (async). */
+  readonly maxModelBytes?: number;
+  /** Async reads only: ms one file read may take (default 30000). */
+  readonly readTimeoutMs?: number;
 }
 
 export function parseLearnedManifest(raw: unknown, where: string): LearnedManifest {
@@ -104,36 +136,77 @@ export function parseLearnedManifest(raw: unknown, where: string): LearnedManife
   return m;
 }
 
-/**
- * Reads a learned checkpoint: CHECKPOINT_NOT_FOUND when the folder or manifest is missing; MODEL_INVALID when the
- * manifest is malformed or foreign to this code, or the policy or perception files do not match their hashes.
- */
-export function readLearnedCheckpoint(dir: string): LearnedCheckpoint {
+function learnedRoot(dir: string): string {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory())
     throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge folder at ${root}`, { details: { dir: root } });
+  if (!existsSync(join(root, MANIFEST_FILE)))
+    throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
+  return root;
+}
+
+function learnedManifestOf(bytes: Uint8Array, root: string): LearnedManifest {
   const file = join(root, MANIFEST_FILE);
-  if (!existsSync(file)) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no learned judge at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
     throw new VrGrpoError('MODEL_INVALID', `learned judge manifest ${file} is not valid JSON`, { details: { dir: root }, cause: e });
   }
-  const manifest = parseLearnedManifest(raw, file);
-  const policyFile = join(root, manifest.policy.file);
-  if (!existsSync(policyFile)) throw new VrGrpoError('MODEL_INVALID', `policy file ${policyFile} is missing`, { details: { dir: root } });
-  const policyBytes = new Uint8Array(readFileSync(policyFile));
-  if (policyBytes.length !== manifest.policy.bytes || sha256Hex(policyBytes) !== manifest.policy.sha256) {
-    throw new VrGrpoError('MODEL_INVALID', `policy ${policyFile} does not match its manifest (size or sha256)`, { details: { dir: root } });
+  return parseLearnedManifest(raw, file);
+}
+
+function checkPolicyBytes(manifest: LearnedManifest, bytes: Uint8Array, root: string): void {
+  if (bytes.length !== manifest.policy.bytes || sha256Hex(bytes) !== manifest.policy.sha256) {
+    throw new VrGrpoError('MODEL_INVALID', `policy ${join(root, manifest.policy.file)} does not match its manifest (size or sha256)`, {
+      details: { dir: root },
+    });
   }
-  const perceptionDir = resolve(root, manifest.perception.dir);
-  const perception = readPerceptionDir(perceptionDir);
-  if (perception.manifest.model.sha256 !== manifest.perception.sha256) {
+}
+
+function checkPerception(manifest: LearnedManifest, perceptionSha: string, perceptionDir: string, root: string): void {
+  if (perceptionSha !== manifest.perception.sha256) {
     throw new VrGrpoError('MODEL_INVALID', `perception model in ${perceptionDir} is not the one the policy was trained on (sha256 differs)`, {
       details: { dir: root },
     });
   }
+}
+
+/**
+ * Reads a learned checkpoint: CHECKPOINT_NOT_FOUND when the folder or manifest is missing; MODEL_INVALID when the
+ * manifest is malformed or foreign to this code, or the policy or perception files are not regular files, over the
+ * size limit, or do not match their hashes; FORBIDDEN_PATH when the policy file or the perception folder (or a file in
+ * it) resolves outside the checkpoint folder. Files are read confined (src/onnx/model-file.ts).
+ */
+export function readLearnedCheckpoint(dir: string, limits: LearnedReadLimits = {}): LearnedCheckpoint {
+  const root = learnedRoot(dir);
+  const manifest = learnedManifestOf(readCheckpointFileSync(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES }, 'manifest').bytes, root);
+  const maxBytes = limits.maxModelBytes ?? MAX_MODEL_MAX_BYTES;
+  const policyBytes = readCheckpointFileSync(root, manifest.policy.file, { maxBytes }, 'policy file').bytes;
+  checkPolicyBytes(manifest, policyBytes, root);
+  const perceptionDir = confinedDirSync(root, manifest.perception.dir, 'perception folder');
+  const perception = readPerceptionDir(perceptionDir, { maxModelBytes: maxBytes });
+  checkPerception(manifest, perception.manifest.model.sha256, perceptionDir, root);
+  return { dir: root, manifest, policyBytes, perceptionDir };
+}
+
+/** {@link readLearnedCheckpoint} with asynchronous reads within `readTimeoutMs`; model files limited to 256 MiB by default. */
+export async function readLearnedCheckpointAsync(dir: string, limits: LearnedReadLimits = {}): Promise<LearnedCheckpoint> {
+  const root = learnedRoot(dir);
+  const timeout = limits.readTimeoutMs === undefined ? {} : { timeoutMs: limits.readTimeoutMs };
+  const manifest = learnedManifestOf(
+    (await readCheckpointFile(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES, ...timeout }, 'manifest')).bytes,
+    root,
+  );
+  const maxBytes = limits.maxModelBytes ?? DEFAULT_MODEL_MAX_BYTES;
+  const policyBytes = (await readCheckpointFile(root, manifest.policy.file, { maxBytes, ...timeout }, 'policy file')).bytes;
+  checkPolicyBytes(manifest, policyBytes, root);
+  const perceptionDir = confinedDirSync(root, manifest.perception.dir, 'perception folder');
+  const perception = await readPerceptionDirAsync(perceptionDir, {
+    maxModelBytes: maxBytes,
+    ...(limits.readTimeoutMs === undefined ? {} : { readTimeoutMs: limits.readTimeoutMs }),
+  });
+  checkPerception(manifest, perception.manifest.model.sha256, perceptionDir, root);
   return { dir: root, manifest, policyBytes, perceptionDir };
 }
 

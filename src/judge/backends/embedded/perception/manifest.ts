@@ -1,13 +1,20 @@
 /**
  * The perception model folder: `manifest.json` (format, version, input layout, class orders, the ONNX signature, how it
  * was trained and how well it measured) next to `model.onnx`. Reading validates the manifest with zod and the model
- * bytes against the recorded size and sha256; writing is atomic (temporary sibling folder, then rename).
+ * bytes against the recorded size and sha256 (files confined to the folder: src/onnx/model-file.ts); writing is atomic (temporary sibling folder, then rename).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VrGrpoError } from '../../../../errors/index.js';
+import {
+  DEFAULT_MANIFEST_MAX_BYTES,
+  DEFAULT_MODEL_MAX_BYTES,
+  MAX_MODEL_MAX_BYTES,
+  readCheckpointFile,
+  readCheckpointFileSync,
+} from '../../../../onnx/index.js';
 
 export const PERCEPTION_FORMAT = 'vr-grpo/perception';
 export const PERCEPTION_FORMAT_VERSION = 1;
@@ -77,30 +84,80 @@ export function parsePerceptionManifest(raw: unknown, where: string): Perception
   return parsed.data;
 }
 
-/**
- * Reads a model folder: CHECKPOINT_NOT_FOUND when the folder or its manifest is missing; MODEL_INVALID when the
- * manifest is malformed or the model file is missing or does not match the recorded size and sha256.
- */
-export function readPerceptionDir(dir: string): { manifest: PerceptionManifest; bytes: Uint8Array; dir: string } {
+/** The folder itself: CHECKPOINT_NOT_FOUND unless it is a directory (statSync never opens, so never blocks). */
+function perceptionRoot(dir: string): string {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no perception model folder at ${root}`, { details: { dir: root } });
   }
+  if (!existsSync(join(root, MANIFEST_FILE)))
+    throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no perception model at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
+  return root;
+}
+
+function manifestOf(bytes: Uint8Array, root: string): PerceptionManifest {
   const file = join(root, MANIFEST_FILE);
-  if (!existsSync(file)) throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no perception model at ${root} (missing ${MANIFEST_FILE})`, { details: { dir: root } });
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
     throw new VrGrpoError('MODEL_INVALID', `perception manifest ${file} is not valid JSON`, { details: { dir: root }, cause: e });
   }
-  const manifest = parsePerceptionManifest(raw, file);
-  const modelFile = join(root, manifest.model.file);
-  if (!existsSync(modelFile)) throw new VrGrpoError('MODEL_INVALID', `perception model file ${modelFile} is missing`, { details: { dir: root } });
-  const bytes = new Uint8Array(readFileSync(modelFile));
+  return parsePerceptionManifest(raw, file);
+}
+
+function checkModelBytes(manifest: PerceptionManifest, bytes: Uint8Array, root: string): void {
   if (bytes.length !== manifest.model.bytes || sha256Hex(bytes) !== manifest.model.sha256) {
-    throw new VrGrpoError('MODEL_INVALID', `perception model ${modelFile} does not match its manifest (size or sha256)`, { details: { dir: root } });
+    throw new VrGrpoError('MODEL_INVALID', `perception model ${join(root, manifest.model.file)} does not match its manifest (size or sha256)`, {
+      details: { dir: root },
+    });
   }
+}
+
+/** Size limits of a model folder's reads: the model file's (default 1 GiB for the synchronous reader, 256 MiB async). */
+export interface PerceptionReadLimits {
+  readonly maxModelBytes?: number;
+  /** Async reads only: ms one file read may take (default 30000). */
+  readonly readTimeoutMs?: number;
+}
+
+/**
+ * Reads a model folder: CHECKPOINT_NOT_FOUND when the folder or its manifest is missing; MODEL_INVALID when the
+ * manifest is malformed or the model file is missing, not a regular file, over the size limit, or does not match the
+ * recorded size and sha256; FORBIDDEN_PATH when the manifest or the model file resolves outside the folder (a `..`
+ * name, a symlink). Files are read confined (src/onnx/model-file.ts): never blocks on a FIFO.
+ */
+export function readPerceptionDir(dir: string, limits: PerceptionReadLimits = {}): { manifest: PerceptionManifest; bytes: Uint8Array; dir: string } {
+  const root = perceptionRoot(dir);
+  const manifest = manifestOf(readCheckpointFileSync(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES }, 'manifest').bytes, root);
+  const bytes = readCheckpointFileSync(root, manifest.model.file, { maxBytes: limits.maxModelBytes ?? MAX_MODEL_MAX_BYTES }, 'model file').bytes;
+  checkModelBytes(manifest, bytes, root);
+  return { manifest, bytes, dir: root };
+}
+
+/**
+ * {@link readPerceptionDir} with asynchronous reads, each within `readTimeoutMs`; the model file's limit defaults to
+ * 256 MiB. What the reward server uses before loading a checkpoint.
+ */
+export async function readPerceptionDirAsync(
+  dir: string,
+  limits: PerceptionReadLimits = {},
+): Promise<{ manifest: PerceptionManifest; bytes: Uint8Array; dir: string }> {
+  const root = perceptionRoot(dir);
+  const timeout = limits.readTimeoutMs === undefined ? {} : { timeoutMs: limits.readTimeoutMs };
+  const manifest = manifestOf((await readCheckpointFile(root, MANIFEST_FILE, { maxBytes: DEFAULT_MANIFEST_MAX_BYTES, ...timeout }, 'manifest')).bytes, root);
+  const maxBytes = limits.maxModelBytes ?? DEFAULT_MODEL_MAX_BYTES;
+  if (manifest.model.bytes > maxBytes) {
+    throw new VrGrpoError(
+      'MODEL_INVALID',
+      `perception manifest ${join(root, MANIFEST_FILE)} records a ${manifest.model.bytes}-byte model, over the limit of ${maxBytes}`,
+      {
+        details: { dir: root, reason: 'too large', bytes: manifest.model.bytes, maxBytes },
+      },
+    );
+  }
+  const bytes = (await readCheckpointFile(root, manifest.model.file, { maxBytes, ...timeout }, 'model file')).bytes;
+  checkModelBytes(manifest, bytes, root);
   return { manifest, bytes, dir: root };
 }
 
