@@ -3,47 +3,18 @@
  * header (VIDEO_TOO_LARGE) before any frame is decoded, or decoded at the judge's size when allowed; playlists and
  * concat lists are refused (FORBIDDEN_PATH) before ffmpeg runs; frame counting without a declared count is bounded.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VrGrpoError } from '../../src/errors/index.js';
+import { lavfiClip } from './lavfi.js';
 import { DEFAULT_MEDIA_LIMITS, fitWithin, Media, sniffBytes, type MediaLimits } from '../../src/media/index.js';
 
 let dir: string;
 let media: Media;
 
-/** Encodes a lavfi test source with the project's ffmpeg (no frames pass through this process). */
-function lavfi(file: string, source: string, frames: number, extra: readonly string[] = []): string {
-  const out = path.join(dir, file);
-  const run = spawnSync(
-    media.binaries.ffmpeg,
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      source,
-      '-frames:v',
-      String(frames),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      ...extra,
-      out,
-    ],
-    { timeout: 60_000 },
-  );
-  if (run.status !== 0) throw new Error(`ffmpeg failed: ${String(run.stderr)}`);
-  return out;
-}
+const lavfi = (file: string, source: string, frames: number, extra: readonly string[] = []): string => lavfiClip(path.join(dir, file), source, frames, extra);
 
 async function rejection(promise: Promise<unknown>): Promise<VrGrpoError> {
   const error = await promise.then(

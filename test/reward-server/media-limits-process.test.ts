@@ -4,15 +4,16 @@
  * throughout (a concurrent poller samples both; the latencies are printed), and refused from its header with the
  * default limits.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
-import { resolveFfmpegBinaries, type RawVideo } from '../../src/media/index.js';
+import type { RawVideo } from '../../src/media/index.js';
 import type { ServerMessage } from '../../src/protocol/index.js';
+import { lavfiClip } from '../media/lavfi.js';
 import { fileUri, Peer, within } from './helpers.js';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'vr-grpo.js');
@@ -30,33 +31,6 @@ let base: string;
 let root: string;
 const children: ChildProcess[] = [];
 const peers: Peer[] = [];
-
-function lavfi(file: string, source: string, frames: number): void {
-  const run = spawnSync(
-    resolveFfmpegBinaries().ffmpeg,
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      source,
-      '-frames:v',
-      String(frames),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ],
-    { timeout: 60_000 },
-  );
-  if (run.status !== 0) throw new Error(`ffmpeg failed: ${String(run.stderr)}`);
-}
 
 /** Starts `vr-grpo serve-reward` with `yaml` as its config; resolves with its URL and pid once it listens. */
 async function serveReward(name: string, yaml: string): Promise<{ url: string; port: number; pid: number }> {
@@ -177,8 +151,8 @@ beforeAll(() => {
   base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'vr-grpo-media-proc-')));
   root = path.join(base, 'artifacts');
   fs.mkdirSync(root);
-  lavfi(path.join(root, 'big.mp4'), 'color=c=gray:s=5000x5000:r=1', 1);
-  lavfi(path.join(root, 'small.mp4'), 'testsrc=s=64x64:r=8', 8);
+  lavfiClip(path.join(root, 'big.mp4'), 'color=c=gray:s=5000x5000:r=1', 1);
+  lavfiClip(path.join(root, 'small.mp4'), 'testsrc=s=64x64:r=8', 8);
 }, 60_000);
 
 afterAll(async () => {

@@ -3,10 +3,10 @@
  * FORBIDDEN_PATH, oversized files and inline frames with VIDEO_TOO_LARGE, and one frame-memory budget shared by every
  * connection (inline videos and decoded files) refused with OVERLOADED when full and usable again once freed.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lavfiClip } from '../media/lavfi.js';
 import type { ServerMessage } from '../../src/protocol/index.js';
 import type { RewardServer } from '../../src/reward-server/index.js';
 import { ArtifactFixture, fileUri, Peer, startServer, uniformVideo } from './helpers.js';
@@ -36,41 +36,13 @@ function errorOf(message: ServerMessage): Extract<ServerMessage, { type: 'error'
   return message;
 }
 
-/** A one-frame 5000×5000 MP4 (about 75 KB), encoded by the project's ffmpeg from a lavfi source. */
-function bigMp4(file: string): void {
-  const run = spawnSync(
-    fixture.media.binaries.ffmpeg,
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=gray:s=5000x5000:r=1',
-      '-frames:v',
-      '1',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ],
-    { timeout: 60_000 },
-  );
-  if (run.status !== 0) throw new Error(`ffmpeg failed: ${String(run.stderr)}`);
-}
-
 beforeAll(async () => {
   fixture = await ArtifactFixture.create();
   const secret = path.join(fixture.outside, 'secret.mp4');
   fs.writeFileSync(path.join(fixture.root, 'hls.mp4'), `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${secret}\n#EXT-X-ENDLIST\n`);
   fs.writeFileSync(path.join(fixture.root, 'hls.m3u8'), `#EXTM3U\n#EXTINF:10,\nfile://${secret}\n`);
   fs.writeFileSync(path.join(fixture.root, 'concat.mp4'), `ffconcat version 1.0\nfile '${secret}'\n`);
-  bigMp4(path.join(fixture.root, 'big.mp4'));
+  lavfiClip(path.join(fixture.root, 'big.mp4'), 'color=c=gray:s=5000x5000:r=1', 1); // a one-frame 5000×5000 MP4, about 75 KB
 }, 60_000);
 
 afterEach(async () => {
