@@ -12,3 +12,5 @@ export * from './gold-eval.js';
 export * from './pretrain.js';
 export * from './flow-grpo-trainer.js';
 export * from './worker-state.js';
+export * from './worker-generator.js';
+export * from './thread/index.js';

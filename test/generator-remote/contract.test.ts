@@ -1,13 +1,15 @@
 /**
  * The TrainableGenerator contract suite against every implementation: the in-process embedded generator, the
  * persistent one (`serve-generator --state-dir`: embedded + policy saved after each update), a remote one served by a
- * worker, and a reconnecting one (what `train --generator ws://…` uses) to a worker serving a persistent generator.
+ * worker, the threaded one (the embedded generator in a worker thread, with and without a state folder), and a
+ * reconnecting one (what `train --generator ws://…` uses) to a worker serving a persistent generator.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedGenerator } from '../../src/generator/embedded-generator.js';
 import { ReconnectingGenerator, RemoteGenerator } from '../../src/generator/remote/index.js';
+import { ThreadedGenerator } from '../../src/generator/thread/index.js';
 import { PersistentGenerator } from '../../src/generator/worker-state.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { describeGeneratorContract } from './contract.js';
@@ -38,6 +40,28 @@ describeGeneratorContract('remote (worker serving the embedded generator)', asyn
     },
   };
 });
+
+describeGeneratorContract('threaded (the embedded generator in a worker thread: serve-generator by default)', async () => {
+  const generator = await ThreadedGenerator.start({ config, stateDir: null });
+  return { generator, size, cleanup: () => generator.close() };
+});
+
+describeGeneratorContract(
+  'threaded with a state folder',
+  async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'vr-grpo-contract-threaded-'));
+    const generator = await ThreadedGenerator.start({ config, stateDir });
+    return {
+      generator,
+      size,
+      cleanup: async () => {
+        await generator.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  },
+  { policyUpdates: true },
+);
 
 describeGeneratorContract(
   'persistent (embedded + state folder, in-process)',

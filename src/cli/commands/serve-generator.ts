@@ -6,14 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { VrGrpoError } from '../../errors/index.js';
-import {
-  EmbeddedGenerator,
-  PersistentGenerator,
-  readWorkerState,
-  restoreWorkerState,
-  trainerOptionsFrom,
-  type TrainableGenerator,
-} from '../../generator/index.js';
+import { openWorkerGenerator, ThreadedGenerator, type OpenedWorkerGenerator } from '../../generator/index.js';
 import { installSignalDrain } from '../../common/signal-drain.js';
 import { GeneratorWorkerServer, isLoopbackHost } from '../../generator/remote/index.js';
 import { commandContext, intOption, tensorBackend } from '../context.js';
@@ -25,6 +18,7 @@ interface ServeGeneratorFlags {
   checkpoint?: string;
   stateDir?: string;
   allowUnauthenticated?: boolean;
+  thread?: boolean;
 }
 
 /**
@@ -50,6 +44,7 @@ export function registerServeGenerator(program: Command): void {
       '--allow-unauthenticated',
       `serve without ${GENERATOR_TOKEN_ENV} on a --host beyond loopback (anyone who can reach the port can update the policy; only for a network of trusted peers)`,
     )
+    .option('--no-thread', 'run rollouts and updates on the main thread (pings and /healthz then wait for them)')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeGeneratorFlags) => {
       const ctx = commandContext(flags.config);
@@ -68,27 +63,22 @@ export function registerServeGenerator(program: Command): void {
           { details: { field: 'token', host } },
         );
       }
-      await tensorBackend(ctx);
       const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
-      const state = stateDir === null ? null : readWorkerState(stateDir);
-      const embedded = await EmbeddedGenerator.create({
-        config,
-        trainer: trainerOptionsFrom(config),
-        ...(state?.optimizer == null ? {} : { optimizerState: state.optimizer }),
-      });
-      if (state !== null && stateDir !== null) {
-        try {
-          restoreWorkerState(embedded.policy, state, stateDir);
-        } catch (error) {
-          await embedded.close();
-          throw error;
-        }
+      // Rollouts and updates run in a thread of their own by default, so pings, status and /healthz are answered at
+      // once however large the rollout; --no-thread keeps them on the main thread (one process, one backend).
+      let opened: OpenedWorkerGenerator;
+      if (flags.thread === false) {
+        await tensorBackend(ctx);
+        opened = await openWorkerGenerator({ config, stateDir });
+      } else {
+        const threaded = await ThreadedGenerator.start({ config, stateDir });
+        opened = { generator: threaded, restoredUpdates: threaded.restoredUpdates, restored: threaded.restored };
       }
-      const generator: TrainableGenerator = stateDir === null ? embedded : new PersistentGenerator(embedded, stateDir, state?.updates ?? 0);
+      const { generator } = opened;
       if (stateDir !== null)
         ctx.log.info(
-          { stateDir, restoredUpdates: state?.updates ?? 0 },
-          state === null ? 'generator worker state: none yet (starting from the base checkpoint)' : 'generator worker state restored',
+          { stateDir, restoredUpdates: opened.restoredUpdates },
+          opened.restored ? 'generator worker state restored' : 'generator worker state: none yet (starting from the base checkpoint)',
         );
       try {
         const server = await GeneratorWorkerServer.start({

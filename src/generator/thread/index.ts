@@ -1,0 +1,1 @@
+export * from './threaded-generator.js';
