@@ -1,4 +1,7 @@
-/** The ONNX exporter and session adapter against a real onnxruntime session: numerics, signature checks, lifecycle. */
+/**
+ * The ONNX exporter and session adapter against a real onnxruntime session: numerics, signature checks, lifecycle —
+ * the same contract with the session in its own thread (`thread: true`) and on the calling thread (`thread: false`).
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,85 +72,95 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   expect(isVrGrpoError(e) ? e.code : e).toBe(code);
 }
 
-describe('exportMlpToOnnx + OnnxModel', () => {
-  it('matches a plain JS forward pass within 1e-5', async () => {
-    const spec = randomSpec(3);
-    const bytes = exportMlpToOnnx(spec);
-    const model = await OnnxModel.create(bytes, {
-      inputs: [{ name: 'crop', dims: [-1, 12] }],
-      outputs: [
-        { name: 'colour_probs', dims: [-1, 9] },
-        { name: 'shape_logits', dims: [-1, 5] },
-      ],
-    });
-    try {
-      expect(model.inputNames).toEqual(['crop']);
-      expect(model.outputNames).toEqual(mlpOutputNames(spec));
-      expect(model.outputNames).toEqual(['colour_logits', 'colour_probs', 'shape_logits', 'background_logits', 'background_probs']);
-      const n = 7;
-      const x = Rng.fromSeed(4).normals(n * 12);
-      const got = await model.run({ crop: { data: x, dims: [n, 12] } });
-      const want = forward(spec, x, n);
-      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-      for (const [name, values] of Object.entries(want)) {
-        const t = got[name];
-        if (t === undefined) throw new Error(`missing ${name}`);
-        expect(t.dims[0]).toBe(n);
-        let maxErr = 0;
-        values.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - (t.data[i] ?? NaN)))));
-        expect(maxErr).toBeLessThan(1e-5);
+for (const thread of [true, false]) {
+  describe(`exportMlpToOnnx + OnnxModel (thread: ${thread})`, () => {
+    const opts = { thread };
+    it('matches a plain JS forward pass within 1e-5', async () => {
+      const spec = randomSpec(3);
+      const bytes = exportMlpToOnnx(spec);
+      const model = await OnnxModel.create(
+        bytes,
+        {
+          inputs: [{ name: 'crop', dims: [-1, 12] }],
+          outputs: [
+            { name: 'colour_probs', dims: [-1, 9] },
+            { name: 'shape_logits', dims: [-1, 5] },
+          ],
+        },
+        opts,
+      );
+      try {
+        expect(model.threaded).toBe(thread);
+        expect(model.inputNames).toEqual(['crop']);
+        expect(model.outputNames).toEqual(mlpOutputNames(spec));
+        expect(model.outputNames).toEqual(['colour_logits', 'colour_probs', 'shape_logits', 'background_logits', 'background_probs']);
+        const n = 7;
+        const x = Rng.fromSeed(4).normals(n * 12);
+        const got = await model.run({ crop: { data: x, dims: [n, 12] } });
+        const want = forward(spec, x, n);
+        expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+        for (const [name, values] of Object.entries(want)) {
+          const t = got[name];
+          if (t === undefined) throw new Error(`missing ${name}`);
+          expect(t.dims[0]).toBe(n);
+          let maxErr = 0;
+          values.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - (t.data[i] ?? NaN)))));
+          expect(maxErr).toBeLessThan(1e-5);
+        }
+        // A batch of one gives the same rows.
+        const one = await model.run({ crop: { data: x.slice(0, 12), dims: [1, 12] } });
+        expect(one.colour_probs?.data.slice(0, 9)).toEqual(got.colour_probs?.data.slice(0, 9));
+      } finally {
+        await model.close();
       }
-      // A batch of one gives the same rows.
-      const one = await model.run({ crop: { data: x.slice(0, 12), dims: [1, 12] } });
-      expect(one.colour_probs?.data.slice(0, 9)).toEqual(got.colour_probs?.data.slice(0, 9));
-    } finally {
+    });
+
+    it('loads from a file path and closes idempotently; runs after close fail with INFERENCE_FAILED', async () => {
+      const file = join(dir, `m-${thread}.onnx`);
+      writeFileSync(file, exportMlpToOnnx(randomSpec(5)));
+      const model = await OnnxModel.create(file, undefined, opts);
+      expect(model.signature.inputs).toEqual([{ name: 'crop', dims: [-1, 12] }]);
+      await Promise.all([model.close(), model.close()]);
       await model.close();
-    }
-  });
+      expect(model.status).toBe('CLOSED');
+      await expectCode(model.run({ crop: { data: new Float32Array(12), dims: [1, 12] } }), 'INFERENCE_FAILED');
+    });
 
-  it('loads from a file path and closes idempotently; runs after close fail with INFERENCE_FAILED', async () => {
-    const file = join(dir, 'm.onnx');
-    writeFileSync(file, exportMlpToOnnx(randomSpec(5)));
-    const model = await OnnxModel.create(file);
-    expect(model.signature.inputs).toEqual([{ name: 'crop', dims: [-1, 12] }]);
-    await Promise.all([model.close(), model.close()]);
-    await model.close();
-    expect(model.status).toBe('CLOSED');
-    await expectCode(model.run({ crop: { data: new Float32Array(12), dims: [1, 12] } }), 'INFERENCE_FAILED');
-  });
+    it('rejects corrupt bytes, missing files and wrong signatures with MODEL_INVALID', async () => {
+      const bytes = exportMlpToOnnx(randomSpec(6));
+      const corrupt = bytes.slice(0, Math.floor(bytes.length / 2));
+      corrupt.fill(0x7f, 10, 60);
+      await expectCode(OnnxModel.create(corrupt, undefined, opts), 'MODEL_INVALID');
+      await expectCode(OnnxModel.create(new Uint8Array([1, 2, 3, 4, 5]), undefined, opts), 'MODEL_INVALID');
+      await expectCode(OnnxModel.create(join(dir, 'nope.onnx'), undefined, opts), 'MODEL_INVALID');
+      const wrongDims = { inputs: [{ name: 'crop', dims: [-1, 13] }], outputs: [] };
+      await expectCode(OnnxModel.create(bytes, wrongDims, opts), 'MODEL_INVALID');
+      const wrongName = { inputs: [{ name: 'image', dims: [-1, 12] }], outputs: [] };
+      await expectCode(OnnxModel.create(bytes, wrongName, opts), 'MODEL_INVALID');
+      const missingOutput = { inputs: [{ name: 'crop', dims: [-1, 12] }], outputs: [{ name: 'shape_probs', dims: [-1, 5] }] };
+      await expectCode(OnnxModel.create(bytes, missingOutput, opts), 'MODEL_INVALID');
+    });
 
-  it('rejects corrupt bytes, missing files and wrong signatures with MODEL_INVALID', async () => {
-    const bytes = exportMlpToOnnx(randomSpec(6));
-    const corrupt = bytes.slice(0, Math.floor(bytes.length / 2));
-    corrupt.fill(0x7f, 10, 60);
-    await expectCode(OnnxModel.create(corrupt), 'MODEL_INVALID');
-    await expectCode(OnnxModel.create(new Uint8Array([1, 2, 3, 4, 5])), 'MODEL_INVALID');
-    await expectCode(OnnxModel.create(join(dir, 'nope.onnx')), 'MODEL_INVALID');
-    const wrongDims = { inputs: [{ name: 'crop', dims: [-1, 13] }], outputs: [] };
-    await expectCode(OnnxModel.create(bytes, wrongDims), 'MODEL_INVALID');
-    const wrongName = { inputs: [{ name: 'image', dims: [-1, 12] }], outputs: [] };
-    await expectCode(OnnxModel.create(bytes, wrongName), 'MODEL_INVALID');
-    const missingOutput = { inputs: [{ name: 'crop', dims: [-1, 12] }], outputs: [{ name: 'shape_probs', dims: [-1, 5] }] };
-    await expectCode(OnnxModel.create(bytes, missingOutput), 'MODEL_INVALID');
+    it('rejects malformed feeds with INVALID_ARGUMENT and bad specs at export', async () => {
+      const spec = randomSpec(7);
+      const model = await OnnxModel.create(exportMlpToOnnx(spec), undefined, opts);
+      try {
+        await expectCode(model.run({ crop: { data: new Float32Array(11), dims: [1, 12] } }), 'INVALID_ARGUMENT');
+        await expectCode(model.run({ crop: { data: new Float32Array(13), dims: [1, 13] } }), 'INVALID_ARGUMENT');
+        await expectCode(model.run({}), 'INVALID_ARGUMENT');
+      } finally {
+        await model.close();
+      }
+      const [first] = spec.trunk;
+      if (first === undefined) throw new Error('no trunk');
+      expect(() => exportMlpToOnnx({ ...spec, trunk: [{ ...first, bias: new Float32Array(3) }] })).toThrow(/bias/);
+      expect(() => exportMlpToOnnx({ ...spec, heads: [] })).toThrow(/head/);
+      expect(() => exportMlpToOnnx({ ...spec, input: { name: 'crop', size: 11 } })).toThrow(/expects/);
+    });
   });
+}
 
-  it('rejects malformed feeds with INVALID_ARGUMENT and bad specs at export', async () => {
-    const spec = randomSpec(7);
-    const model = await OnnxModel.create(exportMlpToOnnx(spec));
-    try {
-      await expectCode(model.run({ crop: { data: new Float32Array(11), dims: [1, 12] } }), 'INVALID_ARGUMENT');
-      await expectCode(model.run({ crop: { data: new Float32Array(13), dims: [1, 13] } }), 'INVALID_ARGUMENT');
-      await expectCode(model.run({}), 'INVALID_ARGUMENT');
-    } finally {
-      await model.close();
-    }
-    const [first] = spec.trunk;
-    if (first === undefined) throw new Error('no trunk');
-    expect(() => exportMlpToOnnx({ ...spec, trunk: [{ ...first, bias: new Float32Array(3) }] })).toThrow(/bias/);
-    expect(() => exportMlpToOnnx({ ...spec, heads: [] })).toThrow(/head/);
-    expect(() => exportMlpToOnnx({ ...spec, input: { name: 'crop', size: 11 } })).toThrow(/expects/);
-  });
-
+describe('exportMlpToOnnx', () => {
   it('reads back what it wrote (weights, heads, metadata)', () => {
     const spec = randomSpec(8);
     const back = readMlpFromOnnx(exportMlpToOnnx(spec));
