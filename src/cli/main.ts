@@ -1,6 +1,7 @@
 /** The `vr-grpo` command line: commander wiring and error reporting only; each command lives in commands/. */
 import { Command, CommanderError } from 'commander';
 import { isVrGrpoError } from '../errors/index.js';
+import { registerCheckGenerator } from './commands/check-generator.js';
 import { registerEvalJudge } from './commands/eval-judge.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerJudge } from './commands/judge.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTrainJudge(program);
   registerServeReward(program);
   registerServeGenerator(program);
+  registerCheckGenerator(program);
   registerJudge(program);
   registerEvalJudge(program);
   registerRm(program);

@@ -37,6 +37,6 @@ export const CHECKPOINT_STATE = 'coordinator.json';
 export const CHECKPOINT_POLICY = 'policy';
 
 /** A sampled group's file of a step: `videos/step-NNNNNN/<videoId><suffix>` (`.mp4`, `.frames.png`). */
-export function stepVideoFile(step: number, videoId: string, suffix: '.mp4' | '.frames.png'): string {
+export function stepVideoFile(step: number, videoId: string, suffix: '.mp4' | '.judge.mp4' | '.frames.png'): string {
   return join(RUN_LAYOUT.videos, stepFolder(step), `${videoId}${suffix}`);
 }

@@ -89,6 +89,24 @@ export const generatorSchema = strict({
     /** ws://host:port of the worker; null = the in-process policy. `train --generator URL` overrides it. */
     url: str().nullable().default(null),
     /**
+     * Several workers serving one policy (instead of `url`): each step's prompts are split across them, and every
+     * worker applies the same update (its own share by handle, the others' replayed), checked by policy digest.
+     */
+    urls: z.array(str()).max(64).default([]),
+    /**
+     * How the workers' videos reach the reward servers: `inline` (raw frames through the coordinator) or `reference`
+     * (the worker writes MP4s under its artifact root, a volume the reward servers read too; only URIs travel).
+     */
+    delivery: oneOf(['inline', 'reference'] as const).default('inline'),
+    /** With `reference`: also a judge-ready copy per video (frames sampled uniformly, shrunk); null = none. */
+    judgeCopy: strict({
+      frameCount: int({ min: 1, max: 256 }),
+      width: int({ min: 8, max: 4096 }).multipleOf(2, { error: 'expected an even width' }),
+      height: int({ min: 8, max: 4096 }).multipleOf(2, { error: 'expected an even height' }),
+    })
+      .nullable()
+      .default(null),
+    /**
      * The worker lost during a step (killed mid-rollout, connection dropped): `retry` reconnects (the worker must come
      * back with the same policy: start it with --state-dir) and redoes the step; `fail` stops the run with the error.
      */

@@ -13,7 +13,7 @@ import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { TrainableGenerator } from '../generator/index.js';
-import { assertRawVideo, type RawVideo } from '../media/index.js';
+import { assertRawVideo, framesOf, type RawVideo } from '../media/index.js';
 import type { AnchorPass } from '../metrics/drift/index.js';
 import { FilePromptSampler, WorldPromptSampler, readPromptFile } from './prompt-sampler.js';
 import { collectGroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
@@ -99,7 +99,7 @@ export async function buildAnchorSet(generator: TrainableGenerator, options: Anc
       latent: v.latent === null ? null : Array.from(v.latent),
     })),
   };
-  return { manifest: parseManifest(manifest, 'generated anchor set'), videos: result.videos.map((v) => v.video) };
+  return { manifest: parseManifest(manifest, 'generated anchor set'), videos: result.videos.map((v) => framesOf(v.video, 'an anchor set')) };
 }
 
 function parseManifest(value: unknown, where: string): AnchorManifest {

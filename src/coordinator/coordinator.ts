@@ -5,16 +5,25 @@
  * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../common/rng.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import { encodeFrameStrip, stripFrames, type FrameStripRecord } from '../dashboard/frame-strip.js';
 import { VrGrpoError, isVrGrpoError } from '../errors/index.js';
-import { readAdapterState, type AdapterState, type GenerateResult, type GoldSummary, type TrainableGenerator, type UpdateStats } from '../generator/index.js';
+import {
+  readAdapterState,
+  type AdapterState,
+  type GeneratedVideo,
+  type GenerateResult,
+  type GoldSummary,
+  type TrainableGenerator,
+  type UpdateStats,
+} from '../generator/index.js';
 import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
-import type { Media } from '../media/index.js';
+import { isVideoFile, type Media, type VideoHandle } from '../media/index.js';
 import type { StepRecord } from '../metrics/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
 import { goldScores, type GoldReport, type GoldScores } from '../world/index.js';
@@ -153,6 +162,19 @@ interface CoordinatorCheckpoint {
   readonly heldOutBefore: GoldSummary | null;
   /** The step monitor's state (absent in checkpoints written without a monitor). */
   readonly monitor?: unknown;
+  /**
+   * The generator's state at this step, when it keeps one (remote workers): the reference its `saveState` returned
+   * (null when it cannot save), its update count and policy digest. Resume restores it, or refuses a generator that
+   * serves another policy. Absent in checkpoints of in-process generators (their adapters are in the folder).
+   */
+  readonly generator?: CheckpointedGenerator | null;
+}
+
+/** What a checkpoint records of a generator that keeps its own state. */
+interface CheckpointedGenerator {
+  readonly ref: string | null;
+  readonly policyUpdates: number | null;
+  readonly policyDigest: string | null;
 }
 
 interface Rollout {
@@ -175,6 +197,66 @@ interface StepCore {
 
 const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
 const finite = (xs: readonly number[]): number[] => xs.filter(Number.isFinite);
+
+/**
+ * The generator's state for a checkpoint at `step`: saved (`step-000120`) when it can save, else its update count;
+ * null for a generator that keeps no state of its own (in-process: the adapters go into the checkpoint folder).
+ */
+async function checkpointGenerator(generator: TrainableGenerator, step: number): Promise<CheckpointedGenerator | null> {
+  if (generator.saveState !== undefined) {
+    try {
+      const saved = await generator.saveState(`step-${String(step).padStart(6, '0')}`);
+      return { ref: saved.ref, policyUpdates: saved.policyUpdates, policyDigest: saved.policyDigest };
+    } catch (error) {
+      if (!isVrGrpoError(error, 'NOT_SUPPORTED')) throw error;
+    }
+  }
+  if (generator.policyUpdates === undefined) return null;
+  const digest =
+    generator.policyDigest === undefined
+      ? null
+      : await generator.policyDigest().catch((error: unknown) => {
+          if (isVrGrpoError(error, 'NOT_SUPPORTED')) return null;
+          throw error;
+        });
+  return { ref: null, policyUpdates: generator.policyUpdates(), policyDigest: digest };
+}
+
+/**
+ * On resume: puts the generator back to the checkpoint's state (restore by reference, digest checked), or — when it
+ * cannot restore — refuses one whose update count differs from the checkpoint's (GENERATOR_STATE_LOST): a worker ahead
+ * of the checkpoint would silently train on from a policy the run's other state does not belong to.
+ */
+async function restoreGenerator(generator: TrainableGenerator, saved: CheckpointedGenerator, step: number, run: RunDir): Promise<void> {
+  if (saved.ref !== null && generator.restoreState !== undefined) {
+    const restored = await generator.restoreState(saved.ref);
+    if (saved.policyDigest !== null && restored.policyDigest !== null && restored.policyDigest !== saved.policyDigest) {
+      throw new VrGrpoError(
+        'GENERATOR_STATE_LOST',
+        `the generator restored from ${saved.ref} serves another policy than the checkpoint of step ${step} recorded`,
+        {
+          details: { step, ref: saved.ref, expected: saved.policyDigest, got: restored.policyDigest },
+        },
+      );
+    }
+    run.event('generator_restored', { step, ref: saved.ref, policyUpdates: restored.policyUpdates, policyDigest: restored.policyDigest });
+    return;
+  }
+  const now = generator.policyUpdates?.() ?? null;
+  if (saved.policyUpdates !== null && now !== saved.policyUpdates) {
+    throw new VrGrpoError(
+      'GENERATOR_STATE_LOST',
+      `the generator serves a policy after ${String(now)} update(s), the checkpoint of step ${step} after ${saved.policyUpdates}, and it cannot restore that state` +
+        (saved.ref === null ? ' (it saved none: start workers with --state-dir)' : ''),
+      { details: { step, expected: saved.policyUpdates, got: now, ref: saved.ref } },
+    );
+  }
+}
+
+/** Frames of the video the judge saw (a reference's judge copy when it has one): what verdicts' frame indices count. */
+function judgedFrameCount(video: VideoHandle): number {
+  return isVideoFile(video) ? (video.judge?.frameCount ?? video.frameCount) : video.frameCount;
+}
 
 export class Coordinator {
   private state: CoordinatorState = 'ready';
@@ -209,6 +291,7 @@ export class Coordinator {
       c.training.promptFile === null
         ? new WorldPromptSampler(c.world, seed, saved?.sampler)
         : new FilePromptSampler(readPromptFile(c.training.promptFile), seed, saved?.sampler);
+    if (saved?.generator != null) await restoreGenerator(options.generator, saved.generator, saved.step, run);
     return new Coordinator(options, run, sampler, saved);
   }
 
@@ -250,13 +333,15 @@ export class Coordinator {
     return this.state === 'stopping';
   }
 
-  private checkpoint(step: number): void {
+  private async checkpoint(step: number): Promise<void> {
+    const generator = await this.withGeneratorRetry(step, 'checkpoint', () => checkpointGenerator(this.o.generator, step));
     const state: CoordinatorCheckpoint = {
       step,
       sampler: this.sampler.state(),
       tracker: this.tracker?.state() ?? null,
       heldOutBefore: this.heldOutBefore,
       ...(this.o.monitor === undefined ? {} : { monitor: this.o.monitor.checkpointState() }),
+      ...(generator === null ? {} : { generator }),
     };
     const policy = this.o.policyCheckpoints;
     const dir = this.run.writeCheckpoint(step, state, policy == null ? undefined : (d) => policy.save(d, step));
@@ -265,6 +350,27 @@ export class Coordinator {
 
   private evaluate(): GoldSummary | null {
     return this.gold.heldOut();
+  }
+
+  /**
+   * A generator call outside a step (the checkpoint's save), retried like a step by `generator.worker.onFailure`: a
+   * worker lost during it (GENERATOR_UNAVAILABLE) is recovered and the call made again.
+   */
+  private async withGeneratorRetry<T>(step: number, call: string, run: () => Promise<T>): Promise<T> {
+    const w = this.o.config.generator.worker;
+    const recover = this.o.generator.recover?.bind(this.o.generator);
+    const maxAttempts = w.onFailure === 'retry' && recover !== undefined ? w.maxAttempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!isVrGrpoError(e, 'GENERATOR_UNAVAILABLE') || recover === undefined || attempt >= maxAttempts) throw e;
+        this.run.event('generator_retry', { step, attempt, maxAttempts, code: e.code, message: e.message, call });
+        this.o.log.warn({ step, attempt, call, err: e.message }, 'generator lost during a call: reconnecting, then calling again');
+        await recover();
+        this.run.event('generator_recovered', { step, attempt });
+      }
+    }
   }
 
   /** The prompts of a step: drawn once, so a retried step (or a discarded prefetch) uses the same ones. */
@@ -281,10 +387,13 @@ export class Coordinator {
     const c = this.o.config;
     const prompts = this.promptsOf(step);
     const t0 = performance.now();
+    const w = c.generator.worker;
     const result = await this.o.generator.generate({
       prompts: prompts.map((p) => p.text),
       groupSize: c.training.groupSize,
       seed: streamSeed(c.seed, 'rollout', step),
+      // By reference the worker writes the videos under the shared artifact root and only their URIs come back.
+      ...(w.delivery === 'reference' ? { delivery: { mode: 'reference', judgeCopy: w.judgeCopy } } : {}),
     });
     return { step, prompts, result, generateMs: performance.now() - t0 };
   }
@@ -326,7 +435,7 @@ export class Coordinator {
     const c = this.o.config;
     let next: Promise<Rollout> | null = null;
     try {
-      const current = await (prefetched ?? this.rollout(step));
+      let current = await (prefetched ?? this.rollout(step));
       const tJudge = performance.now();
       const judging = Promise.all(
         current.prompts.map((p, g) => {
@@ -348,6 +457,8 @@ export class Coordinator {
       }
       const groups = await judging;
       const judgeMs = performance.now() - tJudge;
+      // Videos held by reference are released with the update: the sampled group's files are kept first.
+      current = await this.keepSampledGroup(step, current);
       const tUpdate = performance.now();
       const advantages = this.advantages(current, groups);
       const flat = advantages.advantages.flat();
@@ -449,8 +560,9 @@ export class Coordinator {
         if (c.training.videosEvery > 0 && step % c.training.videosEvery === 0 && this.o.media !== undefined) {
           mkdirSync(join(this.run.path, RUN_LAYOUT.videos, stepFolder(step)), { recursive: true });
           const members = current.result.videos.filter((x) => x.promptIndex === 0);
-          for (const v of members) await this.o.media.encodeMp4(v.video, this.run.file(stepVideoFile(step, v.id, '.mp4')));
-          const thumbnails = this.writeThumbnails(step, members, groups[0]);
+          // By reference, keepSampledGroup already copied the files here; frames are encoded.
+          for (const v of members) if (!isVideoFile(v.video)) await this.o.media.encodeMp4(v.video, this.run.file(stepVideoFile(step, v.id, '.mp4')));
+          const thumbnails = await this.writeThumbnails(step, members, groups[0], this.o.media);
           this.o.onSampledGroup?.(this.sampledGroup(step, current, groups[0], advantages.advantages[0] ?? [], judged[0] ?? null, thumbnails));
         }
         if (step === total) {
@@ -460,7 +572,7 @@ export class Coordinator {
         this.run.appendStep(metrics);
         this.o.onStep?.(metrics);
         const stopping = this.stopRequested();
-        if (step % c.training.checkpointEvery === 0 || step === total || stopping) this.checkpoint(step);
+        if (step % c.training.checkpointEvery === 0 || step === total || stopping) await this.checkpoint(step);
         if (stopping) {
           this.run.event('stopped', { step });
           step += 1;
@@ -504,11 +616,45 @@ export class Coordinator {
   }
 
   /**
+   * On a step whose sampled group (prompt 0) is shown and whose videos are held by reference: copies its MP4s (and
+   * judge copies) into the run folder before the update releases the worker's files, and returns the rollout with
+   * those videos pointing at the copies. Nothing is decoded; other groups are never fetched.
+   */
+  private async keepSampledGroup(step: number, current: Rollout): Promise<Rollout> {
+    const every = this.o.config.training.videosEvery;
+    if (every <= 0 || step % every !== 0 || this.o.media === undefined) return current;
+    if (!current.result.videos.some((v) => v.promptIndex === 0 && isVideoFile(v.video))) return current;
+    mkdirSync(join(this.run.path, RUN_LAYOUT.videos, stepFolder(step)), { recursive: true });
+    const videos: GeneratedVideo[] = [];
+    for (const v of current.result.videos) {
+      if (v.promptIndex !== 0 || !isVideoFile(v.video)) {
+        videos.push(v);
+        continue;
+      }
+      const target = this.run.file(stepVideoFile(step, v.id, '.mp4'));
+      await copyFile(fileURLToPath(v.video.uri), target);
+      let judge = v.video.judge;
+      if (judge !== null) {
+        const judgeTarget = this.run.file(stepVideoFile(step, v.id, '.judge.mp4'));
+        await copyFile(fileURLToPath(judge.uri), judgeTarget);
+        judge = { ...judge, uri: pathToFileURL(judgeTarget).href };
+      }
+      videos.push({ ...v, video: { ...v.video, uri: pathToFileURL(target).href, judge } });
+    }
+    return { ...current, result: { ...current.result, videos } };
+  }
+
+  /**
    * Writes, beside the sampled group's MP4s, one PNG strip per video of the frames any of the group's verdicts viewed
    * (`v3.frames.png`); per video its record, or null when nothing was viewed. Pairwise verdicts view (first, second),
    * pointwise ones every video in group order.
    */
-  private writeThumbnails(step: number, members: readonly GenerateResult['videos'][number][], group: GroupRewards | undefined): (FrameStripRecord | null)[] {
+  private async writeThumbnails(
+    step: number,
+    members: readonly GenerateResult['videos'][number][],
+    group: GroupRewards | undefined,
+    media: Media,
+  ): Promise<(FrameStripRecord | null)[]> {
     const viewed = members.map(() => new Set<number>());
     const add = (i: number, frames: readonly number[] | undefined): void => {
       for (const f of frames ?? []) viewed[i]?.add(f);
@@ -519,14 +665,25 @@ export class Coordinator {
       add(j.second, j.verdict.framesViewed[1]);
     }
     for (const v of group?.verdicts ?? []) if (!paired.has(v) && v.mode === 'pointwise') v.framesViewed.forEach((frames, i) => add(i, frames));
-    return members.map((m, i) => {
-      const frames = stripFrames(viewed[i] ?? [], m.video.frameCount);
-      if (frames.length === 0) return null;
-      const strip = encodeFrameStrip(m.video, frames);
+    const records: (FrameStripRecord | null)[] = [];
+    for (const [i, m] of members.entries()) {
+      const frames = stripFrames(viewed[i] ?? [], judgedFrameCount(m.video));
+      if (frames.length === 0) {
+        records.push(null);
+        continue;
+      }
+      // By reference, only the viewed frames of the file the judge saw (its judge copy when there is one) are decoded.
+      const strip = isVideoFile(m.video)
+        ? encodeFrameStrip(
+            await media.decode(fileURLToPath(m.video.judge?.uri ?? m.video.uri), { indices: frames }),
+            frames.map((_, k) => k),
+          )
+        : encodeFrameStrip(m.video, frames);
       const src = stepVideoFile(step, m.id, '.frames.png');
       writeFileSync(join(this.run.path, src), strip.png);
-      return { src, frames, tileWidth: strip.tileWidth, tileHeight: strip.tileHeight };
-    });
+      records.push({ src, frames, tileWidth: strip.tileWidth, tileHeight: strip.tileHeight });
+    }
+    return records;
   }
 
   private sampledGroup(
@@ -556,7 +713,7 @@ export class Coordinator {
         },
         advantage: adv[i] ?? null,
         goldAccuracy: judged?.reports[i]?.accuracy ?? null,
-        frameCount: v.video.frameCount,
+        frameCount: judgedFrameCount(v.video),
         gold: judged?.gold[i] ?? null,
         thumbnails: thumbnails[i] ?? null,
       })),

@@ -5,6 +5,7 @@
  */
 import type { JudgeClient } from './reward-collector.js';
 import { RawFrameSource } from '../judge/frame-source.js';
+import { framesOf } from '../media/index.js';
 import type { JudgeService } from '../judge/judge-service.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 
@@ -15,7 +16,7 @@ export class InProcessJudge implements JudgeClient {
 
   async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
     const id = `ip${++this.seq}`;
-    const videos = request.videos.map((v, i) => new RawFrameSource(v, `${id}-v${i}`));
+    const videos = request.videos.map((v, i) => new RawFrameSource(framesOf(v, 'the in-process judge'), `${id}-v${i}`));
     const judgment = await this.service.judge({ id, prompt: request.prompt, mode: request.mode, videos, options: request.options ?? {} }, {});
     return { replica: 'in-process', attempts: 1, verdict: { type: 'verdict', id, ...judgment } };
   }

@@ -20,7 +20,7 @@ import {
   type ComparisonOutcome,
   type ComparisonPlan,
 } from '../grpo/index.js';
-import type { RawVideo } from '../media/index.js';
+import type { VideoHandle } from '../media/index.js';
 import type { JudgeOptions, PairwiseDimension, VerdictAnswer, VerdictMessage } from '../protocol/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 
@@ -113,7 +113,7 @@ const DIM_OF: Readonly<Record<'TA' | 'MQ' | 'VQ' | 'overall', PairwiseDimension>
 export async function collectGroupRewards(
   client: JudgeClient,
   prompt: string,
-  videos: readonly RawVideo[],
+  videos: readonly VideoHandle[],
   settings: RewardSettings,
   rng: Rng,
 ): Promise<GroupRewards> {
@@ -141,7 +141,7 @@ export async function collectGroupRewards(
 async function collectOnce(
   client: JudgeClient,
   prompt: string,
-  videos: readonly RawVideo[],
+  videos: readonly VideoHandle[],
   settings: RewardSettings,
   rng: Rng,
 ): Promise<Omit<GroupRewards, 'versionRejudges'>> {

@@ -4,12 +4,21 @@ import { join, resolve } from 'node:path';
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Config } from '../config/index.js';
 import { VrGrpoError } from '../errors/index.js';
-import type { Media } from '../media/index.js';
+import type { Media, RawVideo } from '../media/index.js';
 import { decodeLatent, latentDimOf, renderScene } from '../world/index.js';
 import { loadCheckpoint, policyFromCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { FlowGrpoTrainer, type FlowGrpoOptions, type UpdateStats } from './flow-grpo-trainer.js';
 import type { FlowPolicy } from './flow-policy.js';
-import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from './generator.js';
+import {
+  orderedUpdateEntries,
+  type GenerateRequest,
+  type GenerateResult,
+  type GeneratedVideo,
+  type ReplayedRollout,
+  type RolloutAdvantages,
+  type TrainableGenerator,
+} from './generator.js';
+import { policyDigest } from './policy-digest.js';
 import { concatBatches, type TrajectoryBatch } from './trajectory.js';
 import type { AdamState } from '../tensor/index.js';
 import { sampleLatents, type SamplerOptions } from './sampler.js';
@@ -122,7 +131,7 @@ export class EmbeddedGenerator implements TrainableGenerator {
     }
   }
 
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
+  async generate(request: GenerateRequest): Promise<GenerateResult<RawVideo>> {
     if (this.closed) throw new VrGrpoError('CLOSED', 'generator is closed');
     const { prompts, groupSize } = request;
     if (prompts.length === 0) throw new VrGrpoError('INVALID_ARGUMENT', 'no prompts');
@@ -131,24 +140,12 @@ export class EmbeddedGenerator implements TrainableGenerator {
       throw new VrGrpoError('INVALID_ARGUMENT', 'mp4Dir was given but the generator has no media adapter');
     }
     const world = this.config.world;
-    const dim = this.policy.architecture.textFeatures;
     const n = prompts.length * groupSize;
     const t0 = performance.now();
-    const features = new Float32Array(n * dim);
-    const groups: number[] = [];
-    prompts.forEach((p, i) => {
-      const f = textFeatures(p, dim);
-      for (let m = 0; m < groupSize; m++) {
-        features.set(f, (i * groupSize + m) * dim);
-        groups.push(i);
-      }
-    });
-    const options: SamplerOptions = { ...samplerOptionsFrom(this.config), ...request.sampler };
-    const rng = Rng.fromSeed(deriveSeed(request.seed, 0x5a3e));
-    const { latents, trajectory } = sampleLatents(this.policy, { textFeatures: features, groups }, rng, options, request.reference !== true);
+    const { latents, trajectory } = this.#sample(request);
     const t1 = performance.now();
     const L = this.policy.architecture.latentDim;
-    const videos: GeneratedVideo[] = [];
+    const videos: GeneratedVideo<RawVideo>[] = [];
     for (let i = 0; i < n; i++) {
       const latent = latents.slice(i * L, (i + 1) * L);
       const scene = decodeLatent(latent, world.width, world.height);
@@ -185,6 +182,42 @@ export class EmbeddedGenerator implements TrainableGenerator {
     return { rolloutId, videos: out, trajectory, timing: { sampleMs: t1 - t0, renderMs: t2 - t1, encodeMs: t3 - t2 } };
   }
 
+  /**
+   * The SDE sampling of a request: latents and trajectories, all randomness from `request.seed` — the same request on
+   * the same policy gives the same numbers, which is what a replay relies on.
+   */
+  #sample(request: Pick<GenerateRequest, 'prompts' | 'groupSize' | 'seed' | 'sampler' | 'reference'>): { latents: Float32Array; trajectory: TrajectoryBatch } {
+    const { prompts, groupSize } = request;
+    const dim = this.policy.architecture.textFeatures;
+    const features = new Float32Array(prompts.length * groupSize * dim);
+    const groups: number[] = [];
+    prompts.forEach((p, i) => {
+      const f = textFeatures(p, dim);
+      for (let m = 0; m < groupSize; m++) {
+        features.set(f, (i * groupSize + m) * dim);
+        groups.push(i);
+      }
+    });
+    const options: SamplerOptions = { ...samplerOptionsFrom(this.config), ...request.sampler };
+    const rng = Rng.fromSeed(deriveSeed(request.seed, 0x5a3e));
+    return sampleLatents(this.policy, { textFeatures: features, groups }, rng, options, request.reference !== true);
+  }
+
+  /** Digest of the adapters (see ./policy-digest.ts). */
+  policyDigest(): Promise<string> {
+    return Promise.resolve(policyDigest(this.policy.parameters('lora')));
+  }
+
+  /**
+   * Puts restored adapters and optimizer state in place and releases every outstanding rollout (sampled by another
+   * policy). The caller checked that the state is sound (src/generator/worker-state.ts).
+   */
+  loadAdapterState(lora: ReadonlyMap<string, Float32Array>, optimizer: AdamState | null): void {
+    if (this.trainer === null) this.policy.setParameters(lora);
+    else this.trainer.load(lora, optimizer);
+    this.pending.clear();
+  }
+
   /** Adam state of the trainer (for checkpoints); null when not trainable. */
   optimizerState(): AdamState | null {
     return this.trainer?.optimizerState() ?? null;
@@ -205,20 +238,34 @@ export class EmbeddedGenerator implements TrainableGenerator {
     });
   }
 
-  update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
+  readonly replays = true;
+
+  update(rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[] = []): Promise<UpdateStats> {
     if (this.trainer === null) return Promise.reject(new VrGrpoError('NOT_SUPPORTED', 'this generator was created without trainer options'));
-    const batches: TrajectoryBatch[] = [];
-    const advantages: (number | null)[] = [];
+    const held: { order?: number; batch: TrajectoryBatch | ReplayedRollout; advantages: readonly (number | null)[] }[] = [];
     for (const r of rollouts) {
       const batch = this.pending.get(r.rolloutId);
       if (batch === undefined) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `unknown or expired rollout ${r.rolloutId}`));
       if (r.advantages.length !== batch.count)
         return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `rollout ${r.rolloutId} has ${batch.count} videos, got ${r.advantages.length} advantages`));
-      batches.push(batch);
-      advantages.push(...r.advantages);
+      held.push({ ...(r.order === undefined ? {} : { order: r.order }), batch, advantages: r.advantages });
     }
-    if (batches.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
+    for (const [i, r] of replays.entries()) {
+      const count = r.prompts.length * r.groupSize;
+      if (r.prompts.length === 0 || !Number.isInteger(r.groupSize) || r.groupSize < 1 || r.advantages.length !== count) {
+        return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `replay ${i} has ${count} videos, got ${r.advantages.length} advantages`));
+      }
+    }
+    if (held.length === 0 && replays.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
+    for (const r of replays) held.push({ ...(r.order === undefined ? {} : { order: r.order }), batch: r, advantages: r.advantages });
+    const batches: TrajectoryBatch[] = [];
+    const advantages: (number | null)[] = [];
     try {
+      // Rows in the update's order; a replay is re-sampled here (same request, same policy: the same trajectories).
+      for (const entry of orderedUpdateEntries(held)) {
+        batches.push('prompts' in entry.batch ? this.#sample(entry.batch).trajectory : entry.batch);
+        advantages.push(...entry.advantages);
+      }
       const stats = this.trainer.update(concatBatches(batches), advantages);
       // Used: their trajectories are released. A refused update (UPDATE_REJECTED: the policy unchanged) keeps them,
       // so the caller may retry with other advantages or discard them.

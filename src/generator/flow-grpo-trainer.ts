@@ -88,6 +88,12 @@ export class FlowGrpoTrainer {
     return this.adam.state();
   }
 
+  /** Puts adapters and an Adam state in place (a restored checkpoint); the caller checked they fit and are finite. */
+  load(lora: ReadonlyMap<string, Float32Array>, state: AdamState | null): void {
+    this.policy.setParameters(lora);
+    if (state !== null) tf.tidy(() => this.adam.load(state));
+  }
+
   /**
    * One update from a batch and one advantage per video (NaN or null = masked out). All or nothing: UPDATE_REJECTED
    * (the adapters and the optimizer state unchanged) when any epoch's loss, gradients, new parameters or optimizer

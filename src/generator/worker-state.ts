@@ -7,14 +7,15 @@
  * A state is saved only when every number in it is finite, and checked again when read: an unreadable, inconsistent or
  * non-finite state is refused with GENERATOR_STATE_CORRUPT instead of being served.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { isVrGrpoError, VrGrpoError } from '../errors/index.js';
 import { readAdapterState, type AdapterState } from './checkpoint.js';
 import type { EmbeddedGenerator } from './embedded-generator.js';
 import type { FlowPolicy } from './flow-policy.js';
 import type { UpdateStats } from './flow-grpo-trainer.js';
-import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from './generator.js';
+import type { GenerateRequest, GenerateResult, ReplayedRollout, RolloutAdvantages, SavedGeneratorState, TrainableGenerator } from './generator.js';
+import type { RawVideo } from '../media/index.js';
 
 /** What a worker restores from its state folder: its adapter state and the policy updates applied since the base. */
 export interface WorkerPolicyState extends AdapterState {
@@ -22,6 +23,30 @@ export interface WorkerPolicyState extends AdapterState {
 }
 
 const policyDir = (stateDir: string): string => join(stateDir, 'policy');
+/** Where `save` puts named states: `<stateDir>/saved/<tag>`. */
+const savedDir = (stateDir: string): string => join(stateDir, 'saved');
+
+/**
+ * The saved-state folder `ref` names, after realpath: CHECKPOINT_NOT_FOUND when there is none, FORBIDDEN_PATH when it
+ * lies outside `<stateDir>/saved` (a reference is the worker's own, but it arrives over the wire).
+ */
+function savedStateFolder(stateDir: string, ref: string): string {
+  let real: string;
+  let root: string;
+  try {
+    root = realpathSync(savedDir(stateDir));
+    real = realpathSync(ref);
+  } catch {
+    throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no saved generator state at ${JSON.stringify(ref)}`, { details: { ref } });
+  }
+  const rel = relative(root, real);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes(sep)) {
+    throw new VrGrpoError('FORBIDDEN_PATH', `${JSON.stringify(ref)} is not a state this worker saved`, { details: { ref } });
+  }
+  if (!existsSync(join(real, 'manifest.json')))
+    throw new VrGrpoError('CHECKPOINT_NOT_FOUND', `no saved generator state at ${JSON.stringify(ref)}`, { details: { ref } });
+  return real;
+}
 
 function corrupt(dir: string, reason: string, cause?: unknown): VrGrpoError {
   return new VrGrpoError(
@@ -63,6 +88,11 @@ export function adapterStateProblem(state: Pick<AdapterState, 'lora' | 'optimize
 export function readWorkerState(stateDir: string): WorkerPolicyState | null {
   const dir = policyDir(stateDir);
   if (!existsSync(join(dir, 'manifest.json'))) return null;
+  return readPolicyState(dir);
+}
+
+/** A policy state folder (the live one or a saved one); GENERATOR_STATE_CORRUPT as for {@link readWorkerState}. */
+function readPolicyState(dir: string): WorkerPolicyState {
   let state: AdapterState;
   try {
     state = readAdapterState(dir);
@@ -109,12 +139,48 @@ export class PersistentGenerator implements TrainableGenerator {
     return this.#updates;
   }
 
-  generate(request: GenerateRequest): Promise<GenerateResult> {
+  readonly replays = true;
+
+  policyDigest(): Promise<string> {
+    return this.inner.policyDigest();
+  }
+
+  /** Writes the state (adapters, optimizer, update count) to `<stateDir>/saved/<tag>` (atomically; a tag is overwritten). */
+  async saveState(tag: string): Promise<SavedGeneratorState> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(tag))
+      throw new VrGrpoError('INVALID_ARGUMENT', `bad state tag ${JSON.stringify(tag)}`, { details: { tag } });
+    const dir = join(savedDir(this.stateDir), tag);
+    this.inner.saveAdapters(dir, { updates: this.#updates, tag });
+    return { ref: realpathSync(dir), policyUpdates: this.#updates, policyDigest: await this.policyDigest() };
+  }
+
+  /**
+   * Restores a state `saveState` wrote (also before a restart) and makes it the live one: CHECKPOINT_NOT_FOUND,
+   * FORBIDDEN_PATH, or GENERATOR_STATE_CORRUPT (unreadable, does not fit, non-finite: the current state is kept).
+   * Every outstanding rollout is released.
+   */
+  async restoreState(ref: string): Promise<SavedGeneratorState> {
+    const dir = savedStateFolder(this.stateDir, ref);
+    const state = readPolicyState(dir);
+    const lora = new Map([...this.inner.policy.parameters('lora')].map(([name, values]) => [name, values.slice()] as const));
+    const before = { lora, optimizer: this.inner.optimizerState() };
+    try {
+      this.inner.loadAdapterState(state.lora, state.optimizer);
+    } catch (error) {
+      this.inner.loadAdapterState(before.lora, before.optimizer);
+      throw corrupt(dir, isVrGrpoError(error) ? error.message : 'does not fit the policy', error);
+    }
+    this.#updates = state.updates;
+    this.inner.saveAdapters(policyDir(this.stateDir), { updates: this.#updates });
+    return { ref: dir, policyUpdates: this.#updates, policyDigest: await this.policyDigest() };
+  }
+
+  generate(request: GenerateRequest): Promise<GenerateResult<RawVideo>> {
     return this.inner.generate(request);
   }
 
-  async update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
-    const stats = await this.inner.update(rollouts);
+  async update(rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[] = []): Promise<UpdateStats> {
+    const stats = await this.inner.update(rollouts, replays);
     // The trainer refuses non-finite updates (UPDATE_REJECTED); this is the last line before the disk: a state with a
     // non-finite number is never written over a good one.
     const problem = adapterStateProblem({ lora: this.inner.policy.parameters('lora'), optimizer: this.inner.optimizerState() });

@@ -7,6 +7,7 @@
  * `TrainingJob.create` does the I/O; `close()` runs every cleanup step even when one of them fails (the failures are
  * thrown together afterwards), in the reverse order of creation.
  */
+import { VrGrpoError } from '../errors/index.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import { Coordinator, loadResumeState, type CoordinatorOptions, type RunSummary, type StepMetrics } from '../coordinator/coordinator.js';
@@ -15,7 +16,7 @@ import { startLocalRewardServers } from '../coordinator/local-reward-server.js';
 import { rewardSettingsFromConfig } from '../coordinator/reward-collector.js';
 import { RunMonitor } from '../coordinator/run-monitor.js';
 import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../generator/index.js';
-import { ReconnectingGenerator } from '../generator/remote/index.js';
+import { ReconnectingGenerator, ShardedGenerator } from '../generator/remote/index.js';
 import type { Media } from '../media/index.js';
 import { CoordinatorMetrics } from '../metrics/index.js';
 import { RewardClientPool } from '../reward-client/pool.js';
@@ -67,10 +68,23 @@ interface JobSettings {
   readonly log: Logger;
   readonly steps: number;
   readonly resume: boolean;
-  readonly generatorUrl: string | null;
+  /** Remote generator workers (one policy over all of them); empty: the in-process policy. */
+  readonly generatorUrls: readonly string[];
   readonly generatorToken: string | undefined;
   readonly judge: JudgeSource;
   readonly monitoring: MonitoringMode;
+}
+
+/** The workers a job uses: `generatorUrl` when given, else `generator.worker.url` / `urls` (not both). */
+function generatorUrlsOf(o: TrainingJobOptions): string[] {
+  const w = o.config.generator.worker;
+  if (o.generatorUrl !== undefined) return o.generatorUrl === null ? [] : [o.generatorUrl];
+  if (w.url !== null && w.urls.length > 0) {
+    throw new VrGrpoError('CONFIG_INVALID', 'generator.worker: give url (one worker) or urls (several), not both', {
+      details: { field: 'generator.worker.urls' },
+    });
+  }
+  return w.url !== null ? [w.url] : [...w.urls];
 }
 
 function compile(o: TrainingJobOptions): JobSettings {
@@ -82,7 +96,7 @@ function compile(o: TrainingJobOptions): JobSettings {
     log: o.log,
     steps: o.steps ?? o.config.training.steps,
     resume: o.resume ?? false,
-    generatorUrl: o.generatorUrl === undefined ? o.config.generator.worker.url : o.generatorUrl,
+    generatorUrls: generatorUrlsOf(o),
     generatorToken: o.generatorToken ?? process.env.VRGRPO_GENERATOR_TOKEN,
     judge,
     monitoring,
@@ -93,17 +107,41 @@ async function createGenerator(
   s: JobSettings,
   media: Media | undefined,
   teardown: Teardown,
-): Promise<{ generator: TrainableGenerator; embedded: EmbeddedGenerator | null }> {
-  if (s.generatorUrl !== null) {
-    const w = s.config.generator.worker;
-    const generator = await ReconnectingGenerator.connect(s.generatorUrl, {
-      ...(s.generatorToken === undefined ? {} : { token: s.generatorToken }),
-      timeoutMs: w.timeoutMs,
-      reconnectTimeoutMs: w.reconnectTimeoutMs,
-      log: s.log,
-    });
-    teardown.add('closing the remote generator', () => generator.close());
-    return { generator, embedded: null };
+): Promise<{ generator: TrainableGenerator; embedded: EmbeddedGenerator | null; artifactRoot: string | null }> {
+  const w = s.config.generator.worker;
+  if (s.generatorUrls.length > 0) {
+    const workers: ReconnectingGenerator[] = [];
+    teardown.add('closing the remote generators', () => Promise.all(workers.map((g) => g.close())).then(() => undefined));
+    for (const url of s.generatorUrls) {
+      workers.push(
+        await ReconnectingGenerator.connect(url, {
+          ...(s.generatorToken === undefined ? {} : { token: s.generatorToken }),
+          timeoutMs: w.timeoutMs,
+          reconnectTimeoutMs: w.reconnectTimeoutMs,
+          log: s.log,
+        }),
+      );
+    }
+    const roots = [...new Set(workers.map((g) => g.artifactRoot))];
+    if (w.delivery === 'reference' && (roots.length !== 1 || roots[0] === null)) {
+      throw new VrGrpoError(
+        'CONFIG_INVALID',
+        `generator.worker.delivery is reference, but the workers announce artifact roots ${JSON.stringify(roots)}: start every worker with the same --artifact-root (a volume the reward servers read too)`,
+        { details: { field: 'generator.worker.delivery', roots } },
+      );
+    }
+    const [single] = workers;
+    const generator = single !== undefined && workers.length === 1 ? single : await ShardedGenerator.over(workers, s.generatorUrls);
+    return { generator, embedded: null, artifactRoot: w.delivery === 'reference' ? (roots[0] ?? null) : null };
+  }
+  if (w.delivery === 'reference') {
+    throw new VrGrpoError(
+      'CONFIG_INVALID',
+      'generator.worker.delivery reference needs remote workers (generator.worker.url or urls): the in-process policy hands over frames',
+      {
+        details: { field: 'generator.worker.delivery' },
+      },
+    );
   }
   const resumeState = s.resume ? loadResumeState(s.runDir) : null;
   const embedded = await EmbeddedGenerator.create({
@@ -114,16 +152,17 @@ async function createGenerator(
   });
   teardown.add('closing the generator', () => embedded.close());
   if (resumeState !== null) embedded.policy.setParameters(resumeState.lora);
-  return { generator: embedded, embedded };
+  return { generator: embedded, embedded, artifactRoot: null };
 }
 
-async function createJudge(s: JobSettings, teardown: Teardown): Promise<RewardClientPool> {
+/** The reward pool; local reward servers read the workers' artifact root when videos travel by reference. */
+async function createJudge(s: JobSettings, teardown: Teardown, artifactRoot: string | null): Promise<RewardClientPool> {
   if (s.judge.kind === 'pool') return s.judge.pool;
   const r = s.config.reward;
   let urls = r.servers;
   let token = r.token ?? process.env.VRGRPO_TOKEN;
   if (urls.length === 0) {
-    const local = await startLocalRewardServers(r.localServers, { configPath: s.config.source, artifactRoot: s.runDir, log: s.log });
+    const local = await startLocalRewardServers(r.localServers, { configPath: s.config.source, artifactRoot: artifactRoot ?? s.runDir, log: s.log });
     teardown.add('stopping the local reward servers', () => local.stop());
     urls = [...local.urls];
     token = local.token;
@@ -157,8 +196,8 @@ export class TrainingJob {
     const s = compile(options);
     const teardown = new Teardown();
     try {
-      const { generator, embedded } = await createGenerator(s, options.media, teardown);
-      const pool = await createJudge(s, teardown);
+      const { generator, embedded, artifactRoot } = await createGenerator(s, options.media, teardown);
+      const pool = await createJudge(s, teardown, artifactRoot);
       let monitoring: TrainMonitoring | null = null;
       let metrics: CoordinatorMetrics | null = null;
       if (s.monitoring.kind === 'http') {

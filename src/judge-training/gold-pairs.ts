@@ -7,7 +7,7 @@
  */
 import { Rng, deriveSeed } from '../common/rng.js';
 import type { Generator } from '../generator/index.js';
-import type { RawVideo } from '../media/index.js';
+import { framesOf, type RawVideo } from '../media/index.js';
 import type { PairwiseDimension, Preference } from '../protocol/index.js';
 import {
   PromptGenerator,
@@ -81,7 +81,13 @@ export async function buildGoldPairs(generator: Generator, o: GoldPairOptions): 
         OA: goldPreference(ga.overall, gb.overall, GOLD_TIE.OA),
       };
       if (o.decidedOverall === true && gold.OA === 0) return;
-      pairs.push({ id: `${o.split}-${o.seed}-${start + i}`, prompt: promptText(spec), a: va.video, b: vb.video, gold });
+      pairs.push({
+        id: `${o.split}-${o.seed}-${start + i}`,
+        prompt: promptText(spec),
+        a: framesOf(va.video, 'a gold pair'),
+        b: framesOf(vb.video, 'a gold pair'),
+        gold,
+      });
     });
   }
   return pairs;

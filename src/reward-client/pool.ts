@@ -6,7 +6,7 @@
  */
 import { silentLogger, type Logger } from '../common/logger.js';
 import { VrGrpoError, isVrGrpoError, type ErrorCode } from '../errors/index.js';
-import type { RawVideo } from '../media/index.js';
+import { isVideoFile, type VideoHandle } from '../media/index.js';
 import type { JudgeOptions, VerdictMessage } from '../protocol/index.js';
 import { RewardServerClient } from './client.js';
 
@@ -57,7 +57,8 @@ export type VersionChangeListener = (url: string, rmVersion: string, previous: s
 export interface PoolJudgeRequest {
   readonly prompt: string;
   readonly mode: 'pairwise' | 'pointwise';
-  readonly videos: readonly RawVideo[];
+  /** Frames (sent inline) or file references (sent as URIs the servers read under their artifact root). */
+  readonly videos: readonly VideoHandle[];
   readonly options?: JudgeOptions;
   /**
    * The comparison group (e.g. one GRPO group of one step) and the videos' ids in it: a server reuses what it perceived
@@ -325,14 +326,16 @@ export class RewardClientPool {
       try {
         // Videos and the judge request go out back to back (the socket keeps their order): no round trip per video.
         this.undelivered += 1;
-        const sent = Promise.all(request.videos.map((v, i) => client.sendInlineVideo(`${id}-v${i}`, v))).finally(() => {
+        // Videos held by reference travel as their URI (the judge copy when there is one); only frames go inline.
+        const sent = Promise.all(request.videos.map((v, i) => (isVideoFile(v) ? Promise.resolve() : client.sendInlineVideo(`${id}-v${i}`, v)))).finally(() => {
           this.undelivered -= 1;
           if (this.undelivered === 0) for (const wake of this.deliveryWaiters) wake();
         });
         const group = request.group;
-        const videos = request.videos.map((_, i) => {
+        const videos = request.videos.map((v, i) => {
           const videoId = group?.videoIds[i];
-          return videoId === undefined ? { inline: `${id}-v${i}` } : { inline: `${id}-v${i}`, id: videoId };
+          const source = isVideoFile(v) ? { uri: v.judge?.uri ?? v.uri } : { inline: `${id}-v${i}` };
+          return videoId === undefined ? source : { ...source, id: videoId };
         });
         const judged = client.judge({
           id,

@@ -4,7 +4,7 @@
  */
 import { VrGrpoError } from '../errors/index.js';
 import type { JudgeClient } from '../coordinator/reward-collector.js';
-import type { RawVideo } from '../media/index.js';
+import { framesOf, type RawVideo } from '../media/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../reward-client/pool.js';
 import type { Preference } from '../protocol/index.js';
 
@@ -28,7 +28,7 @@ export class FakeJudge implements JudgeClient {
   judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
     const call = this.calls++;
     if (this.fail(call, request)) return Promise.reject(new VrGrpoError('JUDGE_FAILED', 'planted failure'));
-    const scores = request.videos.map(redness);
+    const scores = request.videos.map((v) => redness(framesOf(v, 'the fake judge')));
     const [a = 0, b = 0] = scores;
     const p: Preference = a > b ? 1 : b > a ? 2 : 0;
     const norm = (x: number): number => Math.min(1, Math.max(0, (x + 255) / 510));

@@ -242,6 +242,11 @@ export class ClientConnection {
     if (this.isOpen) this.#ws.send(JSON.stringify(message));
   }
 
+  /** Sends `text` as one text message exactly as given (need not be JSON: protocol conformance checks); dropped unless open. */
+  sendText(text: string): void {
+    if (this.isOpen) this.#ws.send(text);
+  }
+
   /** Sends one binary message; dropped unless the socket is open. */
   sendBinary(data: Uint8Array): void {
     if (this.isOpen) this.#ws.send(data, { binary: true });

@@ -563,13 +563,10 @@ describe('deploy/k8s/overlays/cluster-gpu', () => {
       expect(Number(url.port)).toBe(headlessPort?.port);
       expect(portNumber(worker, headlessPort?.targetPort)).toBe(Number(flag(worker, '--port')));
     }
-    expect(raw.generator.worker.delivery).toBe('reference');
-    // TODO(schema): generator.worker.urls and generator.worker.delivery are planned keys that src/config/schema.ts does
-    // not have yet, so the loader refuses them. They are checked by hand above and removed here; once the schema has
-    // them, validate train.yaml with the loader as it is (drop these two deletes) and check the resolved values.
-    delete raw.generator.worker.urls;
-    delete raw.generator.worker.delivery;
     const config = loadConfig(JSON.stringify(raw), '/config/train.yaml');
+    // The loader keeps what the manifest says: the workers by their pods' names, videos by reference.
+    expect(config.generator.worker.urls).toEqual(urls);
+    expect(config.generator.worker.delivery).toBe('reference');
     // A rollout of promptsPerStep × groupSize real clips takes minutes: far above the 5-minute default.
     expect(config.generator.worker.timeoutMs).toBeGreaterThanOrEqual(30 * 60_000);
     expect(config.generator.worker.onFailure).toBe('retry');

@@ -2,6 +2,7 @@
  * `vr-grpo serve-generator` as a real child process: ready line, a rollout and an update through it, SIGTERM → exit 0;
  * pings on another connection answered while a long rollout runs (the generator has a thread of its own).
  */
+import { framesOf } from '../../src/media/index.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/index.js';
@@ -31,7 +32,7 @@ describe('vr-grpo serve-generator', () => {
     expect([remote.name, remote.trainable]).toEqual(['remote:embedded', true]);
     const result = await remote.generate({ prompts: ['a red circle moving left fast on a navy background'], groupSize: 2, seed: 7 });
     expect(result.videos.map((v) => v.video.frameCount)).toEqual([48, 48]);
-    expect(result.videos.every((v) => v.video.data.length === 64 * 64 * 3 * 48 && v.latent !== null)).toBe(true);
+    expect(result.videos.every((v) => framesOf(v.video, 'the test').data.length === 64 * 64 * 3 * 48 && v.latent !== null)).toBe(true);
     const stats = await remote.update([{ rolloutId: result.rolloutId, advantages: [1, -1] }]);
     expect(stats.videos).toBe(2);
     expect(stats.onPolicyMaxRatioDeviation).toBeLessThan(1e-4);
@@ -55,7 +56,7 @@ describe('vr-grpo serve-generator', () => {
     const prompts = Array.from({ length: 8 }, (_, i) => `a red circle moving left fast on a navy background ${i}`);
     const started = performance.now();
     let done = false;
-    const rollout = busy.generate({ prompts, groupSize: 16, seed: 3, sampler: { steps: 40 } }).finally(() => {
+    const rollout = busy.generate({ prompts, groupSize: 16, seed: 3, sampler: { steps: 80 } }).finally(() => {
       done = true;
     });
     const pings: number[] = [];
@@ -68,9 +69,9 @@ describe('vr-grpo serve-generator', () => {
     expect(result.videos).toHaveLength(128);
     // Precondition, not a speed target: the rollout must outlast the stall bound, or a generator on the main thread
     // (--no-thread: measured 21.5 s for a ping during a 1024-video rollout) could pass.
-    expect(rolloutMs, 'the rollout must be long enough to prove anything').toBeGreaterThan(1_500);
+    expect(rolloutMs, 'the rollout must be long enough to prove anything').toBeGreaterThan(3_000);
     expect(pings.length).toBeGreaterThan(5);
     // A stall bound, not a latency target (the measured figures are in docs/perf.md "Event loop under load").
-    expect(Math.max(...pings), `ping round trips (ms) during a ${Math.round(rolloutMs)} ms rollout`).toBeLessThan(1_000);
+    expect(Math.max(...pings), `ping round trips (ms) during a ${Math.round(rolloutMs)} ms rollout`).toBeLessThan(1_500);
   });
 });

@@ -3,6 +3,8 @@
  * purpose): version mismatch, a silent worker, broken video framing, unknown error codes, non-finite statistics, and a
  * worker whose generator is not trainable.
  */
+import { GENERATOR_PROTOCOL_VERSION } from '../../src/protocol/generator-messages.js';
+import { framesOf } from '../../src/media/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { isVrGrpoError } from '../../src/errors/index.js';
@@ -43,7 +45,7 @@ async function fakeWorker(hello: Record<string, unknown> | null, script: Script 
   return `ws://127.0.0.1:${address.port}`;
 }
 
-const HELLO = { type: 'hello', protocol: 1, generator: 'fake', trainable: true };
+const HELLO = { type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION, generator: 'fake', trainable: true };
 const HEADER = { type: 'video', rolloutId: 'f1', index: 0, width: 2, height: 2, frameCount: 1, fps: 8, pixelFormat: 'rgb24' };
 const META = { id: 'p0-m0', prompt: 'x', promptIndex: 0, member: 0, latent: null };
 const TIMING = { sampleMs: 0, renderMs: 0, encodeMs: 0 };
@@ -66,8 +68,8 @@ const request: GenerateRequest = { prompts: ['x'], groupSize: 1, seed: 1 };
 
 describe('handshake', () => {
   it('a worker speaking another protocol version → PROTOCOL_MISMATCH; a silent one → GENERATOR_UNAVAILABLE (timeout)', async () => {
-    const v2 = await fakeWorker({ ...HELLO, protocol: 2 });
-    expect(codeOf(await rejectionOf(RemoteGenerator.connect(v2), 'connect to a v2 worker'))).toBe('PROTOCOL_MISMATCH');
+    const other = await fakeWorker({ ...HELLO, protocol: GENERATOR_PROTOCOL_VERSION + 1 });
+    expect(codeOf(await rejectionOf(RemoteGenerator.connect(other), 'connect to a worker of the next version'))).toBe('PROTOCOL_MISMATCH');
     const silent = await fakeWorker(null);
     const error = await rejectionOf(RemoteGenerator.connect(silent, { connectTimeoutMs: 200 }), 'connect to a silent worker');
     expect([codeOf(error), reasonOf(error)]).toEqual(['GENERATOR_UNAVAILABLE', 'timeout']);
@@ -181,7 +183,7 @@ describe('worker answers', () => {
     expect([remote.name, remote.trainable]).toEqual(['remote:plain', false]);
     const result = await remote.generate(request);
     expect(result.videos[0]?.latent).toBeNull();
-    expect(Array.from(result.videos[0]?.video.data ?? [])).toEqual(Array(12).fill(9));
+    expect(Array.from(result.videos[0] === undefined ? [] : framesOf(result.videos[0].video, 'the test').data)).toEqual(Array(12).fill(9));
     expect(codeOf(await rejectionOf(remote.update([{ rolloutId: 'p1', advantages: [1] }]), 'update on a plain generator'))).toBe('INVALID_ARGUMENT');
     await remote.discard(['p1']);
     // Asked directly, the worker refuses too.

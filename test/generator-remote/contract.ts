@@ -4,6 +4,7 @@
  * rollout-handle lifecycle (update releases, discard forgets, unknown handles are INVALID_ARGUMENT), an update that
  * moves the policy, and the optional `policyUpdates` / `recover` members where an implementation declares them.
  */
+import { framesOf } from '../../src/media/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVrGrpoError, type ErrorCode } from '../../src/errors/index.js';
 import type { TrainableGenerator } from '../../src/generator/generator.js';
@@ -56,7 +57,7 @@ export function describeGeneratorContract(label: string, setup: () => Promise<Co
       await subject.generator.discard([again.rolloutId]);
       for (const v of r.videos) {
         expect(v.video).toMatchObject({ width, height, frameCount, fps });
-        expect(v.video.data.length).toBe(width * height * 3 * frameCount);
+        expect(framesOf(v.video, 'the test').data.length).toBe(width * height * 3 * frameCount);
         expect(v.mp4Path).toBeNull();
       }
       await subject.generator.discard([r.rolloutId]);
@@ -66,7 +67,11 @@ export function describeGeneratorContract(label: string, setup: () => Promise<Co
       const a = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 5 });
       const b = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 5 });
       const c = await subject.generator.generate({ prompts: PROMPTS, groupSize: 2, seed: 6 });
-      expect(Buffer.from(a.videos[3]?.video.data ?? []).equals(Buffer.from(b.videos[3]?.video.data ?? [1]))).toBe(true);
+      expect(
+        Buffer.from(a.videos[3] === undefined ? [] : framesOf(a.videos[3].video, 'the test').data).equals(
+          Buffer.from(b.videos[3] === undefined ? [1] : framesOf(b.videos[3].video, 'the test').data),
+        ),
+      ).toBe(true);
       expect(Array.from(a.videos[0]?.latent ?? [])).toEqual(Array.from(b.videos[0]?.latent ?? [1]));
       expect(Array.from(a.videos[0]?.latent ?? [])).not.toEqual(Array.from(c.videos[0]?.latent ?? []));
       await subject.generator.discard([a.rolloutId, b.rolloutId, c.rolloutId]);

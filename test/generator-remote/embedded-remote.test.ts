@@ -3,6 +3,7 @@
  * config: byte-identical frames and equal latents; a Flow-GRPO update through the worker is on-policy and changes
  * later rollouts; unknown handles and MP4 requests are refused with INVALID_ARGUMENT.
  */
+import { framesOf } from '../../src/media/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVrGrpoError } from '../../src/errors/index.js';
 import { EmbeddedGenerator } from '../../src/generator/embedded-generator.js';
@@ -44,7 +45,7 @@ function expectSameVideos(a: GenerateResult, b: GenerateResult): void {
     if (w === undefined) throw new Error(`video ${i} missing`);
     expect([v.id, v.prompt, v.promptIndex, v.member]).toEqual([w.id, w.prompt, w.promptIndex, w.member]);
     expect({ ...v.video, data: null }).toEqual({ ...w.video, data: null });
-    expect(Buffer.from(v.video.data).equals(Buffer.from(w.video.data)), `frames of ${v.id}`).toBe(true);
+    expect(Buffer.from(framesOf(v.video, 'the test').data).equals(Buffer.from(framesOf(w.video, 'the test').data)), `frames of ${v.id}`).toBe(true);
     expect(Array.from(v.latent ?? [])).toEqual(Array.from(w.latent ?? [Number.NaN]));
   });
 }
@@ -84,7 +85,14 @@ describe('remote vs local embedded generator (same config, same base checkpoint)
 
     const after = await remote.generate(request);
     expect(latentsOf(after)).not.toEqual(latentsOf(before));
-    expect(after.videos.some((v, i) => !Buffer.from(v.video.data).equals(Buffer.from(before.videos[i]?.video.data ?? [])))).toBe(true);
+    expect(
+      after.videos.some(
+        (v, i) =>
+          !Buffer.from(framesOf(v.video, 'the test').data).equals(
+            Buffer.from(before.videos[i] === undefined ? [] : framesOf(before.videos[i].video, 'the test').data),
+          ),
+      ),
+    ).toBe(true);
     // The local generator was not updated: it still reproduces the pre-update rollout.
     const still = await local.generate(request);
     expect(latentsOf(still)).toEqual(latentsOf(before));

@@ -3,6 +3,7 @@
  * binary), answers by id, and every malformed or refused message answered with a stable code while the connection
  * stays open (a protocol mismatch closes it with 1002).
  */
+import { GENERATOR_PROTOCOL_VERSION } from '../../src/protocol/generator-messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratorWorkerServer } from '../../src/generator/remote/index.js';
 import { Peer, startWorker } from './helpers.js';
@@ -28,7 +29,7 @@ function rollout(id: string, prompts: string[] = ['a prompt'], groupSize = 2): R
 describe('framing of a rollout', () => {
   it('sends hello, then per video a header immediately followed by its binary, then rollout_result', async () => {
     const ws = await Peer.open(worker.url);
-    ws.send({ type: 'hello', protocol: 1, client: 'raw-test' });
+    ws.send({ type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION, client: 'raw-test' });
     ws.send(rollout('r1', ['x', 'y'], 2));
     const events = [];
     for (;;) {
@@ -146,7 +147,7 @@ describe('malformed and refused messages (the connection stays open)', () => {
 
   it('a client hello with another protocol version → PROTOCOL_MISMATCH and close 1002', async () => {
     const ws = await Peer.open(worker.url);
-    ws.send({ type: 'hello', protocol: 2 });
+    ws.send({ type: 'hello', protocol: GENERATOR_PROTOCOL_VERSION + 1 });
     expect(await ws.nextError(null)).toMatchObject({ code: 'PROTOCOL_MISMATCH' });
     expect((await ws.whenClosed()).code).toBe(1002);
   });

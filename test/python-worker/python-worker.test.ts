@@ -5,37 +5,17 @@
  * except under CI (CI set to anything but "", "0" or "false"), where it runs and fails so CI keeps proving the worker.
  * ffmpeg/ffprobe come from the repo's media adapter (the npm-shipped binaries unless PATH or FFMPEG_PATH say otherwise).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { PYTHON, PYTHON_MISSING as MISSING, skipPython } from './python.js';
+
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveFfmpegBinaries } from '../../src/media/index.js';
 
-/** The interpreter that has the Debian torch packages; VRGRPO_PYTHON overrides it. */
-const PYTHON = process.env.VRGRPO_PYTHON !== undefined && process.env.VRGRPO_PYTHON !== '' ? process.env.VRGRPO_PYTHON : '/usr/bin/python3';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The whole Python suite takes ~20 s on 2 cores; the bound leaves room for a slow CI machine. */
 const SUITE_TIMEOUT_MS = 240_000;
-
-function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const ci = env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
-
-/** Why the Python side cannot run here, or undefined when `import torch, websockets, numpy` works. */
-function whyPythonMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch, websockets, numpy'], { timeout: 60_000, encoding: 'utf8' });
-  if (probe.error !== undefined) return `${PYTHON} could not run: ${probe.error.message}`;
-  if (probe.status !== 0) return `${PYTHON} -c "import torch, websockets, numpy" failed: ${probe.stderr.trim().split('\n').slice(-1).join('')}`;
-  return undefined;
-}
-
-const MISSING = whyPythonMissing();
-const SKIP = MISSING !== undefined && !isCi();
-if (SKIP) {
-  console.warn(
-    `python-worker tests SKIPPED: ${MISSING ?? ''}. Install python3-torch python3-websockets python3-numpy (Debian) or set VRGRPO_PYTHON; under CI they fail instead.`,
-  );
-}
+const SKIP = skipPython('python-worker tests');
 
 interface ProcessResult {
   readonly code: number | null;

@@ -58,15 +58,15 @@ async function killWhenBusy(worker: CliChild, url: string, runDir: string, step:
     if (train.child.exitCode !== null) throw new Error(`train exited early: ${train.output()}`);
     return jsonLines(join(runDir, 'metrics.jsonl')).some((r) => r.step === step) ? true : null;
   });
-  // The embedded generator computes on the worker's event loop: while it rolls out or updates, /healthz goes
-  // unanswered. A health probe that gets no answer within 150 ms means the worker is in the middle of a request.
+  // The generator computes in the worker's generator thread; /healthz answers throughout and counts the calls
+  // waiting for or holding the generator (`queued`): one or more means the worker is in the middle of a request.
   const health = url.replace(/^ws/, 'http') + '/healthz';
   await until('the worker to be busy', 60_000, async () => {
-    const answered = await fetch(health, { signal: AbortSignal.timeout(150) }).then(
-      (r) => r.text().then(() => true),
-      () => false,
+    const queued = await fetch(health, { signal: AbortSignal.timeout(1_000) }).then(
+      async (r) => ((await r.json()) as { queued?: number }).queued ?? 0,
+      () => 0,
     );
-    return answered ? null : true;
+    return queued > 0 ? true : null;
   });
   worker.child.kill('SIGKILL');
   await worker.exited;
@@ -76,7 +76,8 @@ async function killWhenBusy(worker: CliChild, url: string, runDir: string, step:
 const stepsOf = (runDir: string): number[] => jsonLines(join(runDir, 'metrics.jsonl')).map((r) => r.step as number);
 const eventsOf = (runDir: string, kind: string): Record<string, unknown>[] => jsonLines(join(runDir, 'events.jsonl')).filter((e) => e.event === kind);
 
-describe('a remote generator worker killed with SIGKILL mid-run', () => {
+// Real processes (workers with their generator threads, train, reward servers) on 2 shared cores: generous bounds.
+describe('a remote generator worker killed with SIGKILL mid-run', { timeout: 300_000 }, () => {
   it('retry: the worker comes back from its --state-dir, the step is redone, every step once', async () => {
     const config = configFile('retry', 'retry');
     const stateDir = join(base, 'worker-state');

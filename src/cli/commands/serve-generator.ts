@@ -8,8 +8,8 @@ import type { Command } from 'commander';
 import { VrGrpoError } from '../../errors/index.js';
 import { openWorkerGenerator, ThreadedGenerator, type OpenedWorkerGenerator } from '../../generator/index.js';
 import { installSignalDrain } from '../../common/signal-drain.js';
-import { GeneratorWorkerServer, isLoopbackHost } from '../../generator/remote/index.js';
-import { commandContext, intOption, tensorBackend } from '../context.js';
+import { GeneratorWorkerServer, isLoopbackHost, RolloutArtifacts } from '../../generator/remote/index.js';
+import { commandContext, intOption, media, tensorBackend } from '../context.js';
 
 interface ServeGeneratorFlags {
   config?: string;
@@ -19,6 +19,7 @@ interface ServeGeneratorFlags {
   stateDir?: string;
   allowUnauthenticated?: boolean;
   thread?: boolean;
+  artifactRoot?: string;
 }
 
 /**
@@ -43,6 +44,10 @@ export function registerServeGenerator(program: Command): void {
     .option(
       '--allow-unauthenticated',
       `serve without ${GENERATOR_TOKEN_ENV} on a --host beyond loopback (anyone who can reach the port can update the policy; only for a network of trusted peers)`,
+    )
+    .option(
+      '--artifact-root <dir>',
+      'deliver videos by reference when asked: write MP4s under this (shared) folder and send their file: URIs instead of frames',
     )
     .option('--no-thread', 'run rollouts and updates on the main thread (pings and /healthz then wait for them)')
     .option('--config <file>', 'config file')
@@ -81,7 +86,9 @@ export function registerServeGenerator(program: Command): void {
           opened.restored ? 'generator worker state restored' : 'generator worker state: none yet (starting from the base checkpoint)',
         );
       try {
+        const artifacts = flags.artifactRoot === undefined ? null : await RolloutArtifacts.open(resolve(flags.artifactRoot), await media(ctx));
         const server = await GeneratorWorkerServer.start({
+          artifacts,
           generator,
           log: ctx.log,
           host,

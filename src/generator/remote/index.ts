@@ -26,3 +26,5 @@ export {
 } from './remote-generator.js';
 
 export { ReconnectingGenerator, DEFAULT_RECONNECT_TIMEOUT_MS, RECONNECT_FIRST_DELAY_MS, type ReconnectingGeneratorOptions } from './reconnecting-generator.js';
+export { RolloutArtifacts, judgeCopyOf, uniformFrameIndices, type WrittenVideo } from './rollout-artifacts.js';
+export { ShardedGenerator, shardSizes } from './sharded-generator.js';

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../../common/logger.js';
 import { VrGrpoError, isVrGrpoError } from '../../errors/index.js';
 import type { WorkerStatusMessage } from '../../protocol/generator-messages.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from '../generator.js';
+import type { GenerateRequest, GenerateResult, ReplayedRollout, RolloutAdvantages, SavedGeneratorState, TrainableGenerator } from '../generator.js';
 import { RemoteGenerator, type RemoteGeneratorOptions } from './remote-generator.js';
 
 /** Default time `recover()` keeps trying to reach the worker again, in milliseconds. */
@@ -35,11 +35,16 @@ export class ReconnectingGenerator implements TrainableGenerator {
   readonly #log: Logger;
   readonly #reconnectTimeoutMs: number;
   #current: RemoteGenerator | null;
-  /** Updates the worker reported at the first connection. */
-  readonly #baseline: number;
+  /** Updates the worker reported at the first connection (or a restore gave). */
+  #baseline: number;
+  /** Whether `update` takes replays (the worker announced it). */
+  readonly replays: boolean;
+  readonly saveState?: (tag: string) => Promise<SavedGeneratorState>;
+  readonly restoreState?: (ref: string) => Promise<SavedGeneratorState>;
   #applied = 0;
   #reconnects = 0;
   #closed = false;
+  readonly #artifactRoot: string | null;
 
   private constructor(url: string, options: ReconnectingGeneratorOptions, first: RemoteGenerator, baseline: number) {
     this.#url = url;
@@ -54,6 +59,28 @@ export class ReconnectingGenerator implements TrainableGenerator {
     this.#current = first;
     this.#baseline = baseline;
     this.name = first.name;
+    this.replays = first.replays;
+    this.#artifactRoot = first.hello.artifactRoot;
+    if (first.saveState !== undefined && first.restoreState !== undefined) {
+      this.saveState = (tag) => this.#live().saveState?.(tag) ?? Promise.reject(new VrGrpoError('NOT_SUPPORTED', 'the worker keeps no state'));
+      this.restoreState = async (ref) => {
+        const restored = await (this.#live().restoreState?.(ref) ?? Promise.reject(new VrGrpoError('NOT_SUPPORTED', 'the worker keeps no state')));
+        // The worker now serves the restored policy: that is what a reconnect must find from here on.
+        this.#baseline = restored.policyUpdates ?? this.#baseline + this.#applied;
+        this.#applied = 0;
+        return restored;
+      };
+    }
+  }
+
+  /** The worker's policy digest now; NOT_SUPPORTED when it computes none. */
+  async policyDigest(): Promise<string> {
+    return this.#live().policyDigest();
+  }
+
+  /** Updates and digest of the policy after the last update, save or restore on the current connection; null before any. */
+  get lastPolicy(): RemoteGenerator['lastPolicy'] {
+    return this.#current?.lastPolicy ?? null;
   }
 
   /** Connects (GENERATOR_UNAVAILABLE when the worker cannot be reached) and records the worker's update count. */
@@ -67,6 +94,11 @@ export class ReconnectingGenerator implements TrainableGenerator {
       await first.close();
       throw e;
     }
+  }
+
+  /** The worker's artifact root (its `hello`: where reference rollouts are written), or null. */
+  get artifactRoot(): string | null {
+    return this.#artifactRoot;
   }
 
   /** Times the connection was re-established by `recover()`. */
@@ -93,8 +125,8 @@ export class ReconnectingGenerator implements TrainableGenerator {
     }
   }
 
-  async update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
-    const stats = await this.#live().update(rollouts);
+  async update(rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[] = []): Promise<UpdateStats> {
+    const stats = await this.#live().update(rollouts, replays);
     this.#applied += 1;
     return stats;
   }

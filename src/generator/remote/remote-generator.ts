@@ -6,11 +6,12 @@
  */
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { VrGrpoError } from '../../errors/index.js';
-import type { RawVideo } from '../../media/index.js';
+import type { VideoHandle } from '../../media/index.js';
 import {
   GENERATOR_PROTOCOL_VERSION,
   parseGeneratorWorkerMessage,
   type GeneratedVideoHeader,
+  type GeneratedVideoRefMessage,
   type GeneratorClientHello,
   type GeneratorWorkerMessage,
   type RolloutRequest,
@@ -30,7 +31,15 @@ import {
   type Settle,
 } from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateRequest, GenerateResult, GeneratedVideo, RolloutAdvantages, TrainableGenerator } from '../generator.js';
+import type {
+  GenerateRequest,
+  GenerateResult,
+  GeneratedVideo,
+  ReplayedRollout,
+  RolloutAdvantages,
+  SavedGeneratorState,
+  TrainableGenerator,
+} from '../generator.js';
 import { errorFromWorker, rolloutMessage, statsFromWire } from './wire.js';
 
 /** Default time one call (rollout, update, discard, status, ping) may take, in milliseconds (5 minutes). */
@@ -69,6 +78,8 @@ export interface RemoteGeneratorOptions {
 interface CallResults {
   readonly rollout: GenerateResult;
   readonly update: UpdateStats;
+  readonly save: SavedGeneratorState;
+  readonly restore: SavedGeneratorState;
   readonly discard: string[];
   readonly status: WorkerStatusMessage;
   readonly ping: number;
@@ -78,7 +89,7 @@ type CallKind = keyof CallResults;
 interface PendingCallOf<K extends CallKind> extends Settle<CallResults[K]> {
   readonly kind: K;
   /** Rollouts only: videos arrive (header + binary) before the `rollout_result`, by index. */
-  readonly videos: (RawVideo | undefined)[];
+  readonly videos: (VideoHandle | undefined)[];
 }
 
 /** A call waiting for its answer, discriminated by `kind`. */
@@ -162,6 +173,11 @@ export class RemoteGenerator implements TrainableGenerator {
   readonly #abandoned = new Set<string>();
   #expected: ExpectedBinary | null = null;
   #nextId = 1;
+  #policy: { readonly policyUpdates: number | null; readonly policyDigest: string | null } | null = null;
+  /** Whether `update` takes replays (the worker announced `features.replay`). */
+  readonly replays: boolean;
+  readonly saveState?: (tag: string) => Promise<SavedGeneratorState>;
+  readonly restoreState?: (ref: string) => Promise<SavedGeneratorState>;
 
   private constructor(url: string, connection: ClientConnection, hello: WorkerHello, log: Logger, timeoutMs: number) {
     this.#connection = connection;
@@ -170,6 +186,11 @@ export class RemoteGenerator implements TrainableGenerator {
     this.trainable = hello.trainable;
     this.#log = log;
     this.#timeoutMs = timeoutMs;
+    this.replays = hello.trainable && hello.features.replay;
+    if (hello.trainable && hello.features.state) {
+      this.saveState = (tag) => this.#stateCall('save', { type: 'save', tag });
+      this.restoreState = (ref) => this.#stateCall('restore', { type: 'restore', ref });
+    }
     connection.attach({
       onMessage: (data, isBinary) => this.#onMessage(data, isBinary),
       onClose: (code, reason) => {
@@ -247,17 +268,53 @@ export class RemoteGenerator implements TrainableGenerator {
     return this.#call<GenerateResult>(id, message, (settle) => ({ kind: 'rollout', ...settle, videos: [] }));
   }
 
-  /** Forwards one policy update; the worker releases the rollouts' trajectories afterwards. */
-  update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
+  /**
+   * Forwards one policy update (with replays of other workers' rollouts when the worker takes them); the worker
+   * releases the rollouts' trajectories afterwards. The policy it then serves is in `lastPolicy`.
+   */
+  update(rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[] = []): Promise<UpdateStats> {
     if (!this.trainable) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', `generator ${this.name} is not trainable`));
-    if (rollouts.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
+    if (rollouts.length === 0 && replays.length === 0) return Promise.reject(new VrGrpoError('INVALID_ARGUMENT', 'no rollouts to update from'));
+    if (replays.length > 0 && !this.replays) return Promise.reject(new VrGrpoError('NOT_SUPPORTED', `the worker behind ${this.name} takes no replays`));
     const id = this.#newId('update');
+    const masked = (advantages: readonly (number | null)[]): (number | null)[] => advantages.map((a) => (a !== null && Number.isFinite(a) ? a : null));
     const message = {
       type: 'update',
       id,
-      rollouts: rollouts.map((r) => ({ rolloutId: r.rolloutId, advantages: r.advantages.map((a) => (a !== null && Number.isFinite(a) ? a : null)) })),
+      rollouts: rollouts.map((r) => ({ rolloutId: r.rolloutId, advantages: masked(r.advantages), ...(r.order === undefined ? {} : { order: r.order }) })),
+      ...(replays.length === 0
+        ? {}
+        : {
+            replays: replays.map((r) => ({
+              prompts: [...r.prompts],
+              groupSize: r.groupSize,
+              seed: r.seed,
+              ...(r.sampler === undefined ? {} : { sampler: r.sampler }),
+              advantages: masked(r.advantages),
+              ...(r.order === undefined ? {} : { order: r.order }),
+            })),
+          }),
     };
     return this.#call<UpdateStats>(id, message, (settle) => ({ kind: 'update', ...settle, videos: [] }));
+  }
+
+  /** Updates and digest of the policy the worker served after the last update, save or restore; null before any. */
+  get lastPolicy(): { readonly policyUpdates: number | null; readonly policyDigest: string | null } | null {
+    return this.#policy;
+  }
+
+  /** The worker's policy digest now (from `status`); NOT_SUPPORTED when the worker computes none. */
+  async policyDigest(): Promise<string> {
+    const digest = (await this.status()).policyDigest;
+    if (digest === null) throw new VrGrpoError('NOT_SUPPORTED', `the worker behind ${this.name} reports no policy digest`);
+    return digest;
+  }
+
+  async #stateCall(kind: 'save' | 'restore', body: { type: 'save'; tag: string } | { type: 'restore'; ref: string }): Promise<SavedGeneratorState> {
+    const id = this.#newId(kind);
+    const state = await this.#call<SavedGeneratorState>(id, { ...body, id }, (settle) => ({ kind, ...settle, videos: [] }));
+    this.#policy = { policyUpdates: state.policyUpdates, policyDigest: state.policyDigest };
+    return state;
   }
 
   /** Forgets rollouts on the worker (ids it does not hold for this connection are ignored). */
@@ -357,9 +414,22 @@ export class RemoteGenerator implements TrainableGenerator {
         return;
       case 'update_result': {
         const pending = this.#answered(message.id, 'update', message.type);
-        if (pending?.kind === 'update') pending.resolve(statsFromWire(message.stats));
+        if (pending?.kind === 'update') {
+          this.#policy = { policyUpdates: message.policyUpdates, policyDigest: message.policyDigest };
+          pending.resolve(statsFromWire(message.stats));
+        }
         return;
       }
+      case 'saved':
+      case 'restored': {
+        const kind = message.type === 'saved' ? 'save' : 'restore';
+        const pending = this.#answered(message.id, kind, message.type);
+        if (pending?.kind === kind) pending.resolve({ ref: message.ref, policyUpdates: message.policyUpdates, policyDigest: message.policyDigest });
+        return;
+      }
+      case 'video_ref':
+        this.#onVideoRef(message);
+        return;
       case 'discarded': {
         const pending = this.#answered(message.id, 'discard', message.type);
         if (pending?.kind === 'discard') pending.resolve(message.rolloutIds);
@@ -385,6 +455,27 @@ export class RemoteGenerator implements TrainableGenerator {
         this.#log.warn({ message: unexpected }, 'remote generator: unexpected message');
       }
     }
+  }
+
+  /** A video by reference: its `file:` URI and format take the place of the frames. */
+  #onVideoRef(message: GeneratedVideoRefMessage): void {
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    if (pending.kind !== 'rollout') {
+      this.#take(message.id)?.reject(protocolViolation(`sent a video_ref for ${pending.kind} request ${message.id}`, message.id));
+      return;
+    }
+    const uris = [message.uri, ...(message.judge === null ? [] : [message.judge.uri])];
+    if (!uris.every((uri) => uri.startsWith('file:'))) {
+      this.#failRollout(message.id, `video ${message.index} of ${message.id}: a video_ref must name a file: URI`);
+      return;
+    }
+    if (pending.videos[message.index] !== undefined) {
+      this.#failRollout(message.id, `video ${message.index} of ${message.id} was sent twice`);
+      return;
+    }
+    const { uri, width, height, frameCount, fps, bytes, judge } = message;
+    pending.videos[message.index] = { uri, width, height, frameCount, fps, bytes, judge };
   }
 
   #onVideoHeader(header: GeneratedVideoHeader): void {

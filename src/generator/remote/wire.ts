@@ -6,7 +6,7 @@
 import { ALL_ERROR_CODES, isVrGrpoError, VrGrpoError, type ErrorCode } from '../../errors/index.js';
 import { rolloutRequestSchema, type RolloutRequest, type WireUpdateStats, type WorkerErrorMessage } from '../../protocol/generator-messages.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateRequest, RolloutAdvantages } from '../generator.js';
+import type { GenerateRequest, ReplayedRollout, RolloutAdvantages } from '../generator.js';
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const orNaN = (x: number | null): number => x ?? Number.NaN;
@@ -79,6 +79,7 @@ export function rolloutMessage(id: string, request: GenerateRequest): RolloutReq
     seed: request.seed,
     ...(request.sampler === undefined ? {} : { sampler: request.sampler }),
     ...(request.reference === undefined ? {} : { reference: request.reference }),
+    ...(request.delivery === undefined ? {} : { delivery: request.delivery }),
   };
   const parsed = rolloutRequestSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -101,20 +102,34 @@ export interface BoundedAdvantages {
  * place, before any work; a finite one beyond the bound is clipped (counted in `clipped`), never passed on.
  */
 export function boundAdvantages(rollouts: readonly RolloutAdvantages[], clip: number): BoundedAdvantages {
-  let clipped = 0;
-  const out = rollouts.map((r, i) => ({
-    rolloutId: r.rolloutId,
-    advantages: r.advantages.map((a, j) => {
-      if (a === null) return null;
-      if (!Number.isFinite(a)) {
-        throw new VrGrpoError('INVALID_REQUEST', `rollouts.${i}.advantages.${j}: expected a finite number or null, got ${String(a)}`, {
-          details: { field: `rollouts.${i}.advantages.${j}` },
-        });
-      }
-      if (Math.abs(a) <= clip) return a;
-      clipped += 1;
-      return Math.sign(a) * clip;
-    }),
-  }));
-  return { rollouts: out, clipped };
+  const counter = { clipped: 0 };
+  const out = rollouts.map((r, i) => ({ ...r, advantages: boundList(r.advantages, clip, `rollouts.${i}`, counter) }));
+  return { rollouts: out, clipped: counter.clipped };
+}
+
+/** An update's replays after {@link boundReplays}. */
+export interface BoundedReplays {
+  readonly replays: readonly ReplayedRollout[];
+  readonly clipped: number;
+}
+
+/** The replays of an update with their advantages bounded as in {@link boundAdvantages} (places named `replays.i`). */
+export function boundReplays(replays: readonly ReplayedRollout[], clip: number): BoundedReplays {
+  const counter = { clipped: 0 };
+  const out = replays.map((r, i) => ({ ...r, advantages: boundList(r.advantages, clip, `replays.${i}`, counter) }));
+  return { replays: out, clipped: counter.clipped };
+}
+
+function boundList(advantages: readonly (number | null)[], clip: number, place: string, counter: { clipped: number }): (number | null)[] {
+  return advantages.map((a, j) => {
+    if (a === null) return null;
+    if (!Number.isFinite(a)) {
+      throw new VrGrpoError('INVALID_REQUEST', `${place}.advantages.${j}: expected a finite number or null, got ${String(a)}`, {
+        details: { field: `${place}.advantages.${j}` },
+      });
+    }
+    if (Math.abs(a) <= clip) return a;
+    counter.clipped += 1;
+    return Math.sign(a) * clip;
+  });
 }

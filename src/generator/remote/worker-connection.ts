@@ -5,22 +5,26 @@
  * connection that made them and are discarded when it closes. Nothing a client sends can throw out of here.
  */
 import type { Logger } from '../../common/logger.js';
-import { assertNever, VrGrpoError, type ErrorCode } from '../../errors/index.js';
-import { assertRawVideo } from '../../media/index.js';
+import { assertNever, isVrGrpoError, VrGrpoError, type ErrorCode } from '../../errors/index.js';
+import { assertRawVideo, framesOf } from '../../media/index.js';
 import {
   GENERATOR_PROTOCOL_VERSION,
   parseGeneratorClientMessage,
   type DiscardRequest,
   type GeneratedVideoHeader,
   type GeneratorWorkerMessage,
+  type JudgeCopySpec,
+  type RestoreRequest,
   type RolloutRequest,
+  type SaveRequest,
   type UpdateRequest,
 } from '../../protocol/generator-messages.js';
 import { CLOSE_CODES, describeError as describe, type ConnectionHandler, type ServerConnection } from '../../transport/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateResult, RolloutAdvantages, TrainableGenerator } from '../generator.js';
+import type { GenerateResult, ReplayedRollout, RolloutAdvantages, TrainableGenerator } from '../generator.js';
+import type { WrittenVideo } from './rollout-artifacts.js';
 import type { SerialQueue } from './serial-queue.js';
-import { boundAdvantages, failureOf, statsToWire, type BoundedAdvantages } from './wire.js';
+import { boundAdvantages, boundReplays, failureOf, statsToWire, type BoundedAdvantages, type BoundedReplays } from './wire.js';
 import { isTrainable, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
 
 /** WebSocket close codes the worker uses (the transport's: 1001 going away, 1002 protocol mismatch, 1009 too big). */
@@ -37,6 +41,8 @@ export interface WorkerConnectionHost {
   statusMessage(id: string | null): GeneratorWorkerMessage;
   /** A rollout or update completed. */
   completed(kind: 'rollout' | 'update'): void;
+  /** The served policy may have changed (update, restore): its new digest, for `status`. */
+  policyChanged(digest: string | null): void;
 }
 
 /** Latent → JSON numbers; GENERATOR_FAILED if a value is not finite (JSON cannot carry it). */
@@ -45,6 +51,11 @@ function latentToWire(latent: Float32Array | null, videoId: string): number[] | 
   const out = Array.from(latent);
   if (!out.every(Number.isFinite)) throw new VrGrpoError('GENERATOR_FAILED', `the generator produced a non-finite latent for video ${videoId}`);
   return out;
+}
+
+/** The `rollout_result` rows of a result; GENERATOR_FAILED for a latent JSON cannot carry. */
+function metasOf(result: GenerateResult): { id: string; prompt: string; promptIndex: number; member: number; latent: number[] | null }[] {
+  return result.videos.map((v) => ({ id: v.id, prompt: v.prompt, promptIndex: v.promptIndex, member: v.member, latent: latentToWire(v.latent, v.id) }));
 }
 
 /** The generator-worker protocol on one connection; the socket itself (heartbeat, sends, closing) is the transport's. */
@@ -95,7 +106,10 @@ export class WorkerConnection implements ConnectionHandler {
     if (orphans.length > 0 && isTrainable(generator)) {
       // Nobody can update these any more: free their trajectories (after whatever the generator is doing now).
       this.#host.queue
-        .run(() => generator.discard(orphans))
+        .run(async () => {
+          await generator.discard(orphans);
+          await this.#release(orphans);
+        })
         .catch((error: unknown) => this.#log.warn({ err: describe(error), rollouts: orphans }, 'discarding orphaned rollouts failed'));
     }
   }
@@ -146,6 +160,12 @@ export class WorkerConnection implements ConnectionHandler {
         return;
       case 'discard':
         this.#admit(message.id, () => this.#discard(message));
+        return;
+      case 'save':
+        this.#admit(message.id, () => this.#save(message));
+        return;
+      case 'restore':
+        this.#admit(message.id, () => this.#restore(message));
         return;
       default:
         assertNever(message, 'client message');
@@ -201,7 +221,10 @@ export class WorkerConnection implements ConnectionHandler {
   }
 
   async #rollout(request: RolloutRequest): Promise<void> {
-    const { generator } = this.#host.options;
+    const { generator, artifacts } = this.#host.options;
+    if (request.delivery?.mode === 'reference' && artifacts === null) {
+      throw new VrGrpoError('NOT_SUPPORTED', 'this worker has no artifact root: it delivers videos inline only (start it with --artifact-root)');
+    }
     let result: GenerateResult;
     try {
       result = await generator.generate({
@@ -215,6 +238,10 @@ export class WorkerConnection implements ConnectionHandler {
       throw failureOf(error, 'rollout');
     }
     const trainable = isTrainable(generator) ? generator : null;
+    if (request.delivery?.mode === 'reference') {
+      await this.#sendByReference(request, result, request.delivery.judgeCopy ?? null, trainable);
+      return;
+    }
     if (this.#closing) {
       // The client left during the rollout: nobody can use its trajectories.
       await trainable?.discard([result.rolloutId]);
@@ -222,7 +249,7 @@ export class WorkerConnection implements ConnectionHandler {
     }
     const limit = this.#clientMaxPayload;
     let frames: { header: GeneratedVideoHeader; data: Uint8Array }[];
-    let metas: { id: string; prompt: string; promptIndex: number; member: number; latent: number[] | null }[];
+    let metas: ReturnType<typeof metasOf>;
     try {
       const expected = request.prompts.length * request.groupSize;
       if (result.videos.length !== expected) throw new Error(`${result.videos.length} videos for ${request.prompts.length} prompts × ${request.groupSize}`);
@@ -237,7 +264,7 @@ export class WorkerConnection implements ConnectionHandler {
           data: v.video.data,
         };
       });
-      metas = result.videos.map((v) => ({ id: v.id, prompt: v.prompt, promptIndex: v.promptIndex, member: v.member, latent: latentToWire(v.latent, v.id) }));
+      metas = metasOf(result);
     } catch (error) {
       await trainable?.discard([result.rolloutId]);
       throw new VrGrpoError('GENERATOR_FAILED', `rollout ${result.rolloutId} cannot be sent: ${describe(error)}`, { cause: error });
@@ -252,6 +279,49 @@ export class WorkerConnection implements ConnectionHandler {
     this.#host.completed('rollout');
   }
 
+  /** Reference delivery: the videos are written under the artifact root, and `video_ref` messages name them. */
+  async #sendByReference(
+    request: RolloutRequest,
+    result: GenerateResult,
+    judgeCopy: JudgeCopySpec | null,
+    trainable: TrainableGenerator | null,
+  ): Promise<void> {
+    const artifacts = this.#host.options.artifacts;
+    if (artifacts === null) throw new VrGrpoError('NOT_SUPPORTED', 'this worker has no artifact root');
+    let written: WrittenVideo[];
+    let metas: ReturnType<typeof metasOf>;
+    try {
+      const expected = request.prompts.length * request.groupSize;
+      if (result.videos.length !== expected) throw new Error(`${result.videos.length} videos for ${request.prompts.length} prompts × ${request.groupSize}`);
+      metas = metasOf(result);
+      for (const v of result.videos) assertRawVideo(v.video);
+      written = await artifacts.write(
+        result.rolloutId,
+        result.videos.map((v) => framesOf(v.video, 'reference delivery')),
+        judgeCopy,
+      );
+    } catch (error) {
+      await trainable?.discard([result.rolloutId]);
+      throw new VrGrpoError(isVrGrpoError(error) ? error.code : 'GENERATOR_FAILED', `rollout ${result.rolloutId} cannot be written: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    if (this.#closing) {
+      await trainable?.discard([result.rolloutId]);
+      await artifacts.release([result.rolloutId]);
+      return;
+    }
+    if (trainable !== null) this.#rollouts.add(result.rolloutId);
+    result.videos.forEach((v, index) => {
+      const file = written[index];
+      if (file === undefined) return;
+      const { width, height, frameCount, fps } = v.video;
+      this.#send({ type: 'video_ref', id: request.id, rolloutId: result.rolloutId, index, width, height, frameCount, fps, ...file });
+    });
+    this.#send({ type: 'rollout_result', id: request.id, rolloutId: result.rolloutId, videos: metas, timing: { ...result.timing } });
+    this.#host.completed('rollout');
+  }
+
   /**
    * At the edge, before the request waits for the generator: advantages finite only (INVALID_REQUEST naming the
    * place), clipped to the configured bound (an absurd advantage would drive the policy to non-finite parameters).
@@ -259,20 +329,24 @@ export class WorkerConnection implements ConnectionHandler {
   #onUpdate(request: UpdateRequest): void {
     const clip = this.#host.options.advantageClip;
     let bounded: BoundedAdvantages;
+    let replays: BoundedReplays;
     try {
       bounded = boundAdvantages(request.rollouts, clip);
+      replays = boundReplays(request.replays ?? [], clip);
     } catch (error) {
       const failure = failureOf(error, 'update');
       this.#sendError(request.id, failure.code, failure.message);
       return;
     }
-    if (bounded.clipped > 0) this.#log.warn({ id: request.id, clipped: bounded.clipped, advantageClip: clip }, 'update advantages clipped to the bound');
-    this.#admit(request.id, () => this.#update(request.id, bounded.rollouts));
+    const clipped = bounded.clipped + replays.clipped;
+    if (clipped > 0) this.#log.warn({ id: request.id, clipped, advantageClip: clip }, 'update advantages clipped to the bound');
+    this.#admit(request.id, () => this.#update(request.id, bounded.rollouts, replays.replays));
   }
 
   /** Runs an update whose advantages passed the edge (`rollouts`: the bounded copies). */
-  async #update(id: string, rollouts: readonly RolloutAdvantages[]): Promise<void> {
+  async #update(id: string, rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[]): Promise<void> {
     const generator = this.#trainable();
+    if (replays.length > 0 && generator.replays !== true) throw new VrGrpoError('NOT_SUPPORTED', "this worker cannot replay other workers' rollouts");
     const foreign = rollouts.find((r) => !this.#rollouts.has(r.rolloutId));
     if (foreign !== undefined) {
       throw new VrGrpoError(
@@ -285,15 +359,55 @@ export class WorkerConnection implements ConnectionHandler {
     }
     let stats: UpdateStats;
     try {
-      stats = await generator.update(rollouts);
+      stats = await generator.update(rollouts, replays);
     } catch (error) {
       // A refused update (e.g. a wrong advantage count) leaves the rollouts with the generator: they stay ours.
       throw failureOf(error, 'update');
     }
     // The update used the rollouts; the generator has released their trajectories.
     for (const r of rollouts) this.#rollouts.delete(r.rolloutId);
-    this.#send({ type: 'update_result', id, stats: statsToWire(stats) });
+    await this.#release(rollouts.map((r) => r.rolloutId));
+    const policy = await this.#policyIdentity(generator);
+    this.#send({ type: 'update_result', id, stats: statsToWire(stats), ...policy });
     this.#host.completed('update');
+  }
+
+  /** Updates and digest of the served policy now (the digest also goes to the host, for `status`). */
+  async #policyIdentity(generator: TrainableGenerator): Promise<{ policyUpdates: number | null; policyDigest: string | null }> {
+    const policyDigest = generator.policyDigest === undefined ? null : await generator.policyDigest();
+    this.#host.policyChanged(policyDigest);
+    return { policyUpdates: generator.policyUpdates === undefined ? null : generator.policyUpdates(), policyDigest };
+  }
+
+  /** Removes released rollouts' files (reference delivery); a failure is logged, never the caller's. */
+  async #release(rolloutIds: readonly string[]): Promise<void> {
+    const artifacts = this.#host.options.artifacts;
+    if (artifacts === null || rolloutIds.length === 0) return;
+    await artifacts
+      .release(rolloutIds)
+      .catch((error: unknown) => this.#log.warn({ err: describe(error), rolloutIds }, 'removing released rollout files failed'));
+  }
+
+  /** NOT_SUPPORTED for a generator without state calls (a worker without --state-dir). */
+  #noState(): VrGrpoError {
+    return new VrGrpoError('NOT_SUPPORTED', 'this worker keeps no state (start it with --state-dir to save and restore)');
+  }
+
+  async #save(request: SaveRequest): Promise<void> {
+    const generator = this.#trainable();
+    if (generator.saveState === undefined) throw this.#noState();
+    const saved = await generator.saveState(request.tag);
+    this.#send({ type: 'saved', id: request.id, tag: request.tag, ref: saved.ref, policyUpdates: saved.policyUpdates, policyDigest: saved.policyDigest });
+  }
+
+  async #restore(request: RestoreRequest): Promise<void> {
+    const generator = this.#trainable();
+    if (generator.restoreState === undefined) throw this.#noState();
+    const restored = await generator.restoreState(request.ref);
+    // Every rollout of the worker was sampled by the policy before the restore: their files go too.
+    await this.#host.options.artifacts?.releaseAll().catch((error: unknown) => this.#log.warn({ err: describe(error) }, 'removing rollout files failed'));
+    this.#host.policyChanged(restored.policyDigest);
+    this.#send({ type: 'restored', id: request.id, ref: restored.ref, policyUpdates: restored.policyUpdates, policyDigest: restored.policyDigest });
   }
 
   async #discard(request: DiscardRequest): Promise<void> {
@@ -307,6 +421,7 @@ export class WorkerConnection implements ConnectionHandler {
       }
     }
     for (const id of owned) this.#rollouts.delete(id);
+    await this.#release(owned);
     this.#send({ type: 'discarded', id: request.id, rolloutIds: owned });
   }
 }

@@ -1,6 +1,7 @@
 /** Generator-worker server options: the public, documented options and their compilation into one frozen, validated object. */
 import { isIP } from 'node:net';
 import type { Logger } from '../../common/logger.js';
+import type { RolloutArtifacts } from './rollout-artifacts.js';
 import { VrGrpoError } from '../../errors/index.js';
 import type { Generator, TrainableGenerator } from '../generator.js';
 
@@ -79,6 +80,11 @@ export interface GeneratorWorkerOptions {
   readonly maxQueuedPerConnection?: number;
   /** Name announced in `hello` (`worker`). Default: `'vr-grpo-generator-worker'`. */
   readonly workerName?: string;
+  /**
+   * Where `reference` rollouts write their MP4s (protocol v2: videos by reference); announced in `hello` as
+   * `artifactRoot`. Default: null (inline delivery only; a reference rollout is NOT_SUPPORTED).
+   */
+  readonly artifacts?: RolloutArtifacts | null;
 }
 
 /** Every option filled in and checked; frozen. */
@@ -97,6 +103,7 @@ export interface ResolvedGeneratorWorkerOptions {
   readonly drainTimeoutMs: number;
   readonly maxQueuedPerConnection: number;
   readonly workerName: string;
+  readonly artifacts: RolloutArtifacts | null;
 }
 
 /** Whether `generator` implements the trainable half of the contract. */
@@ -157,5 +164,6 @@ export function compileGeneratorWorkerOptions(options: GeneratorWorkerOptions): 
     drainTimeoutMs: integer('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_WORKER_DRAIN_TIMEOUT_MS, 0),
     maxQueuedPerConnection: integer('maxQueuedPerConnection', options.maxQueuedPerConnection, DEFAULT_MAX_QUEUED_PER_CONNECTION, 1),
     workerName,
+    artifacts: options.artifacts ?? null,
   });
 }

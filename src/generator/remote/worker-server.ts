@@ -6,12 +6,23 @@
  */
 import type { Logger } from '../../common/logger.js';
 import { handleHealthRequest } from '../../common/http.js';
-import { GENERATOR_PROTOCOL_VERSION, type GeneratorWorkerMessage } from '../../protocol/generator-messages.js';
+import { GENERATOR_PROTOCOL_VERSION, type GeneratorWorkerMessage, type WorkerFeatures } from '../../protocol/generator-messages.js';
 import { CLOSE_HANDSHAKE_TIMEOUT_MS, settledWithin, TransportOwner, TransportServer, type TransportState } from '../../transport/index.js';
 import { SerialQueue } from './serial-queue.js';
 import { WorkerConnection, type WorkerConnectionHost } from './worker-connection.js';
 import type { WorkerHealthBody } from './worker-health.js';
-import { compileGeneratorWorkerOptions, type GeneratorWorkerOptions, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
+import { compileGeneratorWorkerOptions, isTrainable, type GeneratorWorkerOptions, type ResolvedGeneratorWorkerOptions } from './worker-options.js';
+
+/** What the worker supports beyond v1, from its generator and options. */
+function workerFeatures(options: ResolvedGeneratorWorkerOptions): WorkerFeatures {
+  const g = options.generator;
+  const trainable = isTrainable(g) ? g : null;
+  return {
+    delivery: options.artifacts === null ? ['inline'] : ['inline', 'reference'],
+    state: trainable?.saveState !== undefined && trainable.restoreState !== undefined,
+    replay: trainable?.replays === true,
+  };
+}
 
 /** Lifecycle of a worker. Only `running` accepts connections and requests; `draining` finishes what was accepted. */
 export type GeneratorWorkerState = TransportState;
@@ -35,6 +46,8 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
   readonly #host: WorkerConnectionHost;
   #rollouts = 0;
   #updates = 0;
+  /** Digest of the served policy as of the last call that could change it (status answers at once, from here). */
+  #policyDigest: string | null = null;
 
   private constructor(options: ResolvedGeneratorWorkerOptions) {
     super();
@@ -46,6 +59,9 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
       isDraining: () => this.state !== 'running',
       helloMessage: () => this.#hello(),
       statusMessage: (id) => this.#status(id),
+      policyChanged: (digest) => {
+        this.#policyDigest = digest;
+      },
       completed: (kind) => {
         if (kind === 'rollout') this.#rollouts += 1;
         else this.#updates += 1;
@@ -81,6 +97,8 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
    */
   static async start(options: GeneratorWorkerOptions): Promise<GeneratorWorkerServer> {
     const server = new GeneratorWorkerServer(compileGeneratorWorkerOptions(options));
+    const { generator } = server.options;
+    if ('policyDigest' in generator && generator.policyDigest !== undefined) server.#policyDigest = await generator.policyDigest();
     await server.transport.listen();
     server.#log.info(
       { url: server.url, auth: server.options.token !== null, generator: server.options.generator.name, trainable: server.options.trainable },
@@ -111,6 +129,8 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
       trainable: this.options.trainable,
       worker: this.options.workerName,
       limits: { maxPayloadBytes: this.options.maxPayloadBytes },
+      features: workerFeatures(this.options),
+      artifactRoot: this.options.artifacts?.root ?? null,
     };
   }
 
@@ -126,6 +146,7 @@ export class GeneratorWorkerServer extends TransportOwner<WorkerConnection> {
       rollouts: this.#rollouts,
       updates: this.#updates,
       policyUpdates: 'update' in this.options.generator && this.options.generator.policyUpdates !== undefined ? this.options.generator.policyUpdates() : null,
+      policyDigest: this.#policyDigest,
     };
   }
 

@@ -1,5 +1,6 @@
 /** What crosses between the generator thread and its ThreadedGenerator (structured clones; one process, one build). */
 import type { Config } from '../../config/index.js';
+import type { RawVideo } from '../../media/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
 import type { GeneratedVideo, GenerateTiming } from '../generator.js';
 
@@ -15,11 +16,13 @@ export interface ThreadDescription {
   readonly policyUpdates: number | null;
   readonly restoredUpdates: number;
   readonly restored: boolean;
+  /** Which optional members the generator in the thread has. */
+  readonly has: { readonly replays: boolean; readonly policyDigest: boolean; readonly state: boolean };
 }
 
 export interface ThreadGenerateResult {
   readonly rolloutId: string;
-  readonly videos: readonly GeneratedVideo[];
+  readonly videos: readonly GeneratedVideo<RawVideo>[];
   readonly timing: GenerateTiming;
 }
 

@@ -7,9 +7,10 @@
  */
 import { ThreadClient } from '../../common/thread-rpc.js';
 import type { Config } from '../../config/index.js';
+import type { RawVideo } from '../../media/index.js';
 import { VrGrpoError } from '../../errors/index.js';
 import type { UpdateStats } from '../flow-grpo-trainer.js';
-import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from '../generator.js';
+import type { GenerateRequest, GenerateResult, ReplayedRollout, RolloutAdvantages, SavedGeneratorState, TrainableGenerator } from '../generator.js';
 import type { GeneratorThreadData, ThreadDescription, ThreadGenerateResult, ThreadUpdateResult } from './messages.js';
 
 const ENTRY = new URL('./generator-thread.ts', import.meta.url);
@@ -24,6 +25,10 @@ export class ThreadedGenerator implements TrainableGenerator {
   readonly name: string;
   /** Present when the generator counts its updates (a state folder), as on the generator in the thread. */
   readonly policyUpdates?: () => number;
+  readonly replays: boolean;
+  readonly policyDigest?: () => Promise<string>;
+  readonly saveState?: (tag: string) => Promise<SavedGeneratorState>;
+  readonly restoreState?: (ref: string) => Promise<SavedGeneratorState>;
   /** Updates restored from the state folder when the thread started. */
   readonly restoredUpdates: number;
   /** Whether a saved state was found in the state folder. */
@@ -40,6 +45,23 @@ export class ThreadedGenerator implements TrainableGenerator {
     this.restored = description.restored;
     this.#policyUpdates = description.policyUpdates ?? 0;
     if (description.policyUpdates !== null) this.policyUpdates = () => this.#policyUpdates;
+    this.replays = description.has.replays;
+    if (description.has.policyDigest) this.policyDigest = async () => (await this.#call('policyDigest')) as string;
+    if (description.has.state) {
+      this.saveState = (tag) => this.#stateCall('saveState', tag);
+      this.restoreState = (ref) => this.#stateCall('restoreState', ref);
+    }
+  }
+
+  async #call(method: string, args: readonly unknown[] = []): Promise<unknown> {
+    this.#open();
+    return this.thread.call(method, args);
+  }
+
+  async #stateCall(method: 'saveState' | 'restoreState', arg: string): Promise<SavedGeneratorState> {
+    const state = (await this.#call(method, [arg])) as SavedGeneratorState;
+    if (state.policyUpdates !== null) this.#policyUpdates = state.policyUpdates;
+    return state;
   }
 
   /** Starts the thread and opens the generator in it (its checkpoint and state-folder errors reject here). */
@@ -54,22 +76,19 @@ export class ThreadedGenerator implements TrainableGenerator {
     }
   }
 
-  async generate(request: GenerateRequest): Promise<GenerateResult> {
-    this.#open();
-    const result = (await this.thread.call('generate', [request])) as ThreadGenerateResult;
+  async generate(request: GenerateRequest): Promise<GenerateResult<RawVideo>> {
+    const result = (await this.#call('generate', [request])) as ThreadGenerateResult;
     return { ...result, trajectory: null };
   }
 
-  async update(rollouts: readonly RolloutAdvantages[]): Promise<UpdateStats> {
-    this.#open();
-    const result = (await this.thread.call('update', [rollouts])) as ThreadUpdateResult;
+  async update(rollouts: readonly RolloutAdvantages[], replays: readonly ReplayedRollout[] = []): Promise<UpdateStats> {
+    const result = (await this.#call('update', [rollouts, replays])) as ThreadUpdateResult;
     if (result.policyUpdates !== null) this.#policyUpdates = result.policyUpdates;
     return result.stats;
   }
 
   async discard(rolloutIds: readonly string[]): Promise<void> {
-    this.#open();
-    await this.thread.call('discard', [rolloutIds]);
+    await this.#call('discard', [rolloutIds]);
   }
 
   /** Closes the generator in the thread, then stops the thread; idempotent. */

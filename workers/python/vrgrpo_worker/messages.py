@@ -121,6 +121,14 @@ def _prompts_group(o: Dict[str, Any], path: str) -> None:
     _int(o["seed"], _p(path, "seed"))
 
 
+def _order(entry: dict, path: str) -> None:
+    """An update entry's optional place in the row order: an integer 0..1000000."""
+    if "order" in entry:
+        v = entry["order"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 1_000_000:
+            raise _Invalid(f"{path}.order", "expected an integer in 0..1000000")
+
+
 def _advantages(v: Any, path: str, advantage_clip: float) -> Tuple[List[Optional[float]], int]:
     """Validates advantages (finite numbers or null) and clips them to ±advantage_clip; returns (values, clipped count)."""
     items = _arr(v, path, 1, MAX_VIDEOS_PER_ROLLOUT)
@@ -173,14 +181,16 @@ def _validate(m: Dict[str, Any], advantage_clip: float) -> Dict[str, Any]:
         rollouts = _arr(m["rollouts"], "rollouts", 0, 1024)
         m["_clipped"] = 0
         for i, r in enumerate(rollouts):
-            _obj(r, f"rollouts.{i}", ("rolloutId", "advantages"), ())
+            _obj(r, f"rollouts.{i}", ("rolloutId", "advantages"), ("order",))
+            _order(r, f"rollouts.{i}")
             _str(r["rolloutId"], f"rollouts.{i}.rolloutId", 1, 128)
             r["advantages"], c = _advantages(r["advantages"], f"rollouts.{i}.advantages", advantage_clip)
             m["_clipped"] += c
         replays = _arr(m.get("replays", []), "replays", 0, 1024)
         for i, r in enumerate(replays):
             path = f"replays.{i}"
-            _obj(r, path, ("prompts", "groupSize", "seed", "advantages"), ("sampler",))
+            _obj(r, path, ("prompts", "groupSize", "seed", "advantages"), ("sampler", "order"))
+            _order(r, path)
             _prompts_group(r, path)
             if "sampler" in r:
                 _sampler(r["sampler"], f"{path}.sampler")

@@ -182,15 +182,18 @@ class GeneratorService:
             seen.add(rid)
             if len(r["advantages"]) != held.trajectory.videos:
                 raise WorkerError("INVALID_ARGUMENT", f"rollouts.{i}.advantages: expected {held.trajectory.videos} advantages, got {len(r['advantages'])}")
-            items.append((held.trajectory, r["advantages"]))
+            items.append((r.get("order"), len(items), held.trajectory, r["advantages"]))
         for i, r in enumerate(req.get("replays", [])):
             videos = len(r["prompts"]) * r["groupSize"]
             if len(r["advantages"]) != videos:
                 raise WorkerError("INVALID_ARGUMENT", f"replays.{i}.advantages: expected {videos} advantages, got {len(r['advantages'])}")
             sampler = self.sampler.with_overrides(r.get("sampler"))
             _, traj = self.grpo.sample(r["prompts"], r["groupSize"], r["seed"], sampler, False)
-            items.append((traj, r["advantages"]))
-        stats = self.grpo.update(items)
+            items.append((r.get("order"), len(items), traj, r["advantages"]))
+        # Rows in ascending `order` (entries without one after, as given): workers applying the same update in
+        # parallel must concatenate the same rows in the same order, or their float sums and policies drift apart.
+        items.sort(key=lambda it: (it[0] if it[0] is not None else 1_000_001, it[1]))
+        stats = self.grpo.update([(traj, adv) for _, _, traj, adv in items])
         for rid in seen:
             self._release(rid)
         self.updates_done += 1
