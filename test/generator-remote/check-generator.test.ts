@@ -6,7 +6,7 @@
  * The CLI runs once as a child process per outcome (exit 0 on a good worker, 1 on a broken one).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { PYTHON, PYTHON_MISSING, skipPython } from '../python-worker/python.js';
+import { PYTHON_MISSING, skipPython, startPythonWorker } from '../python-worker/python.js';
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,6 @@ import { PROJECT_ROOT } from '../../src/config/index.js';
 import type { UpdateStats } from '../../src/generator/flow-grpo-trainer.js';
 import { runConformance, type ConformanceReport } from '../../src/generator/conformance/index.js';
 import type { GenerateRequest, GenerateResult, RolloutAdvantages, TrainableGenerator } from '../../src/generator/generator.js';
-import { resolveFfmpegBinaries } from '../../src/media/index.js';
 import { ChildProcess } from './child.js';
 import { startWorker, within } from './helpers.js';
 import { ScriptedGenerator } from './scripted-generator.js';
@@ -147,32 +146,8 @@ describe('vr-grpo check-generator', () => {
       expect(PYTHON_MISSING, `the Python worker cannot run under CI: ${PYTHON_MISSING ?? ''}`).toBeUndefined();
       const artifactRoot = await tempDir('vrgrpo-check-py-art-');
       const stateRoot = await tempDir('vrgrpo-check-py-state-');
-      const { ffmpeg } = resolveFfmpegBinaries();
-      const worker = spawn(
-        PYTHON,
-        ['-m', 'vrgrpo_worker', '--host', '127.0.0.1', '--port', '0', '--artifact-root', artifactRoot, '--state-root', stateRoot, '--ffmpeg', ffmpeg],
-        { cwd: join(PROJECT_ROOT, 'workers', 'python'), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      cleanups.push(async () => {
-        if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-        await within(exited, 'the Python worker to exit', 10_000);
-      });
-      let stderr = '';
-      worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const url = await within(
-        new Promise<string>((resolve, reject) => {
-          let stdout = '';
-          worker.stdout.on('data', (d: Buffer) => {
-            stdout += d.toString();
-            const match = /^listening (ws:\/\/\S+)$/m.exec(stdout);
-            if (match?.[1] !== undefined) resolve(match[1]);
-          });
-          worker.once('exit', (code) => reject(new Error(`the Python worker exited (${String(code)}): ${stderr.slice(-2000)}`)));
-        }),
-        'the Python worker to listen',
-        60_000,
-      );
+      const { url, stop } = await startPythonWorker({ artifactRoot, stateRoot });
+      cleanups.push(stop);
 
       const report = await within(runConformance({ url, checkTimeoutMs: CHECK_MS }), 'the conformance run', RUN_MS);
       expectNoFailures(report);

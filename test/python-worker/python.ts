@@ -3,7 +3,11 @@
  * tests run here. Without torch, websockets and numpy they are skipped with a printed reason, except under CI
  * (`.ci/run` installs Debian's python3-torch), where they run and fail.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/index.js';
+import { resolveFfmpegBinaries } from '../../src/media/index.js';
+import { within } from '../transport/helpers.js';
 import { isCi } from '../metrics/helpers.js';
 
 /** The interpreter that has the Debian torch packages; VRGRPO_PYTHON overrides it. */
@@ -30,4 +34,59 @@ export function skipPython(what: string): boolean {
     );
   }
   return skip;
+}
+
+/** A running Python reference worker (`python3 -m vrgrpo_worker`) and how to stop it. */
+export interface PythonWorker {
+  readonly url: string;
+  readonly stop: () => Promise<void>;
+}
+
+/** Starts the Python reference worker on a free loopback port with these folders; resolves with its URL (bounded). */
+export async function startPythonWorker(options: { readonly artifactRoot: string; readonly stateRoot: string }): Promise<PythonWorker> {
+  const { ffmpeg } = resolveFfmpegBinaries();
+  const worker = spawn(
+    PYTHON,
+    [
+      '-m',
+      'vrgrpo_worker',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--artifact-root',
+      options.artifactRoot,
+      '--state-root',
+      options.stateRoot,
+      '--ffmpeg',
+      ffmpeg,
+    ],
+    { cwd: join(PROJECT_ROOT, 'workers', 'python'), env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+    await within(exited, 'the Python worker to exit', 10_000);
+  };
+  let stderr = '';
+  worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const url = await within(
+      new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        worker.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          const match = /^listening (ws:\/\/\S+)$/m.exec(stdout);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        worker.once('exit', (code) => reject(new Error(`the Python worker exited (${String(code)}): ${stderr.slice(-2000)}`)));
+      }),
+      'the Python worker to listen',
+      60_000,
+    );
+    return { url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
