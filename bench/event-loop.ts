@@ -1,8 +1,12 @@
 /**
- * `npm run bench:event-loop`: how long the reward server's event loop stalls under judging load, with the ONNX
- * sessions in their own threads (`thread: true`) and on the main thread (`thread: false`, which `'auto'`, the default,
- * picks for rm-v2). The bench sets the mode by wrapping `OnnxModel.create` (see `forceThread`). Per mode, in this
- * process: a reward server with the embedded judge (models/rm-v2) on 127.0.0.1:0; BENCH_CLIENTS clients (default 2)
+ * `npm run bench:event-loop`: how long the reward server's event loop stalls under judging load, per mode (BENCH_MODES,
+ * comma-separated; default `main,analysis,threads`):
+ * - `main`: everything on the main thread — perception's frame analysis inline, ffprobe/ffmpeg spawned by `Media`;
+ * - `analysis`: frame analysis in perception's analysis threads (`analysisThreads: 'auto'`), spawns on the main thread;
+ * - `threads`: both off the loop — analysis threads and a `ThreadedMedia` (what `serve-reward` runs by default);
+ * - `onnx`: as `main` with the ONNX session in its own thread (`thread: true`; `'auto'`, the default, keeps rm-v2's
+ *   small model on the main thread), set by wrapping `OnnxModel.create` (see `forceThread`).
+ * Per mode, in this process: a reward server with the embedded judge (models/rm-v2) on 127.0.0.1:0; BENCH_CLIENTS clients (default 2)
  * send pairwise judge requests over MP4s under the artifact root back to back; a prober GETs /healthz every 20 ms;
  * every BENCH_SWAP_MS (default 1000) a "hot swap" loads the checkpoint again (and closes the old copy), as an admin
  * swap does. Measured over BENCH_SECONDS (default 10): /healthz latency (p50, p99,
@@ -28,7 +32,9 @@ import type { OnnxModel as OnnxModelT } from '../src/onnx/index.js';
  * Where the remaining stalls come from: synchronous time on the main thread of (a) `child_process.spawn` (ffmpeg and
  * ffprobe per video; fluent-ffmpeg takes `spawn` from the module object when it loads, hence the wrap before the
  * project's modules are imported below), (b) the synchronous part of `Perception.perceive` (frame analysis and feature
- * rows, JavaScript), and (c) the duration of each ONNX run (on the main thread when `thread: false`).
+ * rows, JavaScript; with analysis threads, only the copy of the frames into the buffer that moves to a thread), and
+ * (c) the duration of each ONNX run (on the main thread unless the mode is `onnx`). Spawns from a media thread are not
+ * counted: that thread loads its own copy of child_process, and its forks do not stall this loop.
  */
 const spans = { spawn: [] as number[], perceiveSync: [] as number[], onnxRun: [] as number[] };
 const childProcess = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
@@ -47,7 +53,7 @@ const { silentLogger } = await import('../src/common/logger.js');
 const { PROJECT_ROOT } = await import('../src/config/index.js');
 const { createEmbeddedJudge } = await import('../src/judge/backends/embedded/index.js');
 const { Perception } = await import('../src/judge/backends/embedded/perception/index.js');
-const { Media } = await import('../src/media/index.js');
+const { Media, ThreadedMedia } = await import('../src/media/index.js');
 const { OnnxModel, exportMlpToOnnx } = await import('../src/onnx/index.js');
 const { RewardServerClient } = await import('../src/reward-client/index.js');
 const { RewardServer } = await import('../src/reward-server/index.js');
@@ -85,6 +91,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
 const SWAP_MS = Number(process.env.BENCH_SWAP_MS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const MODE_NAMES = ['main', 'analysis', 'threads', 'onnx'] as const;
+type ModeName = (typeof MODE_NAMES)[number];
+const MODES = (process.env.BENCH_MODES ?? 'main,analysis,threads').split(',').map((m) => {
+  if (!(MODE_NAMES as readonly string[]).includes(m)) throw new Error(`BENCH_MODES: unknown mode ${m} (one of ${MODE_NAMES.join(', ')})`);
+  return m as ModeName;
+});
 const HEAVY_RUNS = 5;
 const PROBE_MS = 20;
 const RM_V2 = join(PROJECT_ROOT, 'models', 'rm-v2');
@@ -96,7 +108,7 @@ interface Stats {
 }
 
 interface ModeResult {
-  readonly thread: boolean;
+  readonly mode: ModeName;
   /** Largest event-loop delay while the judge (its ONNX model) was first created, ms. */
   readonly createStallMs: number;
   readonly healthz: Stats & { readonly probes: number; readonly over100ms: number };
@@ -151,11 +163,14 @@ async function writeClips(media: MediaT, root: string, pairs: number): Promise<{
   return out;
 }
 
-async function runMode(thread: boolean, media: MediaT, root: string, clips: readonly { prompt: string; a: string; b: string }[]): Promise<ModeResult> {
-  forceThread = thread;
+async function runMode(mode: ModeName, plainMedia: MediaT, root: string, clips: readonly { prompt: string; a: string; b: string }[]): Promise<ModeResult> {
+  forceThread = mode === 'onnx' ? true : null;
+  const analysisThreads = mode === 'analysis' || mode === 'threads' ? 'auto' : 0;
+  const threadedMedia = mode === 'threads' ? await ThreadedMedia.start() : null;
+  const media = threadedMedia ?? plainMedia;
   const createDelay = monitorEventLoopDelay({ resolution: 1 });
   createDelay.enable();
-  const judge = await createEmbeddedJudge({ modelDir: RM_V2 });
+  const judge = await createEmbeddedJudge({ modelDir: RM_V2, analysisThreads });
   await sleep(5); // let the monitor see the last stall
   createDelay.disable();
   const server = await RewardServer.start({ service: judge, media, log: silentLogger(), artifactRoot: root, host: '127.0.0.1', port: 0 });
@@ -195,7 +210,7 @@ async function runMode(thread: boolean, media: MediaT, root: string, clips: read
   const swapper = (async () => {
     while (performance.now() + SWAP_MS < deadline) {
       await sleep(SWAP_MS);
-      const next = await Perception.create(RM_V2);
+      const next = await Perception.create(RM_V2, { analysisThreads });
       await next.close();
       swaps += 1;
     }
@@ -223,9 +238,10 @@ async function runMode(thread: boolean, media: MediaT, root: string, clips: read
   agent.destroy();
   await server.close();
   await judge.close();
+  await threadedMedia?.close();
   const sorted = [...latencies].sort((x, y) => x - y);
   return {
-    thread,
+    mode,
     createStallMs: round(createDelay.max / 1e6),
     healthz: {
       probes: sorted.length,
@@ -288,9 +304,9 @@ const heavy: Awaited<ReturnType<typeof heavyModel>>[] = [];
 try {
   const clips = await writeClips(media, root, 8);
   for (const thread of [false, true]) heavy.push(await heavyModel(thread));
-  // Modes alternate (ABBA…) so a busy neighbour on a shared machine weighs on both alike.
+  // Modes alternate (ABC, CBA…) so a busy neighbour on a shared machine weighs on all alike.
   for (let round = 0; round < ROUNDS; round++) {
-    for (const thread of round % 2 === 0 ? [false, true] : [true, false]) results.push({ round, ...(await runMode(thread, media, root, clips)) });
+    for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) results.push({ round, ...(await runMode(mode, media, root, clips)) });
   }
 } finally {
   forceThread = null;
@@ -299,7 +315,7 @@ try {
 
 const table = results.map((r) => ({
   round: r.round,
-  thread: r.thread,
+  mode: r.mode,
   'create stall ms': r.createStallMs,
   'healthz p50': r.healthz.p50,
   'healthz p99': r.healthz.p99,
@@ -318,7 +334,7 @@ console.table(
   results.flatMap((r) =>
     Object.entries(r.spans).map(([name, st]) => ({
       round: r.round,
-      thread: r.thread,
+      mode: r.mode,
       span: name,
       calls: st.count,
       'total ms': st.totalMs,
@@ -331,5 +347,5 @@ console.table(
 mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(PROJECT_ROOT, 'bench', 'results', 'event-loop.json'),
-  `${JSON.stringify({ machine, loadAverage: loadavg(), seconds: SECONDS, rounds: ROUNDS, clients: CLIENTS, swapEveryMs: SWAP_MS, probeEveryMs: PROBE_MS, heavy, results }, null, 2)}\n`,
+  `${JSON.stringify({ machine, loadAverage: loadavg(), modes: MODES, seconds: SECONDS, rounds: ROUNDS, clients: CLIENTS, swapEveryMs: SWAP_MS, probeEveryMs: PROBE_MS, heavy, results }, null, 2)}\n`,
 );

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../common/logger.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type Config } from '../config/index.js';
-import { Media } from '../media/index.js';
+import { Media, ThreadedMedia, type MediaOptions } from '../media/index.js';
 import { chooseTensorBackend, type BackendChoice } from '../tensor/index.js';
 
 export interface CommandContext {
@@ -27,13 +27,22 @@ export async function tensorBackend(ctx: CommandContext): Promise<BackendChoice>
   return chooseTensorBackend(ctx.config.tensor.backend, { log: (line) => ctx.log.info(line) });
 }
 
-export async function media(ctx: CommandContext): Promise<Media> {
+function mediaOptions(ctx: CommandContext): MediaOptions {
   const m = ctx.config.media;
-  return Media.create({
+  return {
     ...(m.ffmpegPath === null ? {} : { ffmpegPath: m.ffmpegPath }),
     ...(m.ffprobePath === null ? {} : { ffprobePath: m.ffprobePath }),
     timeoutMs: m.timeoutMs,
-  });
+  };
+}
+
+export async function media(ctx: CommandContext): Promise<Media> {
+  return Media.create(mediaOptions(ctx));
+}
+
+/** The media adapter on its own thread (ffprobe/ffmpeg spawned off the event loop), for servers; close it when done. */
+export async function threadedMedia(ctx: CommandContext): Promise<ThreadedMedia> {
+  return ThreadedMedia.start(mediaOptions(ctx));
 }
 
 /** Parses an integer option; throws a usage error naming the option. */

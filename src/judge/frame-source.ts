@@ -3,7 +3,7 @@
  * the judge's working size) through the media adapter the first time frames are asked for, then served from memory.
  */
 import { VrGrpoError } from '../errors/index.js';
-import { fitWithin, frameAt, shrinkFrame, type DecodeOptions, type Media, type RawVideo } from '../media/index.js';
+import { fitWithin, frameAt, shrinkFrame, type DecodeOptions, type MediaPort, type RawVideo } from '../media/index.js';
 
 export interface FrameSource {
   /** A short label for traces and errors (a file path or an inline ref). */
@@ -90,7 +90,7 @@ export class FileFrameSource implements FrameSource {
   decodeMs = 0;
 
   constructor(
-    private readonly media: Media,
+    private readonly media: MediaPort,
     readonly label: string,
     private readonly resize?: { readonly width: number; readonly height: number },
     private readonly decode: FileDecodeOptions = {},

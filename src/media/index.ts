@@ -11,8 +11,12 @@ export {
   type DecodeOptions,
   type EncodeMp4Options,
   type MediaOptions,
+  type PrepareDecodeOptions,
+  type PreparedDecode,
   type X264Preset,
 } from './media.js';
+export type { MediaPort } from './media-port.js';
+export { ThreadedMedia } from './media-thread.js';
 export type { VideoInfo } from './video-info.js';
 export { shrinkFrame } from './shrink.js';
 export { FORMAT_WHITELIST, PROTOCOL_WHITELIST, sniffBytes, sniffContainer, type ContainerFormat, type SniffResult } from './container.js';

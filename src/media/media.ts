@@ -10,6 +10,7 @@ import { FORMAT_WHITELIST, PROTOCOL_WHITELIST, sniffContainer, type ContainerFor
 import { decodeFilter } from './decode-filter.js';
 import { FrameSink } from './frame-sink.js';
 import { assertMediaLimits, fitWithin, tooLarge, type DecodePlan, type MediaLimits } from './limits.js';
+import type { MediaPort } from './media-port.js';
 import { assertRawVideo, frameByteLength, type RawVideo } from './raw-video.js';
 import { newFfmpegCommand, runFfmpeg, type FfmpegOutcome, type RunFfmpegOptions } from './run-ffmpeg.js';
 import { runProcess, type ProcessOutcome } from './run-process.js';
@@ -64,6 +65,21 @@ export interface DecodeOptions {
    * with that error (e.g. a memory budget that is full). Default: none.
    */
   readonly admit?: (plan: DecodePlan) => void;
+}
+
+/** {@link DecodeOptions} without the admission callback: what a decode is prepared from (and what crosses to a media thread). */
+export type PrepareDecodeOptions = Omit<DecodeOptions, 'admit'>;
+
+/**
+ * A decode that passed its probes and limits and is ready to run ({@link Media.prepareDecode}): `plan` is what it will
+ * produce, the rest is for {@link Media.runDecode} only. Nothing runs until then; an unused one holds nothing.
+ */
+export interface PreparedDecode {
+  readonly plan: DecodePlan;
+  readonly indices: readonly number[] | undefined;
+  readonly format: ContainerFormat;
+  readonly pixelCap: number | undefined;
+  readonly fps: number;
 }
 
 type FfmpegFailure = Exclude<FfmpegOutcome, { kind: 'ok' }>;
@@ -214,7 +230,7 @@ function decodeFailed({ file, message, reason, tail, extra = {} }: DecodeFailure
  * Runs ffmpeg and ffprobe for the rest of the project, which only sees {@link RawVideo} and {@link VideoInfo}.
  * Every process is awaited to its exit (killed with SIGKILL after `timeoutMs`), so no call leaves a child behind.
  */
-export class Media {
+export class Media implements MediaPort {
   /** The executables in use and where they were found. */
   readonly binaries: FfmpegBinaries;
   /** Wall-clock limit of each ffmpeg/ffprobe process, in milliseconds. */
@@ -357,6 +373,17 @@ export class Media {
    * before anything is decoded; `maxPixels` makes ffmpeg scale the frames down, so none arrives at native size.
    */
   async decode(file: string, opts: DecodeOptions = {}): Promise<RawVideo> {
+    const prepared = await this.prepareDecode(file, opts);
+    opts.admit?.(prepared.plan);
+    return this.runDecode(prepared);
+  }
+
+  /**
+   * The first half of {@link decode}: checks the options, probes the file and checks the limits (same errors as
+   * `decode`), and says what the decode will produce, without decoding. A media thread (./media-thread.ts) runs the
+   * caller's admission check between this and {@link runDecode}.
+   */
+  async prepareDecode(file: string, opts: PrepareDecodeOptions = {}): Promise<PreparedDecode> {
     const size = decodeSize(opts);
     const indices = opts.indices === undefined ? undefined : normalizeIndices(opts.indices);
     const { limits, maxPixels } = opts;
@@ -408,16 +435,34 @@ export class Media {
       const message = `decode: ${expectedFrames} frames of ${width}x${height} exceed the largest buffer`;
       throw decodeFailed({ file: target, message, reason: 'too large', tail: '' });
     }
-    opts.admit?.(
-      Object.freeze({ file: target, nativeWidth: stream.width, nativeHeight: stream.height, width, height, frames: expectedFrames, bytes: expectedBytes }),
-    );
+    return Object.freeze({
+      plan: Object.freeze({
+        file: target,
+        nativeWidth: stream.width,
+        nativeHeight: stream.height,
+        width,
+        height,
+        frames: expectedFrames,
+        bytes: expectedBytes,
+      }),
+      indices,
+      format: probed.format,
+      pixelCap,
+      fps: stream.fps,
+    });
+  }
 
+  /** The second half of {@link decode}: runs ffmpeg for a prepared decode and checks what came out. */
+  async runDecode(prepared: PreparedDecode): Promise<RawVideo> {
+    const { plan, indices, pixelCap } = prepared;
+    const { file: target, width, height, nativeWidth, nativeHeight, frames: expectedFrames, bytes: expectedBytes } = plan;
+    const frameBytes = frameByteLength(width, height);
     const sink = new FrameSink(expectedBytes);
-    const filter = decodeFilter({ indices, width, height, nativeWidth: stream.width, nativeHeight: stream.height });
+    const filter = decodeFilter({ indices, width, height, nativeWidth, nativeHeight });
     const command = newFfmpegCommand(this.binaries)
       // Through the file protocol only, with the sniffed demuxer forced: a playlist or concat list cannot be followed.
       .input(`file:${target}`)
-      .inputOptions(confinedInputOptions(probed.format, pixelCap))
+      .inputOptions(confinedInputOptions(prepared.format, pixelCap))
       // -noautorotate: frames stay in stored orientation, matching the width and height ffprobe reports.
       .inputOptions(['-hide_banner', '-loglevel', 'error', '-nostdin', '-noautorotate'])
       // `-vsync 0` (passthrough) is spelled `-fps_mode passthrough` from ffmpeg 5.1 but still accepted there, and is
@@ -455,7 +500,7 @@ export class Media {
         extra: { expectedFrames, decodedBytes: sink.bytes },
       });
     }
-    return Object.freeze({ width, height, frameCount: expectedFrames, fps: stream.fps, data: sink.toUint8Array() });
+    return Object.freeze({ width, height, frameCount: expectedFrames, fps: prepared.fps, data: sink.toUint8Array() });
   }
 
   /** Runs ffprobe on `target` (absolute); `countFrames` decodes the stream to count frames exactly. */

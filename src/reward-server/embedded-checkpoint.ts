@@ -38,6 +38,12 @@ export interface EmbeddedFactoryOptions {
    * beyond it.
    */
   readonly budget?: { readonly maxRssGrowthBytes?: number | null; readonly maxRunMs?: number | null; readonly timeoutMs?: number };
+  /**
+   * Worker threads of each loaded judge's perception for frame analysis (PerceptionOptions.analysisThreads), so
+   * that it does not hold the server's event loop: default `'auto'` (one per core beyond the first, 1…4); 0 = inline.
+   * A hot swap starts the new copy's threads and stops the old copy's when it closes.
+   */
+  readonly analysisThreads?: number | 'auto';
 }
 
 type Signature = ModelSignature;
@@ -115,6 +121,7 @@ export function embeddedServiceFactory(options: EmbeddedFactoryOptions = {}): Se
     // Loads the perception again through the judge's own path, which checks the model against this code's signature.
     const service = await createEmbeddedJudge({
       modelDir: dir,
+      analysisThreads: options.analysisThreads ?? 'auto',
       ...(options.judge === undefined ? {} : { judge: options.judge }),
       ...(options.reasoner === undefined ? {} : { reasoner: options.reasoner }),
     });
@@ -150,7 +157,11 @@ async function learnedService(dir: string, options: EmbeddedFactoryOptions, limi
       cause: error,
     });
   });
-  const service = await createLearnedJudge({ modelDir: dir, ...(options.judge === undefined ? {} : { judge: options.judge }) });
+  const service = await createLearnedJudge({
+    modelDir: dir,
+    analysisThreads: options.analysisThreads ?? 'auto',
+    ...(options.judge === undefined ? {} : { judge: options.judge }),
+  });
   if (service.rmVersion() !== checkpoint.manifest.version) {
     await service.close();
     throw new VrGrpoError(

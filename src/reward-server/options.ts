@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger.js';
 import { RewardServerMetrics, type RewardServerMetricsSink } from '../metrics/index.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { JudgeService } from '../judge/judge-service.js';
-import { DEFAULT_DECODE_MAX_PIXELS, DEFAULT_MEDIA_LIMITS, type Media, type MediaLimits } from '../media/index.js';
+import { DEFAULT_DECODE_MAX_PIXELS, DEFAULT_MEDIA_LIMITS, type MediaLimits, type MediaPort } from '../media/index.js';
 import { pickSocketPolicy, type SocketPolicyOptions } from '../transport/index.js';
 import type { CheckpointManager } from './checkpoint-manager.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -44,8 +44,11 @@ export const DEFAULT_SERVER_NAME = 'vr-grpo-reward-server';
 export interface RewardServerOptions extends SocketPolicyOptions {
   /** The judge that answers `judge` requests. Not closed by the server. */
   readonly service: JudgeService;
-  /** The media adapter used to decode `file://` videos. Not closed by the server. */
-  readonly media: Media;
+  /**
+   * The media adapter used to decode `file://` videos: a `Media`, or a `ThreadedMedia` (what `serve-reward` uses) so
+   * that ffprobe/ffmpeg spawns do not stall the event loop. Not closed by the server.
+   */
+  readonly media: MediaPort;
   /** Logger; the server logs through `log.child({ component: 'reward-server' })`. */
   readonly log: Logger;
   /**
@@ -124,7 +127,7 @@ export interface RewardServerOptions extends SocketPolicyOptions {
 /** Every option filled in and checked; frozen. */
 export interface ResolvedRewardServerOptions extends SocketPolicyOptions {
   readonly service: JudgeService;
-  readonly media: Media;
+  readonly media: MediaPort;
   readonly log: Logger;
   /** `artifactRoot` after `realpath`. */
   readonly artifactRoot: string;

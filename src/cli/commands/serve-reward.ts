@@ -15,7 +15,8 @@ import {
   type CheckpointSource,
   type ServiceFactory,
 } from '../../reward-server/index.js';
-import { UsageError, commandContext, intOption, media, type CommandContext } from '../context.js';
+import type { MediaPort } from '../../media/index.js';
+import { UsageError, commandContext, intOption, media, threadedMedia, type CommandContext } from '../context.js';
 
 interface ServeFlags {
   config?: string;
@@ -26,6 +27,12 @@ interface ServeFlags {
   watchCheckpoints?: string;
   exitWithParent?: boolean;
   record?: string;
+  /** Commander's `--no-planted-hack`: false drops the config's judge.plantedHack (an auditor's server). */
+  plantedHack?: boolean;
+  /** Commander's `--no-media-thread`: false starts ffprobe/ffmpeg from the main thread. */
+  mediaThread?: boolean;
+  /** Commander's `--no-analysis-thread`: false runs perception's frame analysis on the main thread. */
+  analysisThread?: boolean;
 }
 
 /** The configured backend's service factory and the version to start on. */
@@ -51,8 +58,10 @@ function backend(ctx: CommandContext, flags: ServeFlags): { factory: ServiceFact
   return {
     initial: { kind: 'path', path: flags.checkpoint === undefined ? judge.checkpoint : resolve(flags.checkpoint) },
     factory: embeddedServiceFactory({
-      judge,
+      // An auditor's server (`train` starts one per checkpoint auditor) judges without the testing aid's planted hack.
+      judge: flags.plantedHack === false ? { ...judge, plantedHack: null } : judge,
       reasoner: { temporal: ctx.config.world.version === 2 },
+      analysisThreads: flags.analysisThread === false ? 0 : 'auto',
       limits: { maxModelBytes: ctx.config.rewardServer.checkpoints.maxModelBytes, readTimeoutMs: ctx.config.rewardServer.checkpoints.modelReadTimeoutMs },
       budget: {
         maxRssGrowthBytes:
@@ -73,7 +82,10 @@ export function registerServeReward(program: Command): void {
     .option('--checkpoint <dir>', 'embedded judge checkpoint (default: judge.checkpoint; not used with judge.backend vlm)')
     .option('--watch-checkpoints <dir>', 'swap to complete checkpoint folders that appear in this folder (default: rewardServer.checkpoints.watchDir)')
     .option('--record <dir>', 'judge.backend vlm: write every request to the VLM server and its response to this folder (docs/vlm.md)')
+    .option('--no-planted-hack', "judge without the config's judge.plantedHack (a testing aid): how `train` starts an auditor's server")
     .option('--exit-with-parent', 'drain and exit when stdin closes (the parent that spawned it with a stdin pipe died): how `train` starts its local servers')
+    .option('--no-analysis-thread', "embedded judge: run perception's frame analysis on the main thread instead of analysis threads")
+    .option('--no-media-thread', 'start ffprobe/ffmpeg from the main thread instead of a media thread (each spawn then stalls the event loop)')
     .option('--config <file>', 'config file')
     .action(async (flags: ServeFlags) => {
       const ctx = commandContext(flags.config);
@@ -114,13 +126,21 @@ export function registerServeReward(program: Command): void {
         validateInitial: ctx.config.judge.backend !== 'vlm',
         watch: watchDir === null ? null : { dir: watchDir, intervalMs: ck.watchIntervalMs },
       });
+      // ffprobe/ffmpeg spawn from their own thread unless told otherwise: a fork of this process stalls its loop.
+      let decoder: MediaPort & { close?: () => Promise<void> };
+      try {
+        decoder = flags.mediaThread === false ? await media(ctx) : await threadedMedia(ctx);
+      } catch (error) {
+        await service.close();
+        throw error;
+      }
       let server: RewardServer;
       try {
         server = await RewardServer.start({
           service,
           checkpoints: service,
           adminToken: adminToken === '' ? null : adminToken,
-          media: await media(ctx),
+          media: decoder,
           log: ctx.log,
           artifactRoot,
           host: flags.host ?? rs.host,
@@ -152,7 +172,7 @@ export function registerServeReward(program: Command): void {
           metrics: new RewardServerMetrics({ hallucinationWindow: ctx.config.monitoring.metrics.hallucinationWindow }),
         });
       } catch (error) {
-        await service.close();
+        await Promise.allSettled([service.close(), decoder.close?.()]);
         throw error;
       }
       ctx.log.info(
@@ -183,6 +203,7 @@ export function registerServeReward(program: Command): void {
         });
       }
       await installSignalDrain(server, ctx.log);
-      await service.close();
+      const closed = await Promise.allSettled([service.close(), decoder.close?.()]);
+      for (const c of closed) if (c.status === 'rejected') throw c.reason;
     });
 }

@@ -1,6 +1,6 @@
 /** The embedded judge backend: ONNX perception + measured signals + the evidence-driven reasoner, in the judge engine. */
 import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
-import { Perception, videoSignals } from './perception/index.js';
+import { Perception, videoSignals, type PerceptionOptions } from './perception/index.js';
 import type { PlantedHack } from './planted-hack.js';
 import { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
 
@@ -21,11 +21,16 @@ export interface EmbeddedJudgeOptions {
   readonly reasoner?: EmbeddedReasonerOptions;
   /** Images one conversation may be shown (the engine's `maxImages`); raise it to judge on all frames of long videos. */
   readonly maxImages?: number;
+  /**
+   * Perception analysis threads (PerceptionOptions.analysisThreads): default 0, inline; the reward server passes
+   * `'auto'` so frame analysis does not hold its event loop.
+   */
+  readonly analysisThreads?: PerceptionOptions['analysisThreads'];
 }
 
 /** Loads the perception model and returns a ready judge engine (close it to release the ONNX session). */
 export async function createEmbeddedJudge(options: EmbeddedJudgeOptions): Promise<JudgeEngine> {
-  const perception = await Perception.create(options.modelDir);
+  const perception = await Perception.create(options.modelDir, options.analysisThreads === undefined ? {} : { analysisThreads: options.analysisThreads });
   const port: PerceptionPort = {
     version: perception.version,
     perceive: (frames, width, height) => perception.perceive(frames, width, height),

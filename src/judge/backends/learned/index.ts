@@ -6,7 +6,7 @@
  * Training lives in src/judge-training (it loads tfjs; this runtime does not).
  */
 import { JudgeEngine, type ResolvedJudgeOptions } from '../../engine.js';
-import { Perception, videoSignals } from '../embedded/perception/index.js';
+import { Perception, videoSignals, type PerceptionOptions } from '../embedded/perception/index.js';
 import { DEFAULT_PERCEPTION_CACHE_FRAMES, PerceptionCache } from '../embedded/perception-cache.js';
 import type { PerceptionPort } from '../embedded/reasoner.js';
 import type { Decoding } from './action.js';
@@ -49,11 +49,13 @@ export interface LearnedJudgeOptions {
    * Default: a cache of DEFAULT_PERCEPTION_CACHE_FRAMES.
    */
   readonly perceptionCache?: PerceptionCache | number | null;
+  /** Perception analysis threads (PerceptionOptions.analysisThreads): default 0, inline; the reward server passes `'auto'`. */
+  readonly analysisThreads?: PerceptionOptions['analysisThreads'];
 }
 
 /** The perception port of a perception folder (ONNX session + measured signals). */
-export async function perceptionPort(dir: string): Promise<PerceptionPort> {
-  const perception = await Perception.create(dir);
+export async function perceptionPort(dir: string, options: PerceptionOptions = {}): Promise<PerceptionPort> {
+  const perception = await Perception.create(dir, options);
   return {
     version: perception.version,
     perceive: (frames, width, height) => perception.perceive(frames, width, height),
@@ -65,7 +67,7 @@ export async function perceptionPort(dir: string): Promise<PerceptionPort> {
 /** Loads a learned checkpoint (perception + policy, both ONNX) and returns a ready judge engine. */
 export async function createLearnedJudge(options: LearnedJudgeOptions): Promise<JudgeEngine> {
   const checkpoint = readLearnedCheckpoint(options.modelDir);
-  const port = await perceptionPort(checkpoint.perceptionDir);
+  const port = await perceptionPort(checkpoint.perceptionDir, options.analysisThreads === undefined ? {} : { analysisThreads: options.analysisThreads });
   let policy: OnnxPolicy;
   try {
     policy = await OnnxPolicy.create(checkpoint.policyBytes, `${checkpoint.dir}/${checkpoint.manifest.policy.file}`);

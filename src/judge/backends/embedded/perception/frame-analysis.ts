@@ -267,16 +267,21 @@ function splitByColour(list: readonly number[], blurred: Float32Array, dist: Flo
   return a.length >= minArea && b.length >= minArea ? [a, b] : [[...list]];
 }
 
+/** INVALID_ARGUMENT unless `rgb` holds one RGB24 frame of `width`×`height` (both integers ≥ 3). */
+export function checkFrameSize(rgb: Uint8Array, width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 3 || height < 3 || rgb.length !== width * height * 3) {
+    throw new VrGrpoError('INVALID_ARGUMENT', `frame has ${rgb.length} bytes; expected ${width}×${height}×3 (width and height ≥ 3)`, {
+      details: { width, height, bytes: rgb.length },
+    });
+  }
+}
+
 /** Analyses one RGB24 frame (`width·height·3` bytes). INVALID_ARGUMENT for a wrong buffer size. */
 export function analyseFrame(rgb: Uint8Array, width: number, height: number, options: Partial<AnalysisOptions> = {}): FrameAnalysis {
   const o: AnalysisOptions = { ...DEFAULT_ANALYSIS, ...options };
   const w = width;
   const h = height;
-  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 3 || h < 3 || rgb.length !== w * h * 3) {
-    throw new VrGrpoError('INVALID_ARGUMENT', `frame has ${rgb.length} bytes; expected ${w}×${h}×3 (width and height ≥ 3)`, {
-      details: { width, height, bytes: rgb.length },
-    });
-  }
+  checkFrameSize(rgb, w, h);
   const n = w * h;
   const image = new Float32Array(n * 3);
   let sum = 0;

@@ -6,8 +6,10 @@
 import { VrGrpoError } from '../../../../errors/index.js';
 import { OnnxModel, type ModelSignature } from '../../../../onnx/index.js';
 import { BACKGROUND_COLOUR_NAMES, OBJECT_COLOUR_NAMES, SHAPES, type Rgb } from '../../../../world/index.js';
-import { CROP_SIZE, FEATURE_SIZE, writeBackgroundRow, writeObjectRow } from './features.js';
-import { analyseFrame, type AnalysisOptions, type BoundingBox, type FrameAnalysis } from './frame-analysis.js';
+import { AnalysisThreads, MAX_ANALYSIS_THREADS, autoAnalysisThreads } from './analysis-thread.js';
+import { CROP_SIZE, FEATURE_SIZE } from './features.js';
+import { DEFAULT_ANALYSIS, checkFrameSize, type AnalysisOptions, type BoundingBox } from './frame-analysis.js';
+import { analyseFrames, type AnalysedFrames } from './frame-rows.js';
 import { HEADS, INPUT_NAME, PROB_OUTPUTS, type HeadName } from './heads.js';
 import { readPerceptionDir, type PerceptionManifest } from './manifest.js';
 
@@ -55,6 +57,40 @@ export interface PerceptionOptions {
   readonly intraOpNumThreads?: number;
   /** Classical analysis tunables; defaults in DEFAULT_ANALYSIS. */
   readonly analysis?: Partial<AnalysisOptions>;
+  /**
+   * Worker threads that run the per-frame JavaScript of `perceive` (frame analysis and input rows, tens of ms per
+   * call) off the caller's event loop: 0 = inline, on the caller's thread (default: training and evaluation, where
+   * nothing else waits on the loop); 1…8 threads; `'auto'` = one per core beyond the first, 1…4 (the reward server's
+   * choice). Results are the same either way, bit for bit.
+   */
+  readonly analysisThreads?: number | 'auto';
+}
+
+/** {@link PerceptionOptions} with every default filled in, frozen. */
+export interface ResolvedPerceptionOptions {
+  readonly intraOpNumThreads: number | undefined;
+  readonly analysis: Readonly<AnalysisOptions>;
+  readonly analysisThreads: number;
+}
+
+/** Checks and completes perception options. INVALID_ARGUMENT for an analysis thread count outside 0…8 or 'auto'. */
+export function compilePerceptionOptions(options: PerceptionOptions = {}): ResolvedPerceptionOptions {
+  const threads = options.analysisThreads ?? 0;
+  const analysisThreads = threads === 'auto' ? autoAnalysisThreads() : threads;
+  if (!Number.isInteger(analysisThreads) || analysisThreads < 0 || analysisThreads > MAX_ANALYSIS_THREADS) {
+    throw new VrGrpoError(
+      'INVALID_ARGUMENT',
+      `perception analysisThreads must be 'auto' or an integer in 0..${MAX_ANALYSIS_THREADS} (got ${String(threads)})`,
+      {
+        details: { field: 'analysisThreads' },
+      },
+    );
+  }
+  return Object.freeze({
+    intraOpNumThreads: options.intraOpNumThreads,
+    analysis: Object.freeze({ ...DEFAULT_ANALYSIS, ...options.analysis }),
+    analysisThreads,
+  });
 }
 
 /** The signature every perception model must have. */
@@ -104,7 +140,8 @@ export class Perception {
   private constructor(
     private readonly model: OnnxModel,
     readonly manifest: PerceptionManifest,
-    private readonly analysis: Partial<AnalysisOptions>,
+    readonly options: ResolvedPerceptionOptions,
+    private readonly threads: AnalysisThreads | null,
   ) {}
 
   /** The model's version label (e.g. `rm-v2`). */
@@ -124,12 +161,22 @@ export class Perception {
   /** Loads from bytes and an already validated manifest (training measures the model it just exported this way). */
   static async load(bytes: Uint8Array, manifest: PerceptionManifest, options: PerceptionOptions = {}, label = manifest.version): Promise<Perception> {
     checkManifest(manifest, label);
+    const resolved = compilePerceptionOptions(options);
     const model = await OnnxModel.create(
       bytes,
       PERCEPTION_SIGNATURE,
-      options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads },
+      resolved.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: resolved.intraOpNumThreads },
     );
-    return new Perception(model, manifest, options.analysis ?? {});
+    let threads: AnalysisThreads | null = null;
+    if (resolved.analysisThreads > 0) {
+      try {
+        threads = await AnalysisThreads.start(resolved.analysisThreads, resolved.analysis, manifest.version);
+      } catch (error) {
+        await model.close();
+        throw error;
+      }
+    }
+    return new Perception(model, manifest, resolved, threads);
   }
 
   /** Class probabilities of prepared input rows (`n` × FEATURE_SIZE), one ONNX run. */
@@ -154,25 +201,15 @@ export class Perception {
     for (const f of frames) {
       if (!Number.isInteger(f.index) || f.index < 0) throw new VrGrpoError('INVALID_ARGUMENT', `frame index ${f.index} is not a non-negative integer`);
     }
-    const analyses: FrameAnalysis[] = frames.map((f) => analyseFrame(f.rgb, width, height, this.analysis));
+    const { rows, frames: analyses } = await this.#analyse(frames, width, height);
     this.#stats.frames += frames.length;
-    const n = analyses.reduce((s, a) => s + 1 + a.blobs.length, 0);
-    const rows = new Float32Array(n * FEATURE_SIZE);
-    let r = 0;
-    for (const a of analyses) {
-      writeBackgroundRow(a, rows, r * FEATURE_SIZE);
-      r += 1;
-      for (const b of a.blobs) {
-        writeObjectRow(a, b, rows, r * FEATURE_SIZE);
-        r += 1;
-      }
-    }
+    const n = rows.length / FEATURE_SIZE;
     const probs = await this.#predictCoalesced(rows, n);
     const slice = (head: HeadName, row: number): Float32Array => {
       const k = HEADS.find((h) => h.name === head)?.classes.length ?? 0;
       return probs[head].slice(row * k, (row + 1) * k);
     };
-    r = 0;
+    let r = 0;
     return analyses.map((a, i) => {
       const bgRow = r;
       r += 1;
@@ -201,6 +238,25 @@ export class Perception {
         background: a.background,
       };
     });
+  }
+
+  /** Frame analysis and input rows: on an analysis thread when there are some, else inline. */
+  async #analyse(frames: readonly { readonly rgb: Uint8Array }[], width: number, height: number): Promise<AnalysedFrames> {
+    if (this.threads === null) {
+      return analyseFrames(
+        frames.map((f) => f.rgb),
+        width,
+        height,
+        this.options.analysis,
+      );
+    }
+    // Checked here, as the inline analysis would: the thread gets the frames packed back to back.
+    for (const f of frames) checkFrameSize(f.rgb, width, height);
+    return this.threads.analyse(
+      frames.map((f) => f.rgb),
+      width,
+      height,
+    );
   }
 
   /** Frames perceived, model runs and rows so far (concurrent `perceive` calls share runs). */
@@ -249,9 +305,16 @@ export class Perception {
     }
   }
 
-  /** Releases the ONNX session (waits for runs in flight). Idempotent. */
+  /** Releases the ONNX session (waits for runs in flight) and stops the analysis threads; each step runs even when the other fails. Idempotent. */
   async close(): Promise<void> {
     this.state = 'CLOSED';
-    await this.model.close();
+    const [model, threads] = await Promise.allSettled([this.model.close(), this.threads?.close()]);
+    if (model.status === 'rejected') throw model.reason;
+    if (threads.status === 'rejected') throw threads.reason;
+  }
+
+  /** Ends the analysis threads as a crash would. For tests of the crash path only. */
+  async simulateAnalysisCrash(): Promise<void> {
+    await this.threads?.simulateCrash();
   }
 }
