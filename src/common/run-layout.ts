@@ -19,6 +19,8 @@ export const RUN_LAYOUT = Object.freeze({
   videos: 'videos',
   /** The anchor set (`anchors.json` + its videos). */
   anchors: 'anchors',
+  /** The guard's evidence: `step-NNNNNN.json` per confirmed hacking signal. */
+  guard: 'guard',
 });
 
 /** A run's jsonl logs. */

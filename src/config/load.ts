@@ -88,6 +88,8 @@ export function resolveConfig(raw: unknown, options: { baseDir: string; source: 
       sec[field] = resolve(options.baseDir, v);
     }
   }
+  const audit = (parsed.monitoring as { audit?: { auditors?: { checkpoint: string | null }[] } } | undefined)?.audit;
+  for (const a of audit?.auditors ?? []) if (a.checkpoint !== null && !isAbsolute(a.checkpoint)) a.checkpoint = resolve(options.baseDir, a.checkpoint);
   const vlm = parsed.judge?.vlm as { promptTemplate?: unknown } | undefined;
   if (vlm !== undefined && typeof vlm.promptTemplate === 'string' && !isAbsolute(vlm.promptTemplate))
     vlm.promptTemplate = resolve(options.baseDir, vlm.promptTemplate);

@@ -230,7 +230,31 @@ export const rewardSchema = strict({
   /** Replicas serving different RM versions: wait until they agree, or route only to the newest version. */
   versionSkew: oneOf(['wait', 'newest'] as const).default('newest'),
   /** On an RM version change: keep or reset the per-prompt reward statistics. */
-  onVersionChange: strict({ resetPromptStats: bool().default(true) }).prefault({}),
+  /**
+   * Judge uncertainty: a pair judged in both orders (`bothOrders`) whose winner flips is the judge disagreeing with
+   * itself. Per group the share of such pairs (its self-disagreement) is measured; `shrink` scales the group's
+   * advantages by (1 − self-disagreement), `drop` leaves the group out of the update above `threshold`, `none` only
+   * measures. Groups without pairs judged both ways are left as they are.
+   */
+  uncertainty: strict({
+    policy: oneOf(['none', 'shrink', 'drop'] as const).default('shrink'),
+    threshold: num({ min: 0, max: 1 }).default(0.5),
+  }).prefault({}),
+  onVersionChange: strict({
+    /**
+     * Reset the per-prompt statistics (training.advantage.perPromptTracker) gathered under the old RM version; not
+     * done when the swap is calibrated (below).
+     */
+    resetPromptStats: bool().default(true),
+    /**
+     * Map the new version's rewards onto the old one's scale, fitted on the anchor set judged by both (quantile
+     * matching or an affine fit of the combined reward), so the advantage scale does not jump; `off`: no map.
+     * Needs the drift monitor's anchors (monitoring.drift).
+     */
+    calibrate: oneOf(['off', 'quantile', 'affine'] as const).default('quantile'),
+    /** Judgments by the new version after which the map has faded to the identity (its own statistics have taken over). */
+    calibrationDecayJudgments: int({ min: 1, max: 100_000_000 }).default(2048),
+  }).prefault({}),
 });
 
 /** The OpenAI-compatible VLM backend (VR-Thinker behind vLLM/SGLang); see docs/vlm.md. */
@@ -417,6 +441,12 @@ export const rewardServerSchema = strict({
 export const driftSchema = strict({
   /** Run the drift and hacking detectors (gauges, `drift` events). */
   enabled: bool().default(true),
+  /**
+   * PSI and Page-Hinkley of the policy's per-video rewards (the windows below): 'gauge' = gauges and step-line values
+   * only (rewards are meant to move while the policy learns); 'trip' = they also trip (`drift` events, trip counters).
+   * The PSI and Page-Hinkley that trip by default run on the anchor set (`anchors`).
+   */
+  policyRewards: oneOf(['gauge', 'trip'] as const).default('gauge'),
   /** Steps in the reference window of per-video rewards; also the step means that standardise Page-Hinkley. */
   referenceSteps: int({ min: 1, max: 10_000 }).default(10),
   /** Steps in the recent window. */
@@ -450,7 +480,7 @@ export const driftSchema = strict({
   /** The anchor set: fixed videos generated at run start (kept in the run dir) and re-judged. */
   anchors: strict({
     /** Re-judge every N steps (0 = only at the start and after RM version changes). */
-    every: int({ min: 0, max: MAX_STEPS }).default(25),
+    every: int({ min: 0, max: MAX_STEPS }).default(10),
     /** Prompts of the anchor set and videos per prompt. */
     prompts: int({ min: 1, max: 1024 }).default(8),
     groupSize: int({ min: 2, max: 256 }).default(4),
@@ -458,6 +488,69 @@ export const driftSchema = strict({
     tauThreshold: num({ min: -1, max: 1 }).default(0.8),
     /** |anchor mean − first pass mean| of a dimension above this trips. */
     meanShiftThreshold: num({ gt: 0 }).default(0.05),
+    /** Quantile bins (of the first pass's per-video scores) of the anchor PSI; few, as the set is small (32 videos). */
+    psiBins: int({ min: 2, max: 100 }).default(4),
+    /** PSI of a pass's per-video scores against the first pass's at or above this trips (per dimension); an unchanged deterministic RM gives 0. */
+    psiThreshold: num({ gt: 0 }).default(0.1),
+    /** Page-Hinkley on the pass means, in standard errors of the first pass's mean (per-video std / √videos), measured from the first pass. */
+    pageHinkley: strict({
+      delta: num({ min: 0 }).default(0.5),
+      lambda: num({ gt: 0 }).default(4),
+      /** Passes (the first included) before it may trip. */
+      minSamples: int({ min: 1, max: 100_000 }).default(2),
+    }).prefault({}),
+  }).prefault({}),
+});
+
+/** An auditor judge: another reward model that re-judges a sample of each step's groups (never trains the policy). */
+export const auditorSchema = strict({
+  /** Label of its metrics (`auditor`) and events. */
+  name: str().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1–64 letters, digits, "_", "." or "-"' }),
+  /** A judge checkpoint folder, served by a local reward server of its own (relative to this file). */
+  checkpoint: str().nullable().default(null),
+  /** Or reward servers already running (ws:// URLs). */
+  servers: z.array(str(), { error: 'expected a list of ws:// URLs' }).max(64, { error: 'expected at most 64 servers' }).default([]),
+  /** Token of `servers` (null: VRGRPO_TOKEN). */
+  token: str().nullable().default(null),
+}).superRefine((a, ctx) => {
+  if ((a.checkpoint === null) === (a.servers.length === 0))
+    ctx.addIssue({ code: 'custom', path: ['checkpoint'], message: 'give an auditor either a checkpoint or servers, not both or neither' });
+});
+
+/** Oracle-free reward-hacking signals (docs/monitoring.md "Audits"): held-out judges and full-view audits. */
+export const auditSchema = strict({
+  /** Held-out judges; none: no auditor signals. */
+  auditors: z.array(auditorSchema).max(8, { error: 'expected at most 8 auditors' }).default([]),
+  /** Share of a step's groups the audits re-judge (at least one group). */
+  fraction: num({ gt: 0, max: 1 }).default(0.25),
+  /** Audit every N steps. */
+  every: int({ min: 1, max: MAX_STEPS }).default(1),
+  /** The training judge re-judges the audited videos pointwise with a wide view (many frames at once, no tool calls). */
+  fullView: strict({
+    enabled: bool().default(false),
+    /** Frames shown at once (the protocol allows up to 32). */
+    initialFrames: int({ min: 2, max: 32 }).default(32),
+  }).prefault({}),
+  /**
+   * The judge gap — the training judge's score of the audited videos minus the auditors' (the oracle-free form of
+   * proxy-vs-gold) — rising over a sliding window of audited steps. The training judge's score is the step's rewards
+   * when it judges pointwise, its full-view scores when it judges pairwise (win rates have no level), none otherwise.
+   */
+  hacking: strict({
+    window: int({ min: 3, max: 10_000 }).default(10),
+    /** The gap's slope must be this many standard errors above 0. */
+    tThreshold: num({ min: 0 }).default(3),
+    /** Minimum rise of the gap's fitted line over the window (reward units). */
+    minGapRise: num({ min: 0 }).default(0.1),
+  }).prefault({}),
+  /** The over-optimisation curve: the auditors' score against √KL to the reference, fitted online (Gao et al. 2023). */
+  overoptimisation: strict({
+    /** Audited steps whose mean auditor score is the baseline (R = 0). */
+    baselineSteps: int({ min: 1, max: 1000 }).default(3),
+    /** Points before the curve is reported. */
+    minPoints: int({ min: 3, max: 100_000 }).default(5),
+    /** A peak is reported only when the curve's bend (β) is this many standard errors above 0: noisy audits fit noise. */
+    minBetaT: num({ min: 0 }).default(3),
   }).prefault({}),
 });
 
@@ -484,6 +577,8 @@ export const monitoringSchema = strict({
   }).prefault({}),
   /** Drift and reward-hacking detection (src/metrics/drift). */
   drift: driftSchema.prefault({}),
+  /** Held-out judges and full-view audits (src/coordinator/audit-monitor.ts). */
+  audit: auditSchema.prefault({}),
 });
 
 /** Training the learned judge (issue 8; docs/judge-training.md): data, policy, and the three stages. */
@@ -545,6 +640,23 @@ export const judgeTrainingSchema = strict({
   }).prefault({}),
 });
 
+/**
+ * The guard (docs/monitoring.md "The guard"): what the run does when an oracle-free hacking signal is confirmed — the
+ * judge-gap detector tripped and still firing `persistence` audited steps in a row. warn: evidence, event and metric;
+ * act: also roll the policy back to the checkpoint with the best auditor score before the trip, then lower the
+ * learning rate, raise β, or stop. Needs `monitoring.audit` auditors.
+ */
+export const guardSchema = strict({
+  mode: oneOf(['off', 'warn', 'act'] as const).default('warn'),
+  /** Audited steps in a row the detector must be firing, counting the trip. */
+  persistence: int({ min: 1, max: 1000 }).default(2),
+  action: oneOf(['lower-lr', 'raise-beta', 'stop'] as const).default('lower-lr'),
+  /** lower-lr multiplies the learning rate by this; raise-beta divides β by it (β = 0 becomes training.beta's default). */
+  factor: num({ gt: 0, lt: 1 }).default(0.5),
+  /** Rollbacks before the guard stops the run instead. */
+  maxRollbacks: int({ min: 0, max: 100 }).default(2),
+});
+
 export const configSchema = strict({
   /** Root seed of a run. */
   seed: int({ min: 0 }).default(1234),
@@ -558,6 +670,7 @@ export const configSchema = strict({
   judge: judgeSchema.prefault({}),
   rewardServer: rewardServerSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
+  guard: guardSchema.prefault({}),
   judgeTraining: judgeTrainingSchema.prefault({}),
 });
 

@@ -4,7 +4,7 @@
  * policy. With pipelining the next rollout is generated while the current one is judged. Everything a run produces
  * goes to its run directory; `resume` continues from the last checkpoint with the same prompts and noise.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,7 +22,16 @@ import {
   type TrainableGenerator,
   type UpdateStats,
 } from '../generator/index.js';
-import { PerPromptStatTracker, groupAdvantages, mean, std, type StatTrackerState } from '../grpo/index.js';
+import {
+  PerPromptStatTracker,
+  applyJudgeUncertainty,
+  groupAdvantages,
+  mean,
+  orderedJudgments,
+  std,
+  type StatTrackerState,
+  type UncertaintyAdjustment,
+} from '../grpo/index.js';
 import { isVideoFile, type Media, type VideoHandle } from '../media/index.js';
 import type { StepRecord } from '../metrics/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
@@ -33,6 +42,9 @@ import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampl
 import { collectGroupRewards, rewardSettingsFromConfig, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { RunDir, checkpointFiles, latestCheckpointDir } from './run-dir.js';
 import { RUN_LAYOUT, stepFolder, stepVideoFile } from '../common/run-layout.js';
+import type { GuardRequest } from './audit-monitor.js';
+import { bestCheckpoint } from './guard.js';
+import { RewardCalibrator, type AnchorRejudge, type RewardCalibratorState } from './reward-calibrator.js';
 import { streamSeed } from './seed-streams.js';
 
 export type CoordinatorState = 'ready' | 'running' | 'stopping' | 'stopped';
@@ -69,6 +81,8 @@ export interface CoordinatorOptions {
 /** Writes the policy's state (adapters, optimizer) into a checkpoint folder, for `loadResumeState`. */
 export interface PolicyCheckpoints {
   save(dir: string, step: number): void;
+  /** Puts the policy saved in `dir` back in place (the guard's rollback). Absent: it cannot. */
+  restore?(dir: string): void;
 }
 
 /** What a step monitor sees of one step: its metrics line so far and the per-video rewards behind it. */
@@ -79,6 +93,16 @@ export interface ObservedStep {
   readonly rewardsByDimension: Readonly<Record<string, readonly number[]>>;
   /** RM versions the step's verdicts came from. */
   readonly rmVersions: readonly string[];
+}
+
+/** What a step monitor sees of a step before its update: the judged groups and their videos (alive until the update). */
+export interface JudgedStep {
+  readonly step: number;
+  /** Prompt text of each group. */
+  readonly prompts: readonly string[];
+  /** Each group's videos, in group order. */
+  readonly videos: readonly (readonly VideoHandle[])[];
+  readonly groups: readonly GroupRewards[];
 }
 
 /** Context a step monitor gets when the loop starts. */
@@ -98,6 +122,16 @@ export interface MonitorStart {
  */
 export interface StepMonitor {
   start(context: MonitorStart): Promise<void>;
+  /** Optional: awaited after the step is judged and before its update (which may release the videos). */
+  beforeUpdate?(step: JudgedStep): Promise<void>;
+  /**
+   * Optional: the step's verdicts came from another RM version (before its advantages are computed). The run monitor
+   * re-judges the anchor set with it at once and answers the old version's last pass and this one (null: none), which
+   * a calibrated swap fits its map on.
+   */
+  rewardModelChanged?(step: number, versions: readonly string[]): Promise<AnchorRejudge | null>;
+  /** Optional: after `observeStep`, a confirmed hacking signal the guard asks the coordinator to act on (once). */
+  guardDecision?(): GuardRequest | null;
   observeStep(step: ObservedStep): Promise<Record<string, unknown>>;
   checkpointState(): unknown;
 }
@@ -159,6 +193,8 @@ interface CoordinatorCheckpoint {
   readonly step: number;
   readonly sampler: PromptSamplerState;
   readonly tracker: StatTrackerState | null;
+  /** The reward map of a calibrated RM swap that has not faded yet (absent: none). */
+  readonly calibration?: RewardCalibratorState | null;
   readonly heldOutBefore: GoldSummary | null;
   /** The step monitor's state (absent in checkpoints written without a monitor). */
   readonly monitor?: unknown;
@@ -196,6 +232,8 @@ interface StepCore {
 }
 
 const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
+/** β the guard's raise-beta starts from when the run trains with β = 0 (training.beta's default). */
+const DEFAULT_GUARD_BETA = 0.01;
 const finite = (xs: readonly number[]): number[] => xs.filter(Number.isFinite);
 
 /**
@@ -263,6 +301,11 @@ export class Coordinator {
   private readonly run: RunDir;
   private readonly sampler: PromptSampler;
   private readonly tracker: PerPromptStatTracker | null;
+  private readonly calibrator: RewardCalibrator | null;
+  /** Mean |advantage| the step would have had without the swap's reward map (null: no map active). */
+  private uncalibratedAbsMean: number | null = null;
+  /** The step's judge-uncertainty measurement (null: no pair was judged in both orders). */
+  private uncertainty: UncertaintyAdjustment | null = null;
   /** Prompts drawn for steps not finished yet (the current one, a prefetched next one). */
   private readonly stepPrompts = new Map<number, readonly SampledPrompt[]>();
   private readonly settings: RewardSettings;
@@ -312,6 +355,9 @@ export class Coordinator {
     }
     const a = c.training.advantage;
     this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;
+    const v = c.reward.onVersionChange;
+    this.calibrator =
+      v.calibrate === 'off' ? null : new RewardCalibrator({ method: v.calibrate, decayJudgments: v.calibrationDecayJudgments }, saved?.calibration ?? null);
     this.settings = rewardSettingsFromConfig(c);
   }
 
@@ -339,6 +385,7 @@ export class Coordinator {
       step,
       sampler: this.sampler.state(),
       tracker: this.tracker?.state() ?? null,
+      ...(this.calibrator?.state() == null ? {} : { calibration: this.calibrator.state() }),
       heldOutBefore: this.heldOutBefore,
       ...(this.o.monitor === undefined ? {} : { monitor: this.o.monitor.checkpointState() }),
       ...(generator === null ? {} : { generator }),
@@ -346,6 +393,89 @@ export class Coordinator {
     const policy = this.o.policyCheckpoints;
     const dir = this.run.writeCheckpoint(step, state, policy == null ? undefined : (d) => policy.save(d, step));
     this.run.event('checkpoint', { step, dir });
+  }
+
+  /**
+   * The guard's answer to a confirmed hacking signal: the evidence in `guard/step-NNNNNN.json` (the audits that led to
+   * it, the step's groups with their rewards and verdicts); with `act`, the policy rolled back to the checkpoint with the
+   * best auditor score before the signal, then the learning rate lowered, β raised, or the run stopped. Every action is
+   * a `guard` event and the step line's `guard` field (counted on /metrics).
+   */
+  private async actOnGuard(step: number, g: GuardRequest, current: Rollout, groups: readonly GroupRewards[]): Promise<Record<string, unknown>> {
+    const evidence = join(RUN_LAYOUT.guard, `${stepFolder(step)}.json`);
+    this.run.writeJson(evidence, {
+      step,
+      detector: g.detector,
+      value: Number.isFinite(g.value) ? g.value : null,
+      mode: g.mode,
+      audits: g.evidence,
+      groups: groups.map((gr, i) => ({
+        prompt: current.prompts[i]?.text ?? '',
+        rewards: gr.rewards,
+        rmVersions: gr.rmVersions,
+        verdicts: gr.verdicts.map((v) => ({ answer: v.answer, rmVersion: v.rmVersion })),
+      })),
+    });
+    const base = { step, detector: g.detector, value: Number.isFinite(g.value) ? g.value : null, mode: g.mode, evidence };
+    if (g.mode === 'warn') {
+      this.run.event('guard', { ...base, action: 'warn' });
+      this.o.log.warn({ step, detector: g.detector, evidence }, 'guard: reward hacking suspected (guard.mode warn: no action)');
+      return { guard: { ...base, action: 'warn' } };
+    }
+    const notes: string[] = [];
+    let rolledBackTo: number | null = null;
+    const target = bestCheckpoint(this.checkpointSteps(), g.scores, g.step);
+    if (target === null) notes.push('no checkpoint with an auditor score before the signal');
+    else {
+      try {
+        await this.rollbackPolicy(target);
+        rolledBackTo = target;
+      } catch (error) {
+        notes.push(`rollback to step ${target} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    let action = g.action;
+    let training: { readonly learningRate: number; readonly beta: number } | null = null;
+    if (action !== 'stop') {
+      const adjust = this.o.generator.adjustTraining?.bind(this.o.generator);
+      if (adjust === undefined) {
+        notes.push('the generator cannot change its learning rate or beta: stopping instead');
+        action = 'stop';
+      } else {
+        training = await adjust(action === 'lower-lr' ? { learningRateFactor: g.factor } : { betaFactor: 1 / g.factor, betaFloor: DEFAULT_GUARD_BETA });
+      }
+    }
+    if (action === 'stop') this.stop();
+    const detail = { ...base, action, rolledBackTo, ...(training === null ? {} : { training }), ...(notes.length === 0 ? {} : { notes }) };
+    this.run.event('guard', detail);
+    this.o.log.warn(detail, 'guard: reward hacking confirmed; acting');
+    return { guard: detail };
+  }
+
+  /** Steps of the run's checkpoints (folders `checkpoints/step-NNNNNN/` with a state file). */
+  private checkpointSteps(): number[] {
+    const root = join(this.run.path, RUN_LAYOUT.checkpoints);
+    if (!existsSync(root)) return [];
+    return readdirSync(root)
+      .map((name) => /^step-(\d{6,})$/.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null && existsSync(checkpointFiles(join(root, m[0])).state))
+      .map((m) => Number(m[1]));
+  }
+
+  /** Puts the policy of the checkpoint of `step` back: the worker's saved state, or the adapters in its folder. */
+  private async rollbackPolicy(step: number): Promise<void> {
+    const dir = join(this.run.path, RUN_LAYOUT.checkpoints, stepFolder(step));
+    const files = checkpointFiles(dir);
+    const saved = JSON.parse(await readFile(files.state, 'utf8')) as CoordinatorCheckpoint;
+    if (saved.generator?.ref != null && this.o.generator.restoreState !== undefined) {
+      await restoreGenerator(this.o.generator, saved.generator, step, this.run);
+      return;
+    }
+    const policy = this.o.policyCheckpoints;
+    if (policy?.restore === undefined || !existsSync(files.policy)) {
+      throw new VrGrpoError('NOT_SUPPORTED', `the checkpoint of step ${step} holds no policy this generator can restore`, { details: { step } });
+    }
+    policy.restore(files.policy);
   }
 
   private evaluate(): GoldSummary | null {
@@ -413,12 +543,14 @@ export class Coordinator {
     let pending = prefetched;
     for (let attempt = 1; ; attempt++) {
       const tracker = this.tracker?.state() ?? null;
+      const calibration = this.calibrator?.state() ?? null;
       const versions = this.verdictVersions;
       try {
         return await this.stepOnce(step, total, pending);
       } catch (e) {
         pending = null;
         if (tracker !== null) this.tracker?.restore(tracker);
+        this.calibrator?.restore(calibration);
         this.verdictVersions = versions;
         const lost = isVrGrpoError(e) && e.code === 'GENERATOR_UNAVAILABLE';
         if (!lost || !retry || attempt >= maxAttempts) throw e;
@@ -457,10 +589,16 @@ export class Coordinator {
       }
       const groups = await judging;
       const judgeMs = performance.now() - tJudge;
+      await this.o.monitor?.beforeUpdate?.({
+        step,
+        prompts: current.prompts.map((p) => p.text),
+        videos: current.prompts.map((_, g) => current.result.videos.filter((v) => v.promptIndex === g).map((v) => v.video)),
+        groups,
+      });
       // Videos held by reference are released with the update: the sampled group's files are kept first.
       current = await this.keepSampledGroup(step, current);
       const tUpdate = performance.now();
-      const advantages = this.advantages(current, groups);
+      const advantages = await this.advantages(current, groups);
       const flat = advantages.advantages.flat();
       let stats: UpdateStats | null = null;
       if (flat.some((a) => a !== null)) stats = await this.o.generator.update([{ rolloutId: current.result.rolloutId, advantages: flat }]);
@@ -524,6 +662,16 @@ export class Coordinator {
             metrics,
             await this.o.monitor.observeStep({ step, metrics, rewardsByDimension: rewardsByDimension(groups), rmVersions: metrics.rmVersions ?? [] }),
           );
+        }
+        const guard = this.o.monitor?.guardDecision?.() ?? null;
+        if (guard !== null) {
+          Object.assign(metrics, await this.actOnGuard(step, guard, current, groups));
+          // A rollback changed the policy: a rollout prefetched from the old one is not this policy's to train on.
+          if (guard.mode === 'act' && next !== null) {
+            const orphan = await next.catch(() => null);
+            if (orphan !== null) await this.o.generator.discard([orphan.result.rolloutId]).catch(() => undefined);
+            next = null;
+          }
         }
         masked += advantages.maskedVideos;
         dropped += advantages.droppedGroups.length;
@@ -729,26 +877,64 @@ export class Coordinator {
     return current.result.videos.filter((v) => v.promptIndex === g).map((v) => (prompt === undefined ? null : this.gold.videoReport(prompt, v)));
   }
 
-  private advantages(current: Rollout, groups: readonly GroupRewards[]): ReturnType<typeof groupAdvantages> {
+  private async advantages(current: Rollout, groups: readonly GroupRewards[]): Promise<ReturnType<typeof groupAdvantages>> {
     const a = this.o.config.training.advantage;
-    // A new RM version scores on its own scale: per-prompt statistics gathered under the old one are reset (by config).
+    // A new RM version scores on its own scale: its rewards are mapped onto the old scale (a calibrated swap, fitted on
+    // the anchor set judged by both), else the per-prompt statistics gathered under the old one are reset (by config).
     const versions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
     const changed = this.verdictVersions.length > 0 && versions.length > 0 && versions.join('\n') !== this.verdictVersions.join('\n');
-    if (changed && this.tracker !== null && this.o.config.reward.onVersionChange.resetPromptStats) {
+    let calibrated = false;
+    if (changed && this.calibrator !== null) {
+      const pair = (await this.o.monitor?.rewardModelChanged?.(current.step, versions)) ?? null;
+      const outcome = this.calibrator.swapped(pair);
+      calibrated = outcome.applied;
+      this.run.event('reward_calibration', { step: current.step, from: this.verdictVersions, to: versions, ...outcome });
+      if (!outcome.applied) this.o.log.warn({ step: current.step, reason: outcome.reason }, 'RM version changed; rewards not calibrated');
+    }
+    if (changed && !calibrated && this.tracker !== null && this.o.config.reward.onVersionChange.resetPromptStats) {
       this.tracker.clear();
       this.run.event('prompt_stats_reset', { step: current.step, rmVersions: versions });
     }
     if (versions.length > 0) this.verdictVersions = versions;
-    if (this.tracker === null)
-      return groupAdvantages(
+    const active = this.calibrator?.active ?? false;
+    const trackerBefore = active ? (this.tracker?.state() ?? null) : null;
+    const rewards = groups.map((g) => (active && this.calibrator !== null ? this.calibrator.map(g.rewards) : g.rewards));
+    const normalised = this.normalise(current, rewards, this.tracker);
+    // Groups whose pairs flip with the order they were shown in: the judge disagrees with itself there.
+    const r = this.o.config.reward;
+    const uncertainty = applyJudgeUncertainty(
+      normalised.advantages,
+      groups.map((g) => ({ comparisons: orderedJudgments(g.judged) })),
+      { policy: r.uncertainty.policy, threshold: r.uncertainty.threshold, weights: r.weights },
+    );
+    this.uncertainty = uncertainty.measured === 0 ? null : uncertainty;
+    const result: ReturnType<typeof groupAdvantages> = { ...normalised, advantages: uncertainty.advantages };
+    // The jump a swap would have caused: the same step, its rewards unmapped, on a copy of the statistics before it.
+    this.uncalibratedAbsMean = null;
+    if (active) {
+      const shadow = trackerBefore === null ? null : new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, trackerBefore);
+      const raw = this.normalise(
+        current,
         groups.map((g) => g.rewards),
-        { std: a.std, clip: a.clip, epsilon: a.epsilon },
+        shadow,
       );
-    // Per-prompt statistics: normalise each group against its prompt's history.
-    const tracker = this.tracker;
-    const normalised = groups.map((g, i) => {
-      const { mean: m, std: s } = tracker.update(current.prompts[i]?.text ?? '', g.rewards);
-      return g.rewards.map((r) => (Number.isFinite(r) ? (r - m) / (s + a.epsilon) : NaN));
+      this.uncalibratedAbsMean = mean(
+        raw.advantages
+          .flat()
+          .filter((x): x is number => x !== null)
+          .map(Math.abs),
+      );
+    }
+    return result;
+  }
+
+  /** Group-relative advantages of `rewards`, or (with a tracker) normalised against each prompt's history. */
+  private normalise(current: Rollout, rewards: readonly (readonly number[])[], tracker: PerPromptStatTracker | null): ReturnType<typeof groupAdvantages> {
+    const a = this.o.config.training.advantage;
+    if (tracker === null) return groupAdvantages(rewards, { std: a.std, clip: a.clip, epsilon: a.epsilon });
+    const normalised = rewards.map((r, i) => {
+      const { mean: m, std: s } = tracker.update(current.prompts[i]?.text ?? '', r);
+      return r.map((x) => (Number.isFinite(x) ? (x - m) / (s + a.epsilon) : NaN));
     });
     return groupAdvantages(normalised, { std: 'none', clip: a.clip, epsilon: a.epsilon });
   }
@@ -789,6 +975,18 @@ export class Coordinator {
       goldAccuracy: gold.length === 0 ? null : mean(gold.map((r) => r.accuracy)),
       goldQuality: gold.length === 0 ? null : mean(gold.map((r) => r.quality)),
       advantageAbsMean: mean(advValues.map(Math.abs)),
+      ...(this.uncalibratedAbsMean === null ? {} : { advantageAbsMeanUncalibrated: this.uncalibratedAbsMean }),
+      ...(this.uncertainty === null
+        ? {}
+        : {
+            judgeUncertainty: {
+              measuredGroups: this.uncertainty.measured,
+              shrunkGroups: this.uncertainty.shrunk,
+              droppedGroups: this.uncertainty.dropped,
+              orderFlipShare: this.uncertainty.meanFlipShare,
+              selfDisagreement: this.uncertainty.meanSelfDisagreement,
+            },
+          }),
       zeroStdRatio: groups.length === 0 ? 0 : adv.zeroStdGroups / groups.length,
       maskedVideos: adv.maskedVideos,
       droppedGroups: adv.droppedGroups.length,

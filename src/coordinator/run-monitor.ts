@@ -1,18 +1,20 @@
 /**
  * The run monitor: the coordinator's `StepMonitor` for live monitoring. Each step it feeds the per-video rewards to
- * the drift detectors (PSI, Page-Hinkley, proxy-vs-gold divergence) and the Prometheus metrics, re-judges the anchor
- * set every N steps and as soon as the step's verdicts come from another RM version, writes a `drift` event per trip
- * and an `rm_version_change` event per version change, and returns the gauges for the step's metrics line (the
- * dashboard plots them from there). Its state rides in the coordinator's checkpoints.
+ * the drift detectors (policy-reward PSI and Page-Hinkley — gauges unless `policyRewards: trip` —, proxy-vs-gold
+ * divergence) and the Prometheus metrics, re-judges the anchor set every N steps and as soon as the step's verdicts
+ * come from another RM version (anchor PSI, Page-Hinkley, mean shift, Kendall τ: these trip on a changed reward
+ * model), writes a `drift` event per trip and an `rm_version_change` event per version change, and returns the gauges
+ * for the step's metrics line (the dashboard plots them from there). Its state rides in the coordinator's checkpoints.
  */
 import { z } from 'zod';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
 import type { TrainableGenerator } from '../generator/index.js';
 import { REWARD_DIMENSIONS, type CoordinatorMetrics, type RewardDimension } from '../metrics/index.js';
-import { DriftMonitor, type AnchorDriftReport, type DriftMonitorState, type DriftStepReport, type DriftTrip } from '../metrics/drift/index.js';
+import { DriftMonitor, parseDriftMonitorState, type AnchorDriftReport, type DriftStepReport, type DriftTrip } from '../metrics/drift/index.js';
 import { ensureAnchorSet, judgeAnchors, type AnchorSet } from './anchor-set.js';
 import type { MonitorStart, ObservedStep, StepMonitor } from './coordinator.js';
+import type { AnchorRejudge } from './reward-calibrator.js';
 import type { JudgeClient, RewardSettings } from './reward-collector.js';
 
 export interface RunMonitorOptions {
@@ -49,6 +51,8 @@ export class RunMonitor implements StepMonitor {
   #drift: DriftMonitor | null = null;
   #anchors: AnchorSet | null = null;
   #lastVersions: string[] = [];
+  /** An anchor pass already made this step for a calibrated swap (`rewardModelChanged`), reported by `observeStep`. */
+  #early: { readonly step: number; readonly summary: Record<string, unknown> | null } | null = null;
   #skewed = false;
   readonly #connected = new Map<string, boolean>();
   #event: MonitorStart['event'] = () => undefined;
@@ -63,7 +67,9 @@ export class RunMonitor implements StepMonitor {
     const restored = context.restored === null ? null : stateSchema.parse(context.restored);
     this.#lastVersions = restored?.lastVersions ?? [];
     if (!d.enabled) return;
-    this.#drift = new DriftMonitor(d, (restored?.drift ?? undefined) as DriftMonitorState | undefined);
+    // A state saved before issue 21 loads (anchor Page-Hinkley restarts from the first pass); a damaged one is refused
+    // with CHECKPOINT_INVALID naming the field.
+    this.#drift = new DriftMonitor(d, parseDriftMonitorState(restored?.drift));
     this.#anchors = await ensureAnchorSet(this.#o.runDir, this.#o.generator, this.#o.config);
     // The first pass (step 0, before any update) is the reference every later pass is compared with.
     if (restored === null) await this.#judgeAnchors(context.firstStep - 1, 'start');
@@ -89,6 +95,8 @@ export class RunMonitor implements StepMonitor {
     const goldAccuracy = typeof s.metrics.goldAccuracy === 'number' ? s.metrics.goldAccuracy : null;
     const goldQuality = typeof s.metrics.goldQuality === 'number' ? s.metrics.goldQuality : null;
     const report = drift.observeStep({ step: s.step, rewardsByDimension: s.rewardsByDimension, goldAccuracy, goldQuality });
+    // The policy-reward PSI and Page-Hinkley keep the gauge names `psi` and `page_hinkley` (charts, docs); the anchor
+    // ones are in the `anchors` event and the step line (`anchor_psi`, `anchor_page_hinkley`).
     for (const [dim, v] of Object.entries(report.psi)) if (isDimension(dim)) m?.setDriftGauge('psi', v, { dimension: dim });
     for (const [dim, v] of Object.entries(report.pageHinkley)) if (isDimension(dim)) m?.setDriftGauge('page_hinkley', v, { dimension: dim });
     if (report.proxyGoldDivergence !== null) m?.setDriftGauge('proxy_gold_divergence', report.proxyGoldDivergence);
@@ -102,11 +110,18 @@ export class RunMonitor implements StepMonitor {
       },
     };
     const every = this.#o.config.monitoring.drift.anchors.every;
-    if (changed || (every > 0 && s.step % every === 0)) {
-      const a = await this.#judgeAnchors(s.step, changed ? 'rm_version_change' : 'scheduled');
+    const early = this.#early?.step === s.step ? this.#early : null;
+    this.#early = null;
+    if (early !== null || changed || (every > 0 && s.step % every === 0)) {
+      const a = early !== null ? early.summary : await this.#judgeAnchors(s.step, changed ? 'rm_version_change' : 'scheduled');
       if (a !== null) {
         out.anchors = a;
-        Object.assign(out.drift as Record<string, unknown>, { anchor_mean_shift: a.meanShift, anchor_kendall_tau: a.kendallTau });
+        Object.assign(out.drift as Record<string, unknown>, {
+          anchor_mean_shift: a.meanShift,
+          anchor_kendall_tau: a.kendallTau,
+          anchor_psi: a.psi,
+          anchor_page_hinkley: a.pageHinkley,
+        });
       }
     }
     return out;
@@ -135,6 +150,20 @@ export class RunMonitor implements StepMonitor {
     if (skewed) this.#o.log.warn({ step, versions: distinct }, 'reward servers serve different RM versions');
   }
 
+  /**
+   * A calibrated swap asks before the step's advantages: the anchors are re-judged at once with the new version (the
+   * pass `observeStep` would make on the change), and the old version's last pass and this one are answered.
+   */
+  async rewardModelChanged(step: number): Promise<AnchorRejudge | null> {
+    const drift = this.#drift;
+    if (drift === null || this.#anchors === null) return null;
+    const before = drift.state().lastAnchors;
+    const summary = await this.#judgeAnchors(step, 'rm_version_change');
+    this.#early = { step, summary };
+    const after = drift.state().lastAnchors;
+    return before === null || after === null || after === before ? null : { before, after };
+  }
+
   checkpointState(): RunMonitorState {
     return { drift: this.#drift?.state() ?? null, lastVersions: this.#lastVersions };
   }
@@ -149,10 +178,12 @@ export class RunMonitor implements StepMonitor {
         value: round(t.value),
         threshold: t.threshold,
         ...(t.direction === null ? {} : { direction: t.direction }),
+        ...(t.source === null ? {} : { source: t.source }),
       });
-      // PSI and Page-Hinkley trip as the policy learns (rewards are meant to move): events and gauges, not warnings.
-      const level = t.detector === 'psi' || t.detector === 'page_hinkley' ? 'debug' : 'warn';
-      this.#o.log[level]({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value }, 'drift detector tripped');
+      // Policy-reward trips (`policyRewards: trip`) happen as the policy learns (rewards are meant to move): not warnings.
+      // Anchor trips mean the reward model scores the same videos differently: warnings.
+      const level = t.source === 'policy' ? 'debug' : 'warn';
+      this.#o.log[level]({ step: t.step, detector: t.detector, dimension: t.dimension, value: t.value, source: t.source }, 'drift detector tripped');
     }
   }
 
@@ -167,6 +198,8 @@ export class RunMonitor implements StepMonitor {
     for (const [dim, v] of Object.entries(report.means)) if (isDimension(dim)) m?.setDriftGauge('anchor_mean', v, { dimension: dim });
     for (const [dim, v] of Object.entries(report.meanShift)) if (isDimension(dim)) m?.setDriftGauge('anchor_mean_shift', v, { dimension: dim });
     for (const [dim, v] of Object.entries(report.kendallTau)) if (isDimension(dim)) m?.setDriftGauge('anchor_kendall_tau', v, { dimension: dim });
+    for (const [dim, v] of Object.entries(report.psi)) if (isDimension(dim)) m?.setDriftGauge('anchor_psi', v, { dimension: dim });
+    for (const [dim, v] of Object.entries(report.pageHinkley)) if (isDimension(dim)) m?.setDriftGauge('anchor_page_hinkley', v, { dimension: dim });
     this.#trips(report.trips);
     const summary = {
       step,
@@ -177,6 +210,8 @@ export class RunMonitor implements StepMonitor {
       means: rounded(report.means),
       meanShift: rounded(report.meanShift),
       kendallTau: rounded(report.kendallTau),
+      psi: rounded(report.psi),
+      pageHinkley: rounded(report.pageHinkley),
       ...(report.sincePrevious === null
         ? {}
         : {

@@ -17,6 +17,8 @@ export const SEED_STREAMS = Object.freeze({
   /** The anchor set's prompts and its one rollout. */
   anchorPrompts: 6000,
   anchorRollout: 6001,
+  /** Audits: which groups of a step are re-judged (the stream plus the step), and each group's judging (then the group). */
+  audit: 7000,
 });
 export type SeedStream = keyof typeof SEED_STREAMS;
 

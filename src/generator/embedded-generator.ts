@@ -7,7 +7,7 @@ import { VrGrpoError } from '../errors/index.js';
 import type { Media, RawVideo } from '../media/index.js';
 import { decodeLatent, latentDimOf, renderScene } from '../world/index.js';
 import { loadCheckpoint, policyFromCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { FlowGrpoTrainer, type FlowGrpoOptions, type UpdateStats } from './flow-grpo-trainer.js';
+import { FlowGrpoTrainer, type FlowGrpoOptions, type TrainingAdjustment, type UpdateStats } from './flow-grpo-trainer.js';
 import type { FlowPolicy } from './flow-policy.js';
 import {
   orderedUpdateEntries,
@@ -216,6 +216,12 @@ export class EmbeddedGenerator implements TrainableGenerator {
     if (this.trainer === null) this.policy.setParameters(lora);
     else this.trainer.load(lora, optimizer);
     this.pending.clear();
+  }
+
+  /** Scales the learning rate and β from the next update on (the guard); NOT_SUPPORTED without a trainer. */
+  adjustTraining(change: TrainingAdjustment): Promise<{ readonly learningRate: number; readonly beta: number }> {
+    if (this.trainer === null) return Promise.reject(new VrGrpoError('NOT_SUPPORTED', 'this generator was created without trainer options'));
+    return Promise.resolve(this.trainer.adjust(change));
   }
 
   /** Adam state of the trainer (for checkpoints); null when not trainable. */

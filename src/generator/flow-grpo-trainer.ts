@@ -12,6 +12,16 @@ import type { FlowPolicy } from './flow-policy.js';
 import { trajectoryLogProbs } from './sampler.js';
 import { selectVideos, type TrajectoryBatch } from './trajectory.js';
 
+/** A change of the training hyperparameters (`TrainableGenerator.adjustTraining`). */
+export interface TrainingAdjustment {
+  /** Multiplies the learning rate. */
+  readonly learningRateFactor?: number;
+  /** Multiplies β (after `betaFloor`). */
+  readonly betaFactor?: number;
+  /** β is at least this before the factor (so a run with β = 0 can gain a KL term). */
+  readonly betaFloor?: number;
+}
+
 export interface FlowGrpoOptions {
   readonly learningRate: number;
   /** PPO clip range ε (tiny: log p is a mean over latent elements). */
@@ -76,12 +86,25 @@ export class FlowGrpoTrainer {
 
   constructor(
     private readonly policy: FlowPolicy,
-    private readonly options: FlowGrpoOptions,
+    private options: FlowGrpoOptions,
     state?: AdamState,
   ) {
     policy.trainable('lora');
     this.adam = new Adam(policy.lora, { learningRate: options.learningRate });
     if (state !== undefined) this.adam.load(state);
+  }
+
+  /**
+   * Scales the learning rate (the schedule's base) and the KL weight β from the next update on — the guard's
+   * reaction to a confirmed hacking signal. A β of 0 scaled up stays 0 unless `betaFloor` gives it a start.
+   */
+  adjust(change: TrainingAdjustment): { readonly learningRate: number; readonly beta: number } {
+    const lr = this.options.learningRate * (change.learningRateFactor ?? 1);
+    const beta = Math.max(this.options.beta, change.betaFloor ?? 0) * (change.betaFactor ?? 1);
+    if (!(lr > 0 && Number.isFinite(lr)) || !(beta >= 0 && Number.isFinite(beta)))
+      throw new VrGrpoError('INVALID_ARGUMENT', `training adjustment gives learning rate ${lr} and beta ${beta}`);
+    this.options = { ...this.options, learningRate: lr, beta };
+    return { learningRate: lr, beta };
   }
 
   optimizerState(): AdamState {

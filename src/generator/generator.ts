@@ -1,7 +1,7 @@
 /** The `Generator` contract: given prompts, a group size and a seed, return videos and what a policy update needs. */
 import type { VideoHandle } from '../media/index.js';
 import type { JudgeCopySpec } from '../protocol/generator-messages.js';
-import type { UpdateStats } from './flow-grpo-trainer.js';
+import type { TrainingAdjustment, UpdateStats } from './flow-grpo-trainer.js';
 import type { SamplerOptions } from './sampler.js';
 import type { TrajectoryBatch } from './trajectory.js';
 
@@ -123,6 +123,8 @@ export interface TrainableGenerator extends Generator {
   restoreState?(ref: string): Promise<SavedGeneratorState>;
   /** Forgets rollouts that will not be used (e.g. a failed step). */
   discard(rolloutIds: readonly string[]): Promise<void>;
+  /** Scales the learning rate and β from the next update on (the guard). Absent: it cannot (remote workers today). */
+  adjustTraining?(change: TrainingAdjustment): Promise<{ readonly learningRate: number; readonly beta: number }>;
   /**
    * Policy updates applied since the base checkpoint, for a generator that keeps its policy across restarts (a worker
    * with a state folder, src/generator/worker-state.ts). Absent: the generator does not keep count.

@@ -3,3 +3,5 @@ export * from './advantages.js';
 export * from './stat-tracker.js';
 export * from './pairwise.js';
 export * from './reward-combination.js';
+export * from './calibration.js';
+export * from './uncertainty.js';

@@ -10,11 +10,14 @@
 import { VrGrpoError } from '../errors/index.js';
 import type { Logger } from '../common/logger.js';
 import type { Config } from '../config/index.js';
-import { Coordinator, loadResumeState, type CoordinatorOptions, type RunSummary, type StepMetrics } from '../coordinator/coordinator.js';
+import { AuditMonitor } from '../coordinator/audit-monitor.js';
+import { Coordinator, loadResumeState, type CoordinatorOptions, type RunSummary, type StepMetrics, type StepMonitor } from '../coordinator/coordinator.js';
 import { worldGold } from '../coordinator/gold.js';
 import { startLocalRewardServers } from '../coordinator/local-reward-server.js';
-import { rewardSettingsFromConfig } from '../coordinator/reward-collector.js';
+import { rewardSettingsFromConfig, type JudgeClient } from '../coordinator/reward-collector.js';
 import { RunMonitor } from '../coordinator/run-monitor.js';
+import { combineMonitors } from '../coordinator/step-monitors.js';
+import { readAdapterState } from '../generator/checkpoint.js';
 import { EmbeddedGenerator, trainerOptionsFrom, type TrainableGenerator } from '../generator/index.js';
 import { ReconnectingGenerator, ShardedGenerator } from '../generator/remote/index.js';
 import type { Media } from '../media/index.js';
@@ -180,6 +183,50 @@ async function createJudge(s: JobSettings, teardown: Teardown, artifactRoot: str
   return pool;
 }
 
+/**
+ * The auditor judges of `monitoring.audit.auditors`: a checkpoint gets a local reward server of its own (without the
+ * planted hack of the testing aid), servers get a pool. Each is closed with the job.
+ */
+async function createAuditors(s: JobSettings, teardown: Teardown, artifactRoot: string | null): Promise<Map<string, JudgeClient>> {
+  const r = s.config.reward;
+  const auditors = new Map<string, JudgeClient>();
+  for (const a of s.config.monitoring.audit.auditors) {
+    let urls = a.servers;
+    let token = a.token ?? process.env.VRGRPO_TOKEN;
+    if (a.checkpoint !== null) {
+      if (s.config.judge.backend === 'vlm')
+        throw new VrGrpoError(
+          'CONFIG_INVALID',
+          `monitoring.audit.auditors (${a.name}): a checkpoint auditor needs judge.backend embedded; give servers instead`,
+          {
+            details: { auditor: a.name },
+          },
+        );
+      const local = await startLocalRewardServers(1, {
+        configPath: s.config.source,
+        artifactRoot: artifactRoot ?? s.runDir,
+        log: s.log,
+        args: ['--checkpoint', a.checkpoint, '--no-planted-hack'],
+      });
+      teardown.add(`stopping auditor ${a.name}'s reward server`, () => local.stop());
+      urls = [...local.urls];
+      token = local.token;
+    }
+    const pool = await RewardClientPool.create({
+      urls,
+      ...(token === undefined ? {} : { token }),
+      requestTimeoutMs: r.requestTimeoutMs,
+      maxAttempts: r.maxAttempts,
+      retryOn: r.retryOn,
+      versionSkew: r.versionSkew,
+      log: s.log,
+    });
+    teardown.add(`closing auditor ${a.name}'s pool`, () => pool.close());
+    auditors.set(a.name, pool);
+  }
+  return auditors;
+}
+
 export class TrainingJob {
   private constructor(
     readonly coordinator: Coordinator,
@@ -209,19 +256,19 @@ export class TrainingJob {
       } else if (s.monitoring.kind === 'in-memory') {
         metrics = new CoordinatorMetrics({ hallucinationWindow: s.config.monitoring.metrics.hallucinationWindow });
       }
-      const monitor =
-        metrics === null
-          ? undefined
-          : new RunMonitor({
-              config: s.config,
-              runDir: s.runDir,
-              generator,
-              judge: pool,
-              settings: rewardSettingsFromConfig(s.config),
-              metrics,
-              rmVersions: () => pool.versions(),
-              log: s.log,
-            });
+      const settings = rewardSettingsFromConfig(s.config);
+      const monitors: [string, StepMonitor][] = [];
+      if (metrics !== null) {
+        monitors.push([
+          'run',
+          new RunMonitor({ config: s.config, runDir: s.runDir, generator, judge: pool, settings, metrics, rmVersions: () => pool.versions(), log: s.log }),
+        ]);
+        if (AuditMonitor.enabled(s.config)) {
+          const auditors = await createAuditors(s, teardown, artifactRoot);
+          monitors.push(['audit', new AuditMonitor({ config: s.config, judge: pool, auditors, settings, metrics, log: s.log })]);
+        }
+      }
+      const monitor = combineMonitors(monitors);
       const onStep = options.onStep ?? ((): void => undefined);
       const inMemory = metrics;
       const hooks =
@@ -289,6 +336,15 @@ export class TrainingJob {
 export function worldRun(config: Config, embedded: EmbeddedGenerator | null): Pick<CoordinatorOptions, 'gold' | 'policyCheckpoints'> {
   return {
     gold: worldGold(config, embedded?.policy ?? null),
-    policyCheckpoints: embedded === null ? null : { save: (dir, step) => embedded.saveAdapters(dir, { step }) },
+    policyCheckpoints:
+      embedded === null
+        ? null
+        : {
+            save: (dir, step) => embedded.saveAdapters(dir, { step }),
+            restore: (dir) => {
+              const saved = readAdapterState(dir);
+              embedded.loadAdapterState(saved.lora, saved.optimizer);
+            },
+          },
   };
 }

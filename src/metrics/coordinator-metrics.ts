@@ -16,7 +16,16 @@ import { REWARD_DIMENSIONS, parseStepRecord, type RewardDimension } from './step
 export const STAGES = ['generate', 'judge', 'update'] as const;
 export type Stage = (typeof STAGES)[number];
 /** Detectors whose trips are counted (`vrgrpo_drift_trips_total{detector}`); each also has a gauge. */
-export const DRIFT_DETECTORS = ['psi', 'page_hinkley', 'anchor_kendall_tau', 'anchor_mean_shift', 'proxy_gold_divergence'] as const;
+export const DRIFT_DETECTORS = [
+  'psi',
+  'page_hinkley',
+  'anchor_psi',
+  'anchor_page_hinkley',
+  'anchor_kendall_tau',
+  'anchor_mean_shift',
+  'proxy_gold_divergence',
+  'proxy_auditor_divergence',
+] as const;
 export type DriftDetector = (typeof DRIFT_DETECTORS)[number];
 /** Drift gauges: one per detector, plus the anchor set's mean reward. Exported as `vrgrpo_drift_<name>{dimension}`. */
 export const DRIFT_GAUGES = [...DRIFT_DETECTORS, 'anchor_mean'] as const;
@@ -38,11 +47,15 @@ const REWARD_BUCKETS = [-2, -1, -0.5, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
 const STAGE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 const DRIFT_HELP: Readonly<Record<DriftGauge, string>> = {
-  psi: 'Population stability index of the recent reward window against the reference window.',
-  page_hinkley: 'Page-Hinkley statistic of the mean reward (change detector; trips above its threshold).',
+  psi: 'Population stability index of the policy rewards: the recent window against the reference window (a gauge; trips only with policyRewards: trip).',
+  page_hinkley: 'Page-Hinkley statistic of the policy mean reward (a gauge; trips only with policyRewards: trip).',
+  anchor_psi: 'Population stability index of the anchor set scores at the latest pass against the first pass (0 while the reward model is unchanged).',
+  anchor_page_hinkley: 'Page-Hinkley statistic of the anchor pass means, in standard errors of the first pass mean (trips when the reward model moves).',
   anchor_kendall_tau: 'Kendall tau of the anchor set ranking against the first anchor pass (1 = same order).',
   anchor_mean_shift: 'Anchor set mean reward minus the first anchor pass mean.',
   proxy_gold_divergence: 'Proxy-vs-gold divergence: how much the reward rises while gold accuracy falls (embedded world; > 0 suspicious).',
+  proxy_auditor_divergence:
+    'Proxy-vs-auditor divergence: t-statistic of the judge gap trend (training judge minus auditors, same videos) over the audit window; high = the gap widens.',
   anchor_mean: 'Mean reward of the anchor set at its latest pass.',
 };
 
@@ -75,6 +88,10 @@ export class CoordinatorMetrics implements MetricsSource {
   readonly #reward;
   readonly #zeroStd;
   readonly #advantage;
+  readonly #advantageUncalibrated;
+  readonly #orderFlips;
+  readonly #guardActions;
+  readonly #selfDisagreement;
   readonly #gold;
   readonly #goldQuality;
   readonly #heldOut;
@@ -101,6 +118,11 @@ export class CoordinatorMetrics implements MetricsSource {
   readonly #verdictVersions;
   readonly #drift: ReadonlyMap<string, Gauge<'dimension'>>;
   readonly #trips;
+  readonly #auditScore;
+  readonly #auditAgreement;
+  readonly #auditProxy;
+  readonly #auditGap;
+  readonly #overopt;
 
   constructor(options: CoordinatorMetricsOptions = {}) {
     this.registry = new Registry();
@@ -122,6 +144,24 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#reward = m.histogram('vrgrpo_reward', 'Per-video rewards, by dimension.', REWARD_BUCKETS, ['dimension']);
     this.#zeroStd = m.gauge('vrgrpo_zero_std_group_ratio', 'Fraction of the step groups whose rewards were all equal (zero advantage).');
     this.#advantage = m.gauge('vrgrpo_advantage_abs_mean', 'Mean absolute advantage of the step.');
+    this.#guardActions = m.counter(
+      'vrgrpo_guard_actions_total',
+      'Times the guard answered a confirmed hacking signal, by action (warn; lower-lr, raise-beta or stop after a rollback).',
+      ['action'],
+    );
+    for (const action of ['warn', 'lower-lr', 'raise-beta', 'stop']) this.#guardActions.inc({ action }, 0);
+    this.#orderFlips = m.gauge(
+      'vrgrpo_judge_order_flip_share',
+      'Share of the pairs judged in both orders whose winner flipped with the order, at the latest step that had such pairs.',
+    );
+    this.#selfDisagreement = m.gauge(
+      'vrgrpo_judge_self_disagreement',
+      'Mean self-disagreement (0-1) of the groups with pairs judged in both orders, at the latest step that had such pairs.',
+    );
+    this.#advantageUncalibrated = m.gauge(
+      'vrgrpo_advantage_abs_mean_uncalibrated',
+      'While a calibrated RM swap maps the new version rewards: the mean absolute advantage the step would have had without the map.',
+    );
     this.#gold = m.gauge('vrgrpo_gold_accuracy', 'Gold accuracy of the step rollouts against their prompts (embedded world; absent otherwise).');
     this.#goldQuality = m.gauge('vrgrpo_gold_quality', 'Gold quality score of the step rollouts (embedded world).');
     this.#heldOut = m.gauge('vrgrpo_heldout_gold_accuracy', 'Gold accuracy of the policy on held-out prompts at the latest evaluation (embedded world).');
@@ -164,6 +204,32 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#verdictVersions = m.gauge('vrgrpo_verdict_rm_version_info', 'RM versions that produced the latest step verdicts (value 1).', ['rm_version']);
     this.#drift = new Map(DRIFT_GAUGES.map((name) => [name, m.gauge(`vrgrpo_drift_${name}`, DRIFT_HELP[name], ['dimension'])]));
     this.#trips = m.counter('vrgrpo_drift_trips_total', 'Times a drift or hacking detector tripped, by detector.', ['detector']);
+    this.#auditScore = m.gauge(
+      'vrgrpo_audit_score',
+      'Mean score a held-out judge (auditor="full_view": the training judge with a wide view) gave the audited videos of the latest audited step.',
+      ['auditor'],
+    );
+    this.#auditAgreement = m.gauge(
+      'vrgrpo_audit_agreement',
+      'Mean Kendall tau, within the audited groups, between an auditor scores and the rewards the policy trained on (1 = same order).',
+      ['auditor'],
+    );
+    this.#auditProxy = m.gauge('vrgrpo_audit_proxy_score', 'The training judge level on the audited videos of the latest audited step (the proxy).');
+    this.#overopt = {
+      distance: m.gauge(
+        'vrgrpo_overoptimisation_sqrt_kl',
+        'd = sqrt(KL) of the policy to its reference at the latest audited step (the x axis of the over-optimisation curve).',
+      ),
+      peak: m.gauge(
+        'vrgrpo_overoptimisation_peak_sqrt_kl',
+        'The d where the fitted over-optimisation curve d(alpha - beta ln d) of the auditors score peaks (absent without a peak).',
+      ),
+      toPeak: m.gauge(
+        'vrgrpo_overoptimisation_distance_to_peak',
+        'Predicted peak d minus the current d (negative: past the peak, the auditors score is predicted to fall).',
+      ),
+    };
+    this.#auditGap = m.gauge('vrgrpo_audit_gap', 'The judge gap at the latest audited step: the proxy minus the auditors mean score, on the same videos.');
 
     // Zero series for every bounded label value, so rates and ratios exist from the first scrape.
     this.#lastStep.set(this.#now() / 1000);
@@ -210,6 +276,13 @@ export class CoordinatorMetrics implements MetricsSource {
     }
     setIf(this.#zeroStd, r.zeroStdRatio);
     setIf(this.#advantage, r.advantageAbsMean);
+    if (r.guard !== undefined) this.#guardActions.inc({ action: r.guard.action });
+    const u = r.judgeUncertainty;
+    setIf(this.#orderFlips, u?.orderFlipShare);
+    setIf(this.#selfDisagreement, u?.selfDisagreement);
+    // Only while a calibrated swap's map is active; withdrawn afterwards, so the two lines differ only then.
+    if (finite(r.advantageAbsMeanUncalibrated)) this.#advantageUncalibrated.set(r.advantageAbsMeanUncalibrated);
+    else this.#advantageUncalibrated.reset();
     setIf(this.#gold, r.goldAccuracy);
     setIf(this.#goldQuality, r.goldQuality);
     setIf(this.#kl, r.kl);
@@ -295,6 +368,32 @@ export class CoordinatorMetrics implements MetricsSource {
       throw new VrGrpoError('INVALID_ARGUMENT', `drift gauge ${name}: unknown dimension ${JSON.stringify(dimension)}`);
     if (!Number.isFinite(value)) return;
     gauge.set({ dimension }, value);
+  }
+
+  /** An auditor's (or the full view's) score and agreement at the latest audited step; NaN leaves a gauge as it was. */
+  setAuditGauges(auditor: string, score: number, agreement: number): void {
+    setIf({ set: (v: number) => this.#auditScore.set({ auditor }, v) }, score);
+    setIf({ set: (v: number) => this.#auditAgreement.set({ auditor }, v) }, agreement);
+  }
+
+  /** The proxy level and judge gap of the latest audited step, and the proxy-vs-auditor divergence (null: not yet). */
+  setAuditDivergence(proxy: number | null, gap: number | null, divergence: number | null): void {
+    setIf(this.#auditProxy, proxy);
+    setIf(this.#auditGap, gap);
+    if (divergence !== null) this.setDriftGauge('proxy_auditor_divergence', divergence);
+  }
+
+  /** The over-optimisation curve's current d = √KL, its predicted peak and the distance to it (null: unknown). */
+  setOveroptimisation(distance: number | null, peak: number | null, toPeak: number | null): void {
+    setIf(this.#overopt.distance, distance);
+    // A peak the latest fit no longer predicts is withdrawn, not left at its old value.
+    for (const [gauge, v] of [
+      [this.#overopt.peak, peak],
+      [this.#overopt.toPeak, toPeak],
+    ] as const) {
+      if (finite(v)) gauge.set(v);
+      else gauge.reset();
+    }
   }
 
   /** Counts one trip of a detector. */

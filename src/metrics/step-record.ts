@@ -41,6 +41,9 @@ const anchorPass = z.strictObject({
   means: byDimension,
   ...anchorComparison,
   sincePrevious: z.strictObject({ step: count, rmVersions: versions, ...anchorComparison }).optional(),
+  /** PSI and Page-Hinkley of this pass's scores against the first pass's (the reward model moving on fixed videos). */
+  psi: byDimension.optional(),
+  pageHinkley: byDimension.optional(),
 });
 
 /** The drift detectors' values at the step (docs/monitoring.md). */
@@ -50,6 +53,32 @@ const driftRecord = z.strictObject({
   proxy_gold_divergence: z.number().optional(),
   anchor_mean_shift: byDimension.optional(),
   anchor_kendall_tau: byDimension.optional(),
+  anchor_psi: byDimension.optional(),
+  anchor_page_hinkley: byDimension.optional(),
+});
+
+/** One judge's reading of an audited step: mean score and agreement with the training rewards (null: undefined). */
+const auditReading = z.strictObject({ score: z.number().nullable(), agreement: z.number().nullable() });
+
+/** The audit of the step (src/coordinator/audit-monitor.ts; absent on steps not audited). */
+const auditRecord = z.strictObject({
+  step: count,
+  groups: count,
+  proxy: z.number().nullable(),
+  auditors: z.record(z.string(), auditReading),
+  fullView: auditReading.optional(),
+  auditorScore: z.number().nullable(),
+  gap: z.number().nullable(),
+  divergence: z.number().nullable(),
+  overoptimisation: z
+    .strictObject({
+      sqrtKl: z.number().nullable(),
+      alpha: z.number().nullable(),
+      beta: z.number().nullable(),
+      peakSqrtKl: z.number().nullable(),
+      distanceToPeak: z.number().nullable(),
+    })
+    .optional(),
 });
 /** Error codes are upper-snake-case identifiers from the catalogue (or `UNKNOWN`). */
 const errorCode = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an error code');
@@ -70,6 +99,18 @@ const stepRecordShape = {
   goldAccuracy: value,
   goldQuality: value,
   advantageAbsMean: value,
+  /** While a calibrated RM swap's map is active: the mean |advantage| the step would have had with its rewards unmapped. */
+  advantageAbsMeanUncalibrated: value,
+  /** Judge uncertainty over the groups with pairs judged in both orders (absent: none). */
+  judgeUncertainty: z
+    .strictObject({
+      measuredGroups: count,
+      shrunkGroups: count,
+      droppedGroups: count,
+      orderFlipShare: z.number().nullable(),
+      selfDisagreement: z.number().nullable(),
+    })
+    .optional(),
   zeroStdRatio: value,
   maskedVideos: count.optional(),
   droppedGroups: count.optional(),
@@ -108,6 +149,22 @@ const stepRecordShape = {
   drift: driftRecord.optional(),
   /** An anchor pass at this step (scheduled, or on an RM version change). */
   anchors: anchorPass.optional(),
+  /** The audit of this step (held-out judges, full view). */
+  audit: auditRecord.optional(),
+  /** What the guard did at this step (a confirmed hacking signal; src/coordinator/guard.ts). */
+  guard: z
+    .strictObject({
+      step: count,
+      detector: z.string(),
+      value: z.number().nullable(),
+      mode: z.enum(['warn', 'act']),
+      evidence: z.string(),
+      action: z.enum(['warn', 'lower-lr', 'raise-beta', 'stop']),
+      rolledBackTo: count.nullable().optional(),
+      training: z.strictObject({ learningRate: z.number(), beta: z.number() }).optional(),
+      notes: z.array(z.string()).optional(),
+    })
+    .optional(),
 };
 
 export const stepRecordSchema = z.looseObject(stepRecordShape);

@@ -125,16 +125,19 @@ describe('anchor set', () => {
     expect(failing.failedJudgments).toBe(1);
     expect(failing.scores.TA?.slice(3).every(Number.isNaN)).toBe(true);
     expect(failing.means.TA).toBeCloseTo(set.videos.slice(0, 3).reduce((s, v) => s + norm(redness(v)), 0) / 3, 12);
-    // Pairwise: the same comparisons every pass, win-rates in [0, 1]; passes on the same judge agree (τ = 1, no shift).
+    // Pairwise: the same comparisons every pass (one judging seed, whatever the step), win-rates in [0, 1]; passes on
+    // the same judge give the same scores (τ = 1, no shift, PSI 0, Page-Hinkley 0).
     const a = await judgeAnchors(new FakeJudge(), set, settings('pairwise'), { step: 0 });
     const b = await judgeAnchors(new FakeJudge(), set, settings('pairwise'), { step: 25 });
     expect(a.judgments).toBe(6);
-    expect(a.scores.combined).toEqual(b.scores.combined);
+    expect(b.scores).toEqual(a.scores);
     const monitor = new DriftMonitor(config.monitoring.drift);
     monitor.observeAnchors(a);
     const report = monitor.observeAnchors(b);
     expect(report.kendallTau.TA).toBe(1);
     expect(report.meanShift.TA).toBe(0);
+    expect(report.psi).toEqual({ combined: 0, TA: 0, MQ: 0, VQ: 0, overall: 0 });
+    expect(report.pageHinkley).toEqual({ combined: 0, TA: 0, MQ: 0, VQ: 0, overall: 0 });
     expect(report.trips).toEqual([]);
   });
 

@@ -8,11 +8,12 @@ import {
   RewardWindow,
   kendallTau,
   linearTrend,
+  parseDriftMonitorState,
   psi,
   quantileEdges,
   type AnchorPass,
   type DriftMonitorOptions,
-  type DriftStepReport,
+  type DriftTrip,
 } from '../../src/metrics/drift/index.js';
 import { v1Config } from '../world-v1.js';
 
@@ -128,6 +129,21 @@ describe('PageHinkley', () => {
     expect(() => new PageHinkley({ ...opts, lambda: 0 })).toThrow(/lambda/);
     expect(() => new PageHinkley({ ...opts, minSamples: 0.5 })).toThrow(/minSamples/);
   });
+
+  it("baseline 'first' measures from the first sample (hand-computed) and makes the tripping level the new reference", () => {
+    // δ = 0.5, λ = 4: zeros, then 2s. Each 2 adds 2 − 0 − 0.5 = 1.5 to the increase statistic: 1.5, 3, 4.5 (> λ).
+    const ph = new PageHinkley({ delta: 0.5, lambda: 4, minSamples: 2, baseline: 'first' });
+    const xs = [0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2];
+    const results = xs.map((x) => ph.update(x));
+    expect(results.map((r) => r.statistic).slice(3, 6)).toEqual([1.5, 3, 4.5]);
+    expect(results.map((r, i) => (r.tripped === null ? null : `${i}:${r.tripped}`)).filter((t) => t !== null)).toEqual(['5:increase']);
+    // The running-mean baseline absorbs the same change into its mean: it never trips on these samples.
+    const running = new PageHinkley({ delta: 0.5, lambda: 4, minSamples: 2 });
+    expect(xs.findIndex((x) => running.update(x).tripped !== null)).toBe(-1);
+    // Back to 0 after the trip: a change against the new level (2), a decrease.
+    const back = [0, 0, 0].map((x) => ph.update(x).tripped);
+    expect(back).toEqual([null, null, 'decrease']);
+  });
 });
 
 describe('RewardWindow', () => {
@@ -208,8 +224,28 @@ const OPTIONS: DriftMonitorOptions = {
   psiThreshold: 0.25,
   pageHinkley: { delta: 0.5, lambda: 10, minSamples: 5 },
   hacking: { window: 8, tThreshold: 2.5, minProxyRise: 0.05, minGoldDrop: 0.02, proxy: 'combined', gold: 'overall' },
-  anchors: { tauThreshold: 0.8, meanShiftThreshold: 0.05 },
+  anchors: { tauThreshold: 0.8, meanShiftThreshold: 0.05, psiBins: 4, psiThreshold: 0.1, pageHinkley: { delta: 0.5, lambda: 4, minSamples: 2 } },
 };
+/** The behaviour before issue 21: PSI and Page-Hinkley of the policy's rewards trip. */
+const TRIPPING: DriftMonitorOptions = { ...OPTIONS, policyRewards: 'trip' };
+
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** First-pass anchor scores of 16 videos (std ≈ 0.19, so the SE of their mean is ≈ 0.048). */
+const SCORES = range(16, (i) => 0.2 + 0.04 * i);
+/** An anchor pass with the same scores on `combined` and `TA`; `failed` = index of a video whose judgment failed. */
+function anchorPass(step: number, version: string, scores: readonly number[], failed?: number): AnchorPass {
+  const s = scores.map((x, i) => (i === failed ? NaN : x));
+  const m = mean(s.filter(Number.isFinite));
+  return {
+    step,
+    rmVersions: [version],
+    videoIds: s.map((_, i) => `v${i}`),
+    scores: { combined: s, TA: [...s] },
+    means: { combined: m, TA: m },
+    judgments: 8,
+    failedJudgments: failed === undefined ? 0 : 1,
+  };
+}
 
 /** A seeded stream: per step 64 rewards per dimension ~ N(mean(step), 0.1), gold as given. */
 function stream(steps: number, mean: (step: number) => number, gold: (step: number) => { acc: number; q: number } | null, seed = 3) {
@@ -247,8 +283,8 @@ describe('DriftMonitor', () => {
     expect(reports[9]?.psi.combined).toBeDefined();
   });
 
-  it('trips PSI and Page-Hinkley (increase) on a mean shift of the dimension that shifted only, once each', () => {
-    const m = new DriftMonitor(OPTIONS);
+  it("policyRewards 'trip': trips PSI and Page-Hinkley (increase) on a mean shift of the dimension that shifted only, once each", () => {
+    const m = new DriftMonitor(TRIPPING);
     const reports = stream(
       40,
       (s) => (s <= 20 ? 1 : 1.2),
@@ -263,7 +299,26 @@ describe('DriftMonitor', () => {
     expect(ph[0]).toMatchObject({ dimension: 'combined', direction: 'increase', threshold: 10 });
     expect(ph[0]?.step).toBeGreaterThan(20);
     expect(ph.every((t) => t.dimension === 'combined')).toBe(true);
+    expect(trips.filter((t) => t.detector !== 'proxy_gold_divergence').every((t) => t.source === 'policy')).toBe(true);
     expect(trips.some((t) => t.detector === 'proxy_gold_divergence')).toBe(false);
+  });
+
+  it("policyRewards 'gauge' (the default): the same moving rewards move the PSI and Page-Hinkley gauges, and nothing trips", () => {
+    const obs = stream(
+      40,
+      (s) => (s <= 20 ? 1 : 1.2),
+      () => null,
+    );
+    const gauge = new DriftMonitor(OPTIONS);
+    const tripping = new DriftMonitor(TRIPPING);
+    const g = obs.map((o) => gauge.observeStep(o));
+    const t = obs.map((o) => tripping.observeStep(o));
+    expect(g.flatMap((r) => r.trips)).toEqual([]);
+    expect(t.flatMap((r) => r.trips).length).toBeGreaterThanOrEqual(2);
+    // The gauges are the same numbers in both modes, and they moved: PSI well above its threshold after the shift.
+    expect(g.map((r) => [r.psi, r.pageHinkley])).toEqual(t.map((r) => [r.psi, r.pageHinkley]));
+    expect(Math.max(...g.map((r) => r.psi.combined ?? 0))).toBeGreaterThan(OPTIONS.psiThreshold);
+    expect(Math.max(...g.map((r) => r.pageHinkley.combined ?? 0))).toBeGreaterThan(1);
   });
 
   it('trips the hacking detector once when the reward rises while gold falls, not when gold rises too', () => {
@@ -289,19 +344,87 @@ describe('DriftMonitor', () => {
     expect(c.at(-1)?.proxyGoldDivergence).toBeLessThan(0);
   });
 
-  it('resumes from a JSON round trip of its state with identical reports', () => {
+  it('resumes from a JSON round trip of its state (parsed as a checkpoint is) with identical reports, steps and anchor passes', () => {
     const obs = stream(
       40,
       (s) => (s <= 20 ? 1 : 1.2),
       (s) => ({ acc: 0.6, q: 0.9 - 0.005 * s }),
     );
-    const whole = new DriftMonitor(OPTIONS);
-    const expected = obs.map((o) => whole.observeStep(o));
-    const first = new DriftMonitor(OPTIONS);
-    const got: DriftStepReport[] = obs.slice(0, 17).map((o) => first.observeStep(o));
-    const resumed = new DriftMonitor(OPTIONS, JSON.parse(JSON.stringify(first.state())) as ReturnType<DriftMonitor['state']>);
-    got.push(...obs.slice(17).map((o) => resumed.observeStep(o)));
+    // Anchor passes every 5 steps; the RM changes at step 20 (a NaN = a failed judgment, written as null in JSON).
+    const passes = new Map(range(8, (k) => [5 * k, anchorPass(5 * k, k < 4 ? 'rm-v1' : 'rm-v2', k < 4 ? SCORES : SCORES.map((x, i) => x + 0.02 * i), 3)]));
+    const run = (m: DriftMonitor, from: number, to: number): unknown[] =>
+      obs.slice(from, to).flatMap((o) => {
+        const p = passes.get(o.step);
+        return p === undefined ? [m.observeStep(o)] : [m.observeStep(o), m.observeAnchors(p)];
+      });
+    const whole = new DriftMonitor(TRIPPING);
+    const expected = [whole.observeAnchors(anchorPass(0, 'rm-v1', SCORES, 3)), ...run(whole, 0, 40)];
+    const first = new DriftMonitor(TRIPPING);
+    const got = [first.observeAnchors(anchorPass(0, 'rm-v1', SCORES, 3)), ...run(first, 0, 17)];
+    const resumed = new DriftMonitor(TRIPPING, parseDriftMonitorState(JSON.parse(JSON.stringify(first.state()))));
+    got.push(...run(resumed, 17, 40));
     expect(got).toEqual(expected);
+    expect(JSON.stringify(expected)).toMatch(/"source":"anchors"/);
+  });
+
+  it('loads a state saved before anchor Page-Hinkley existed, and refuses a damaged one with CHECKPOINT_INVALID', () => {
+    const m = new DriftMonitor(OPTIONS);
+    m.observeAnchors(anchorPass(0, 'rm-v1', SCORES));
+    m.observeAnchors(anchorPass(10, 'rm-v1', SCORES));
+    const { anchorPh, ...old } = m.state();
+    expect(Object.keys(anchorPh ?? {})).toEqual(['combined', 'TA']);
+    const restored = new DriftMonitor(OPTIONS, parseDriftMonitorState(JSON.parse(JSON.stringify(old))));
+    // Restarted from the first pass (z = 0): a large shift still trips Page-Hinkley at once.
+    const shifted = restored.observeAnchors(
+      anchorPass(
+        20,
+        'rm-v2',
+        SCORES.map((x) => x + 0.3),
+      ),
+    );
+    expect(shifted.trips.filter((t) => t.detector === 'anchor_page_hinkley').map((t) => t.dimension)).toEqual(['combined', 'TA']);
+    expect(parseDriftMonitorState(null)).toBeUndefined();
+    const bad = { ...JSON.parse(JSON.stringify(old)), ph: { combined: { n: 'three' } } } as unknown;
+    expect(() => parseDriftMonitorState(bad)).toThrow(
+      expect.objectContaining({ code: 'CHECKPOINT_INVALID', details: { field: 'drift.ph.combined.n' } }) as Error,
+    );
+  });
+
+  it('anchor passes of an unchanged RM: PSI 0, Page-Hinkley 0, no trip, however long the run', () => {
+    const m = new DriftMonitor(OPTIONS);
+    const reports = range(30, (k) => m.observeAnchors(anchorPass(10 * k, 'rm-v1', SCORES, 5)));
+    expect(reports.flatMap((r) => r.trips)).toEqual([]);
+    for (const r of reports) {
+      expect(r.psi).toEqual({ combined: 0, TA: 0 });
+      expect(r.pageHinkley).toEqual({ combined: 0, TA: 0 });
+    }
+  });
+
+  it('anchor passes of a changed RM: PSI and Page-Hinkley trip once on the dimension that moved (source anchors), re-arm when it is back', () => {
+    const m = new DriftMonitor(OPTIONS);
+    // combined: every video scored 0.1 higher from step 30 (the SE of the first pass's mean is ≈ 0.048: z ≈ 2.1, so
+    // Page-Hinkley gains z − δ ≈ 1.6 a pass and passes λ = 4 at the third shifted pass); TA unchanged.
+    const pass = (step: number, shifted: boolean): AnchorPass => {
+      const p = anchorPass(step, shifted ? 'rm-v2' : 'rm-v1', SCORES);
+      const combined = SCORES.map((x) => (shifted ? x + 0.1 : x));
+      return { ...p, scores: { ...p.scores, combined }, means: { ...p.means, combined: mean(combined) } };
+    };
+    const reports = [0, 10, 20].map((s) => m.observeAnchors(pass(s, false)));
+    reports.push(...[30, 40, 50, 60, 70].map((s) => m.observeAnchors(pass(s, true))));
+    const trips = reports.flatMap((r) => r.trips).filter((t) => t.detector === 'anchor_psi' || t.detector === 'anchor_page_hinkley');
+    expect(trips.map((t) => `${t.step} ${t.detector} ${t.dimension ?? ''} ${t.direction ?? ''} ${t.source ?? ''}`)).toEqual([
+      '30 anchor_psi combined  anchors',
+      '50 anchor_page_hinkley combined increase anchors',
+    ]);
+    expect(reports[3]?.psi.combined).toBeGreaterThanOrEqual(OPTIONS.anchors.psiThreshold);
+    expect(reports[3]?.psi.TA).toBe(0);
+    // After its trip Page-Hinkley measures from the new level: quiet while the RM stays changed.
+    expect(reports.at(-1)?.pageHinkley.combined).toBe(0);
+    // The old RM back: PSI re-armed (0 < half the threshold) and trips again on the next change; Page-Hinkley sees the
+    // way back as a decrease.
+    const back = [80, 90, 100].map((s) => m.observeAnchors(pass(s, false)));
+    expect(back.flatMap((r) => r.trips).map((t) => `${t.detector}:${t.direction ?? ''}`)).toEqual(['anchor_page_hinkley:decrease']);
+    expect(m.observeAnchors(pass(110, true)).trips.map((t) => t.detector)).toContain('anchor_psi');
   });
 
   it('compares anchor passes with the first and the previous pass; trips on a reordering RM change', () => {
@@ -326,23 +449,28 @@ describe('DriftMonitor', () => {
     expect(p2.kendallTau.combined).toBe(-1);
     expect(p2.meanShift.combined).toBeCloseTo(0.1, 12);
     expect(p2.sincePrevious).toMatchObject({ step: 25, rmVersions: ['rm-v1'] });
-    expect(p2.trips.map((t) => `${t.detector}:${t.dimension ?? ''}`).sort()).toEqual([
-      'anchor_kendall_tau:TA',
-      'anchor_kendall_tau:combined',
-      'anchor_mean_shift:TA',
-      'anchor_mean_shift:combined',
-    ]);
+    // The ranking and mean-shift detectors (PSI and Page-Hinkley of the anchors are tested above).
+    const anchorOnly = (trips: readonly DriftTrip[]): DriftTrip[] =>
+      trips.filter((t) => t.detector === 'anchor_kendall_tau' || t.detector === 'anchor_mean_shift');
+    expect(
+      anchorOnly(p2.trips)
+        .map((t) => `${t.detector}:${t.dimension ?? ''}`)
+        .sort(),
+    ).toEqual(['anchor_kendall_tau:TA', 'anchor_kendall_tau:combined', 'anchor_mean_shift:TA', 'anchor_mean_shift:combined']);
     // Still drifted on the next pass: no repeated trip; back to normal: re-armed.
-    expect(m.observeAnchors(pass(50, 'rm-v2', [0.5, 0.4, 0.3, 0.2])).trips).toEqual([]);
-    expect(m.observeAnchors(pass(55, 'rm-v1', [0.1, 0.2, 0.3, 0.4])).trips).toEqual([]);
-    expect(m.observeAnchors(pass(60, 'rm-v2', [0.5, 0.4, 0.3, 0.2])).trips).toHaveLength(4);
+    expect(anchorOnly(m.observeAnchors(pass(50, 'rm-v2', [0.5, 0.4, 0.3, 0.2])).trips)).toEqual([]);
+    expect(anchorOnly(m.observeAnchors(pass(55, 'rm-v1', [0.1, 0.2, 0.3, 0.4])).trips)).toEqual([]);
+    expect(anchorOnly(m.observeAnchors(pass(60, 'rm-v2', [0.5, 0.4, 0.3, 0.2])).trips)).toHaveLength(4);
     expect(() => m.observeAnchors({ ...pass(75, 'rm-v1', [1, 2, 3, 4]), videoIds: ['x', 'b', 'c', 'd'] })).toThrow(/different videos/);
   });
 
-  it('accepts the config section monitoring.drift as its options', () => {
+  it('accepts the config section monitoring.drift as its options (policy rewards: gauges by default)', () => {
     const c = v1Config();
+    expect(c.monitoring.drift.policyRewards).toBe('gauge');
     const m = new DriftMonitor(c.monitoring.drift);
     expect(m.observeStep({ step: 1, rewardsByDimension: { combined: [1, 2] }, goldAccuracy: null }).trips).toEqual([]);
     expect(() => new DriftMonitor({ ...c.monitoring.drift, psiBins: 1 })).toThrow(/psiBins/);
+    expect(() => new DriftMonitor({ ...c.monitoring.drift, anchors: { ...c.monitoring.drift.anchors, psiBins: 1 } })).toThrow(/anchors\.psiBins/);
+    expect(() => v1Config({ monitoring: { drift: { policyRewards: 'page' } } })).toThrow(/policyRewards/);
   });
 });

@@ -58,6 +58,12 @@ describe('alert rule tests cover every rule', () => {
         'VrGrpoRewardServerDown',
         'VrGrpoTrainerStalled',
         'VrGrpoJudgmentFailureRateHigh',
+        // Issue 21: the oracle-free signals.
+        'VrGrpoJudgeGapWidening',
+        'VrGrpoFullViewDisagreement',
+        'VrGrpoPastOveroptimisationPeak',
+        'VrGrpoJudgeInconsistent',
+        'VrGrpoGuardActed',
       ]),
     );
   });

@@ -44,6 +44,7 @@
   const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#65a30d'];
   const RM_COLOR = '#64748b';
   const DRIFT_COLOR = '#dc2626';
+  const GUARD_COLOR = '#9333ea';
   const MAX_EVENTS_SHOWN = 200;
   const MAX_VERDICTS_SHOWN = 64;
   const PAIR_DIMENSIONS = /** @type {const} */ (['TA', 'MQ', 'VQ', 'OA']);
@@ -157,14 +158,17 @@
     return [...at].map(([step, label]) => ({ step, label, color: RM_COLOR }));
   }
 
-  /** Drift detector trips (`drift` events). @returns {Marker[]} */
+  /** Drift detector trips (`drift` events) and the guard's actions (`guard` events). @returns {Marker[]} */
   function driftMarkers() {
     return state.events
-      .filter((e) => e.event === 'drift')
+      .filter((e) => e.event === 'drift' || e.event === 'guard')
       .map((e) => ({
         step: num(e.step) ?? e.atStep,
-        label: `${text(e.detector ?? e.kind ?? e.name ?? 'drift')}${typeof e.dimension === 'string' ? ` ${e.dimension}` : ''}`,
-        color: DRIFT_COLOR,
+        label:
+          e.event === 'guard'
+            ? `guard: ${text(e.action ?? 'act')}${isNum(e.rolledBackTo) ? ` → step ${String(e.rolledBackTo)}` : ''}`
+            : `${text(e.detector ?? e.kind ?? e.name ?? 'drift')}${typeof e.dimension === 'string' ? ` ${e.dimension}` : ''}`,
+        color: e.event === 'guard' ? GUARD_COLOR : DRIFT_COLOR,
       }));
   }
 
@@ -250,6 +254,29 @@
       id: 'drift',
       series: (records) => gaugesOf(records, 'drift').map((g, i) => ({ ...g, color: PALETTE[i % PALETTE.length] ?? '#000' })),
       markers: () => [...rmMarkers(), ...driftMarkers()],
+    },
+    {
+      id: 'audit',
+      series: (records) => {
+        const audited = records.filter((r) => Object.keys(obj(r.audit)).length > 0);
+        if (audited.length === 0) return [];
+        /** @type {Set<string>} */
+        const names = new Set();
+        for (const r of audited) for (const n of Object.keys(obj(obj(r.audit).auditors))) names.add(n);
+        return [
+          { key: 'proxy', label: 'training judge', color: COLORS.combined, width: 2.5, value: (r) => num(obj(r.audit).proxy) },
+          ...[...names].map((n, i) => ({
+            key: `auditor.${n}`,
+            label: n,
+            color: PALETTE[(i + 1) % PALETTE.length] ?? '#000',
+            width: 2,
+            value: (/** @type {StepRecord} */ r) => num(obj(obj(obj(r.audit).auditors)[n]).score),
+          })),
+          { key: 'fullView', label: 'full view', color: '#7c3aed', dash: [2, 3], value: (r) => num(obj(obj(r.audit).fullView).score) },
+          { key: 'gap', label: 'gap', color: DRIFT_COLOR, width: 1.5, dash: [6, 4], value: (r) => num(obj(r.audit).gap) },
+        ];
+      },
+      markers: () => [...rmMarkers(), ...driftMarkers().filter((m) => m.label.startsWith('proxy_') || m.color === GUARD_COLOR)],
     },
     {
       id: 'hallucinations',

@@ -9,14 +9,18 @@ export type { AnchorPass } from './anchor-pass.js';
 export {
   DRIFT_DETECTOR_NAMES,
   DriftMonitor,
+  anchorStandardError,
   compareAnchors,
   type AnchorComparison,
   type AnchorDriftReport,
   type DriftDetectorName,
   type DriftMonitorOptions,
   type DriftMonitorState,
+  type DriftSource,
   type DriftStepReport,
   type DriftTrip,
   type GoldSignal,
+  type PolicyRewardsMode,
   type StepObservation,
 } from './drift-monitor.js';
+export { parseDriftMonitorState } from './state.js';

@@ -3,6 +3,11 @@
  * (minus a tolerance δ for an increase, plus δ for a decrease) and trips when the accumulated deviation has risen more
  * than λ above its minimum (increase) or fallen more than λ below its maximum (decrease). After a trip it restarts, so
  * it measures the next change against the new level. The state is plain data (checkpoints, resume).
+ *
+ * Baseline: 'running' (default) takes deviations from the running mean since the (re)start — the classic test when the
+ * in-control level is unknown; 'first' takes them from the first sample since the (re)start — for a stream whose first
+ * value *is* the reference (the anchor set's first pass), so a change is not half absorbed into a running mean; after a
+ * trip it restarts from the tripping sample, so the new level becomes the reference and a lasting change trips once.
  */
 import { VrGrpoError } from '../../errors/index.js';
 
@@ -13,10 +18,13 @@ export interface PageHinkleyOptions {
   readonly lambda: number;
   /** Samples since the last (re)start before it may trip, ≥ 1. */
   readonly minSamples: number;
+  /** What deviations are measured from (see the module header). Default 'running'. */
+  readonly baseline?: 'running' | 'first';
 }
 
 export interface PageHinkleyState {
   readonly n: number;
+  /** The running mean since the (re)start; baseline 'first': the first sample since the (re)start. */
   readonly mean: number;
   /** Cumulative sum for an increase and its minimum. */
   readonly up: number;
@@ -57,19 +65,26 @@ export class PageHinkley {
   /** Feeds one value (non-finite values are ignored and change nothing). */
   update(x: number): PageHinkleyResult {
     if (!Number.isFinite(x)) return { ...this.statistics(), tripped: null };
-    const n = this.s.n + 1;
-    const mean = this.s.mean + (x - this.s.mean) / n;
-    const up = this.s.up + (x - mean - this.options.delta);
-    const down = this.s.down + (x - mean + this.options.delta);
-    this.s = { n, mean, up, upMin: Math.min(this.s.upMin, up), down, downMax: Math.max(this.s.downMax, down) };
+    this.accumulate(x);
     const stats = this.statistics();
     let tripped: ChangeDirection | null = null;
-    if (n >= this.options.minSamples) {
+    if (this.s.n >= this.options.minSamples) {
       if (stats.increase > this.options.lambda && stats.increase >= stats.decrease) tripped = 'increase';
       else if (stats.decrease > this.options.lambda) tripped = 'decrease';
     }
-    if (tripped !== null) this.s = EMPTY;
+    if (tripped !== null) {
+      this.s = EMPTY;
+      if (this.options.baseline === 'first') this.accumulate(x);
+    }
     return { ...stats, tripped };
+  }
+
+  private accumulate(x: number): void {
+    const n = this.s.n + 1;
+    const mean = this.options.baseline === 'first' ? (n === 1 ? x : this.s.mean) : this.s.mean + (x - this.s.mean) / n;
+    const up = this.s.up + (x - mean - this.options.delta);
+    const down = this.s.down + (x - mean + this.options.delta);
+    this.s = { n, mean, up, upMin: Math.min(this.s.upMin, up), down, downMax: Math.max(this.s.downMax, down) };
   }
 
   private statistics(): { statistic: number; increase: number; decrease: number } {

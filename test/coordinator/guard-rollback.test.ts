@@ -1,0 +1,131 @@
+/**
+ * The guard's action in the real coordinator (embedded generator, fake judge, pipelined rollouts): a monitor confirms a
+ * hacking signal at step 5; the coordinator saves the evidence, rolls the policy back to the checkpoint with the best
+ * auditor score (step 2, not the later step 4), lowers the learning rate, drops the rollout it had prefetched from the
+ * old policy, and trains on to the last step.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/common/logger.js';
+import type { GuardRequest } from '../../src/coordinator/audit-monitor.js';
+import { Coordinator, type JudgedStep, type MonitorStart, type ObservedStep, type StepMonitor } from '../../src/coordinator/coordinator.js';
+import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { worldRun } from '../../src/job/index.js';
+import { chooseTensorBackend } from '../../src/tensor/index.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
+import { expectDeclaredStepRecords } from '../metrics/helpers.js';
+import { v1Config } from '../world-v1.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vrgrpo-guard-'));
+beforeAll(async () => {
+  await chooseTensorBackend('auto');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Records the policy digest after each update and before each update; asks for a rollback at step 5. */
+class ScriptedGuard implements StepMonitor {
+  readonly afterUpdate = new Map<number, string>();
+  readonly beforeUpdates = new Map<number, string>();
+  constructor(private readonly generator: EmbeddedGenerator) {}
+  start(_context: MonitorStart): Promise<void> {
+    return Promise.resolve();
+  }
+  async beforeUpdate(s: JudgedStep): Promise<void> {
+    this.beforeUpdates.set(s.step, await this.generator.policyDigest());
+  }
+  async observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
+    this.afterUpdate.set(s.step, await this.generator.policyDigest());
+    return {};
+  }
+  #asked = false;
+  guardDecision(): GuardRequest | null {
+    if (this.#asked || !this.afterUpdate.has(5)) return null;
+    this.#asked = true;
+    return {
+      step: 5,
+      detector: 'proxy_auditor_divergence',
+      mode: 'act',
+      action: 'lower-lr',
+      factor: 0.5,
+      value: 4.2,
+      firingSteps: 2,
+      scores: new Map([
+        [2, 0.9],
+        [4, 0.6],
+      ]),
+      evidence: [{ step: 4, gap: 0.3 }],
+    };
+  }
+  checkpointState(): unknown {
+    return null;
+  }
+}
+
+describe('the guard in the coordinator', () => {
+  it('rolls back to the best checkpoint by auditor score, lowers the learning rate and trains on', async () => {
+    const c = v1Config({
+      reward: { mode: 'pointwise' },
+      training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
+    });
+    const t = c.training;
+    const generator = await EmbeddedGenerator.create({
+      config: c,
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
+    });
+    const runDir = join(root, 'run');
+    const monitor = new ScriptedGuard(generator);
+    try {
+      const coordinator = await Coordinator.create({
+        config: c,
+        runDir,
+        generator,
+        ...worldRun(c, generator),
+        judge: new FakeJudge(),
+        log: silentLogger(),
+        steps: 7,
+        monitor,
+      });
+      await coordinator.runLoop();
+    } finally {
+      await generator.close();
+    }
+    const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const guard = events.filter((e) => e.event === 'guard');
+    expect(guard).toHaveLength(1);
+    expect(guard[0]).toMatchObject({
+      step: 5,
+      mode: 'act',
+      action: 'lower-lr',
+      rolledBackTo: 2,
+      training: { learningRate: t.learningRate * 0.5, beta: t.beta },
+    });
+    // The policy the next step trained from is the one of step 2's checkpoint, not the step-5 policy.
+    expect(monitor.afterUpdate.get(2)).toBeDefined();
+    expect(monitor.beforeUpdates.get(6)).toBe(monitor.afterUpdate.get(2));
+    expect(monitor.beforeUpdates.get(6)).not.toBe(monitor.afterUpdate.get(5));
+    // Evidence on disk; the run went on to its last step, each step once, and the step line says what the guard did.
+    const evidence = JSON.parse(readFileSync(join(runDir, 'guard', 'step-000005.json'), 'utf8')) as { groups: unknown[]; audits: unknown[] };
+    expect(evidence.groups).toHaveLength(2);
+    expect(evidence.audits).toEqual([{ step: 4, gap: 0.3 }]);
+    const steps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; guard?: { rolledBackTo: number } });
+    expect(steps.map((s) => s.step).filter((s) => s > 0)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(steps.find((s) => s.step === 5)?.guard?.rolledBackTo).toBe(2);
+    expectDeclaredStepRecords(steps);
+    expect(existsSync(join(runDir, 'checkpoints', 'step-000006'))).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,67 @@
+/**
+ * Calibrated RM swaps (src/coordinator/reward-calibrator.ts): the map fitted on the anchor set judged by the old and the
+ * new version brings the new version's rewards onto the old scale, fades to the identity, and survives a checkpoint.
+ */
+import { describe, expect, it } from 'vitest';
+import { RewardCalibrator, type AnchorRejudge } from '../../src/coordinator/reward-calibrator.js';
+import type { AnchorPass } from '../../src/metrics/drift/index.js';
+
+const pass = (step: number, version: string, combined: readonly number[]): AnchorPass => ({
+  step,
+  rmVersions: [version],
+  videoIds: combined.map((_, i) => `a${i}`),
+  scores: { combined },
+  means: { combined: combined.reduce((s, x) => s + x, 0) / combined.length },
+  judgments: combined.length,
+  failedJudgments: 0,
+});
+
+// The new version scores the same 16 anchors at 0.5·old + 0.2: a compressed, shifted scale.
+const OLD = Array.from({ length: 16 }, (_, i) => 0.3 + i * 0.04);
+const NEW = OLD.map((x) => 0.5 * x + 0.2);
+const SWAP: AnchorRejudge = { before: pass(25, 'rm-v2', OLD), after: pass(30, 'rm-v1', NEW) };
+
+describe('RewardCalibrator', () => {
+  for (const method of ['quantile', 'affine'] as const) {
+    it(`${method}: maps the new version's rewards onto the old scale, then fades to the identity`, () => {
+      const c = new RewardCalibrator({ method, decayJudgments: 100 });
+      const outcome = c.swapped(SWAP);
+      expect(outcome).toMatchObject({ applied: true, anchors: 16 });
+      expect(c.active).toBe(true);
+      // Inside the anchors' range the map inverts the new scale; NaN (masked) stays NaN and is not counted.
+      const mapped = c.map([0.5 * 0.5 + 0.2, Number.NaN, 0.5 * 0.7 + 0.2]);
+      expect(mapped[0]).toBeCloseTo(0.5, 6);
+      expect(mapped[1]).toBeNaN();
+      expect(mapped[2]).toBeCloseTo(0.7, 6);
+      // 2 judged so far; after 100 the map is gone.
+      const half = c.map(Array.from({ length: 48 }, () => 0.45));
+      expect(half[0]).toBeGreaterThan(0.45);
+      c.map(Array.from({ length: 50 }, () => 0.45));
+      expect(c.active).toBe(false);
+      expect(c.map([0.45])[0]).toBeCloseTo(0.45, 12);
+    });
+  }
+
+  it('does not calibrate without both passes or on degenerate anchors, and says why', () => {
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    expect(c.swapped(null)).toMatchObject({ applied: false });
+    expect(c.active).toBe(false);
+    expect(c.map([0.3])).toEqual([0.3]);
+    const few = c.swapped({ before: pass(1, 'rm-v2', [0.1, 0.2]), after: pass(2, 'rm-v1', [0.3, 0.4]) });
+    expect(few.applied).toBe(false);
+    if (!few.applied) expect(few.reason).toMatch(/pairs|points/);
+  });
+
+  it('continues from a saved state (a retried step, a resumed run)', () => {
+    const a = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    a.swapped(SWAP);
+    a.map(Array.from({ length: 30 }, () => 0.5));
+    const saved = JSON.parse(JSON.stringify(a.state())) as unknown;
+    const b = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 }, saved);
+    const probe = [0.35, 0.42, 0.49];
+    expect(b.map(probe)).toEqual(a.map(probe));
+    b.restore(null);
+    expect(b.active).toBe(false);
+    expect(() => b.restore({ calibration: {}, judged: -1 })).toThrow();
+  });
+});
