@@ -1,15 +1,18 @@
 /**
  * `npm run bench:calibration`: a hot swap of the reward model mid-run with and without calibration
- * (`reward.onVersionChange.calibrate`). World v1, pointwise rewards, per-prompt statistics (Flow-GRPO's tracker:
- * `training.advantage.perPromptTracker`, statistics not reset at the swap, so the old version's history meets the new
- * version's scale), the training judge swapped from rm-v2 to rm-v1 after step BENCH_CAL_SWAP_AFTER (10). Per mode
+ * (`reward.onVersionChange.calibrate`). World v1, pointwise rewards, a prompt file of 4 prompts (every step trains on
+ * all of them, as a dataset's prompts recur across epochs), per-prompt statistics (Flow-GRPO's tracker:
+ * `training.advantage.perPromptTracker`, 32 rewards per prompt, used from 8; not reset at the swap, so the old
+ * version's history meets the new version's scale), the training judge swapped from rm-v2 to rm-v1 after step
+ * BENCH_CAL_SWAP_AFTER (10). Per mode
  * (`off`, `quantile`, `affine`) and seed: the mean |advantage| over the 5 steps before the swap and the 5 after it, and
  * the change in percent (goal with calibration: ≤ 10 %). With calibration on, the step lines also say what the same
  * steps' mean |advantage| would have been without the map (`advantageAbsMeanUncalibrated`).
  * Results to bench/results/calibration.json.
  * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99), BENCH_CAL_MODES (off,quantile,affine).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/config/index.js';
 import { runWithDriftMonitor } from '../src/job/index.js';
@@ -22,6 +25,12 @@ const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99').split(',').map(Number
 const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,affine').split(',');
 
 await chooseTensorBackend('auto');
+const promptDir = mkdtempSync(join(tmpdir(), 'vrgrpo-cal-'));
+const promptFile = join(promptDir, 'prompts.txt');
+writeFileSync(
+  promptFile,
+  ['a red circle on a blue background', 'a green square moving left', 'a yellow triangle on a black background', 'a blue star moving up'].join('\n'),
+);
 const avg = (xs: readonly (number | null)[]): number => {
   const f = xs.filter((x): x is number => x !== null && Number.isFinite(x));
   return f.length === 0 ? NaN : f.reduce((s, x) => s + x, 0) / f.length;
@@ -38,7 +47,7 @@ for (const seed of SEEDS) {
       groupSize: 8,
       seed,
       swap: { afterStep: SWAP_AFTER, checkpoint: join(PROJECT_ROOT, 'models', 'rm-v1') },
-      training: { advantage: { perPromptTracker: true } },
+      training: { promptFile, advantage: { perPromptTracker: true, trackerBuffer: 32, trackerMinCount: 8 } },
       reward: { onVersionChange: { resetPromptStats: false, calibrate: mode } },
       // Anchors only at the start and on the version change (the pass the calibration is fitted on).
       drift: { anchors: { every: 0 } },
@@ -73,4 +82,5 @@ for (const seed of SEEDS) {
 const out = join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'calibration.json'), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, swapAfter: SWAP_AFTER, results }, null, 2)}\n`);
+rmSync(promptDir, { recursive: true, force: true });
 process.stderr.write('wrote bench/results/calibration.json\n');

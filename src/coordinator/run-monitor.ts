@@ -44,7 +44,9 @@ type RunMonitorState = z.infer<typeof stateSchema>;
 
 const isDimension = (d: string): d is RewardDimension => (REWARD_DIMENSIONS as readonly string[]).includes(d);
 const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x);
-const rounded = (r: Readonly<Record<string, number>>): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
+/** Rounded, without the undefined values (NaN: e.g. Kendall τ of a dimension whose anchor scores are all tied). */
+const rounded = (r: Readonly<Record<string, number>>): Record<string, number> =>
+  Object.fromEntries(Object.entries(r).flatMap(([k, v]) => (Number.isFinite(v) ? [[k, round(v)]] : [])));
 
 export class RunMonitor implements StepMonitor {
   readonly #o: RunMonitorOptions;
