@@ -539,7 +539,7 @@ export const auditSchema = strict({
   hacking: strict({
     window: int({ min: 3, max: 10_000 }).default(10),
     /** The gap's slope must be this many standard errors above 0. */
-    tThreshold: num({ min: 0 }).default(3),
+    tThreshold: num({ min: 0 }).default(2.5),
     /** Minimum rise of the gap's fitted line over the window (reward units). */
     minGapRise: num({ min: 0 }).default(0.1),
   }).prefault({}),

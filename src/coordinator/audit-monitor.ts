@@ -199,7 +199,9 @@ export class AuditMonitor implements StepMonitor {
       step: s.step,
       groups: summary.groups,
       proxy: round(summary.proxy),
-      auditors: Object.fromEntries(Object.entries(summary.auditors).map(([n, r]) => [n, { score: round(r.score), agreement: round(r.agreement) }])),
+      auditors: Object.fromEntries(
+        Object.entries(summary.auditors).map(([n, r]) => [n, { score: round(r.score), agreement: round(r.agreement), rmVersions: r.rmVersions }]),
+      ),
       ...(summary.fullView === null ? {} : { fullView: { score: round(summary.fullView.score), agreement: round(summary.fullView.agreement) } }),
       auditorScore: round(summary.report.auditorScore),
       gap: round(d.gap),
@@ -248,5 +250,6 @@ function curveFields(f: OveroptimisationFit): Record<string, number | null> {
 function reading(groups: readonly GroupRewards[], trained: readonly (readonly number[])[]): AuditReading {
   const scores = groups.flatMap((g) => [...g.rewards]);
   const taus = groups.map((g, i) => kendallTau(trained[i] ?? [], g.rewards));
-  return { score: meanFinite(scores), agreement: meanFinite(taus), videos: scores.filter(Number.isFinite).length };
+  const rmVersions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
+  return { score: meanFinite(scores), agreement: meanFinite(taus), videos: scores.filter(Number.isFinite).length, rmVersions };
 }

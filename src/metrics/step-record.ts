@@ -58,7 +58,7 @@ const driftRecord = z.strictObject({
 });
 
 /** One judge's reading of an audited step: mean score and agreement with the training rewards (null: undefined). */
-const auditReading = z.strictObject({ score: z.number().nullable(), agreement: z.number().nullable() });
+const auditReading = z.strictObject({ score: z.number().nullable(), agreement: z.number().nullable(), rmVersions: versions.optional() });
 
 /** The audit of the step (src/coordinator/audit-monitor.ts; absent on steps not audited). */
 const auditRecord = z.strictObject({

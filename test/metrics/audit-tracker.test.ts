@@ -13,7 +13,7 @@ const OPTIONS: AuditTrackerOptions = { window: 10, tThreshold: 3, minGapRise: 0.
 const obs = (step: number, proxy: number | null, auditor: number): AuditObservation => ({
   step,
   groups: 2,
-  auditors: { 'rm-v1': { score: auditor, agreement: 0.8, videos: 16 } },
+  auditors: { 'rm-v1': { score: auditor, agreement: 0.8, videos: 16, rmVersions: ['rm-v1'] } },
   fullView: null,
   proxy,
 });

@@ -19,6 +19,8 @@ export interface AuditReading {
   readonly agreement: number;
   /** Videos it scored. */
   readonly videos: number;
+  /** RM versions that produced its verdicts. */
+  readonly rmVersions: readonly string[];
 }
 
 export interface AuditObservation {
