@@ -442,7 +442,12 @@ export class Coordinator {
         notes.push('the generator cannot change its learning rate or beta: stopping instead');
         action = 'stop';
       } else {
-        training = await adjust(action === 'lower-lr' ? { learningRateFactor: g.factor } : { betaFactor: 1 / g.factor, betaFloor: DEFAULT_GUARD_BETA });
+        try {
+          training = await adjust(action === 'lower-lr' ? { learningRateFactor: g.factor } : { betaFactor: 1 / g.factor, betaFloor: DEFAULT_GUARD_BETA });
+        } catch (error) {
+          notes.push(`${action} failed (${error instanceof Error ? error.message : String(error)}): stopping instead`);
+          action = 'stop';
+        }
       }
     }
     if (action === 'stop') this.stop();
