@@ -888,22 +888,24 @@ export class Coordinator {
     // the anchor set judged by both), else the per-prompt statistics gathered under the old one are reset (by config).
     const versions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
     const changed = this.verdictVersions.length > 0 && versions.length > 0 && versions.join('\n') !== this.verdictVersions.join('\n');
-    let calibrated = false;
-    if (changed && this.calibrator !== null) {
+    // A version not seen in the previous step is a swap (the step after a swap landed mid-step, with only the new
+    // version left, is not another one).
+    const added = changed ? versions.filter((v) => !this.verdictVersions.includes(v)) : [];
+    if (added.length > 0 && this.calibrator !== null) {
       const pair = (await this.o.monitor?.rewardModelChanged?.(current.step, versions)) ?? null;
-      const outcome = this.calibrator.swapped(pair);
-      calibrated = outcome.applied;
+      const outcome = this.calibrator.swapped(pair, added);
       this.run.event('reward_calibration', { step: current.step, from: this.verdictVersions, to: versions, ...outcome });
       if (!outcome.applied) this.o.log.warn({ step: current.step, reason: outcome.reason }, 'RM version changed; rewards not calibrated');
     }
-    if (changed && !calibrated && this.tracker !== null && this.o.config.reward.onVersionChange.resetPromptStats) {
+    // While a calibrated map is active the statistics stay: the new version's rewards arrive on the old scale.
+    if (changed && !(this.calibrator?.active ?? false) && this.tracker !== null && this.o.config.reward.onVersionChange.resetPromptStats) {
       this.tracker.clear();
       this.run.event('prompt_stats_reset', { step: current.step, rmVersions: versions });
     }
     if (versions.length > 0) this.verdictVersions = versions;
     const active = this.calibrator?.active ?? false;
     const trackerBefore = active ? (this.tracker?.state() ?? null) : null;
-    const rewards = groups.map((g) => (active && this.calibrator !== null ? this.calibrator.map(g.rewards) : g.rewards));
+    const rewards = groups.map((g) => (this.calibrator?.appliesTo(g.rmVersions) === true ? this.calibrator.map(g.rewards) : g.rewards));
     const normalised = this.normalise(current, rewards, this.tracker);
     // Groups whose pairs flip with the order they were shown in: the judge disagrees with itself there.
     const r = this.o.config.reward;

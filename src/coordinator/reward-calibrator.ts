@@ -21,7 +21,7 @@ export interface RewardCalibratorOptions {
   readonly decayJudgments: number;
 }
 
-const stateSchema = z.object({ calibration: z.unknown(), judged: z.number().int().nonnegative() });
+const stateSchema = z.object({ calibration: z.unknown(), judged: z.number().int().nonnegative(), versions: z.array(z.string()).default([]) });
 export type RewardCalibratorState = z.infer<typeof stateSchema>;
 
 export type CalibrationOutcome =
@@ -31,16 +31,22 @@ export class RewardCalibrator {
   readonly #options: RewardCalibratorOptions;
   #calibration: RewardCalibration | null = null;
   #judged = 0;
+  /** The RM versions the map is for (a group judged by another one, e.g. the old one mid-swap, is not mapped). */
+  #versions: string[] = [];
 
   constructor(options: RewardCalibratorOptions, saved?: unknown) {
     this.#options = options;
     if (saved !== undefined && saved !== null) this.restore(saved);
   }
 
-  /** Fits the map for a swap from the anchors judged by both versions; without them the previous map is dropped. */
-  swapped(pair: AnchorRejudge | null): CalibrationOutcome {
+  /**
+   * Fits the map for a swap to `versions` from the anchors judged by both versions; without them the previous map is
+   * dropped.
+   */
+  swapped(pair: AnchorRejudge | null, versions: readonly string[] = []): CalibrationOutcome {
     this.#calibration = null;
     this.#judged = 0;
+    this.#versions = [...versions];
     if (pair === null) return { applied: false, reason: 'no anchor passes by both versions (monitoring.drift off, or no earlier pass)' };
     try {
       this.#calibration = RewardCalibration.fit(
@@ -59,6 +65,11 @@ export class RewardCalibrator {
     return this.#calibration !== null && this.#calibration.weight(this.#judged) > 0;
   }
 
+  /** Whether a group judged by `groupVersions` gets the map (any of them is a version the map is for; none given: all). */
+  appliesTo(groupVersions: readonly string[]): boolean {
+    return this.active && (this.#versions.length === 0 || groupVersions.some((v) => this.#versions.includes(v)));
+  }
+
   /** The rewards on the old scale (NaN stays NaN); counts the finite ones towards the fade. Unchanged without a map. */
   map(rewards: readonly number[]): number[] {
     const c = this.#calibration;
@@ -69,7 +80,7 @@ export class RewardCalibrator {
   }
 
   state(): RewardCalibratorState | null {
-    return this.#calibration === null ? null : { calibration: this.#calibration.toJSON(), judged: this.#judged };
+    return this.#calibration === null ? null : { calibration: this.#calibration.toJSON(), judged: this.#judged, versions: [...this.#versions] };
   }
 
   /** Back to a saved state (a retried step, a resumed run); null: no map. */
@@ -77,10 +88,12 @@ export class RewardCalibrator {
     if (saved === null) {
       this.#calibration = null;
       this.#judged = 0;
+      this.#versions = [];
       return;
     }
     const s = stateSchema.parse(saved);
     this.#calibration = RewardCalibration.fromJSON(s.calibration);
     this.#judged = s.judged;
+    this.#versions = [...s.versions];
   }
 }

@@ -42,6 +42,16 @@ describe('RewardCalibrator', () => {
     });
   }
 
+  it('maps only the groups judged by the version it was fitted for (a swap landing mid-step leaves old-version groups alone)', () => {
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    c.swapped(SWAP, ['rm-v1']);
+    expect(c.appliesTo(['rm-v1'])).toBe(true);
+    expect(c.appliesTo(['rm-v2'])).toBe(false);
+    const restored = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    expect(restored.appliesTo(['rm-v2'])).toBe(false);
+    expect(restored.appliesTo(['rm-v1'])).toBe(true);
+  });
+
   it('does not calibrate without both passes or on degenerate anchors, and says why', () => {
     const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
     expect(c.swapped(null)).toMatchObject({ applied: false });
