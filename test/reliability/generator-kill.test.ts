@@ -79,15 +79,31 @@ const eventsOf = (runDir: string, kind: string): Record<string, unknown>[] => js
 // Real processes (workers with their generator threads, train, reward servers) on 2 shared cores: generous bounds.
 describe('a remote generator worker killed with SIGKILL mid-run', { timeout: 300_000 }, () => {
   it('retry: the worker comes back from its --state-dir, the step is redone, every step once', async () => {
-    const config = configFile('retry', 'retry');
-    const stateDir = join(base, 'worker-state');
-    const first = await startWorker(config, 0, stateDir);
-    const runDir = join(base, 'run-retry');
-    const train = children.start(['train', '--config', config, '--generator', first.url, '--run-dir', runDir]);
-    await killWhenBusy(first.worker, first.url, runDir, 3, train);
-    const again = await startWorker(config, portOf(first.url), stateDir);
-    expect(again.url).toBe(first.url);
-    const code = await train.exited;
+    // The kill lands while the worker is busy with a request. When that request is an update the worker had already
+    // applied and saved before the kill (its reply never arrived), the worker comes back one update ahead of the run
+    // and is rightly refused (GENERATOR_STATE_LOST, the case of the next test): this scenario did not happen then, and
+    // is run once more from scratch (at most twice in all).
+    const ahead = /came back with a policy after (\d+) update\(s\); this run has applied (\d+)/;
+    const scenario = async (attempt: number) => {
+      const config = configFile(`retry-${attempt}`, 'retry');
+      const stateDir = join(base, `worker-state-${attempt}`);
+      const first = await startWorker(config, 0, stateDir);
+      const runDir = join(base, `run-retry-${attempt}`);
+      const train = children.start(['train', '--config', config, '--generator', first.url, '--run-dir', runDir]);
+      await killWhenBusy(first.worker, first.url, runDir, 3, train);
+      const again = await startWorker(config, portOf(first.url), stateDir);
+      expect(again.url).toBe(first.url);
+      return { stateDir, first, runDir, train, again, code: await train.exited };
+    };
+    let run = await scenario(1);
+    const race = ahead.exec(run.train.output());
+    if (run.code !== 0 && race !== null && Number(race[1]) === Number(race[2]) + 1) {
+      console.warn('generator-kill: the kill landed after an update was saved but before its reply; running the scenario again');
+      run.again.worker.child.kill('SIGTERM');
+      await run.again.worker.exited;
+      run = await scenario(2);
+    }
+    const { stateDir, first, runDir, train, again, code } = run;
     expect(code, train.output()).toBe(0);
     expect(stepsOf(runDir)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     const retries = eventsOf(runDir, 'generator_retry');
