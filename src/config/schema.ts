@@ -520,7 +520,17 @@ export const auditorSchema = strict({
 /** Oracle-free reward-hacking signals (docs/monitoring.md "Audits"): held-out judges and full-view audits. */
 export const auditSchema = strict({
   /** Held-out judges; none: no auditor signals. */
-  auditors: z.array(auditorSchema).max(8, { error: 'expected at most 8 auditors' }).default([]),
+  auditors: z
+    .array(auditorSchema)
+    .max(8, { error: 'expected at most 8 auditors' })
+    .superRefine((list, ctx) => {
+      const names = list.map((a) => a.name);
+      for (const [i, n] of names.entries()) {
+        // `full_view` labels the full-view audit's metrics.
+        if (n === 'full_view' || names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `auditor name ${n} is taken` });
+      }
+    })
+    .default([]),
   /** Share of a step's groups the audits re-judge (at least one group). */
   fraction: num({ gt: 0, max: 1 }).default(0.25),
   /** Audit every N steps. */
