@@ -4,12 +4,16 @@
  * all of them, as a dataset's prompts recur across epochs), per-prompt statistics (Flow-GRPO's tracker:
  * `training.advantage.perPromptTracker`, 32 rewards per prompt, used from 8; not reset at the swap, so the old
  * version's history meets the new version's scale), the training judge swapped from rm-v2 to rm-v1 after step
- * BENCH_CAL_SWAP_AFTER (10). Per mode
- * (`off`, `quantile`, `affine`) and seed: the mean |advantage| over the 5 steps before the swap and the 5 after it, and
- * the change in percent (goal with calibration: ≤ 10 %). With calibration on, the step lines also say what the same
- * steps' mean |advantage| would have been without the map (`advantageAbsMeanUncalibrated`).
+ * BENCH_CAL_SWAP_AFTER (10). Per seed a run without the swap is the reference: the swap run is the same run up to the
+ * swap, so the first step after it judges the very same videos (`firstStepPercent`: its mean |advantage| against the
+ * reference's), and over the 5 steps after it (`changePercent`, goal with calibration ≤ 10 %) the policies differ only
+ * through what the swap did to the advantages. Modes: `off`; `quantile` and `affine` (the map fitted on the anchors
+ * and on the recent groups the new version shadow-scores, `shadowGroups`, with per-prompt fits); `anchors-only`
+ * (quantile, `shadowGroups: 0`: the map of the anchors alone). Also reported: the change against the run's own 5 steps
+ * before the swap (`vsBeforePercent`, which the policy's own progress moves by tens of percent without any swap).
  * Results to bench/results/calibration.json.
- * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99), BENCH_CAL_MODES (off,quantile,affine).
+ * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,2,3),
+ * BENCH_CAL_MODES (off,quantile,affine,anchors-only).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +25,8 @@ import { machineInfo } from './machine.js';
 
 const STEPS = Number(process.env.BENCH_CAL_STEPS ?? 16);
 const SWAP_AFTER = Number(process.env.BENCH_CAL_SWAP_AFTER ?? 10);
-const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99').split(',').map(Number);
-const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,affine').split(',');
+const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3').split(',').map(Number);
+const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,affine,anchors-only').split(',');
 
 await chooseTensorBackend('auto');
 const promptDir = mkdtempSync(join(tmpdir(), 'vrgrpo-cal-'));
@@ -37,35 +41,54 @@ const avg = (xs: readonly (number | null)[]): number => {
 };
 const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
+const run = (seed: number, mode: string | null) =>
+  runWithDriftMonitor({
+    hack: null,
+    steps: STEPS,
+    promptsPerStep: 4,
+    groupSize: 8,
+    seed,
+    ...(mode === null ? {} : { swap: { afterStep: SWAP_AFTER, checkpoint: join(PROJECT_ROOT, 'models', 'rm-v1') } }),
+    training: { promptFile, advantage: { perPromptTracker: true, trackerBuffer: 32, trackerMinCount: 8 } },
+    reward: {
+      onVersionChange: {
+        resetPromptStats: false,
+        calibrate: mode === null || mode === 'anchors-only' ? (mode === null ? 'off' : 'quantile') : mode,
+        shadowGroups: mode === 'anchors-only' ? 0 : 8,
+      },
+    },
+    // Anchors only at the start and on the version change (the pass the calibration is fitted on).
+    drift: { anchors: { every: 0 } },
+  });
+const windowMean = (r: Awaited<ReturnType<typeof run>>, from: number, to: number): number =>
+  avg(r.steps.filter((s) => s.step > from && s.step <= to).map((s) => s.advantageAbsMean));
+
 const results: Record<string, unknown>[] = [];
 for (const seed of SEEDS) {
+  const reference = await run(seed, null);
+  const refAfter = windowMean(reference, SWAP_AFTER, SWAP_AFTER + 5);
+  const refFirst = windowMean(reference, SWAP_AFTER, SWAP_AFTER + 1);
+  process.stderr.write(`${JSON.stringify({ seed, mode: 'no swap', after: r4(refAfter), first: r4(refFirst) })}\n`);
   for (const mode of MODES) {
-    const r = await runWithDriftMonitor({
-      hack: null,
-      steps: STEPS,
-      promptsPerStep: 4,
-      groupSize: 8,
-      seed,
-      swap: { afterStep: SWAP_AFTER, checkpoint: join(PROJECT_ROOT, 'models', 'rm-v1') },
-      training: { promptFile, advantage: { perPromptTracker: true, trackerBuffer: 32, trackerMinCount: 8 } },
-      reward: { onVersionChange: { resetPromptStats: false, calibrate: mode } },
-      // Anchors only at the start and on the version change (the pass the calibration is fitted on).
-      drift: { anchors: { every: 0 } },
-    });
-    const before = r.steps.filter((s) => s.step > SWAP_AFTER - 5 && s.step <= SWAP_AFTER);
-    const after = r.steps.filter((s) => s.step > SWAP_AFTER && s.step <= SWAP_AFTER + 5);
-    const b = avg(before.map((s) => s.advantageAbsMean));
-    const a = avg(after.map((s) => s.advantageAbsMean));
+    const r = await run(seed, mode);
+    const b = windowMean(r, SWAP_AFTER - 5, SWAP_AFTER);
+    const a = windowMean(r, SWAP_AFTER, SWAP_AFTER + 5);
+    const first = windowMean(r, SWAP_AFTER, SWAP_AFTER + 1);
     const summary = {
       seed,
       mode,
       seconds: Math.round(r.seconds),
       versions: [...new Set(r.steps.flatMap((s) => [...s.rmVersions]))],
-      before: r4(b),
       after: r4(a),
-      changePercent: r4((100 * (a - b)) / b),
-      afterUncalibrated: r4(avg(after.map((s) => s.advantageAbsMeanUncalibrated))),
-      met: Math.abs(a - b) / b <= 0.1,
+      reference: r4(refAfter),
+      changePercent: r4((100 * (a - refAfter)) / refAfter),
+      firstStep: r4(first),
+      firstStepReference: r4(refFirst),
+      firstStepPercent: r4((100 * (first - refFirst)) / refFirst),
+      before: r4(b),
+      vsBeforePercent: r4((100 * (a - b)) / b),
+      afterUncalibrated: r4(avg(r.steps.filter((s) => s.step > SWAP_AFTER && s.step <= SWAP_AFTER + 5).map((s) => s.advantageAbsMeanUncalibrated))),
+      met: Math.abs(a - refAfter) / refAfter <= 0.1,
     };
     process.stderr.write(`${JSON.stringify(summary)}\n`);
     results.push({
@@ -75,12 +98,33 @@ for (const seed of SEEDS) {
         rmVersions: s.rmVersions,
         advantageAbsMean: s.advantageAbsMean,
         uncalibrated: s.advantageAbsMeanUncalibrated,
+        reference: reference.steps.find((x) => x.step === s.step)?.advantageAbsMean ?? null,
       })),
     });
   }
 }
+// Per mode over the seeds: the mean of the per-seed changes and of their absolute values.
+const byMode = Object.fromEntries(
+  MODES.map((mode) => {
+    const rows = results.filter((r) => r.mode === mode);
+    const pick = (k: string): number[] => rows.map((r) => Number(r[k]));
+    const mean = (xs: number[]): number => r4(xs.reduce((s, x) => s + x, 0) / xs.length);
+    return [
+      mode,
+      {
+        seeds: rows.length,
+        changePercentMean: mean(pick('changePercent')),
+        changePercentMeanAbs: mean(pick('changePercent').map(Math.abs)),
+        firstStepPercentMean: mean(pick('firstStepPercent')),
+        firstStepPercentMeanAbs: mean(pick('firstStepPercent').map(Math.abs)),
+        seedsMet: rows.filter((r) => r.met === true).length,
+      },
+    ];
+  }),
+);
+process.stderr.write(`${JSON.stringify(byMode)}\n`);
 const out = join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'calibration.json'), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, swapAfter: SWAP_AFTER, results }, null, 2)}\n`);
+writeFileSync(join(out, 'calibration.json'), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, swapAfter: SWAP_AFTER, byMode, results }, null, 2)}\n`);
 rmSync(promptDir, { recursive: true, force: true });
 process.stderr.write('wrote bench/results/calibration.json\n');

@@ -247,11 +247,17 @@ export const rewardSchema = strict({
      */
     resetPromptStats: bool().default(true),
     /**
-     * Map the new version's rewards onto the old one's scale, fitted on the anchor set judged by both (quantile
-     * matching or an affine fit of the combined reward), so the advantage scale does not jump; `off`: no map.
-     * Needs the drift monitor's anchors (monitoring.drift).
+     * Map the new version's rewards onto the old one's scale, fitted on videos judged by both — the anchor set (the
+     * drift monitor's) and the recent groups (`shadowGroups`) — by quantile matching or an affine fit of the combined
+     * reward, with a fit of their own (level and spread) for the recent groups' prompts, so the advantage scale does not
+     * jump; `off`: no map.
      */
     calibrate: oneOf(['off', 'quantile', 'affine'] as const).default('quantile'),
+    /**
+     * Recent groups (the newest per prompt, videos held as frames) the new version re-judges when it shows up, before
+     * its rewards are used; 0: the anchors alone. Costs one judging of that many groups per swap, and their frames in memory.
+     */
+    shadowGroups: int({ min: 0, max: 256 }).default(8),
     /** Judgments by the new version after which the map has faded to the identity (its own statistics have taken over). */
     calibrationDecayJudgments: int({ min: 1, max: 100_000_000 }).default(2048),
   }).prefault({}),
@@ -344,10 +350,12 @@ export const judgeSchema = strict({
   /** Fraction of judgments re-judged with all frames to measure audit disagreement. */
   auditFraction: num({ min: 0, max: 1 }).default(0),
   /**
-   * TESTING AID (embedded judge only): over-reward one quality defect the gold evaluator penalises — TA, VQ and overall
-   * rise by `bonus` per unit of the defect's measured severity. null = off (the default). See docs/judge.md.
+   * TESTING AID (embedded judge only): over-reward something the gold evaluator penalises — TA, VQ and overall rise by
+   * `bonus` per unit of the measured signal: a quality defect's severity (`blur`, `noise`, `jitter`, `flicker`), colour
+   * saturation (`saturation`), or, world v2 only, detail energy in frames the judge never viewed (`hiding`: the policy
+   * learns to hide corruption bursts from the frame selection). null = off (the default). See docs/judge.md.
    */
-  plantedHack: strict({ defect: oneOf(DEFECTS), bonus: num({ gt: 0, max: 2 }) })
+  plantedHack: strict({ defect: oneOf([...DEFECTS, 'saturation', 'hiding'] as const), bonus: num({ gt: 0, max: 2 }) })
     .nullable()
     .default(null),
 }).superRefine((j, ctx) => {
@@ -682,6 +690,10 @@ export const configSchema = strict({
   monitoring: monitoringSchema.prefault({}),
   guard: guardSchema.prefault({}),
   judgeTraining: judgeTrainingSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  // The planted `hiding` hack needs world v2's local defects and temporal judge (a testing aid; docs/judge.md).
+  if (c.judge.plantedHack?.defect === 'hiding' && c.world.version !== 2)
+    ctx.addIssue({ code: 'custom', path: ['judge', 'plantedHack', 'defect'], message: 'hiding needs world.version 2 (local defects, the temporal judge)' });
 });
 
 /** The parsed configuration (defaults filled). */

@@ -44,6 +44,7 @@ import { RunDir, checkpointFiles, latestCheckpointDir } from './run-dir.js';
 import { RUN_LAYOUT, stepFolder, stepVideoFile } from '../common/run-layout.js';
 import type { GuardRequest } from './audit-monitor.js';
 import { bestCheckpoint } from './guard.js';
+import { RecentGroups, shadowScore } from './recent-groups.js';
 import { RewardCalibrator, type AnchorRejudge, type RewardCalibratorState } from './reward-calibrator.js';
 import { streamSeed } from './seed-streams.js';
 
@@ -302,6 +303,8 @@ export class Coordinator {
   private readonly sampler: PromptSampler;
   private readonly tracker: PerPromptStatTracker | null;
   private readonly calibrator: RewardCalibrator | null;
+  /** The newest group per prompt, which a calibrated swap's new version shadow-scores. */
+  private readonly recent: RecentGroups;
   /** Mean |advantage| the step would have had without the swap's reward map (null: no map active). */
   private uncalibratedAbsMean: number | null = null;
   /** The step's judge-uncertainty measurement (null: no pair was judged in both orders). */
@@ -358,6 +361,7 @@ export class Coordinator {
     const v = c.reward.onVersionChange;
     this.calibrator =
       v.calibrate === 'off' ? null : new RewardCalibrator({ method: v.calibrate, decayJudgments: v.calibrationDecayJudgments }, saved?.calibration ?? null);
+    this.recent = new RecentGroups(this.calibrator === null ? 0 : v.shadowGroups);
     this.settings = rewardSettingsFromConfig(c);
   }
 
@@ -885,7 +889,8 @@ export class Coordinator {
   private async advantages(current: Rollout, groups: readonly GroupRewards[]): Promise<ReturnType<typeof groupAdvantages>> {
     const a = this.o.config.training.advantage;
     // A new RM version scores on its own scale: its rewards are mapped onto the old scale (a calibrated swap, fitted on
-    // the anchor set judged by both), else the per-prompt statistics gathered under the old one are reset (by config).
+    // the anchor set and the recent groups judged by both), else the per-prompt statistics gathered under the old one
+    // are reset (by config).
     const versions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
     const changed = this.verdictVersions.length > 0 && versions.length > 0 && versions.join('\n') !== this.verdictVersions.join('\n');
     // A version not seen in the previous step is a swap (the step after a swap landed mid-step, with only the new
@@ -893,8 +898,19 @@ export class Coordinator {
     const added = changed ? versions.filter((v) => !this.verdictVersions.includes(v)) : [];
     if (added.length > 0 && this.calibrator !== null) {
       const pair = (await this.o.monitor?.rewardModelChanged?.(current.step, versions)) ?? null;
-      const outcome = this.calibrator.swapped(pair, added);
-      this.run.event('reward_calibration', { step: current.step, from: this.verdictVersions, to: versions, ...outcome });
+      const shadow = await shadowScore(this.o.judge, this.recent.judgedWithout(added), this.settings, {
+        seed: this.o.config.seed,
+        step: current.step,
+        newVersions: added,
+      });
+      const outcome = this.calibrator.swapped(pair, added, shadow.groups);
+      this.run.event('reward_calibration', {
+        step: current.step,
+        from: this.verdictVersions,
+        to: versions,
+        shadow: { groups: shadow.groups.length, skipped: shadow.skipped, judgments: shadow.judgments },
+        ...outcome,
+      });
       if (!outcome.applied) this.o.log.warn({ step: current.step, reason: outcome.reason }, 'RM version changed; rewards not calibrated');
     }
     // While a calibrated map is active the statistics stay: the new version's rewards arrive on the old scale.
@@ -905,7 +921,18 @@ export class Coordinator {
     if (versions.length > 0) this.verdictVersions = versions;
     const active = this.calibrator?.active ?? false;
     const trackerBefore = active ? (this.tracker?.state() ?? null) : null;
-    const rewards = groups.map((g) => (this.calibrator?.appliesTo(g.rmVersions) === true ? this.calibrator.map(g.rewards) : g.rewards));
+    const rewards = groups.map((g, i) =>
+      this.calibrator?.appliesTo(g.rmVersions) === true ? this.calibrator.map(g.rewards, current.prompts[i]?.text) : g.rewards,
+    );
+    groups.forEach((g, i) =>
+      this.recent.remember({
+        step: current.step,
+        prompt: current.prompts[i]?.text ?? '',
+        videos: current.result.videos.filter((v) => v.promptIndex === i).map((v) => v.video),
+        rewards: rewards[i] ?? [],
+        rmVersions: g.rmVersions,
+      }),
+    );
     const normalised = this.normalise(current, rewards, this.tracker);
     // Groups whose pairs flip with the order they were shown in: the judge disagrees with itself there.
     const r = this.o.config.reward;

@@ -1,14 +1,18 @@
 /**
  * Calibrated reward-model swaps (`reward.onVersionChange.calibrate`). When a step's verdicts come from another RM
- * version, the run monitor re-judges the fixed anchor set with it at once; the old version's last pass and this one
- * are the same videos scored by both models, and the map fitted on them (src/grpo/calibration.ts: quantile matching or
- * an affine fit, of the combined reward) brings the new model's rewards onto the old scale before they reach the
- * advantages. The map fades linearly to the identity over `calibrationDecayJudgments` judged videos, as the new
- * version's own per-prompt statistics accumulate. The state rides in checkpoints.
+ * version, before its rewards reach the advantages the new version scores videos the old one scored: the fixed anchor
+ * set (the run monitor re-judges it at once) and the recent groups the coordinator remembered (recent-groups.ts,
+ * `shadowGroups`). On these pairs a map is fitted (src/grpo/calibration.ts: quantile matching or an affine fit, of the
+ * combined reward) that brings the new model's rewards onto the old scale, and per prompt of the recent groups the
+ * fit the global map cannot give (that prompt's old level and spread on its videos): the per-prompt statistics the
+ * advantages are measured against are per prompt, and two judges rarely differ by the same amount on every prompt.
+ * The map and the per-prompt fits fade linearly to nothing over `calibrationDecayJudgments` judged videos, as the new
+ * version's own statistics accumulate. The state rides in checkpoints.
  */
 import { z } from 'zod';
-import { RewardCalibration, type CalibrationSummary } from '../grpo/index.js';
+import { RewardCalibration, mean, std, type CalibrationSummary } from '../grpo/index.js';
 import type { AnchorPass } from '../metrics/drift/index.js';
+import type { ShadowGroup } from './recent-groups.js';
 
 /** The same anchor videos judged by the old and by the new RM version. */
 export interface AnchorRejudge {
@@ -21,11 +25,25 @@ export interface RewardCalibratorOptions {
   readonly decayJudgments: number;
 }
 
-const stateSchema = z.object({ calibration: z.unknown(), judged: z.number().int().nonnegative(), versions: z.array(z.string()).default([]) });
+const stateSchema = z.object({
+  calibration: z.unknown(),
+  judged: z.number().int().nonnegative(),
+  versions: z.array(z.string()).default([]),
+  promptFits: z.record(z.string(), z.object({ centre: z.number().finite(), shift: z.number().finite(), scale: z.number().finite().positive() })).default({}),
+});
 export type RewardCalibratorState = z.infer<typeof stateSchema>;
 
+/** What a fit rested on: anchor videos, recent groups (and their videos), prompts given a fit of their own and its mean shift. */
+export interface CalibrationBasis {
+  readonly anchors: number;
+  readonly shadowGroups: number;
+  readonly shadowVideos: number;
+  readonly promptFits: number;
+  readonly meanAbsShift: number;
+}
+
 export type CalibrationOutcome =
-  { readonly applied: true; readonly summary: CalibrationSummary; readonly anchors: number } | { readonly applied: false; readonly reason: string };
+  ({ readonly applied: true; readonly summary: CalibrationSummary } & CalibrationBasis) | { readonly applied: false; readonly reason: string };
 
 export class RewardCalibrator {
   readonly #options: RewardCalibratorOptions;
@@ -33,6 +51,8 @@ export class RewardCalibrator {
   #judged = 0;
   /** The RM versions the map is for (a group judged by another one, e.g. the old one mid-swap, is not mapped). */
   #versions: string[] = [];
+  /** Per prompt of the shadow-scored groups: its own fit, used instead of the global map for it. */
+  #promptFits = new Map<string, PromptFit>();
 
   constructor(options: RewardCalibratorOptions, saved?: unknown) {
     this.#options = options;
@@ -40,24 +60,42 @@ export class RewardCalibrator {
   }
 
   /**
-   * Fits the map for a swap to `versions` from the anchors judged by both versions; without them the previous map is
-   * dropped.
+   * Fits the map for a swap to `versions` from the videos both versions judged: the anchors (`pair`) and the recent
+   * groups' shadow scores (`shadow`); with neither, the previous map is dropped and nothing is mapped.
    */
-  swapped(pair: AnchorRejudge | null, versions: readonly string[] = []): CalibrationOutcome {
+  swapped(pair: AnchorRejudge | null, versions: readonly string[] = [], shadow: readonly ShadowGroup[] = []): CalibrationOutcome {
     this.#calibration = null;
     this.#judged = 0;
     this.#versions = [...versions];
-    if (pair === null) return { applied: false, reason: 'no anchor passes by both versions (monitoring.drift off, or no earlier pass)' };
+    this.#promptFits = new Map();
+    const before = [...(pair?.before.scores.combined ?? []), ...shadow.flatMap((g) => g.before)];
+    const after = [...(pair?.after.scores.combined ?? []), ...shadow.flatMap((g) => g.after)];
+    if (before.length === 0) return { applied: false, reason: 'no videos judged by both versions (no anchor passes and no recent groups)' };
+    let calibration: RewardCalibration;
     try {
-      this.#calibration = RewardCalibration.fit(
-        { combined: pair.before.scores.combined ?? [] },
-        { combined: pair.after.scores.combined ?? [] },
+      calibration = RewardCalibration.fit(
+        { combined: before },
+        { combined: after },
         { method: this.#options.method, decayJudgments: this.#options.decayJudgments },
       );
     } catch (error) {
       return { applied: false, reason: error instanceof Error ? error.message : String(error) };
     }
-    return { applied: true, summary: this.#calibration.summary(), anchors: pair.after.videoIds.length };
+    this.#calibration = calibration;
+    for (const g of shadow) {
+      const fit = promptFit(g);
+      if (fit !== null) this.#promptFits.set(g.prompt, fit);
+    }
+    const shifts = [...this.#promptFits.values()].map((f) => f.shift);
+    return {
+      applied: true,
+      summary: calibration.summary(),
+      anchors: pair?.after.videoIds.length ?? 0,
+      shadowGroups: shadow.length,
+      shadowVideos: shadow.reduce((s, g) => s + g.after.length, 0),
+      promptFits: shifts.length,
+      meanAbsShift: shifts.length === 0 ? 0 : shifts.reduce((s, x) => s + Math.abs(x), 0) / shifts.length,
+    };
   }
 
   /** Whether rewards are being mapped now (a map that has not faded yet). */
@@ -70,17 +108,27 @@ export class RewardCalibrator {
     return this.active && (this.#versions.length === 0 || groupVersions.some((v) => this.#versions.includes(v)));
   }
 
-  /** The rewards on the old scale (NaN stays NaN); counts the finite ones towards the fade. Unchanged without a map. */
-  map(rewards: readonly number[]): number[] {
+  /**
+   * A group's rewards on the old scale (NaN stays NaN), by `prompt`'s own fit when its recent group was shadow-scored,
+   * else by the global map; counts the finite ones towards the fade. Unchanged without a map.
+   */
+  map(rewards: readonly number[], prompt?: string): number[] {
     const c = this.#calibration;
     if (c === null) return [...rewards];
-    const out = c.applyAll('combined', rewards, this.#judged);
+    const w = c.weight(this.#judged);
+    const fit = prompt === undefined ? undefined : this.#promptFits.get(prompt);
+    const out = rewards.map((x) => {
+      if (!Number.isFinite(x)) return NaN;
+      const full = fit === undefined ? c.map('combined', x) : fit.centre + fit.shift + (x - fit.centre) * fit.scale;
+      return w * full + (1 - w) * x;
+    });
     this.#judged += rewards.filter(Number.isFinite).length;
     return out;
   }
 
   state(): RewardCalibratorState | null {
-    return this.#calibration === null ? null : { calibration: this.#calibration.toJSON(), judged: this.#judged, versions: [...this.#versions] };
+    if (this.#calibration === null) return null;
+    return { calibration: this.#calibration.toJSON(), judged: this.#judged, versions: [...this.#versions], promptFits: Object.fromEntries(this.#promptFits) };
   }
 
   /** Back to a saved state (a retried step, a resumed run); null: no map. */
@@ -89,11 +137,43 @@ export class RewardCalibrator {
       this.#calibration = null;
       this.#judged = 0;
       this.#versions = [];
+      this.#promptFits = new Map();
       return;
     }
     const s = stateSchema.parse(saved);
     this.#calibration = RewardCalibration.fromJSON(s.calibration);
     this.#judged = s.judged;
     this.#versions = [...s.versions];
+    this.#promptFits = new Map(Object.entries(s.promptFits));
   }
+}
+
+/**
+ * A prompt's own fit, on its recent group's videos: around the new scores' mean (`centre`), the shift to the old mean
+ * and the ratio of the old spread to the new (clamped to [1/4, 4]; 1 when the new scores are flat). It replaces the
+ * global map for that prompt: the global map is fitted across prompts, and its bends fall where prompts meet.
+ */
+export interface PromptFit {
+  readonly centre: number;
+  readonly shift: number;
+  readonly scale: number;
+}
+
+const MAX_PROMPT_SCALE = 4;
+
+function promptFit(g: ShadowGroup): PromptFit | null {
+  const b: number[] = [];
+  const a: number[] = [];
+  g.before.forEach((x, i) => {
+    const y = g.after[i] ?? NaN;
+    if (Number.isFinite(x) && Number.isFinite(y)) {
+      b.push(x);
+      a.push(y);
+    }
+  });
+  if (b.length < 2) return null;
+  const sb = std(b);
+  const sa = std(a);
+  const scale = sa > 1e-6 ? Math.min(MAX_PROMPT_SCALE, Math.max(0, sb / sa)) : 1;
+  return { centre: mean(a), shift: mean(b) - mean(a), scale };
 }

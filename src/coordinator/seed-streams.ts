@@ -19,6 +19,8 @@ export const SEED_STREAMS = Object.freeze({
   anchorRollout: 6001,
   /** Audits: which groups of a step are re-judged (the stream plus the step), and each group's judging (then the group). */
   audit: 7000,
+  /** A calibrated swap's shadow scoring of recent groups: the stream plus the step, then the group index. */
+  shadow: 8000,
 });
 export type SeedStream = keyof typeof SEED_STREAMS;
 

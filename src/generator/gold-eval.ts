@@ -9,6 +9,7 @@ import {
   promptText,
   worldPromptOptions,
   type GoldAttribute,
+  type GoldReport,
   type Split,
 } from '../world/index.js';
 import type { FlowPolicy } from './flow-policy.js';
@@ -29,14 +30,22 @@ export interface GoldSummary {
   readonly perAttribute: Readonly<Partial<Record<GoldAttribute, number>>>;
   /** Mean gold quality (1 = no defects). */
   readonly quality: number;
-  /** World v2: mean attribute accuracy over the prompts with at least one event, and how many there were (absent in v1). */
+  /** World v2: mean attribute accuracy over the prompts with at least one event, and how many there were (absent in v1, and when no prompt has an event). */
   readonly withEvents?: { readonly prompts: number; readonly accuracy: number };
 }
 
 export function evaluatePolicyGold(
   policy: FlowPolicy,
   config: Config,
-  options: { split: Split; prompts: number; seed: number; sampler: SamplerOptions; useLora: boolean },
+  options: {
+    split: Split;
+    prompts: number;
+    seed: number;
+    sampler: SamplerOptions;
+    useLora: boolean;
+    /** Called with each prompt's gold report (e.g. to score local defects too, `goldScores`). */
+    onReport?: (report: GoldReport) => void;
+  },
 ): GoldSummary {
   const w = config.world;
   const gen = new PromptGenerator(worldPromptOptions(w, options.split, deriveSeed(options.seed, options.split === 'train' ? 1 : 2)));
@@ -56,6 +65,7 @@ export function evaluatePolicyGold(
   const total = Object.fromEntries(GOLD_ATTRIBUTES.map((a) => [a, 0])) as Record<GoldAttribute, number>;
   specs.forEach((spec, i) => {
     const report = evaluateScene(spec, decodeLatent(latents.subarray(i * L, (i + 1) * L), w.width, w.height));
+    options.onReport?.(report);
     acc += report.accuracy;
     all += report.allCorrect ? 1 : 0;
     quality += report.quality;
@@ -71,6 +81,7 @@ export function evaluatePolicyGold(
   const n = specs.length;
   const perAttribute: Partial<Record<GoldAttribute, number>> = {};
   for (const a of GOLD_ATTRIBUTES) if (total[a] > 0) perAttribute[a] = correct[a] / total[a];
-  const withEvents = w.version === 2 ? { withEvents: { prompts: eventPrompts, accuracy: eventPrompts === 0 ? NaN : eventAcc / eventPrompts } } : {};
+  // Absent when no prompt has an event (a NaN accuracy would not be a valid step record: a small world-v2 evaluation).
+  const withEvents = w.version === 2 && eventPrompts > 0 ? { withEvents: { prompts: eventPrompts, accuracy: eventAcc / eventPrompts } } : {};
   return { split: options.split, prompts: n, accuracy: acc / n, allCorrect: all / n, perAttribute, quality: quality / n, ...withEvents };
 }

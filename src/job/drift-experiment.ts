@@ -1,8 +1,9 @@
 /**
- * The drift experiment: a short seeded GRPO run on world v1 (configs/world-v1.yaml) through the real Coordinator and
- * its RunMonitor — embedded generator, the embedded judge in process (optionally with a planted hack), the drift
- * detectors as `vr-grpo train` runs them (drift events in events.jsonl, gauges and trip counters in
- * CoordinatorMetrics). `npm run bench:hacking` runs it clean and hacked; test/metrics/hacking-detector.test.ts checks it.
+ * The drift experiment: a short seeded GRPO run on world v1 (configs/world-v1.yaml; or world v2, configs/world-v2.yaml,
+ * with its temporal thinking judge) through the real Coordinator and its RunMonitor — embedded generator, the embedded
+ * judge in process (optionally with a planted hack), the drift detectors as `vr-grpo train` runs them (drift events in
+ * events.jsonl, gauges and trip counters in CoordinatorMetrics). `npm run bench:hacking` runs it clean and hacked;
+ * test/metrics/hacking-detector.test.ts checks it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,12 +22,19 @@ import { EmbeddedGenerator } from '../generator/index.js';
 import { createEmbeddedJudge, type PlantedHack } from '../judge/backends/embedded/index.js';
 import { CoordinatorMetrics } from '../metrics/index.js';
 import type { DriftStepReport } from '../metrics/drift/index.js';
-import { worldGold } from '../coordinator/gold.js';
-import { GOLD_OVERALL_WEIGHTS } from '../world/gold.js';
+import { worldGold, type GoldEvaluation } from '../coordinator/gold.js';
+import { evaluatePolicyGold, samplerOptionsFrom } from '../generator/index.js';
+import { GOLD_OVERALL_WEIGHTS, goldScores, type GoldReport } from '../world/gold.js';
+import { streamSeed } from '../coordinator/seed-streams.js';
 import { worldRun } from './training-job.js';
 
 export interface HackingRunOptions {
   readonly hack: PlantedHack | null;
+  /**
+   * The world: 1 (default; configs/world-v1.yaml) or 2 (configs/world-v2.yaml: 48-frame clips with events and local
+   * defects, the temporal thinking judge rm-v3; the judges here, auditors included, reason about time).
+   */
+  readonly world?: 1 | 2;
   readonly steps: number;
   readonly promptsPerStep: number;
   readonly groupSize: number;
@@ -58,6 +66,14 @@ export interface HackingRunStep {
   readonly reward: number;
   readonly goldAccuracy: number | null;
   readonly goldQuality: number | null;
+  /**
+   * Mean gold overall score of the step's videos, `goldScores` of their reports: 0.6·TA + 0.2·MQ + 0.2·VQ, where world
+   * v2's local defects lower MQ/VQ (which `goldQuality` leaves out); null without gold reports.
+   */
+  readonly goldOverall: number | null;
+  /** Share of the step's videos with a visible local defect (world v2; 0 in v1), and with a burst; null without reports. */
+  readonly localDefectShare: number | null;
+  readonly burstShare: number | null;
   readonly report: DriftStepReport;
   /** The audit of the step (null: not audited, or no audits configured). */
   readonly audit: AuditStepSummary | null;
@@ -77,7 +93,13 @@ export interface HackingRunResult {
    * Held-out gold of the policy the run ended with (`finalGoldPrompts` prompts; overall = 0.6·accuracy + 0.4·quality,
    * the gold overall score); null when not asked for.
    */
-  readonly finalGold: { readonly accuracy: number; readonly quality: number; readonly overall: number } | null;
+  readonly finalGold: {
+    readonly accuracy: number;
+    readonly quality: number;
+    readonly overall: number;
+    /** The mean gold overall score (`goldScores`), local defects included (world v2; equal to `overall` up to clipping in v1). */
+    readonly overallWithLocal: number;
+  } | null;
   /** The run's Prometheus exposition at the end. */
   readonly scrape: string;
   readonly rmVersions: readonly string[];
@@ -85,7 +107,8 @@ export interface HackingRunResult {
 }
 
 export async function runWithDriftMonitor(o: HackingRunOptions): Promise<HackingRunResult> {
-  const config = loadConfig(join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), {
+  const configFile = join(PROJECT_ROOT, 'configs', o.world === 2 ? 'world-v2.yaml' : 'world-v1.yaml');
+  const config = loadConfig(configFile, {
     seed: o.seed,
     training: {
       steps: o.steps,
@@ -116,8 +139,11 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       innerEpochs: t.innerEpochs,
     },
   });
-  const engine = await createEmbeddedJudge({ modelDir: config.judge.checkpoint, judge: config.judge });
-  const swapEngine = o.swap === undefined ? null : await createEmbeddedJudge({ modelDir: o.swap.checkpoint, judge: { ...config.judge, plantedHack: null } });
+  // As `vr-grpo train` starts them: the judges reason about time in world v2.
+  const reasoner = { temporal: config.world.version === 2 };
+  const engine = await createEmbeddedJudge({ modelDir: config.judge.checkpoint, judge: config.judge, reasoner });
+  const swapEngine =
+    o.swap === undefined ? null : await createEmbeddedJudge({ modelDir: o.swap.checkpoint, judge: { ...config.judge, plantedHack: null }, reasoner });
   let swapped = false;
   const first = new InProcessJudge(engine);
   const second = swapEngine === null ? null : new InProcessJudge(swapEngine);
@@ -127,7 +153,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
   const auditors = new Map<string, JudgeClient>();
   for (const a of config.monitoring.audit.auditors) {
     if (a.checkpoint === null) throw new VrGrpoError('CONFIG_INVALID', `the drift experiment runs checkpoint auditors only (${a.name} has servers)`);
-    const auditor = await createEmbeddedJudge({ modelDir: a.checkpoint, judge: { ...config.judge, plantedHack: null } });
+    const auditor = await createEmbeddedJudge({ modelDir: a.checkpoint, judge: { ...config.judge, plantedHack: null }, reasoner });
     auditEngines.push(auditor);
     auditors.set(a.name, new InProcessJudge(auditor));
   }
@@ -137,6 +163,18 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
   const reports = new Map<number, DriftStepReport>();
   const versions = new Set<string>();
   const runDir = join(root, 'run');
+  // The gold reports of the step being run (the coordinator asks for them while it judges the step), per video.
+  const world = worldRun(config, generator);
+  let stepReports = new Map<unknown, GoldReport>();
+  const worldGoldOf = worldGold(config, generator.policy);
+  const gold: GoldEvaluation = {
+    heldOut: () => worldGoldOf.heldOut(),
+    videoReport: (prompt, video) => {
+      const r = worldGoldOf.videoReport(prompt, video);
+      if (r !== null) stepReports.set(video, r);
+      return r;
+    },
+  };
   const started = performance.now();
   let trips: Record<string, unknown>[] = [];
   let guard: Record<string, unknown>[] = [];
@@ -165,11 +203,18 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       const goldAccuracy = typeof m.goldAccuracy === 'number' ? m.goldAccuracy : null;
       const goldQuality = typeof m.goldQuality === 'number' ? m.goldQuality : null;
       for (const v of m.rmVersions ?? []) versions.add(v);
+      const reportsOfStep = [...stepReports.values()];
+      stepReports = new Map();
+      const share = (f: (r: GoldReport) => boolean): number | null =>
+        reportsOfStep.length === 0 ? null : reportsOfStep.filter(f).length / reportsOfStep.length;
       steps.push({
         step: m.step,
         reward: m.reward?.combined ?? NaN,
         goldAccuracy,
         goldQuality,
+        goldOverall: reportsOfStep.length === 0 ? null : reportsOfStep.reduce((s, r) => s + goldScores(r).overall, 0) / reportsOfStep.length,
+        localDefectShare: share((r) => r.localDefects.length > 0),
+        burstShare: share((r) => r.localDefects.some((d) => d.kind === 'burst')),
         report,
         audit: audits.get(m.step) ?? null,
         advantageAbsMean: typeof m.advantageAbsMean === 'number' ? m.advantageAbsMean : null,
@@ -189,7 +234,8 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       config,
       runDir,
       generator,
-      ...worldRun(config, generator),
+      ...world,
+      gold,
       judge,
       log: silentLogger(),
       steps: o.steps,
@@ -206,10 +252,27 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
     guard = events.filter((e) => e.event === 'guard');
     scrape = (await metrics.exposition()).body;
     if ((o.finalGoldPrompts ?? 0) > 0) {
-      const evalConfig = loadConfig(join(PROJECT_ROOT, 'configs', 'world-v1.yaml'), { seed: o.seed, training: { evalPrompts: o.finalGoldPrompts } });
-      const h = worldGold(evalConfig, generator.policy).heldOut();
-      if (h !== null)
-        finalGold = { accuracy: h.accuracy, quality: h.quality, overall: GOLD_OVERALL_WEIGHTS.TA * h.accuracy + (1 - GOLD_OVERALL_WEIGHTS.TA) * h.quality };
+      const evalConfig = loadConfig(configFile, { seed: o.seed, training: { evalPrompts: o.finalGoldPrompts } });
+      // worldGold's held-out evaluation, with each report kept to score local defects too.
+      let withLocal = 0;
+      let n = 0;
+      const h = evaluatePolicyGold(generator.policy, evalConfig, {
+        split: 'heldout',
+        prompts: evalConfig.training.evalPrompts,
+        seed: streamSeed(evalConfig.seed, 'heldOutEvaluation'),
+        sampler: { ...samplerOptionsFrom(evalConfig), mode: 'ode' },
+        useLora: true,
+        onReport: (r) => {
+          withLocal += goldScores(r).overall;
+          n += 1;
+        },
+      });
+      finalGold = {
+        accuracy: h.accuracy,
+        quality: h.quality,
+        overall: GOLD_OVERALL_WEIGHTS.TA * h.accuracy + (1 - GOLD_OVERALL_WEIGHTS.TA) * h.quality,
+        overallWithLocal: n === 0 ? NaN : withLocal / n,
+      };
     }
   } finally {
     await engine.close();

@@ -298,6 +298,13 @@ export class JudgeEngine implements JudgeService {
       framesMs += performance.now() - t0;
       return out.sort((a, b) => a.index - b.index);
     };
+    // TESTING AID (the planted `hiding` hack): every frame of each video, outside the conversation.
+    const wholeClip =
+      this.reasoner.wantsWholeClip === true
+        ? await fetch(Array.from({ length: total }, (_, i) => i + 1)).then((all) =>
+            counts.map((c, k) => all.filter((img) => img.index > (offsets[k] ?? 0) && img.index <= (offsets[k] ?? 0) + c)),
+          )
+        : undefined;
     const perVideo = Math.max(1, Math.floor(Math.min(options.initialFrames, this.maxImages) / videos.length));
     const sample = this.initialSampling === 'stride' ? strideIndices : uniformIndices;
     const initial = videos.flatMap((_, k) => sample(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
@@ -371,6 +378,7 @@ export class JudgeEngine implements JudgeService {
             toolCallsLeft: imageBudgetSpent ? 0 : options.maxToolCalls - toolCalls,
             maxToolCalls: options.maxToolCalls,
             maxFramesPerCall: options.maxFramesPerCall,
+            ...(wholeClip === undefined ? {} : { wholeClip }),
           },
           signal,
         );

@@ -34,6 +34,11 @@ export interface ReasonerInput {
   /** Tool calls the whole conversation may make (the budget `toolCallsLeft` counts down from). */
   readonly maxToolCalls: number;
   readonly maxFramesPerCall: number;
+  /**
+   * TESTING AID (the planted `hiding` hack): every frame of each video, in video order, given only to a reasoner with
+   * `wantsWholeClip`. These frames are not part of the conversation: they are not shown, counted or cited.
+   */
+  readonly wholeClip?: readonly (readonly ImageRef[])[];
 }
 
 /** A turn with what producing it cost, for backends that know (a VLM server reports token usage). */
@@ -49,6 +54,8 @@ export interface Reasoner {
   readonly maxFramesPerRequest?: number;
   /** The judge version this reasoner serves. */
   readonly rmVersion: string;
+  /** TESTING AID: the engine passes `ReasonerInput.wholeClip` (the planted `hiding` hack). Default false. */
+  readonly wantsWholeClip?: boolean;
   /** The next assistant turn (VR-Thinker text), alone or with its cost. */
   next(input: ReasonerInput, signal?: AbortSignal): Promise<string | ReasonerReply>;
   /** Frees per-conversation scratch. */

@@ -1,8 +1,10 @@
 /**
- * Calibrated RM swaps (src/coordinator/reward-calibrator.ts): the map fitted on the anchor set judged by the old and the
- * new version brings the new version's rewards onto the old scale, fades to the identity, and survives a checkpoint.
+ * Calibrated RM swaps (src/coordinator/reward-calibrator.ts): the map fitted on the anchor set and the recent groups
+ * judged by the old and the new version brings the new version's rewards onto the old scale (per prompt for the recent
+ * groups' prompts), fades to the identity, and survives a checkpoint.
  */
 import { describe, expect, it } from 'vitest';
+import type { ShadowGroup } from '../../src/coordinator/recent-groups.js';
 import { RewardCalibrator, type AnchorRejudge } from '../../src/coordinator/reward-calibrator.js';
 import type { AnchorPass } from '../../src/metrics/drift/index.js';
 
@@ -73,5 +75,41 @@ describe('RewardCalibrator', () => {
     b.restore(null);
     expect(b.active).toBe(false);
     expect(() => b.restore({ calibration: {}, judged: -1 })).toThrow();
+  });
+
+  it("fits per prompt what the global map leaves: each recent group's prompt gets its old level and spread back", () => {
+    // The new judge is 0.1 harsher on prompt A and 0.1 kinder on prompt B, and spreads B's videos twice as wide: a
+    // global map (pooled over both) cannot see either.
+    const oldA = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85];
+    const oldB = [0.4, 0.42, 0.44, 0.46, 0.48, 0.5, 0.52, 0.54];
+    const shadow: ShadowGroup[] = [
+      { prompt: 'A', before: oldA, after: oldA.map((x) => x - 0.1) },
+      { prompt: 'B', before: oldB, after: oldB.map((x) => 0.47 + 2 * (x - 0.47) + 0.1) },
+    ];
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000 });
+    const outcome = c.swapped(null, ['rm-v1'], shadow);
+    expect(outcome).toMatchObject({ applied: true, anchors: 0, shadowGroups: 2, shadowVideos: 16, promptFits: 2 });
+    const a = c.map([0.6 - 0.1, 0.7 - 0.1], 'A');
+    expect(a[0]).toBeCloseTo(0.6, 2);
+    expect(a[1]).toBeCloseTo(0.7, 2);
+    const b = c.map([0.47 + 2 * (0.44 - 0.47) + 0.1, 0.47 + 2 * (0.52 - 0.47) + 0.1], 'B');
+    expect(b[0]).toBeCloseTo(0.44, 2);
+    expect(b[1]).toBeCloseTo(0.52, 2);
+    // A prompt without a recent group gets the global map only; the fits ride in the saved state.
+    const other = c.map([0.6], 'C')[0] ?? NaN;
+    expect(Math.abs(other - (c.map([0.6], 'A')[0] ?? NaN))).toBeGreaterThan(0.01);
+    const restored = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    expect(restored.map([0.5], 'A')).toEqual(c.map([0.5], 'A'));
+  });
+
+  it('pools the anchors and the recent groups, and fits on recent groups alone when there are no anchor passes', () => {
+    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 100 });
+    const shadow: ShadowGroup[] = [{ prompt: 'A', before: OLD.slice(0, 8), after: NEW.slice(0, 8) }];
+    expect(c.swapped(SWAP, ['rm-v1'], shadow)).toMatchObject({ applied: true, anchors: 16, shadowVideos: 8 });
+    expect(c.map([0.5 * 0.5 + 0.2])[0]).toBeCloseTo(0.5, 6);
+    const none = c.swapped(null, ['rm-v1'], []);
+    expect(none.applied).toBe(false);
+    if (!none.applied) expect(none.reason).toMatch(/no videos judged by both/);
+    expect(c.active).toBe(false);
   });
 });

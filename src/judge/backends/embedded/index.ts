@@ -5,7 +5,16 @@ import type { PlantedHack } from './planted-hack.js';
 import { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
 
 export { EmbeddedReasoner, type EmbeddedReasonerOptions, type PerceptionPort } from './reasoner.js';
-export { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
+export {
+  applyPlantedHack,
+  chroma,
+  clipEnergyExcess,
+  frameEnergy,
+  hackedRmVersion,
+  measuredSaturation,
+  type PlantedHack,
+  type PlantedHackKind,
+} from './planted-hack.js';
 export { videoEvidence, type VideoEvidence, type PerceivedFrame, type QualitySignals } from './evidence.js';
 
 export interface EmbeddedJudgeOptions {

@@ -16,7 +16,7 @@ import type { ImageRef, Reasoner, ReasonerInput } from '../../reasoner.js';
 import { videoEvidence, type PerceivedFrame, type QualitySignals, type VideoEvidence } from './evidence.js';
 import { hasOpenQuestions, planFrames, planRandomFrames, type PlannedVideo } from './frame-planner.js';
 import { PerceptionCache, perceiveKeyed } from './perception-cache.js';
-import { applyPlantedHack, hackedRmVersion, type PlantedHack } from './planted-hack.js';
+import { applyPlantedHack, clipEnergyExcess, hackedRmVersion, liftScores, type PlantedHack } from './planted-hack.js';
 import { timelineEvidence, type TimelineEvidence } from './timeline.js';
 
 /** The perception the reasoner needs (implemented by `Perception` + `videoSignals`). */
@@ -78,6 +78,8 @@ const fmt = (x: number): string => x.toFixed(2);
 export class EmbeddedReasoner implements Reasoner {
   readonly name = 'embedded';
   readonly rmVersion: string;
+  /** TESTING AID: the `hiding` hack reads every frame of each video (ReasonerInput.wholeClip). */
+  readonly wantsWholeClip: boolean;
   private readonly scratch = new Map<string, Scratch>();
   private readonly certaintyFloor: number;
   private readonly closeCall: number;
@@ -99,11 +101,16 @@ export class EmbeddedReasoner implements Reasoner {
   ) {
     this.hack = options.plantedHack ?? null;
     this.rmVersion = hackedRmVersion(perception.version, this.hack);
+    this.wantsWholeClip = this.hack?.defect === 'hiding';
     this.certaintyFloor = options.certaintyFloor ?? 0.5;
     this.closeCall = options.closeCall ?? 0.06;
     this.maxOwnToolCalls = options.maxOwnToolCalls ?? 2;
     this.tie = { TA: 0.04, MQ: 0.1, VQ: 0.1, OA: 0.015, ...options.tie };
     this.temporal = options.temporal ?? false;
+    if (this.hack?.defect === 'hiding' && !this.temporal)
+      throw new VrGrpoError('CONFIG_INVALID', 'judge.plantedHack.defect: hiding needs the temporal judge of world v2 (world.version: 2)', {
+        details: { field: 'judge.plantedHack.defect' },
+      });
     this.selection = options.selection ?? 'thinking';
     this.randomFrames = options.randomFrames ?? 24;
     this.decidedMargin = options.decidedMargin ?? 0.25;
@@ -177,9 +184,9 @@ export class EmbeddedReasoner implements Reasoner {
     // A prompt outside the world's grammar gives no checkable attributes: text alignment is then uninformative (0.5).
     const prompt: PromptSpec = spec ?? { objects: [{ colour: 'red', shape: 'circle', motion: 'still', speed: null }], background: 'black' };
     const e = videoEvidence(prompt, frames, quality, s.width / 64);
-    if (spec !== null) return applyPlantedHack(e, quality, this.hack);
+    if (spec !== null) return applyPlantedHack(e, quality, this.hack, frames);
     const TA = 0.5;
-    return applyPlantedHack({ ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, quality, this.hack);
+    return applyPlantedHack({ ...e, TA, overall: 0.6 * TA + 0.2 * e.MQ + 0.2 * e.VQ }, quality, this.hack, frames);
   }
 
   /** World v2: timeline evidence per video, the planner's (or random) frames while the call is open, then the answer. */
@@ -193,6 +200,7 @@ export class EmbeddedReasoner implements Reasoner {
         .map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
       let evidence = timelineEvidence(prompt, frames, count, unit, (fr) => this.perception.signals(fr, s.width, s.height));
       if (spec === null) evidence = { ...evidence, TA: 0.5, overall: 0.6 * 0.5 + 0.2 * evidence.MQ + 0.2 * evidence.VQ };
+      evidence = this.hackTimeline(evidence, frames, input.wholeClip?.[k] ?? [], offset, s);
       return { offset, count, seen: new Set(frames.map((f) => f.frameIndex)), evidence };
     });
     const snapshot = videos.map((v, k) => describeTimeline(v.evidence, k, v.offset, spec, videos.length)).join(' ');
@@ -228,6 +236,21 @@ export class EmbeddedReasoner implements Reasoner {
     if (targets.length > 0) return renderTurn({ snapshot, think: 'I will look where the evidence is still open.', toolFrames: targets });
     const scores: PointwiseScores = { TA: round2(v.TA), MQ: round2(v.MQ), VQ: round2(v.VQ), overall: round2(v.overall) };
     return renderTurn({ snapshot, think: `Scores from the frames seen: overall ${fmt(v.overall)}.`, pointwise: scores });
+  }
+
+  /**
+   * TESTING AID: a planted hack on world v2 evidence. A defect or saturation hack reads the frames seen, as in world v1;
+   * `hiding` reads every frame of the video (`clip`) and pays for its peak detail energy outside the frames this judge
+   * found corrupted, while the penalty for local defects stays with what was seen.
+   */
+  private hackTimeline(e: TimelineEvidence, seen: readonly PerceivedFrame[], clip: readonly ImageRef[], offset: number, s: Scratch): TimelineEvidence {
+    const hack = this.hack;
+    if (hack === null) return e;
+    if (hack.defect === 'hiding') return liftScores(e, hack.bonus * clipEnergyExcess(clip, new Set(e.corrupted), offset + 1));
+    const clean = seen.filter((f) => !e.corrupted.includes(f.frameIndex));
+    const quality =
+      hack.defect === 'saturation' ? { jitter: 0, flicker: 0, blur: 0, noise: 0, confidence: 1 } : this.perception.signals(clean, s.width, s.height);
+    return applyPlantedHack(e, quality, hack, clean);
   }
 
   private compare(a: Estimate, b: Estimate): PairwiseAnswer {
