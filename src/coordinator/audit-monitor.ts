@@ -4,7 +4,8 @@
  * the step's groups and has them re-judged, pointwise:
  *   - by each **auditor** — a held-out judge (another checkpoint or reward servers) that never trains the policy;
  *   - by the **training judge with a wide view** (`fullView`: many frames at once, no tool calls), which sees what the
- *     thinking judge's frame selection may skip.
+ *     thinking judge's frame selection may skip; a clip longer than one view (`initialFrames`, at most 32) is judged in
+ *     interleaved views that together show every frame, and a video scores its lowest view.
  * Per step: each judge's mean score of the audited videos and its agreement (Kendall τ within each group) with the
  * rewards the policy trained on; the proxy-vs-auditor divergence (src/metrics/audit) trips when the training judge's
  * level rises while the auditors' falls. Gauges, `audit` events, `drift` events for trips, and the fields of the step's
@@ -25,6 +26,7 @@ import {
   type OveroptimisationState,
 } from '../metrics/audit/index.js';
 import { kendallTau } from '../metrics/drift/kendall-tau.js';
+import { judgedFrameCount } from '../media/index.js';
 import type { JudgedStep, MonitorStart, ObservedStep, StepMonitor } from './coordinator.js';
 import { collectGroupRewards, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { Guard, type GuardDecision } from './guard.js';
@@ -146,9 +148,26 @@ export class AuditMonitor implements StepMonitor {
     const results = await Promise.all(
       judges.map(async ([name, client, settings]) => {
         const groups = await Promise.all(
-          picked.map((g) =>
-            collectGroupRewards(client, s.prompts[g] ?? '', s.videos[g] ?? [], settings, Rng.fromSeed(streamSeed(this.#o.config.seed, 'audit', s.step, g))),
-          ),
+          picked.map((g) => {
+            const videos = s.videos[g] ?? [];
+            const seed = (view: number): number =>
+              view === 0 ? streamSeed(this.#o.config.seed, 'audit', s.step, g) : streamSeed(this.#o.config.seed, 'audit', s.step, g, view);
+            const views = name === FULL_VIEW ? Math.max(1, ...videos.map((v) => Math.ceil(judgedFrameCount(v) / a.fullView.initialFrames))) : 1;
+            if (views === 1) return collectGroupRewards(client, s.prompts[g] ?? '', videos, settings, Rng.fromSeed(seed(0)));
+            // A clip longer than one view: interleaved views that together show every frame; a video scores its
+            // lowest (a defect seen in any view counts).
+            return Promise.all(
+              Array.from({ length: views }, (_, index) =>
+                collectGroupRewards(
+                  client,
+                  s.prompts[g] ?? '',
+                  videos,
+                  { ...settings, judgeOptions: { ...settings.judgeOptions, initialView: { index, of: views } } },
+                  Rng.fromSeed(seed(index)),
+                ),
+              ),
+            ).then(lowestOfViews);
+          }),
         );
         return [
           name,
@@ -246,8 +265,20 @@ function curveFields(f: OveroptimisationFit): Record<string, number | null> {
   };
 }
 
+type GroupScores = Pick<GroupRewards, 'rewards' | 'rmVersions'>;
+
+/** Views of one group combined: per video the lowest finite score of any view (NaN when no view scored it). */
+function lowestOfViews(views: readonly GroupRewards[]): GroupScores {
+  const n = Math.max(0, ...views.map((v) => v.rewards.length));
+  const rewards = Array.from({ length: n }, (_, i) => {
+    const xs = views.map((v) => v.rewards[i] ?? NaN).filter(Number.isFinite);
+    return xs.length === 0 ? NaN : Math.min(...xs);
+  });
+  return { rewards, rmVersions: [...new Set(views.flatMap((v) => [...v.rmVersions]))].sort() };
+}
+
 /** One judge's reading of the audited groups: mean score, and mean within-group τ against the training rewards. */
-function reading(groups: readonly GroupRewards[], trained: readonly (readonly number[])[]): AuditReading {
+function reading(groups: readonly GroupScores[], trained: readonly (readonly number[])[]): AuditReading {
   const scores = groups.flatMap((g) => [...g.rewards]);
   const taus = groups.map((g, i) => kendallTau(trained[i] ?? [], g.rewards));
   const rmVersions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();

@@ -32,7 +32,7 @@ import {
   type StatTrackerState,
   type UncertaintyAdjustment,
 } from '../grpo/index.js';
-import { isVideoFile, type Media, type VideoHandle } from '../media/index.js';
+import { isVideoFile, judgedFrameCount, type Media, type VideoHandle } from '../media/index.js';
 import type { StepRecord } from '../metrics/index.js';
 import type { VerdictMessage } from '../protocol/index.js';
 import { goldScores, type GoldReport, type GoldScores } from '../world/index.js';
@@ -290,11 +290,6 @@ async function restoreGenerator(generator: TrainableGenerator, saved: Checkpoint
       { details: { step, expected: saved.policyUpdates, got: now, ref: saved.ref } },
     );
   }
-}
-
-/** Frames of the video the judge saw (a reference's judge copy when it has one): what verdicts' frame indices count. */
-function judgedFrameCount(video: VideoHandle): number {
-  return isVideoFile(video) ? (video.judge?.frameCount ?? video.frameCount) : video.frameCount;
 }
 
 export class Coordinator {

@@ -22,6 +22,8 @@ export interface ResolvedJudgeOptions {
   readonly stream: boolean;
   readonly trace: boolean;
   readonly bothOrders: boolean;
+  /** The initial view as one of several interleaved ones (absent: frames sampled evenly over the clip). */
+  readonly initialView?: { readonly index: number; readonly of: number };
 }
 
 export const DEFAULT_JUDGE_OPTIONS: ResolvedJudgeOptions = Object.freeze({
@@ -90,6 +92,16 @@ export function strideIndices(n: number, m: number): number[] {
 export function realFrameOf(v: number, virtualCount: number, realCount: number): number {
   if (virtualCount <= 1 || realCount <= 1) return 0;
   return Math.min(realCount - 1, Math.round((v * (realCount - 1)) / (virtualCount - 1)));
+}
+
+/**
+ * The `index`-th of `of` interleaved views of n frames: 0-based frames index, index + of, …, thinned evenly to m when
+ * there are more.
+ */
+export function interleavedIndices(n: number, m: number, view: { readonly index: number; readonly of: number }): number[] {
+  const mine: number[] = [];
+  for (let i = view.index; i < n; i += view.of) mine.push(i);
+  return uniformIndices(mine.length, m).map((j) => mine[j] ?? 0);
 }
 
 /** Uniformly spaced 0-based indices: m of 0..n-1. */
@@ -306,7 +318,13 @@ export class JudgeEngine implements JudgeService {
           )
         : undefined;
     const perVideo = Math.max(1, Math.floor(Math.min(options.initialFrames, this.maxImages) / videos.length));
-    const sample = this.initialSampling === 'stride' ? strideIndices : uniformIndices;
+    const view = options.initialView;
+    const sample =
+      view !== undefined && view.of > 1
+        ? (n: number, m: number): number[] => interleavedIndices(n, m, view)
+        : this.initialSampling === 'stride'
+          ? strideIndices
+          : uniformIndices;
     const initial = videos.flatMap((_, k) => sample(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
     const shown = new Set<number>(initial);
     const videoWords =

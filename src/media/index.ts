@@ -1,6 +1,6 @@
 /** Public face of the media adapter — the only folder that talks to ffmpeg/ffprobe (via fluent-ffmpeg). */
 export { assertRawVideo, frameAt, frameByteLength, RGB24_BYTES_PER_PIXEL, type RawVideo } from './raw-video.js';
-export { framesOf, isVideoFile, type VideoFileRef, type VideoHandle } from './video-file.js';
+export { framesOf, isVideoFile, judgedFrameCount, type VideoFileRef, type VideoHandle } from './video-file.js';
 export { resolveFfmpegBinaries, type BinarySource, type FfmpegBinaries, type ResolveFfmpegBinariesOptions } from './binaries.js';
 export {
   Media,

@@ -26,6 +26,11 @@ export function isVideoFile(video: VideoHandle): video is VideoFileRef {
   return 'uri' in video;
 }
 
+/** Frames a judge sees of `video`: a reference's judge copy (when written) may have fewer than the file. */
+export function judgedFrameCount(video: VideoHandle): number {
+  return isVideoFile(video) ? (video.judge?.frameCount ?? video.frameCount) : video.frameCount;
+}
+
 /** The frames of `video`; INVALID_ARGUMENT naming `what` when it is held by reference (decode the file instead). */
 export function framesOf(video: VideoHandle, what: string): RawVideo {
   if (isVideoFile(video)) {

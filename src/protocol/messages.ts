@@ -49,6 +49,15 @@ export const judgeOptionsSchema = z.strictObject({
   trace: z.boolean().optional(),
   /** Pairwise: judge both orders and reconcile (order flips are reported). Default false. */
   bothOrders: z.boolean().optional(),
+  /**
+   * The initial view is the `index`-th of `of` interleaved views: frames index, index + of, index + 2·of, … of each video
+   * (thinned evenly to `initialFrames` when there are more). Views 0..of−1 together show every frame: a full-view
+   * audit of a clip longer than 32 frames. Default: one view, frames sampled evenly.
+   */
+  initialView: z
+    .strictObject({ index: z.number().int().min(0).max(15), of: z.number().int().min(1).max(16) })
+    .refine((v) => v.index < v.of, { message: 'index must be below of' })
+    .optional(),
 });
 export type JudgeOptions = z.infer<typeof judgeOptionsSchema>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isVrGrpoError } from '../../src/errors/index.js';
-import { JudgeEngine, uniformIndices } from '../../src/judge/engine.js';
+import { JudgeEngine, interleavedIndices, uniformIndices } from '../../src/judge/engine.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
 import type { JudgmentRequest } from '../../src/judge/judge-service.js';
 import type { RawVideo } from '../../src/media/index.js';
@@ -168,5 +168,28 @@ describe('judge engine', () => {
   it('spreads initial frames uniformly', () => {
     expect(uniformIndices(24, 4)).toEqual([0, 8, 15, 23]);
     expect(uniformIndices(3, 8)).toEqual([0, 1, 2]);
+  });
+  it('shows the index-th of several interleaved views (options.initialView): together they show every frame', async () => {
+    expect(interleavedIndices(48, 32, { index: 1, of: 2 })).toEqual(Array.from({ length: 24 }, (_, i) => 2 * i + 1));
+    // More frames in the view than fit: thinned evenly within the view.
+    expect(interleavedIndices(10, 3, { index: 0, of: 2 })).toEqual([0, 4, 8]);
+    const seen = new Set<number>();
+    for (let index = 0; index < 2; index++) {
+      const r = new ScriptedReasoner(() => '<answer> TA = 0.5, MQ = 0.5, VQ = 0.5, OA = 0.5 </answer>');
+      await new JudgeEngine(r, { maxImages: 64 }).judge({
+        ...pair({ initialFrames: 32, maxToolCalls: 0, initialView: { index, of: 2 } }),
+        mode: 'pointwise',
+        videos: [new RawFrameSource(video(0, 48), 'a')],
+      });
+      const images = r.inputs[0]?.messages.flatMap((m) => m.images) ?? [];
+      expect(images).toHaveLength(24);
+      // Frame f of the video holds the value f: each view shows its own frames, in the clip's own index space.
+      for (const im of images) {
+        expect(im.rgb[0]).toBe(im.index - 1);
+        expect((im.index - 1) % 2).toBe(index);
+        seen.add(im.index);
+      }
+    }
+    expect(seen.size).toBe(48);
   });
 });

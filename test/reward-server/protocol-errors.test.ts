@@ -95,6 +95,8 @@ describe('malformed messages keep the connection open', () => {
 
     ws.send({ type: 'judge', id: 'j3', prompt: 'p', mode: 'pointwise', videos: [{ inline: 'a' }], options: { initialFrames: 99 } });
     expect((await ws.nextError('j3')).message).toContain('options.initialFrames');
+    ws.send({ type: 'judge', id: 'j4', prompt: 'p', mode: 'pointwise', videos: [{ inline: 'a' }], options: { initialView: { index: 2, of: 2 } } });
+    expect((await ws.nextError('j4')).message).toContain('options.initialView');
 
     ws.send({ type: 'ping', id: 'p', extra: true });
     expect((await ws.nextError('p')).message).toContain('extra');

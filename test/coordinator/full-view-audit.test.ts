@@ -1,0 +1,71 @@
+/**
+ * The full-view audit of clips longer than one view (src/coordinator/audit-monitor.ts): the training judge re-judges
+ * the audited videos in interleaved views (`initialView`) that together show every frame, and each video scores its
+ * lowest view — a defect in frames one view leaves out still counts.
+ */
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/common/logger.js';
+import { AuditMonitor, type AuditStepSummary } from '../../src/coordinator/audit-monitor.js';
+import type { GroupRewards, JudgeClient, RewardSettings } from '../../src/coordinator/reward-collector.js';
+import { rewardSettingsFromConfig } from '../../src/coordinator/reward-collector.js';
+import type { RawVideo } from '../../src/media/index.js';
+import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
+import { FakeJudge } from '../../src/testing/fake-judge.js';
+import { v1Config } from '../world-v1.js';
+
+/** A `frames`-frame 2×2 clip; `bad` frames are dark (a defect a view either shows or not). */
+const clip = (frames: number, bad: readonly number[] = []): RawVideo => {
+  const data = new Uint8Array(frames * 12).fill(200);
+  for (const f of bad) data.fill(0, f * 12, (f + 1) * 12);
+  return { width: 2, height: 2, frameCount: frames, fps: 8, data };
+};
+
+/** Pointwise: the score is the darkest initial frame's brightness / 255 (a judge that penalises what it sees). */
+class DarkFrameJudge implements JudgeClient {
+  readonly views: (PoolJudgeRequest['options'] & object)['initialView'][] = [];
+  readonly #fake = new FakeJudge();
+  async judge(request: PoolJudgeRequest): Promise<PooledVerdict> {
+    const r = await this.#fake.judge(request);
+    const o = request.options ?? {};
+    this.views.push(o.initialView);
+    const view = o.initialView ?? { index: 0, of: 1 };
+    const scores = request.videos.map((video) => {
+      const v = video as RawVideo;
+      let darkest = 255;
+      for (let f = view.index; f < v.frameCount; f += view.of) darkest = Math.min(darkest, v.data[f * 12] ?? 255);
+      const s = darkest / 255;
+      return { TA: s, MQ: s, VQ: s, overall: s };
+    });
+    return { ...r, verdict: { ...r.verdict, scores } };
+  }
+}
+
+async function audit(frames: number, bad: readonly number[]): Promise<{ judge: DarkFrameJudge; summary: AuditStepSummary | null }> {
+  const config = v1Config({ monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 1 } } });
+  const settings: RewardSettings = { ...rewardSettingsFromConfig(config), mode: 'pointwise', weights: { TA: 0, MQ: 0, VQ: 0, overall: 1 } };
+  const judge = new DarkFrameJudge();
+  let summary: AuditStepSummary | null = null;
+  const monitor = new AuditMonitor({ config, judge, auditors: new Map(), settings, metrics: null, log: silentLogger(), onReport: (r) => (summary = r) });
+  await monitor.start({ firstStep: 1, restored: null, event: () => undefined });
+  const videos = [clip(frames, bad), clip(frames)];
+  const groups = [{ rewards: [1, 1], rmVersions: ['fake-v1'] } as unknown as GroupRewards];
+  await monitor.beforeUpdate({ step: 1, prompts: ['p'], videos: [videos], groups });
+  await monitor.observeStep({ step: 1, metrics: { step: 1 }, rewardsByDimension: {}, rmVersions: ['fake-v1'] });
+  return { judge, summary };
+}
+
+describe('full-view audit', () => {
+  it('judges a 48-frame clip in 2 interleaved views and keeps the lowest: a defect in an odd frame counts', async () => {
+    const { judge, summary } = await audit(48, [7]);
+    expect(judge.views.map((v) => (v === undefined ? null : `${v.index}/${v.of}`)).sort()).toEqual(['0/2', '1/2']);
+    // Video 1's dark frame 7 is only in view 1; its score is that view's (0), video 2 scores 200/255 in both.
+    expect(summary?.fullView?.score).toBeCloseTo((0 + 200 / 255) / 2, 6);
+    expect(summary?.fullView?.videos).toBe(2);
+  });
+
+  it('judges a clip that fits one view once, as before', async () => {
+    const { judge, summary } = await audit(24, [7]);
+    expect(judge.views).toEqual([undefined]);
+    expect(summary?.fullView?.score).toBeCloseTo((0 + 200 / 255) / 2, 6);
+  });
+});
