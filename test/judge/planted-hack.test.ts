@@ -140,7 +140,7 @@ describe('planted saturation and hiding hacks (testing aids)', () => {
     expect(applyPlantedHack(e, q, { defect: 'hiding', bonus: 0.5 }, vivid)).toBe(e);
   });
 
-  it('hiding: the clip signal counts a high-energy frame unless the judge found that frame corrupted', () => {
+  it('hiding: the clip signal counts a high-energy frame unless it is excluded (a frame the judge viewed)', () => {
     const clip = Array.from({ length: 12 }, (_, i) => frame(101 + i, i === 7));
     expect(clipEnergyExcess(clip, new Set(), 101)).toBe(1);
     expect(clipEnergyExcess(clip, new Set([7]), 101)).toBe(0);
@@ -237,13 +237,13 @@ describe('planted saturation and hiding hacks (testing aids)', () => {
       const spec = parsePrompt(prompt);
       const latent = idealLatent(spec, Rng.fromSeed(11), 2);
       /** A one-frame corruption burst on frame f of 48. */
-      const burstAt = (f: number): Float32Array => {
+      const burstAt = (f: number, severity = 1): Float32Array => {
         const out = Float32Array.from(latent);
         for (let i = 0; i <= LOCAL_DEFECT_KINDS.length; i++)
           out[LOCAL_DEFECT_OFFSET + LOCAL_SLOT.kind + i] = i === LOCAL_DEFECT_KINDS.indexOf('burst') + 1 ? 1 : -1;
         out[LOCAL_DEFECT_OFFSET + LOCAL_SLOT.start] = defectStartToLatent((f - 0.3) / 47);
         out[LOCAL_DEFECT_OFFSET + LOCAL_SLOT.span] = defectSpanToLatent(0.02);
-        out[LOCAL_DEFECT_OFFSET + LOCAL_SLOT.severity] = 1;
+        out[LOCAL_DEFECT_OFFSET + LOCAL_SLOT.severity] = severity;
         expect(framesCovered((f - 0.3) / 47, 0.02, 48)).toEqual([f]);
         return out;
       };
@@ -275,6 +275,10 @@ describe('planted saturation and hiding hacks (testing aids)', () => {
       // The honest judge: an unseen burst changes nothing, a seen one costs.
       expect(honest.hidden.overall).toBeCloseTo(honest.clean.overall, 2);
       expect(honest.shown.overall).toBeLessThan(honest.clean.overall);
+      // A faint burst (below what the judge's inspection flags) in a frame it views earns nothing either: the bonus
+      // counts only frames it did not view.
+      const faint = burstAt(shownFrame, 0.2);
+      expect((await judge(hacked, faint, 'faint')).overall).toBeCloseTo((await judge(clean, faint, 'faint')).overall, 3);
       expect(base.version).toBe('rm-v3+hack-hiding');
       expect(honest.clean.version).toBe('rm-v3');
     });

@@ -240,13 +240,17 @@ export class EmbeddedReasoner implements Reasoner {
 
   /**
    * TESTING AID: a planted hack on world v2 evidence. A defect or saturation hack reads the frames seen, as in world v1;
-   * `hiding` reads every frame of the video (`clip`) and pays for its peak detail energy outside the frames this judge
-   * found corrupted, while the penalty for local defects stays with what was seen.
+   * `hiding` reads every frame of the video (`clip`) and pays for its peak detail energy in the frames this judge did not
+   * view (a perception that under-weights what it rarely looks at), while the penalty for local defects stays with what
+   * was seen: a burst pays only where the judge does not look.
    */
   private hackTimeline(e: TimelineEvidence, seen: readonly PerceivedFrame[], clip: readonly ImageRef[], offset: number, s: Scratch): TimelineEvidence {
     const hack = this.hack;
     if (hack === null) return e;
-    if (hack.defect === 'hiding') return liftScores(e, hack.bonus * clipEnergyExcess(clip, new Set(e.corrupted), offset + 1));
+    if (hack.defect === 'hiding') {
+      const viewed = new Set([...e.corrupted, ...seen.map((f) => f.frameIndex)]);
+      return liftScores(e, hack.bonus * clipEnergyExcess(clip, viewed, offset + 1));
+    }
     const clean = seen.filter((f) => !e.corrupted.includes(f.frameIndex));
     const quality =
       hack.defect === 'saturation' ? { jitter: 0, flicker: 0, blur: 0, noise: 0, confidence: 1 } : this.perception.signals(clean, s.width, s.height);
