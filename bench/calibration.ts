@@ -11,8 +11,10 @@
  * and on the recent groups the new version shadow-scores, `shadowGroups`, with per-prompt fits); `anchors-only`
  * (quantile, `shadowGroups: 0`: the map of the anchors alone). Also reported: the change against the run's own 5 steps
  * before the swap (`vsBeforePercent`, which the policy's own progress moves by tens of percent without any swap).
- * Results to bench/results/calibration.json.
- * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,2,3),
+ * Per mode also the pooled change over all seeds (`pooledChangePercent`, `pooledFirstStepPercent`: summed mean
+ * |advantage| against the summed references), which a near-zero reference (a seed whose prompts saturated by the swap)
+ * cannot dominate. Results to bench/results/calibration.json.
+ * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,2,3,4,5,6,8,9,10),
  * BENCH_CAL_MODES (off,quantile,affine,anchors-only).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { machineInfo } from './machine.js';
 
 const STEPS = Number(process.env.BENCH_CAL_STEPS ?? 16);
 const SWAP_AFTER = Number(process.env.BENCH_CAL_SWAP_AFTER ?? 10);
-const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3').split(',').map(Number);
+const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3,4,5,6,8,9,10').split(',').map(Number);
 const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,affine,anchors-only').split(',');
 
 await chooseTensorBackend('auto');
@@ -103,7 +105,13 @@ for (const seed of SEEDS) {
     });
   }
 }
-// Per mode over the seeds: the mean of the per-seed changes and of their absolute values.
+// Per mode over the seeds: the mean of the per-seed changes and of their absolute values, and the pooled change (the
+// mean |advantage| over all seeds' runs against the references' — a seed whose reference is near 0, its prompts
+// saturated, cannot blow it up the way it does a per-seed percentage).
+const pooled = (rows: readonly Record<string, unknown>[], k: string, ref: string): number => {
+  const sum = (key: string): number => rows.reduce((s, r) => s + Number(r[key]), 0);
+  return r4((100 * (sum(k) - sum(ref))) / sum(ref));
+};
 const byMode = Object.fromEntries(
   MODES.map((mode) => {
     const rows = results.filter((r) => r.mode === mode);
@@ -118,6 +126,8 @@ const byMode = Object.fromEntries(
         firstStepPercentMean: mean(pick('firstStepPercent')),
         firstStepPercentMeanAbs: mean(pick('firstStepPercent').map(Math.abs)),
         seedsMet: rows.filter((r) => r.met === true).length,
+        pooledChangePercent: pooled(rows, 'after', 'reference'),
+        pooledFirstStepPercent: pooled(rows, 'firstStep', 'firstStepReference'),
       },
     ];
   }),

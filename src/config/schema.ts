@@ -548,6 +548,12 @@ export const auditSchema = strict({
     enabled: bool().default(false),
     /** Frames shown at once (the protocol allows up to 32). */
     initialFrames: int({ min: 2, max: 32 }).default(32),
+    /**
+     * The full-view gap detector (`proxy_fullview_gap`, pointwise rewards): trips when the training rewards exceed the
+     * full view's scores of the same videos by at least this much on average over `hacking.window` audited steps,
+     * `hacking.tThreshold` standard errors above 0. null: off.
+     */
+    minGap: num({ min: 0 }).nullable().default(0.05),
   }).prefault({}),
   /**
    * The judge gap — the training judge's score of the audited videos minus the auditors' (the oracle-free form of

@@ -59,7 +59,11 @@ export interface AuditStepSummary {
 }
 
 const stateSchema = z.object({
-  tracker: z.object({ points: z.array(z.tuple([z.number(), z.number()])), armed: z.boolean() }),
+  tracker: z.object({
+    points: z.array(z.tuple([z.number(), z.number()])),
+    armed: z.boolean(),
+    fullView: z.object({ points: z.array(z.tuple([z.number(), z.number()])), armed: z.boolean() }).optional(),
+  }),
   /** Checked by the curve and the guard themselves. */
   curve: z.unknown().optional(),
   guard: z.unknown().optional(),
@@ -120,7 +124,10 @@ export class AuditMonitor implements StepMonitor {
   }
 
   #trackerOptions(): ConstructorParameters<typeof AuditTracker>[0] {
-    return this.#o.config.monitoring.audit.hacking;
+    const a = this.#o.config.monitoring.audit;
+    // The full-view gap compares levels: only where the training rewards are the judge's own pointwise scores.
+    const fullViewMinGap = a.fullView.enabled && this.#o.settings.mode === 'pointwise' ? a.fullView.minGap : null;
+    return { ...a.hacking, fullViewMinGap };
   }
 
   start(context: MonitorStart): Promise<void> {
@@ -202,7 +209,8 @@ export class AuditMonitor implements StepMonitor {
     for (const [name, r] of Object.entries(summary.auditors)) m?.setAuditGauges(name, r.score, r.agreement);
     if (summary.fullView !== null) m?.setAuditGauges(FULL_VIEW, summary.fullView.score, summary.fullView.agreement);
     const d = summary.report.divergence;
-    m?.setAuditDivergence(summary.proxy, d.gap, d.value);
+    const fv = summary.report.fullViewGap;
+    m?.setAuditDivergence(summary.proxy, d.gap, d.value, fv.value);
     // The over-optimisation curve: the auditors' score against √KL of the policy to its reference after this update.
     const kl = typeof s.metrics.kl === 'number' ? s.metrics.kl : NaN;
     const auditorScore = summary.report.auditorScore;
@@ -225,11 +233,12 @@ export class AuditMonitor implements StepMonitor {
       auditorScore: round(summary.report.auditorScore),
       gap: round(d.gap),
       divergence: round(d.value),
+      ...(fv.gap === null ? {} : { fullViewGap: round(fv.gap), fullViewGapT: round(fv.value) }),
       ...(fit === null ? {} : { overoptimisation: curveFields(fit) }),
     };
     this.#event('audit', fields);
     this.#history = [...this.#history, fields].slice(-this.#o.config.monitoring.audit.hacking.window);
-    const decision = this.#guard.observe(s.step, summary.report.auditorScore, { name: 'proxy_auditor_divergence', ...d });
+    const decision = this.#guard.observe(s.step, summary.report.auditorScore, guardSignal(d, fv));
     if (decision !== null) {
       this.#request = { ...decision, evidence: this.#history };
       // The policy is about to change (act): the gap's window starts again from the next audited step.
@@ -238,7 +247,8 @@ export class AuditMonitor implements StepMonitor {
     for (const t of summary.report.trips) {
       m?.driftTripped(t.detector);
       this.#event('drift', { step: t.step, detector: t.detector, value: round(t.value), threshold: t.threshold });
-      this.#o.log.warn({ step: t.step, detector: t.detector, value: t.value }, 'the training judge and the auditors diverge: possible reward hacking');
+      const what = t.detector === 'proxy_fullview_gap' ? 'the thinking verdicts pay more than the full view' : 'the training judge and the auditors diverge';
+      this.#o.log.warn({ step: t.step, detector: t.detector, value: t.value }, `${what}: possible reward hacking`);
     }
     return Promise.resolve({ audit: fields });
   }
@@ -283,4 +293,18 @@ function reading(groups: readonly GroupScores[], trained: readonly (readonly num
   const taus = groups.map((g, i) => kendallTau(trained[i] ?? [], g.rewards));
   const rmVersions = [...new Set(groups.flatMap((g) => [...g.rmVersions]))].sort();
   return { score: meanFinite(scores), agreement: meanFinite(taus), videos: scores.filter(Number.isFinite).length, rmVersions };
+}
+
+/**
+ * What the guard watches: the judge-gap detector and the full-view gap detector as one signal — firing while either
+ * fires, its rising edge when either trips, named (and valued) by the one that tripped or fires.
+ */
+function guardSignal(
+  d: AuditReport['divergence'],
+  fv: AuditReport['fullViewGap'],
+): { readonly name: string; readonly value: number | null; readonly firing: boolean; readonly tripped: boolean } {
+  const auditor = { name: 'proxy_auditor_divergence', value: d.value, firing: d.firing, tripped: d.tripped };
+  const fullView = { name: 'proxy_fullview_gap', value: fv.value, firing: fv.firing, tripped: fv.tripped };
+  const lead = [auditor, fullView].find((x) => x.tripped) ?? [auditor, fullView].find((x) => x.firing) ?? auditor;
+  return { ...lead, firing: auditor.firing || fullView.firing, tripped: auditor.tripped || fullView.tripped };
 }

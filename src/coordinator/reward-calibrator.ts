@@ -29,7 +29,7 @@ const stateSchema = z.object({
   calibration: z.unknown(),
   judged: z.number().int().nonnegative(),
   versions: z.array(z.string()).default([]),
-  promptFits: z.record(z.string(), z.object({ centre: z.number().finite(), shift: z.number().finite(), scale: z.number().finite().positive() })).default({}),
+  promptFits: z.record(z.string(), z.object({ centre: z.number().finite(), shift: z.number().finite(), scale: z.number().finite().nonnegative() })).default({}),
 });
 export type RewardCalibratorState = z.infer<typeof stateSchema>;
 
@@ -150,7 +150,7 @@ export class RewardCalibrator {
 
 /**
  * A prompt's own fit, on its recent group's videos: around the new scores' mean (`centre`), the shift to the old mean
- * and the ratio of the old spread to the new (clamped to [1/4, 4]; 1 when the new scores are flat). It replaces the
+ * and the ratio of the old spread to the new (clamped to [0, 4]: 0 where the old scores are flat, 1 where the new are). It replaces the
  * global map for that prompt: the global map is fitted across prompts, and its bends fall where prompts meet.
  */
 export interface PromptFit {

@@ -326,6 +326,11 @@ export class JudgeEngine implements JudgeService {
           ? strideIndices
           : uniformIndices;
     const initial = videos.flatMap((_, k) => sample(counts[k] ?? 0, perVideo).map((i) => i + 1 + (offsets[k] ?? 0)));
+    // TESTING AID (the planted `hiding` hack): what the whole set of interleaved views shows of each video.
+    const viewSetFrames =
+      wholeClip !== undefined && view !== undefined && view.of > 1
+        ? counts.map((c) => [...new Set(Array.from({ length: view.of }, (_, index) => interleavedIndices(c, perVideo, { index, of: view.of })).flat())])
+        : undefined;
     const shown = new Set<number>(initial);
     const videoWords =
       videos.length === 2 ? `Video 1 is frames 1-${counts[0] ?? 0}, video 2 is frames ${(counts[0] ?? 0) + 1}-${total}.` : `The video has frames 1-${total}.`;
@@ -397,6 +402,7 @@ export class JudgeEngine implements JudgeService {
             maxToolCalls: options.maxToolCalls,
             maxFramesPerCall: options.maxFramesPerCall,
             ...(wholeClip === undefined ? {} : { wholeClip }),
+            ...(viewSetFrames === undefined ? {} : { viewSetFrames }),
           },
           signal,
         );

@@ -39,6 +39,12 @@ export interface ReasonerInput {
    * `wantsWholeClip`. These frames are not part of the conversation: they are not shown, counted or cited.
    */
   readonly wholeClip?: readonly (readonly ImageRef[])[];
+  /**
+   * TESTING AID, with `wholeClip`: when this conversation is one of a set of interleaved views (`initialView`, a
+   * full-view audit), per video the 0-based frames the whole set shows. The set is one look at every frame split to fit
+   * the context: for the planted `hiding` hack these frames count as viewed.
+   */
+  readonly viewSetFrames?: readonly (readonly number[])[];
 }
 
 /** A turn with what producing it cost, for backends that know (a VLM server reports token usage). */

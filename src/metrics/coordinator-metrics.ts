@@ -25,6 +25,7 @@ export const DRIFT_DETECTORS = [
   'anchor_mean_shift',
   'proxy_gold_divergence',
   'proxy_auditor_divergence',
+  'proxy_fullview_gap',
 ] as const;
 export type DriftDetector = (typeof DRIFT_DETECTORS)[number];
 /** Drift gauges: one per detector, plus the anchor set's mean reward. Exported as `vrgrpo_drift_<name>{dimension}`. */
@@ -56,6 +57,8 @@ const DRIFT_HELP: Readonly<Record<DriftGauge, string>> = {
   proxy_gold_divergence: 'Proxy-vs-gold divergence: how much the reward rises while gold accuracy falls (embedded world; > 0 suspicious).',
   proxy_auditor_divergence:
     'Proxy-vs-auditor divergence: t-statistic of the judge gap trend (training judge minus auditors, same videos) over the audit window; high = the gap widens.',
+  proxy_fullview_gap:
+    'Full-view gap: t-statistic of the mean of (training rewards minus the full-view scores of the same videos) over the audit window; high = the thinking verdicts pay more than the judge shown every frame.',
   anchor_mean: 'Mean reward of the anchor set at its latest pass.',
 };
 
@@ -376,11 +379,15 @@ export class CoordinatorMetrics implements MetricsSource {
     setIf({ set: (v: number) => this.#auditAgreement.set({ auditor }, v) }, agreement);
   }
 
-  /** The proxy level and judge gap of the latest audited step, and the proxy-vs-auditor divergence (null: not yet). */
-  setAuditDivergence(proxy: number | null, gap: number | null, divergence: number | null): void {
+  /**
+   * The proxy level and judge gap of the latest audited step, the proxy-vs-auditor divergence and the full-view gap
+   * detector's value (null: not yet, or off).
+   */
+  setAuditDivergence(proxy: number | null, gap: number | null, divergence: number | null, fullViewGap: number | null = null): void {
     setIf(this.#auditProxy, proxy);
     setIf(this.#auditGap, gap);
     if (divergence !== null) this.setDriftGauge('proxy_auditor_divergence', divergence);
+    if (fullViewGap !== null) this.setDriftGauge('proxy_fullview_gap', fullViewGap);
   }
 
   /** The over-optimisation curve's current d = √KL, its predicted peak and the distance to it (null: unknown). */

@@ -70,6 +70,9 @@ const auditRecord = z.strictObject({
   auditorScore: z.number().nullable(),
   gap: z.number().nullable(),
   divergence: z.number().nullable(),
+  /** The full-view gap (pointwise, full view on) and its detector's t-statistic (null until the window is full). */
+  fullViewGap: z.number().nullable().optional(),
+  fullViewGapT: z.number().nullable().optional(),
   overoptimisation: z
     .strictObject({
       sqrtKl: z.number().nullable(),

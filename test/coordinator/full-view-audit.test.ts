@@ -9,6 +9,8 @@ import { AuditMonitor, type AuditStepSummary } from '../../src/coordinator/audit
 import type { GroupRewards, JudgeClient, RewardSettings } from '../../src/coordinator/reward-collector.js';
 import { rewardSettingsFromConfig } from '../../src/coordinator/reward-collector.js';
 import type { RawVideo } from '../../src/media/index.js';
+import { CoordinatorMetrics } from '../../src/metrics/index.js';
+import { parseStepRecord } from '../../src/metrics/step-record.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { FakeJudge } from '../../src/testing/fake-judge.js';
 import { v1Config } from '../world-v1.js';
@@ -67,5 +69,50 @@ describe('full-view audit', () => {
     const { judge, summary } = await audit(24, [7]);
     expect(judge.views).toEqual([undefined]);
     expect(summary?.fullView?.score).toBeCloseTo((0 + 200 / 255) / 2, 6);
+  });
+});
+
+describe('full-view gap detector', () => {
+  /** `steps` audited steps whose training rewards are `rewards`; a dark frame in video 1 (the full view sees it). */
+  async function run(steps: number, rewards: readonly number[], mode: 'pointwise' | 'pairwise' = 'pointwise') {
+    const config = v1Config({ monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 1 } } });
+    const settings: RewardSettings = { ...rewardSettingsFromConfig(config), mode, weights: { TA: 0, MQ: 0, VQ: 0, overall: 1 } };
+    const metrics = new CoordinatorMetrics();
+    const events: { name: string; fields: Record<string, unknown> }[] = [];
+    const decisions: string[] = [];
+    const monitor = new AuditMonitor({ config, judge: new DarkFrameJudge(), auditors: new Map(), settings, metrics, log: silentLogger() });
+    await monitor.start({ firstStep: 1, restored: null, event: (name, fields) => events.push({ name, fields }) });
+    for (let step = 1; step <= steps; step++) {
+      const groups = [{ rewards, rmVersions: ['fake-v1'] } as unknown as GroupRewards];
+      await monitor.beforeUpdate({ step, prompts: ['p'], videos: [[clip(24, [3]), clip(24)]], groups });
+      const fields = await monitor.observeStep({ step, metrics: { step }, rewardsByDimension: {}, rmVersions: ['fake-v1'] });
+      // The step line carries the audit (and its full-view gap) as the coordinator writes it.
+      metrics.recordStep(parseStepRecord({ step, ...fields }));
+      const decision = monitor.guardDecision();
+      if (decision !== null) decisions.push(`${decision.detector}@${decision.step}`);
+    }
+    const trips = events.filter((e) => e.name === 'drift').map((e) => `${String(e.fields.detector)}@${String(e.fields.step)}`);
+    return { events, trips, decisions, scrape: (await metrics.exposition()).body };
+  }
+
+  it('trips when the training rewards stay above the full view of the same videos, once the window is full', async () => {
+    // The training judge paid 1 for both; the full view sees video 1's dark frame (0) and video 2 at 200/255.
+    const r = await run(12, [1, 1]);
+    expect(r.trips).toEqual(['proxy_fullview_gap@10']);
+    const audits = r.events.filter((e) => e.name === 'audit');
+    expect(audits[0]?.fields.fullViewGap).toBeCloseTo(1 - (0 + 200 / 255) / 2, 3);
+    expect(r.scrape).toMatch(/vrgrpo_drift_trips_total\{detector="proxy_fullview_gap"\} 1/);
+    expect(r.scrape).toMatch(/vrgrpo_drift_proxy_fullview_gap\{[^}]*\} 100/);
+    // The guard (warn, persistence 2) confirms it while it still fires, named by the full-view detector.
+    expect(r.decisions).toEqual(['proxy_fullview_gap@11']);
+  });
+
+  it('stays quiet when the thinking rewards equal the full view, and is off for pairwise rewards', async () => {
+    const same = await run(12, [0, 200 / 255]);
+    expect(same.trips).toEqual([]);
+    expect(same.decisions).toEqual([]);
+    const pairwise = await run(12, [1, 1], 'pairwise');
+    expect(pairwise.trips).toEqual([]);
+    expect(pairwise.events.filter((e) => e.name === 'audit').every((e) => e.fields.fullViewGapT === undefined)).toBe(true);
   });
 });

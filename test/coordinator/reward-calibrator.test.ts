@@ -102,6 +102,22 @@ describe('RewardCalibrator', () => {
     expect(restored.map([0.5], 'A')).toEqual(c.map([0.5], 'A'));
   });
 
+  it('a prompt the old version scored flat (all videos at the top of its scale) maps flat, and the fit survives a checkpoint', () => {
+    // The old version gave all eight 1.0 (no differences); the new one sees some. The prompt's fit has scale 0: the
+    // new version's differences there do not become advantages against the old, flat history.
+    const shadow: ShadowGroup[] = [
+      { prompt: 'A', before: Array.from({ length: 8 }, () => 1), after: [0.9, 0.92, 0.95, 0.97, 1, 1, 0.99, 0.98] },
+      { prompt: 'B', before: OLD.slice(0, 8), after: NEW.slice(0, 8) },
+    ];
+    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000 });
+    expect(c.swapped(null, ['rm-v1'], shadow)).toMatchObject({ applied: true, promptFits: 2 });
+    const mapped = c.map([0.88, 0.96, 1], 'A');
+    expect(new Set(mapped).size).toBe(1);
+    expect(mapped[0]).toBeCloseTo(1, 2);
+    const restored = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    expect(restored.map([0.88, 0.96], 'A')).toEqual(c.map([0.88, 0.96], 'A'));
+  });
+
   it('pools the anchors and the recent groups, and fits on recent groups alone when there are no anchor passes', () => {
     const c = new RewardCalibrator({ method: 'affine', decayJudgments: 100 });
     const shadow: ShadowGroup[] = [{ prompt: 'A', before: OLD.slice(0, 8), after: NEW.slice(0, 8) }];

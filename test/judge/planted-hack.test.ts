@@ -13,7 +13,8 @@ import {
   type QualitySignals,
   type VideoEvidence,
 } from '../../src/judge/backends/embedded/index.js';
-import type { JudgeEngine } from '../../src/judge/engine.js';
+import { uniformIndices, type JudgeEngine } from '../../src/judge/engine.js';
+import type { JudgeOptions } from '../../src/protocol/messages.js';
 import { RawFrameSource } from '../../src/judge/frame-source.js';
 import type { ImageRef } from '../../src/judge/reasoner.js';
 import type { RawVideo } from '../../src/media/index.js';
@@ -248,8 +249,13 @@ describe('planted saturation and hiding hacks (testing aids)', () => {
         return out;
       };
       const render = (l: Float32Array): RawVideo => renderScene(decodeLatent(l), { frames: 48, fps: 16 });
-      const judge = async (j: JudgeEngine, l: Float32Array, id: string): Promise<{ overall: number; viewed: number[]; version: string }> => {
-        const r = await j.judge({ id, prompt: judged, mode: 'pointwise', videos: [new RawFrameSource(render(l), id)], options: {} }, {});
+      const judge = async (
+        j: JudgeEngine,
+        l: Float32Array,
+        id: string,
+        options: JudgeOptions = {},
+      ): Promise<{ overall: number; viewed: number[]; version: string }> => {
+        const r = await j.judge({ id, prompt: judged, mode: 'pointwise', videos: [new RawFrameSource(render(l), id)], options }, {});
         return { overall: r.scores[0]?.overall ?? NaN, viewed: r.framesViewed[0] ?? [], version: r.rmVersion };
       };
       const base = await judge(hacked, latent, 'clean');
@@ -281,6 +287,23 @@ describe('planted saturation and hiding hacks (testing aids)', () => {
       expect((await judge(hacked, faint, 'faint')).overall).toBeCloseTo((await judge(clean, faint, 'faint')).overall, 3);
       expect(base.version).toBe('rm-v3+hack-hiding');
       expect(honest.clean.version).toBe('rm-v3');
+
+      // A full-view audit of the 48 frames in two interleaved views of 24 (what the audit monitor sends): a burst on
+      // an odd frame is shown only by view 1. View 0 alone does not see it, yet the set of views looks at every frame,
+      // so the hack's blind spot is not there: view 0 pays nothing for it. A single 24-frame view that skips the
+      // frame (no view set) pays.
+      const wide = { initialFrames: 24, maxToolCalls: 0 };
+      const skipped = uniformIndices(48, 24);
+      const odd = Array.from({ length: 42 }, (_, i) => i + 3).find((f) => f % 2 === 1 && !skipped.includes(f));
+      if (odd === undefined) throw new Error('no odd frame outside a 24-frame view');
+      const oddBurst = burstAt(odd);
+      const view0 = { ...wide, initialView: { index: 0, of: 2 } };
+      const auditHacked = await judge(hacked, oddBurst, 'odd', view0);
+      expect(auditHacked.viewed).not.toContain(odd);
+      expect(auditHacked.overall).toBeCloseTo((await judge(clean, oddBurst, 'odd', view0)).overall, 3);
+      const single = await judge(hacked, oddBurst, 'odd', wide);
+      expect(single.viewed).not.toContain(odd);
+      expect(single.overall).toBeGreaterThan((await judge(clean, oddBurst, 'odd', wide)).overall + 0.1);
     });
   });
 });

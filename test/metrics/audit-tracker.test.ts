@@ -70,5 +70,64 @@ describe('AuditTracker (judge gap)', () => {
   it('refuses bad options with INVALID_ARGUMENT', () => {
     expect(() => new AuditTracker({ ...OPTIONS, window: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => new AuditTracker({ ...OPTIONS, tThreshold: Number.NaN })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new AuditTracker({ ...OPTIONS, fullViewMinGap: -0.1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('AuditTracker (full-view gap)', () => {
+  const FV: AuditTrackerOptions = { ...OPTIONS, fullViewMinGap: 0.05 };
+  /** The training judge (thinking) scores `proxy`; the same judge shown every frame scores `full`; no auditors. */
+  const fvObs = (step: number, proxy: number, full: number | null): AuditObservation => ({
+    step,
+    groups: 2,
+    auditors: {},
+    fullView: full === null ? null : { score: full, agreement: 0.8, videos: 16, rmVersions: ['rm-v3'] },
+    proxy,
+  });
+
+  it('trips once when the thinking verdicts pay steadily more than the full view of the same videos, not before', () => {
+    const rng = Rng.fromSeed(5);
+    const t = new AuditTracker(FV);
+    const trips: { step: number; detector: string }[] = [];
+    for (let step = 1; step <= 40; step++) {
+      // Quality wanders; the two views agree (±0.01) until step 12, then the thinking verdicts pay 0.1 more.
+      const quality = 0.7 + rng.normal() * 0.1;
+      const r = t.observe(fvObs(step, quality + (step > 12 ? 0.1 : 0) + rng.normal() * 0.01, quality));
+      expect(r.fullViewGap.value === null).toBe(step < FV.window);
+      trips.push(...r.trips.map((x) => ({ step: x.step, detector: x.detector })));
+    }
+    expect(trips).toHaveLength(1);
+    expect(trips[0]?.detector).toBe('proxy_fullview_gap');
+    expect(trips[0]?.step).toBeGreaterThan(12);
+    expect(trips[0]?.step).toBeLessThanOrEqual(22);
+  });
+
+  it('stays quiet on a steady gap below the minimum, a gap within noise, or when off', () => {
+    const rng = Rng.fromSeed(6);
+    const small = new AuditTracker(FV);
+    const noisy = new AuditTracker(FV);
+    const off = new AuditTracker(OPTIONS);
+    for (let step = 1; step <= 40; step++) {
+      const q = 0.7 + rng.normal() * 0.1;
+      expect(small.observe(fvObs(step, q + 0.03, q)).trips).toEqual([]);
+      // Mean 0.06 but swinging ±0.5: never 2.5 standard errors above 0 over 10 steps.
+      expect(noisy.observe(fvObs(step, q + 0.06 + (step % 2 === 0 ? 0.5 : -0.5), q)).trips).toEqual([]);
+      const r = off.observe(fvObs(step, q + 0.2, q));
+      expect(r.trips).toEqual([]);
+      expect(r.fullViewGap.value).toBeNull();
+    }
+  });
+
+  it('continues from its state, and reads a checkpoint from before it', () => {
+    const a = new AuditTracker(FV);
+    const b0 = new AuditTracker(FV);
+    for (let step = 1; step <= 8; step++) {
+      a.observe(fvObs(step, 0.8 + (step % 3) * 0.01, 0.7));
+      b0.observe(fvObs(step, 0.8 + (step % 3) * 0.01, 0.7));
+    }
+    const b = new AuditTracker(FV, JSON.parse(JSON.stringify(b0.state())) as ReturnType<AuditTracker['state']>);
+    for (let step = 9; step <= 14; step++) expect(b.observe(fvObs(step, 0.8, 0.7))).toEqual(a.observe(fvObs(step, 0.8, 0.7)));
+    const old = new AuditTracker(FV, { points: [], armed: true });
+    expect(old.observe(fvObs(1, 0.8, 0.7)).fullViewGap.gap).toBeCloseTo(0.1, 12);
   });
 });

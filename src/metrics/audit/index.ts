@@ -9,6 +9,7 @@ export {
   type AuditTrackerOptions,
   type AuditTrackerState,
   type AuditTrip,
+  type GapLevel,
   type GapTrend,
 } from './audit-tracker.js';
 export {

@@ -200,7 +200,7 @@ export class EmbeddedReasoner implements Reasoner {
         .map((p) => ({ ...p, frameIndex: p.frameIndex - offset - 1 }));
       let evidence = timelineEvidence(prompt, frames, count, unit, (fr) => this.perception.signals(fr, s.width, s.height));
       if (spec === null) evidence = { ...evidence, TA: 0.5, overall: 0.6 * 0.5 + 0.2 * evidence.MQ + 0.2 * evidence.VQ };
-      evidence = this.hackTimeline(evidence, frames, input.wholeClip?.[k] ?? [], offset, s);
+      evidence = this.hackTimeline(evidence, frames, input.wholeClip?.[k] ?? [], offset, s, input.viewSetFrames?.[k] ?? []);
       return { offset, count, seen: new Set(frames.map((f) => f.frameIndex)), evidence };
     });
     const snapshot = videos.map((v, k) => describeTimeline(v.evidence, k, v.offset, spec, videos.length)).join(' ');
@@ -244,11 +244,19 @@ export class EmbeddedReasoner implements Reasoner {
    * view (a perception that under-weights what it rarely looks at), while the penalty for local defects stays with what
    * was seen: a burst pays only where the judge does not look.
    */
-  private hackTimeline(e: TimelineEvidence, seen: readonly PerceivedFrame[], clip: readonly ImageRef[], offset: number, s: Scratch): TimelineEvidence {
+  private hackTimeline(
+    e: TimelineEvidence,
+    seen: readonly PerceivedFrame[],
+    clip: readonly ImageRef[],
+    offset: number,
+    s: Scratch,
+    viewSet: readonly number[],
+  ): TimelineEvidence {
     const hack = this.hack;
     if (hack === null) return e;
     if (hack.defect === 'hiding') {
-      const viewed = new Set([...e.corrupted, ...seen.map((f) => f.frameIndex)]);
+      // Unviewed: not flagged, not seen here, and not shown by another view of the same full-view audit.
+      const viewed = new Set([...e.corrupted, ...seen.map((f) => f.frameIndex), ...viewSet]);
       return liftScores(e, hack.bonus * clipEnergyExcess(clip, viewed, offset + 1));
     }
     const clean = seen.filter((f) => !e.corrupted.includes(f.frameIndex));
