@@ -1,8 +1,8 @@
 /**
  * The guard's decisions (`guard:`; docs/monitoring.md "The guard"): when is an oracle-free hacking signal confirmed, and
  * which checkpoint is the best one to go back to. Fed by the audit monitor once per audited step with the judge-gap
- * detector's state and the auditors' score; remembers a trailing auditor score per step (the score of the policy at
- * that step, smoothed over the last 3 audited steps) so a rollback can pick the checkpoint the auditors liked best.
+ * detector's state and the auditors' score; remembers the auditors' score of every audited step so a rollback can pick
+ * the checkpoint whose policy the auditors liked best (`bestCheckpoint`).
  * A signal is confirmed when the detector tripped and is still firing `persistence` audited steps in a row (the trip
  * counts). Pure logic; the coordinator acts (src/coordinator/coordinator.ts `actOnGuard`). State in checkpoints.
  */
@@ -27,7 +27,7 @@ export interface GuardDecision {
   /** The detector's value at confirmation, and the audited steps it fired in a row. */
   readonly value: number;
   readonly firingSteps: number;
-  /** Per step, the trailing auditor score (for choosing the rollback target among the run's checkpoints). */
+  /** Per audited step, the auditors' score of its videos (for choosing the rollback target among the run's checkpoints). */
   readonly scores: ReadonlyMap<number, number>;
 }
 
@@ -35,21 +35,20 @@ const stateSchema = z.object({
   firing: z.number().int().nonnegative(),
   tripped: z.boolean(),
   rollbacks: z.number().int().nonnegative(),
-  recent: z.array(z.number()),
+  /** Written by older versions (a trailing mean the scores no longer use); ignored. */
+  recent: z.array(z.number()).optional(),
   scores: z.array(z.tuple([z.number().int(), z.number()])),
 });
 export type GuardState = z.infer<typeof stateSchema>;
 
-/** Steps whose trailing score is remembered (a run this long keeps its latest ones). */
+/** Audited steps whose score is remembered (a run this long keeps its latest ones). */
 const MAX_SCORES = 100_000;
-const TRAILING = 3;
 
 export class Guard {
   readonly #o: GuardOptions;
   #firing = 0;
   #tripped = false;
   #rollbacks = 0;
-  #recent: number[] = [];
   readonly #scores = new Map<number, number>();
 
   constructor(options: GuardOptions, saved?: unknown) {
@@ -59,7 +58,6 @@ export class Guard {
       this.#firing = s.firing;
       this.#tripped = s.tripped;
       this.#rollbacks = s.rollbacks;
-      this.#recent = [...s.recent];
       for (const [step, score] of s.scores) this.#scores.set(step, score);
     }
   }
@@ -75,8 +73,7 @@ export class Guard {
     detector: { readonly name: string; readonly value: number | null; readonly firing: boolean; readonly tripped: boolean },
   ): GuardDecision | null {
     if (auditorScore !== null && Number.isFinite(auditorScore)) {
-      this.#recent = [...this.#recent, auditorScore].slice(-TRAILING);
-      this.#scores.set(step, this.#recent.reduce((s, x) => s + x, 0) / this.#recent.length);
+      this.#scores.set(step, auditorScore);
       if (this.#scores.size > MAX_SCORES) this.#scores.delete(this.#scores.keys().next().value ?? step);
     }
     if (detector.tripped) this.#tripped = true;
@@ -106,21 +103,29 @@ export class Guard {
   }
 
   state(): GuardState {
-    return { firing: this.#firing, tripped: this.#tripped, rollbacks: this.#rollbacks, recent: [...this.#recent], scores: [...this.#scores] };
+    return { firing: this.#firing, tripped: this.#tripped, rollbacks: this.#rollbacks, scores: [...this.#scores] };
   }
 }
 
+/** Audited steps after a checkpoint that score it: the videos its own policy made and the next two policies'. */
+export const CHECKPOINT_SCORE_STEPS = 3;
+
 /**
- * The rollback target: among `checkpoints` (steps) before `before`, the one with the best trailing auditor score
- * (a checkpoint between audits takes the latest score at or before it; the earliest of equals wins); null when none
- * has a score.
+ * The rollback target: among `checkpoints` (steps) before `before`, the one the auditors liked best, or null when none
+ * can be scored. A checkpoint saved after the update of step c holds the policy that makes step c+1's videos (and,
+ * pipelined, c+2's), so its score is the mean auditor score of the audited steps c+1 … c+`CHECKPOINT_SCORE_STEPS`
+ * (the audit of step c itself measures the policy before c's update). Scoring forward also marks down a checkpoint
+ * from which the run was already heading into the exploit. With no audited step in that range (audits
+ * sparser than checkpoints), the latest audited step at or before c stands in. The earliest of equals wins.
  */
 export function bestCheckpoint(checkpoints: readonly number[], scores: ReadonlyMap<number, number>, before: number): number | null {
   const scored = [...scores].sort((a, b) => a[0] - b[0]);
-  const scoreAt = (step: number): number | undefined => {
+  const scoreOf = (c: number): number | undefined => {
+    const ahead = scored.filter(([s]) => s > c && s <= c + CHECKPOINT_SCORE_STEPS).map(([, v]) => v);
+    if (ahead.length > 0) return ahead.reduce((a, x) => a + x, 0) / ahead.length;
     let found: number | undefined;
     for (const [s, v] of scored) {
-      if (s > step) break;
+      if (s > c) break;
       found = v;
     }
     return found;
@@ -128,7 +133,7 @@ export function bestCheckpoint(checkpoints: readonly number[], scores: ReadonlyM
   let best: number | null = null;
   let bestScore = -Infinity;
   for (const step of [...checkpoints].sort((a, b) => a - b)) {
-    const score = step < before ? scoreAt(step) : undefined;
+    const score = step < before ? scoreOf(step) : undefined;
     if (score === undefined || !(score > bestScore)) continue;
     best = step;
     bestScore = score;

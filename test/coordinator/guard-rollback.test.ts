@@ -1,8 +1,8 @@
 /**
  * The guard's action in the real coordinator (embedded generator, fake judge, pipelined rollouts): a monitor confirms a
  * hacking signal at step 5; the coordinator saves the evidence, rolls the policy back to the checkpoint with the best
- * auditor score (step 2, not the later step 4), lowers the learning rate, drops the rollout it had prefetched from the
- * old policy, and trains on to the last step.
+ * auditor score (step 2, whose policy made the videos the auditors scored best; not the later step 4), lowers the
+ * learning rate, drops the rollout it had prefetched from the old policy, and trains on to the last step.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,9 +51,11 @@ class ScriptedGuard implements StepMonitor {
       factor: 0.5,
       value: 4.2,
       firingSteps: 2,
+      // Audits of steps 3–4 (the videos of checkpoint 2's policy and the next) score high, step 5 (checkpoint 4's) low.
       scores: new Map([
-        [2, 0.9],
-        [4, 0.6],
+        [3, 0.9],
+        [4, 0.9],
+        [5, 0.6],
       ]),
       evidence: [{ step: 4, gap: 0.3 }],
     };

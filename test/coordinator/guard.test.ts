@@ -35,31 +35,40 @@ describe('Guard', () => {
     expect(warn.rollbacks).toBe(0);
   });
 
-  it('remembers trailing auditor scores per step for the rollback choice, and continues from its state', () => {
+  it("remembers the auditors' score of every audited step for the rollback choice, and continues from its state", () => {
     const g = new Guard({ ...OPTIONS, persistence: 1 });
     const scores = [0.8, 0.9, 1.0, 0.7, 0.4, 0.3];
     scores.forEach((s, i) => g.observe(i + 1, s, quiet));
     const restored = new Guard({ ...OPTIONS, persistence: 1 }, JSON.parse(JSON.stringify(g.state())) as unknown);
     const d = restored.observe(7, 0.3, trip);
     expect(d).not.toBeNull();
-    // Trailing means over 3 audited steps: step 3 = (0.8 + 0.9 + 1.0) / 3 = 0.9, step 4 = 0.8667, step 2 = 0.85.
-    expect(d?.scores.get(3)).toBeCloseTo(0.9, 12);
-    expect(bestCheckpoint([2, 4, 6], d?.scores ?? new Map(), 7)).toBe(4);
-    expect(bestCheckpoint([2, 3, 4, 6], d?.scores ?? new Map(), 7)).toBe(3);
+    expect([...(d?.scores ?? [])]).toEqual([...scores, 0.3].map((s, i) => [i + 1, s]));
+    // Checkpoint 2 → steps 3–5: (1.0 + 0.7 + 0.4) / 3 = 0.7; 4 → 0.333; 6 → 0.3; checkpoint 1 → steps 2–4: 0.867.
+    expect(bestCheckpoint([2, 4, 6], d?.scores ?? new Map(), 7)).toBe(2);
+    expect(bestCheckpoint([1, 2, 3, 4, 6], d?.scores ?? new Map(), 7)).toBe(1);
+    // A state written by an older version (with its trailing means) still restores.
+    expect(new Guard(OPTIONS, { firing: 0, tripped: false, rollbacks: 1, recent: [0.5], scores: [[3, 0.5]] }).rollbacks).toBe(1);
     expect(() => new Guard(OPTIONS, { firing: -1 })).toThrow();
   });
 });
 
 describe('bestCheckpoint', () => {
-  const scores = new Map([
-    [2, 0.5],
-    [4, 0.9],
-    [8, 0.95],
-  ]);
-  it('takes the best score before the signal, a checkpoint between audits the latest score at or before it', () => {
-    expect(bestCheckpoint([5, 10], scores, 12)).toBe(10); // 10 → 0.95 (step 8), 5 → 0.9 (step 4)
-    expect(bestCheckpoint([5, 10], scores, 10)).toBe(5); // 10 is not before the signal
-    expect(bestCheckpoint([1], scores, 10)).toBeNull(); // nothing scored at or before step 1
+  it('scores a checkpoint by the audits of the videos its policy and the next two made, before the signal', () => {
+    // The policy after update 6 made the best videos (steps 7 and 8): checkpoint 6 (steps 7–9: 0.933) beats 4 (5–7:
+    // 0.85) and 8 (9–10: 0.75), though the audits *at* step 8 are the best — they measure the policy before update 8.
+    const scores = new Map([0.7, 0.7, 0.7, 0.8, 0.8, 0.8, 0.95, 0.95, 0.9, 0.6].map((s, i) => [i + 1, s] as [number, number]));
+    expect(bestCheckpoint([2, 4, 6, 8], scores, 11)).toBe(6);
+    expect(bestCheckpoint([2, 4, 8], scores, 11)).toBe(4);
+    expect(bestCheckpoint([2, 4, 6, 8], scores, 6)).toBe(4); // 6 is not before the signal
     expect(bestCheckpoint([], scores, 10)).toBeNull();
+  });
+
+  it('falls back to the latest audit at or before a checkpoint when none follows it closely', () => {
+    const sparse = new Map([
+      [5, 0.9],
+      [10, 0.5],
+    ]);
+    expect(bestCheckpoint([6, 9], sparse, 12)).toBe(6); // 6 → step 5's 0.9 (nothing in 7–9); 9 → step 10's 0.5
+    expect(bestCheckpoint([1], sparse, 12)).toBeNull(); // nothing in 2–4, nothing at or before 1
   });
 });
