@@ -9,13 +9,14 @@
  * reference's), and over the 5 steps after it (`changePercent`, goal with calibration ≤ 10 %) the policies differ only
  * through what the swap did to the advantages. Modes: `off`; `quantile` and `affine` (the map fitted on the anchors
  * and on the recent groups the new version shadow-scores, `shadowGroups`, with per-prompt fits); `anchors-only`
- * (quantile, `shadowGroups: 0`: the map of the anchors alone). Also reported: the change against the run's own 5 steps
+ * (quantile, `shadowGroups: 0`: the map of the anchors alone); `global` (quantile on the anchors and the recent groups,
+ * `promptFits: false`: one map, no per-prompt fits). Also reported: the change against the run's own 5 steps
  * before the swap (`vsBeforePercent`, which the policy's own progress moves by tens of percent without any swap).
  * Per mode also the pooled change over all seeds (`pooledChangePercent`, `pooledFirstStepPercent`: summed mean
  * |advantage| against the summed references), which a near-zero reference (a seed whose prompts saturated by the swap)
- * cannot dominate. Results to bench/results/calibration.json.
+ * cannot dominate. Results to bench/results/calibration.json (BENCH_CAL_OUT: another file name there).
  * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,2,3,4,5,6,8,9,10),
- * BENCH_CAL_MODES (off,quantile,affine,anchors-only).
+ * BENCH_CAL_MODES (off,quantile,anchors-only; also affine, global), BENCH_CAL_OUT (calibration.json).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,8 @@ import { machineInfo } from './machine.js';
 const STEPS = Number(process.env.BENCH_CAL_STEPS ?? 16);
 const SWAP_AFTER = Number(process.env.BENCH_CAL_SWAP_AFTER ?? 10);
 const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3,4,5,6,8,9,10').split(',').map(Number);
-const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,affine,anchors-only').split(',');
+const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,anchors-only').split(',');
+const OUT_FILE = process.env.BENCH_CAL_OUT ?? 'calibration.json';
 
 await chooseTensorBackend('auto');
 const promptDir = mkdtempSync(join(tmpdir(), 'vrgrpo-cal-'));
@@ -55,8 +57,9 @@ const run = (seed: number, mode: string | null) =>
     reward: {
       onVersionChange: {
         resetPromptStats: false,
-        calibrate: mode === null || mode === 'anchors-only' ? (mode === null ? 'off' : 'quantile') : mode,
+        calibrate: mode === null ? 'off' : mode === 'anchors-only' || mode === 'global' ? 'quantile' : mode,
         shadowGroups: mode === 'anchors-only' ? 0 : 8,
+        promptFits: mode !== 'global',
       },
     },
     // Anchors only at the start and on the version change (the pass the calibration is fitted on).
@@ -76,6 +79,8 @@ for (const seed of SEEDS) {
     const b = windowMean(r, SWAP_AFTER - 5, SWAP_AFTER);
     const a = windowMean(r, SWAP_AFTER, SWAP_AFTER + 5);
     const first = windowMean(r, SWAP_AFTER, SWAP_AFTER + 1);
+    // The same videos as the old judge would have scored them, against its own history (no trajectory difference).
+    const oldJudge = avg(r.steps.filter((s) => s.step > SWAP_AFTER && s.step <= SWAP_AFTER + 5).map((s) => s.advantageAbsMeanOldJudge));
     const summary = {
       seed,
       mode,
@@ -90,6 +95,8 @@ for (const seed of SEEDS) {
       before: r4(b),
       vsBeforePercent: r4((100 * (a - b)) / b),
       afterUncalibrated: r4(avg(r.steps.filter((s) => s.step > SWAP_AFTER && s.step <= SWAP_AFTER + 5).map((s) => s.advantageAbsMeanUncalibrated))),
+      oldJudge: r4(oldJudge),
+      vsOldJudgePercent: r4((100 * (a - oldJudge)) / oldJudge),
       met: Math.abs(a - refAfter) / refAfter <= 0.1,
     };
     process.stderr.write(`${JSON.stringify(summary)}\n`);
@@ -100,6 +107,7 @@ for (const seed of SEEDS) {
         rmVersions: s.rmVersions,
         advantageAbsMean: s.advantageAbsMean,
         uncalibrated: s.advantageAbsMeanUncalibrated,
+        oldJudge: s.advantageAbsMeanOldJudge,
         reference: reference.steps.find((x) => x.step === s.step)?.advantageAbsMean ?? null,
       })),
     });
@@ -128,6 +136,8 @@ const byMode = Object.fromEntries(
         seedsMet: rows.filter((r) => r.met === true).length,
         pooledChangePercent: pooled(rows, 'after', 'reference'),
         pooledFirstStepPercent: pooled(rows, 'firstStep', 'firstStepReference'),
+        pooledVsOldJudgePercent: pooled(rows, 'after', 'oldJudge'),
+        seedsMetVsOldJudge: rows.filter((r) => Math.abs(Number(r.vsOldJudgePercent)) <= 10).length,
       },
     ];
   }),
@@ -135,6 +145,6 @@ const byMode = Object.fromEntries(
 process.stderr.write(`${JSON.stringify(byMode)}\n`);
 const out = join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'calibration.json'), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, swapAfter: SWAP_AFTER, byMode, results }, null, 2)}\n`);
+writeFileSync(join(out, OUT_FILE), `${JSON.stringify({ machine: machineInfo(), steps: STEPS, swapAfter: SWAP_AFTER, byMode, results }, null, 2)}\n`);
 rmSync(promptDir, { recursive: true, force: true });
-process.stderr.write('wrote bench/results/calibration.json\n');
+process.stderr.write(`wrote bench/results/${OUT_FILE}\n`);

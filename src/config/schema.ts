@@ -258,6 +258,11 @@ export const rewardSchema = strict({
      * its rewards are used; 0: the anchors alone. Costs one judging of that many groups per swap, and their frames in memory.
      */
     shadowGroups: int({ min: 0, max: 256 }).default(8),
+    /**
+     * Give each shadow-scored prompt a fit of its own (its level, and the ratio of the two versions' spreads on its
+     * recent group) instead of the global map; false: the recent groups only add points to the global map.
+     */
+    promptFits: bool().default(true),
     /** Judgments by the new version after which the map has faded to the identity (its own statistics have taken over). */
     calibrationDecayJudgments: int({ min: 1, max: 100_000_000 }).default(2048),
   }).prefault({}),

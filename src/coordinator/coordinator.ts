@@ -29,6 +29,7 @@ import {
   mean,
   orderedJudgments,
   std,
+  trackedAdvantages,
   type StatTrackerState,
   type UncertaintyAdjustment,
 } from '../grpo/index.js';
@@ -355,7 +356,9 @@ export class Coordinator {
     this.tracker = a.perPromptTracker ? new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount, saved?.tracker ?? undefined) : null;
     const v = c.reward.onVersionChange;
     this.calibrator =
-      v.calibrate === 'off' ? null : new RewardCalibrator({ method: v.calibrate, decayJudgments: v.calibrationDecayJudgments }, saved?.calibration ?? null);
+      v.calibrate === 'off'
+        ? null
+        : new RewardCalibrator({ method: v.calibrate, decayJudgments: v.calibrationDecayJudgments, promptFits: v.promptFits }, saved?.calibration ?? null);
     this.recent = new RecentGroups(this.calibrator === null ? 0 : v.shadowGroups);
     this.settings = rewardSettingsFromConfig(c);
   }
@@ -961,11 +964,12 @@ export class Coordinator {
   private normalise(current: Rollout, rewards: readonly (readonly number[])[], tracker: PerPromptStatTracker | null): ReturnType<typeof groupAdvantages> {
     const a = this.o.config.training.advantage;
     if (tracker === null) return groupAdvantages(rewards, { std: a.std, clip: a.clip, epsilon: a.epsilon });
-    const normalised = rewards.map((r, i) => {
-      const { mean: m, std: s } = tracker.update(current.prompts[i]?.text ?? '', r);
-      return r.map((x) => (Number.isFinite(x) ? (x - m) / (s + a.epsilon) : NaN));
-    });
-    return groupAdvantages(normalised, { std: 'none', clip: a.clip, epsilon: a.epsilon });
+    return trackedAdvantages(
+      tracker,
+      current.prompts.map((p) => p.text),
+      rewards,
+      a,
+    );
   }
 
   private metrics(

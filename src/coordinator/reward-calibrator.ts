@@ -23,6 +23,8 @@ export interface AnchorRejudge {
 export interface RewardCalibratorOptions {
   readonly method: 'quantile' | 'affine';
   readonly decayJudgments: number;
+  /** Per-prompt fits from the shadow groups (else they only add points to the global map). */
+  readonly promptFits: boolean;
 }
 
 const stateSchema = z.object({
@@ -82,7 +84,7 @@ export class RewardCalibrator {
       return { applied: false, reason: error instanceof Error ? error.message : String(error) };
     }
     this.#calibration = calibration;
-    for (const g of shadow) {
+    for (const g of this.#options.promptFits ? shadow : []) {
       const fit = promptFit(g);
       if (fit !== null) this.#promptFits.set(g.prompt, fit);
     }

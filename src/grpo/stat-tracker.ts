@@ -3,7 +3,7 @@
  * advantages are computed against that history once it holds `minCount` values (before that, against the current
  * group). Its state is plain data, saved in checkpoints so a resumed run continues identically.
  */
-import { mean, std } from './advantages.js';
+import { groupAdvantages, mean, std, type AdvantageOptions, type GroupAdvantages } from './advantages.js';
 
 export interface StatTrackerState {
   readonly buffers: Readonly<Record<string, readonly number[]>>;
@@ -45,4 +45,21 @@ export class PerPromptStatTracker {
     this.buffers.clear();
     for (const [k, v] of Object.entries(state.buffers)) this.buffers.set(k, [...v]);
   }
+}
+
+/**
+ * Advantages against each prompt's history: every group's rewards go into `tracker` under its prompt, are scaled by that
+ * prompt's (mean, std + ε), then centred per group and clipped as `groupAdvantages` does with `std: 'none'`.
+ */
+export function trackedAdvantages(
+  tracker: PerPromptStatTracker,
+  prompts: readonly string[],
+  rewards: readonly (readonly number[])[],
+  options: Pick<AdvantageOptions, 'epsilon' | 'clip'>,
+): GroupAdvantages {
+  const normalised = rewards.map((r, i) => {
+    const { mean: m, std: s } = tracker.update(prompts[i] ?? '', r);
+    return r.map((x) => (Number.isFinite(x) ? (x - m) / (s + options.epsilon) : NaN));
+  });
+  return groupAdvantages(normalised, { std: 'none', clip: options.clip, epsilon: options.epsilon });
 }

@@ -9,11 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../common/logger.js';
-import { PROJECT_ROOT, loadConfig } from '../config/index.js';
+import { PROJECT_ROOT, loadConfig, type Config } from '../config/index.js';
+import { Rng } from '../common/rng.js';
+import { PerPromptStatTracker, mean, trackedAdvantages } from '../grpo/index.js';
 import { AuditMonitor, type AuditStepSummary } from '../coordinator/audit-monitor.js';
 import { Coordinator, type StepMetrics, type StepMonitor } from '../coordinator/coordinator.js';
 import { InProcessJudge } from '../coordinator/in-process-judge.js';
-import { rewardSettingsFromConfig, type JudgeClient } from '../coordinator/reward-collector.js';
+import { collectGroupRewards, rewardSettingsFromConfig, type JudgeClient } from '../coordinator/reward-collector.js';
 import { RunMonitor } from '../coordinator/run-monitor.js';
 import { combineMonitors } from '../coordinator/step-monitors.js';
 import { VrGrpoError } from '../errors/index.js';
@@ -80,6 +82,11 @@ export interface HackingRunStep {
   /** Mean |advantage| of the step, and without a calibrated swap's map (null: no map active). */
   readonly advantageAbsMean: number | null;
   readonly advantageAbsMeanUncalibrated: number | null;
+  /**
+   * Swap runs with per-prompt statistics, pointwise: the mean |advantage| the old judge would have given this step's
+   * videos, against a history of its own rewards — the run as if the swap had not happened, on the same videos.
+   */
+  readonly advantageAbsMeanOldJudge: number | null;
   readonly rmVersions: readonly string[];
 }
 
@@ -89,6 +96,8 @@ export interface HackingRunResult {
   readonly trips: readonly Readonly<Record<string, unknown>>[];
   /** The `guard` events (what the guard did). */
   readonly guard: readonly Readonly<Record<string, unknown>>[];
+  /** The `reward_calibration` events (what a calibrated swap fitted its map on). */
+  readonly calibrations: readonly Readonly<Record<string, unknown>>[];
   /**
    * Held-out gold of the policy the run ended with (`finalGoldPrompts` prompts; overall = 0.6·accuracy + 0.4·quality,
    * the gold overall score); null when not asked for.
@@ -161,6 +170,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
   const metrics = new CoordinatorMetrics();
   const steps: HackingRunStep[] = [];
   const reports = new Map<number, DriftStepReport>();
+  const oldJudgeAbsMean = new Map<number, number>();
   const versions = new Set<string>();
   const runDir = join(root, 'run');
   // The gold reports of the step being run (the coordinator asks for them while it judges the step), per video.
@@ -178,6 +188,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
   const started = performance.now();
   let trips: Record<string, unknown>[] = [];
   let guard: Record<string, unknown>[] = [];
+  let calibrations: Record<string, unknown>[] = [];
   let finalGold: HackingRunResult['finalGold'] = null;
   let scrape = '';
   try {
@@ -219,10 +230,13 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
         audit: audits.get(m.step) ?? null,
         advantageAbsMean: typeof m.advantageAbsMean === 'number' ? m.advantageAbsMean : null,
         advantageAbsMeanUncalibrated: typeof m.advantageAbsMeanUncalibrated === 'number' ? m.advantageAbsMeanUncalibrated : null,
+        advantageAbsMeanOldJudge: oldJudgeAbsMean.get(m.step) ?? null,
         rmVersions: m.rmVersions ?? [],
       });
     };
     const monitors: [string, StepMonitor][] = [['run', monitor]];
+    const oldJudge = o.swap === undefined ? null : oldJudgeMonitor(config, first, () => swapped, oldJudgeAbsMean);
+    if (oldJudge !== null) monitors.push(['old-judge', oldJudge]);
     if (AuditMonitor.enabled(config)) {
       const settings = rewardSettingsFromConfig(config);
       const onReport = (a: AuditStepSummary): void => {
@@ -250,6 +264,7 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     trips = events.filter((e) => e.event === 'drift');
     guard = events.filter((e) => e.event === 'guard');
+    calibrations = events.filter((e) => e.event === 'reward_calibration');
     scrape = (await metrics.exposition()).body;
     if ((o.finalGoldPrompts ?? 0) > 0) {
       const evalConfig = loadConfig(configFile, { seed: o.seed, training: { evalPrompts: o.finalGoldPrompts } });
@@ -281,5 +296,35 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
     await generator.close();
     rmSync(root, { recursive: true, force: true });
   }
-  return { steps, trips, guard, finalGold, scrape, rmVersions: [...versions], seconds: (performance.now() - started) / 1000 };
+  return { steps, trips, guard, calibrations, finalGold, scrape, rmVersions: [...versions], seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The counterfactual of a swap run: every step's training groups also get the rewards the old judge gives them (before
+ * the swap: the rewards the run used; after it: `oldJudge` re-judges the same videos), normalised against a per-prompt
+ * history of those rewards alone, as the run's own statistics would be had the swap not happened. Before the swap it
+ * reproduces the run's own mean |advantage|. Null without per-prompt statistics or with pairwise rewards (there a
+ * swap does not move the advantage scale: each group is its own reference).
+ */
+function oldJudgeMonitor(config: Config, oldJudge: JudgeClient, swapped: () => boolean, out: Map<number, number>): StepMonitor | null {
+  const a = config.training.advantage;
+  const settings = rewardSettingsFromConfig(config);
+  if (!a.perPromptTracker || settings.mode !== 'pointwise') return null;
+  const tracker = new PerPromptStatTracker(a.trackerBuffer, a.trackerMinCount);
+  return {
+    start: () => Promise.resolve(),
+    beforeUpdate: async ({ step, prompts, videos, groups }) => {
+      const rewards = swapped()
+        ? (
+            await Promise.all(
+              prompts.map((p, g) => collectGroupRewards(oldJudge, p, videos[g] ?? [], settings, Rng.fromSeed(streamSeed(config.seed, 'judging', step, g)))),
+            )
+          ).map((r) => r.rewards)
+        : groups.map((g) => g.rewards);
+      const advantages = trackedAdvantages(tracker, prompts, rewards, a).advantages.flat();
+      out.set(step, mean(advantages.filter((x): x is number => x !== null).map(Math.abs)));
+    },
+    observeStep: () => Promise.resolve({}),
+    checkpointState: () => null,
+  };
 }

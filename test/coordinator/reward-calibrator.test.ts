@@ -26,7 +26,7 @@ const SWAP: AnchorRejudge = { before: pass(25, 'rm-v2', OLD), after: pass(30, 'r
 describe('RewardCalibrator', () => {
   for (const method of ['quantile', 'affine'] as const) {
     it(`${method}: maps the new version's rewards onto the old scale, then fades to the identity`, () => {
-      const c = new RewardCalibrator({ method, decayJudgments: 100 });
+      const c = new RewardCalibrator({ method, decayJudgments: 100, promptFits: true });
       const outcome = c.swapped(SWAP);
       expect(outcome).toMatchObject({ applied: true, anchors: 16 });
       expect(c.active).toBe(true);
@@ -45,17 +45,17 @@ describe('RewardCalibrator', () => {
   }
 
   it('maps only the groups judged by the version it was fitted for (a swap landing mid-step leaves old-version groups alone)', () => {
-    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100, promptFits: true });
     c.swapped(SWAP, ['rm-v1']);
     expect(c.appliesTo(['rm-v1'])).toBe(true);
     expect(c.appliesTo(['rm-v2'])).toBe(false);
-    const restored = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    const restored = new RewardCalibrator({ method: 'quantile', decayJudgments: 100, promptFits: true }, JSON.parse(JSON.stringify(c.state())) as unknown);
     expect(restored.appliesTo(['rm-v2'])).toBe(false);
     expect(restored.appliesTo(['rm-v1'])).toBe(true);
   });
 
   it('does not calibrate without both passes or on degenerate anchors, and says why', () => {
-    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 100, promptFits: true });
     expect(c.swapped(null)).toMatchObject({ applied: false });
     expect(c.active).toBe(false);
     expect(c.map([0.3])).toEqual([0.3]);
@@ -65,11 +65,11 @@ describe('RewardCalibrator', () => {
   });
 
   it('continues from a saved state (a retried step, a resumed run)', () => {
-    const a = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 });
+    const a = new RewardCalibrator({ method: 'quantile', decayJudgments: 100, promptFits: true });
     a.swapped(SWAP);
     a.map(Array.from({ length: 30 }, () => 0.5));
     const saved = JSON.parse(JSON.stringify(a.state())) as unknown;
-    const b = new RewardCalibrator({ method: 'quantile', decayJudgments: 100 }, saved);
+    const b = new RewardCalibrator({ method: 'quantile', decayJudgments: 100, promptFits: true }, saved);
     const probe = [0.35, 0.42, 0.49];
     expect(b.map(probe)).toEqual(a.map(probe));
     b.restore(null);
@@ -86,7 +86,7 @@ describe('RewardCalibrator', () => {
       { prompt: 'A', before: oldA, after: oldA.map((x) => x - 0.1) },
       { prompt: 'B', before: oldB, after: oldB.map((x) => 0.47 + 2 * (x - 0.47) + 0.1) },
     ];
-    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000 });
+    const c = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000, promptFits: true });
     const outcome = c.swapped(null, ['rm-v1'], shadow);
     expect(outcome).toMatchObject({ applied: true, anchors: 0, shadowGroups: 2, shadowVideos: 16, promptFits: 2 });
     const a = c.map([0.6 - 0.1, 0.7 - 0.1], 'A');
@@ -98,8 +98,17 @@ describe('RewardCalibrator', () => {
     // A prompt without a recent group gets the global map only; the fits ride in the saved state.
     const other = c.map([0.6], 'C')[0] ?? NaN;
     expect(Math.abs(other - (c.map([0.6], 'A')[0] ?? NaN))).toBeGreaterThan(0.01);
-    const restored = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    const restored = new RewardCalibrator(
+      { method: 'quantile', decayJudgments: 1_000_000, promptFits: true },
+      JSON.parse(JSON.stringify(c.state())) as unknown,
+    );
     expect(restored.map([0.5], 'A')).toEqual(c.map([0.5], 'A'));
+    // promptFits off: the same groups only add points to the one global map, the same for every prompt.
+    const global = new RewardCalibrator({ method: 'quantile', decayJudgments: 1_000_000, promptFits: false });
+    expect(global.swapped(null, ['rm-v1'], shadow)).toMatchObject({ applied: true, shadowGroups: 2, shadowVideos: 16, promptFits: 0 });
+    const g = global.map([0.6], 'A')[0] ?? NaN;
+    expect(global.map([0.6], 'C')[0]).toBeCloseTo(g, 5); // (the fade moves on by one judgment)
+    expect(g).toBeCloseTo(other, 5);
   });
 
   it('a prompt the old version scored flat (all videos at the top of its scale) maps flat, and the fit survives a checkpoint', () => {
@@ -109,17 +118,17 @@ describe('RewardCalibrator', () => {
       { prompt: 'A', before: Array.from({ length: 8 }, () => 1), after: [0.9, 0.92, 0.95, 0.97, 1, 1, 0.99, 0.98] },
       { prompt: 'B', before: OLD.slice(0, 8), after: NEW.slice(0, 8) },
     ];
-    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000 });
+    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000, promptFits: true });
     expect(c.swapped(null, ['rm-v1'], shadow)).toMatchObject({ applied: true, promptFits: 2 });
     const mapped = c.map([0.88, 0.96, 1], 'A');
     expect(new Set(mapped).size).toBe(1);
     expect(mapped[0]).toBeCloseTo(1, 2);
-    const restored = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000 }, JSON.parse(JSON.stringify(c.state())) as unknown);
+    const restored = new RewardCalibrator({ method: 'affine', decayJudgments: 1_000_000, promptFits: true }, JSON.parse(JSON.stringify(c.state())) as unknown);
     expect(restored.map([0.88, 0.96], 'A')).toEqual(c.map([0.88, 0.96], 'A'));
   });
 
   it('pools the anchors and the recent groups, and fits on recent groups alone when there are no anchor passes', () => {
-    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 100 });
+    const c = new RewardCalibrator({ method: 'affine', decayJudgments: 100, promptFits: true });
     const shadow: ShadowGroup[] = [{ prompt: 'A', before: OLD.slice(0, 8), after: NEW.slice(0, 8) }];
     expect(c.swapped(SWAP, ['rm-v1'], shadow)).toMatchObject({ applied: true, anchors: 16, shadowVideos: 8 });
     expect(c.map([0.5 * 0.5 + 0.2])[0]).toBeCloseTo(0.5, 6);

@@ -6,6 +6,7 @@ import {
   combineDimensions,
   groupAdvantages,
   planComparisons,
+  trackedAdvantages,
   winRates,
   type ComparisonOutcome,
 } from '../../src/grpo/index.js';
@@ -62,6 +63,32 @@ describe('per-prompt stat tracker', () => {
     const copy = new PerPromptStatTracker(4, 3, t.state());
     expect(copy.update('p', [11])).toEqual(t.update('p', [11]));
     expect(t.state().buffers.p).toEqual([5, 7, 9, 11]);
+  });
+
+  it('scales each group by its prompt history, centres it on the group, clips and masks (hand-computed)', () => {
+    const t = new PerPromptStatTracker(4, 3);
+    t.update('p', [0, 4]); // history [0, 4]
+    // p: history [0, 4, 2, 4] → mean 2.5, std √((6.25 + 2.25 + 0.25 + 2.25)/4) = √2.75; the group [2, 4] is centred on
+    // its own mean 3 (not the history's 2.5: only the history's spread counts).
+    // q: first group, too short a history → its own std 1 (group [5, NaN, 7]); the NaN stays masked.
+    const r = trackedAdvantages(
+      t,
+      ['p', 'q'],
+      [
+        [2, 4],
+        [5, NaN, 7],
+      ],
+      { epsilon: 0, clip: 5 },
+    );
+    const s = Math.sqrt(2.75);
+    expect(r.advantages[0]).toEqual([expect.closeTo(-1 / s, 10), expect.closeTo(1 / s, 10)]);
+    expect(r.advantages[1]).toEqual([-1, null, 1]);
+    expect(r.maskedVideos).toBe(1);
+    expect(t.state().buffers).toEqual({ p: [0, 4, 2, 4], q: [5, 7] });
+    // A near-flat history (63 ones and one 1.001: std ≈ 1.2e-4) turns a 0.001 spread into ±4, clipped at ±2.
+    const flat = new PerPromptStatTracker(64, 1);
+    flat.update('f', new Array<number>(62).fill(1));
+    expect(trackedAdvantages(flat, ['f'], [[1, 1.001]], { epsilon: 0, clip: 2 }).advantages[0]).toEqual([-2, 2]);
   });
 });
 
