@@ -4,19 +4,22 @@
  * all of them, as a dataset's prompts recur across epochs), per-prompt statistics (Flow-GRPO's tracker:
  * `training.advantage.perPromptTracker`, 32 rewards per prompt, used from 8; not reset at the swap, so the old
  * version's history meets the new version's scale), the training judge swapped from rm-v2 to rm-v1 after step
- * BENCH_CAL_SWAP_AFTER (10). Per seed a run without the swap is the reference: the swap run is the same run up to the
- * swap, so the first step after it judges the very same videos (`firstStepPercent`: its mean |advantage| against the
- * reference's), and over the 5 steps after it (`changePercent`, goal with calibration ≤ 10 %) the policies differ only
- * through what the swap did to the advantages. Modes: `off`; `quantile` and `affine` (the map fitted on the anchors
- * and on the recent groups the new version shadow-scores, `shadowGroups`, with per-prompt fits); `anchors-only`
- * (quantile, `shadowGroups: 0`: the map of the anchors alone); `global` (quantile on the anchors and the recent groups,
- * `promptFits: false`: one map, no per-prompt fits). Also reported: the change against the run's own 5 steps
- * before the swap (`vsBeforePercent`, which the policy's own progress moves by tens of percent without any swap).
- * Per mode also the pooled change over all seeds (`pooledChangePercent`, `pooledFirstStepPercent`: summed mean
- * |advantage| against the summed references), which a near-zero reference (a seed whose prompts saturated by the swap)
- * cannot dominate. Results to bench/results/calibration.json (BENCH_CAL_OUT: another file name there).
- * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,2,3,4,5,6,8,9,10),
- * BENCH_CAL_MODES (off,quantile,anchors-only; also affine, global), BENCH_CAL_OUT (calibration.json).
+ * BENCH_CAL_SWAP_AFTER (10). Goal with calibration: the mean |advantage| over the 5 steps after the swap within 10 % of
+ * what it would have been without the swap, measured two ways:
+ * - against the old judge's counterfactual on the same run (`vsOldJudgePercent`; drift-experiment.ts): rm-v2 also
+ *   scores every group of the swap run, normalised against a history of its own rewards — the same videos, so only
+ *   the judges differ;
+ * - against a run without the swap (`changePercent`): the same run up to the swap, so its first step after it judges
+ *   the very same videos (`firstStepPercent`), after that the policies part (the new judge ranks differently).
+ * Modes: `off`; `default` (the config's defaults: quantile map on the anchors and the recent groups the new version
+ * shadow-scores, `shadowGroups` 8); `prompt-fits` (the same with `promptFits`: a fit per recent group's prompt);
+ * `anchors-only` (`shadowGroups: 0`); `affine` (`default` with an affine map). Also reported: the change against the
+ * run's own 5 steps before the swap (`vsBeforePercent`, which the policy's own progress moves by tens of percent).
+ * Per mode the pooled changes over all seeds (`pooledVsOldJudgePercent`, `pooledChangePercent`,
+ * `pooledFirstStepPercent`: summed mean |advantage| against the summed reference), which a near-zero reference (a
+ * seed whose prompts saturated by the swap) cannot dominate. Results to bench/results/calibration.json.
+ * Env: BENCH_CAL_STEPS (16), BENCH_CAL_SWAP_AFTER (10), BENCH_CAL_SEEDS (1234,7,99,1,…,22: 24 seeds),
+ * BENCH_CAL_MODES (off,default,prompt-fits,anchors-only; also affine), BENCH_CAL_OUT (calibration.json).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +31,8 @@ import { machineInfo } from './machine.js';
 
 const STEPS = Number(process.env.BENCH_CAL_STEPS ?? 16);
 const SWAP_AFTER = Number(process.env.BENCH_CAL_SWAP_AFTER ?? 10);
-const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3,4,5,6,8,9,10').split(',').map(Number);
-const MODES = (process.env.BENCH_CAL_MODES ?? 'off,quantile,anchors-only').split(',');
+const SEEDS = (process.env.BENCH_CAL_SEEDS ?? '1234,7,99,1,2,3,4,5,6,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22').split(',').map(Number);
+const MODES = (process.env.BENCH_CAL_MODES ?? 'off,default,prompt-fits,anchors-only').split(',');
 const OUT_FILE = process.env.BENCH_CAL_OUT ?? 'calibration.json';
 
 await chooseTensorBackend('auto');
@@ -57,9 +60,9 @@ const run = (seed: number, mode: string | null) =>
     reward: {
       onVersionChange: {
         resetPromptStats: false,
-        calibrate: mode === null ? 'off' : mode === 'anchors-only' || mode === 'global' ? 'quantile' : mode,
+        calibrate: mode === null || mode === 'off' ? 'off' : mode === 'affine' ? 'affine' : 'quantile',
         shadowGroups: mode === 'anchors-only' ? 0 : 8,
-        promptFits: mode !== 'global',
+        promptFits: mode === 'prompt-fits',
       },
     },
     // Anchors only at the start and on the version change (the pass the calibration is fitted on).

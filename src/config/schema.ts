@@ -249,8 +249,8 @@ export const rewardSchema = strict({
     /**
      * Map the new version's rewards onto the old one's scale, fitted on videos judged by both — the anchor set (the
      * drift monitor's) and the recent groups (`shadowGroups`) — by quantile matching or an affine fit of the combined
-     * reward, with a fit of their own (level and spread) for the recent groups' prompts, so the advantage scale does not
-     * jump; `off`: no map.
+     * reward (optionally a fit per recent group's prompt, `promptFits`), so the advantage scale does not jump; `off`:
+     * no map.
      */
     calibrate: oneOf(['off', 'quantile', 'affine'] as const).default('quantile'),
     /**
@@ -260,9 +260,10 @@ export const rewardSchema = strict({
     shadowGroups: int({ min: 0, max: 256 }).default(8),
     /**
      * Give each shadow-scored prompt a fit of its own (its level, and the ratio of the two versions' spreads on its
-     * recent group) instead of the global map; false: the recent groups only add points to the global map.
+     * recent group) instead of the global map; false: the recent groups only add points to the global map. Off by
+     * default: a spread ratio from one group of 8 overshoots (bench:calibration, docs/perf.md).
      */
-    promptFits: bool().default(true),
+    promptFits: bool().default(false),
     /** Judgments by the new version after which the map has faded to the identity (its own statistics have taken over). */
     calibrationDecayJudgments: int({ min: 1, max: 100_000_000 }).default(2048),
   }).prefault({}),

@@ -3,11 +3,11 @@
  * version, before its rewards reach the advantages the new version scores videos the old one scored: the fixed anchor
  * set (the run monitor re-judges it at once) and the recent groups the coordinator remembered (recent-groups.ts,
  * `shadowGroups`). On these pairs a map is fitted (src/grpo/calibration.ts: quantile matching or an affine fit, of the
- * combined reward) that brings the new model's rewards onto the old scale, and per prompt of the recent groups the
- * fit the global map cannot give (that prompt's old level and spread on its videos): the per-prompt statistics the
- * advantages are measured against are per prompt, and two judges rarely differ by the same amount on every prompt.
- * The map and the per-prompt fits fade linearly to nothing over `calibrationDecayJudgments` judged videos, as the new
- * version's own statistics accumulate. The state rides in checkpoints.
+ * combined reward) that brings the new model's rewards onto the old scale. With `promptFits`, each recent group's
+ * prompt gets a fit of its own instead (that prompt's old level and spread on its videos) — off by default: a spread
+ * ratio measured on one group overshoots (docs/perf.md). The map and the fits fade linearly to nothing over
+ * `calibrationDecayJudgments` judged videos, as the new version's own statistics accumulate. The state rides in
+ * checkpoints.
  */
 import { z } from 'zod';
 import { RewardCalibration, mean, std, type CalibrationSummary } from '../grpo/index.js';
