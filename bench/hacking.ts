@@ -22,9 +22,12 @@
  * Results to bench/results/hacking.json (BENCH_HACKING_OUT: another file name there).
  * Env: BENCH_HACKING_STEPS (30), BENCH_HACKING_SEEDS (1234,7,99), BENCH_HACKING_HACKS (flicker,noise),
  * BENCH_HACKING_BONUS (0.5), BENCH_HACKING_PROMPTS (4), BENCH_HACKING_GROUP (8), BENCH_HACKING_AUDITOR (rm-v1),
- * BENCH_HACKING_V2_AUDITOR (rm-v2), BENCH_HACKING_GUARD_ACTIONS (lower-lr,stop), BENCH_HACKING_OUT (hacking.json).
+ * BENCH_HACKING_V2_AUDITOR (rm-v2), BENCH_HACKING_GUARD_ACTIONS (lower-lr,stop; also raise-beta, conservative),
+ * BENCH_HACKING_OUT (hacking.json), BENCH_HACKING_BASELINES (none): result files in bench/results whose clean and
+ * unguarded runs of the same seed, world, hack and settings are taken instead of run again (seeded runs repeat exactly;
+ * to try another guard action on many seeds without rerunning what it does not change); such runs say `reusedFrom`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, defaultConfig } from '../src/config/index.js';
@@ -54,6 +57,25 @@ const OUT_FILE = process.env.BENCH_HACKING_OUT ?? 'hacking.json';
 const OVERALL_CONFIRMED: readonly PlantedHackKind[] = ['saturation', 'hiding'];
 const GUARD_ACTIONS = (process.env.BENCH_HACKING_GUARD_ACTIONS ?? 'lower-lr,stop').split(',').filter((a) => a !== '');
 const FINAL_GOLD_PROMPTS = 64;
+const RESULTS = join(PROJECT_ROOT, 'bench', 'results');
+
+interface RecordedRun {
+  readonly summary: Summary;
+  readonly steps: unknown[];
+  readonly reusedFrom?: string;
+}
+/** Clean and unguarded runs of earlier result files with this bench's settings (BENCH_HACKING_BASELINES). */
+const baselines: RecordedRun[] = (process.env.BENCH_HACKING_BASELINES ?? '')
+  .split(',')
+  .filter((f) => f !== '')
+  .flatMap((file) => {
+    const path = join(RESULTS, file);
+    if (!existsSync(path)) throw new Error(`BENCH_HACKING_BASELINES: no ${path}`);
+    const r = JSON.parse(readFileSync(path, 'utf8')) as { steps: number; promptsPerStep: number; groupSize: number; bonus: number; runs: RecordedRun[] };
+    const same = r.steps === STEPS && r.promptsPerStep === PROMPTS && r.groupSize === GROUP && r.bonus === BONUS;
+    if (!same) throw new Error(`BENCH_HACKING_BASELINES: ${file} ran other settings (steps, prompts, group, bonus)`);
+    return r.runs.filter((x) => x.summary.guardAction === null).map((x) => ({ summary: x.summary, steps: x.steps, reusedFrom: file }));
+  });
 
 await chooseTensorBackend('auto');
 const configured = defaultConfig().monitoring;
@@ -176,7 +198,7 @@ function summarise(seed: number, world: 1 | 2, hack: PlantedHackKind | null, gua
   };
 }
 
-const runs: { summary: Summary; steps: unknown[] }[] = [];
+const runs: RecordedRun[] = [];
 /** The run sets: world v1 for defects and saturation, world v2 for hiding; each with its clean run and guard runs. */
 const sets = ([1, 2] as const).map((world) => ({ world, hacks: HACKS.filter((h) => (h === 'hiding') === (world === 2)) })).filter((x) => x.hacks.length > 0);
 for (const seed of SEEDS) {
@@ -186,6 +208,12 @@ for (const seed of SEEDS) {
     ...(hacks[0] === undefined || hacks[0] !== HACKS[0] ? [] : GUARD_ACTIONS.map((guard) => ({ world, hack: hacks[0] ?? null, guard }))),
   ]);
   for (const { world, hack, guard } of variants) {
+    const reused = guard === null ? baselines.find((b) => b.summary.seed === seed && b.summary.world === world && b.summary.hack === hack) : undefined;
+    if (reused !== undefined) {
+      process.stderr.write(`seed ${seed} world ${world} ${hack ?? 'clean'}: from ${reused.reusedFrom ?? ''}\n`);
+      runs.push(reused);
+      continue;
+    }
     const r = await runWithDriftMonitor({
       hack: hack === null ? null : { defect: hack, bonus: BONUS },
       world,
@@ -263,7 +291,7 @@ const goals = {
   }),
 };
 process.stderr.write(`${JSON.stringify(goals)}\n`);
-const out = join(PROJECT_ROOT, 'bench', 'results');
+const out = RESULTS;
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, OUT_FILE),

@@ -67,7 +67,18 @@ const stateSchema = z.object({
   /** Checked by the curve and the guard themselves. */
   curve: z.unknown().optional(),
   guard: z.unknown().optional(),
+  /** The guard's conservative action is on: every group is judged by the audit judges and trained on their worst case. */
+  conservative: z.boolean().optional(),
 });
+
+/** The audit judges' scores of every group of one step, for training (the guard's conservative action). */
+export interface TrainingAudit {
+  readonly step: number;
+  /** Judge names: the auditors, then `full_view` when the full-view audit is on. */
+  readonly judges: readonly string[];
+  /** Per group of the step, per judge (in the order of `judges`), per video: the score (NaN: failed). */
+  readonly groups: readonly (readonly (readonly number[])[])[];
+}
 
 /** A confirmed signal for the coordinator to act on, with the audits that led to it. */
 export interface GuardRequest extends GuardDecision {
@@ -104,6 +115,9 @@ export class AuditMonitor implements StepMonitor {
   /** Readings of the step judged last, reported by `observeStep` (after the update adds the KL). */
   #pending: AuditStepSummary | null = null;
   #event: MonitorStart['event'] = () => undefined;
+  /** Since the guard's conservative action: every step's groups are judged by every audit judge for training. */
+  #conservative = false;
+  #training: TrainingAudit | null = null;
 
   constructor(options: AuditMonitorOptions) {
     this.#o = options;
@@ -137,16 +151,54 @@ export class AuditMonitor implements StepMonitor {
       this.#tracker = new AuditTracker(this.#trackerOptions(), restored.tracker);
       if (restored.curve !== undefined) this.#curve = new OveroptimisationCurve(this.#curveOptions(), restored.curve as OveroptimisationState);
       if (restored.guard !== undefined) this.#guard = new Guard(this.#o.config.guard, restored.guard);
+      this.#conservative = restored.conservative ?? false;
     }
     return Promise.resolve();
   }
 
   async beforeUpdate(s: JudgedStep): Promise<void> {
     this.#pending = null;
+    this.#training = null;
     const a = this.#o.config.monitoring.audit;
-    if (s.step % a.every !== 0 || s.groups.length === 0) return;
+    const audited = s.step % a.every === 0 && s.groups.length > 0;
     const k = Math.min(s.groups.length, Math.max(1, Math.round(a.fraction * s.groups.length)));
-    const picked = pickGroups(s.groups.length, k, Rng.fromSeed(streamSeed(this.#o.config.seed, 'audit', s.step)));
+    const picked = audited ? pickGroups(s.groups.length, k, Rng.fromSeed(streamSeed(this.#o.config.seed, 'audit', s.step))) : [];
+    // After the guard's conservative action every group of every step is judged: the scores also train the policy.
+    const judged = this.#conservative ? s.groups.map((_, g) => g) : picked;
+    if (judged.length === 0) return;
+    const results = await this.#judge(s, judged);
+    if (this.#conservative) {
+      this.#training = { step: s.step, judges: [...results.keys()], groups: judged.map((_, i) => [...results.values()].map((r) => r[i]?.rewards ?? [])) };
+    }
+    if (!audited) return;
+    const at = picked.map((g) => judged.indexOf(g));
+    const byName = new Map(
+      [...results].map(([name, groups]) => [
+        name,
+        reading(
+          at.map((i) => groups[i] ?? { rewards: [], rmVersions: [] }),
+          picked.map((g) => s.groups[g]?.rewards ?? []),
+        ),
+      ]),
+    );
+    const fullView = byName.get(FULL_VIEW) ?? null;
+    byName.delete(FULL_VIEW);
+    const auditedRewards = picked.flatMap((g) => [...(s.groups[g]?.rewards ?? [])]);
+    const proxy = this.#o.settings.mode === 'pointwise' ? meanFinite(auditedRewards) : (fullView?.score ?? NaN);
+    const observation: AuditObservation = {
+      step: s.step,
+      groups: picked.length,
+      auditors: Object.fromEntries(byName),
+      fullView,
+      proxy: Number.isFinite(proxy) ? proxy : null,
+    };
+    const report = this.#tracker.observe(observation);
+    this.#pending = { ...observation, report };
+  }
+
+  /** Every audit judge's scores of the `groups` (indices) of a step, by judge name, in the order of `groups`. */
+  async #judge(s: JudgedStep, groups: readonly number[]): Promise<Map<string, GroupScores[]>> {
+    const a = this.#o.config.monitoring.audit;
     const pointwise: RewardSettings = { ...this.#o.settings, mode: 'pointwise', bothOrders: false, judgeOptions: {} };
     const wide: RewardSettings = { ...pointwise, judgeOptions: { initialFrames: a.fullView.initialFrames, maxToolCalls: 0 } };
     const judges: [string, JudgeClient, RewardSettings][] = [...this.#o.auditors].map(([name, client]) => [name, client, pointwise]);
@@ -154,8 +206,8 @@ export class AuditMonitor implements StepMonitor {
     // Every judge and group at once: the pool spreads them over its servers.
     const results = await Promise.all(
       judges.map(async ([name, client, settings]) => {
-        const groups = await Promise.all(
-          picked.map((g) => {
+        const scored = await Promise.all(
+          groups.map((g): Promise<GroupScores> => {
             const videos = s.videos[g] ?? [];
             const seed = (view: number): number =>
               view === 0 ? streamSeed(this.#o.config.seed, 'audit', s.step, g) : streamSeed(this.#o.config.seed, 'audit', s.step, g, view);
@@ -176,29 +228,19 @@ export class AuditMonitor implements StepMonitor {
             ).then(lowestOfViews);
           }),
         );
-        return [
-          name,
-          reading(
-            groups,
-            picked.map((g) => s.groups[g]?.rewards ?? []),
-          ),
-        ] as const;
+        return [name, scored] as const;
       }),
     );
-    const byName = new Map(results);
-    const fullView = byName.get(FULL_VIEW) ?? null;
-    byName.delete(FULL_VIEW);
-    const auditedRewards = picked.flatMap((g) => [...(s.groups[g]?.rewards ?? [])]);
-    const proxy = this.#o.settings.mode === 'pointwise' ? meanFinite(auditedRewards) : (fullView?.score ?? NaN);
-    const observation: AuditObservation = {
-      step: s.step,
-      groups: picked.length,
-      auditors: Object.fromEntries(byName),
-      fullView,
-      proxy: Number.isFinite(proxy) ? proxy : null,
-    };
-    const report = this.#tracker.observe(observation);
-    this.#pending = { ...observation, report };
+    return new Map(results);
+  }
+
+  /**
+   * After the guard's `conservative` action: every audit judge's scores of every group of `step` (per group, per judge
+   * in the order of `judges`, per video), which the coordinator trains on with the training judge's (worst case per
+   * video). Null before the action, or for another step.
+   */
+  trainingAudit(step: number): TrainingAudit | null {
+    return this.#training?.step === step ? this.#training : null;
   }
 
   observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
@@ -243,6 +285,7 @@ export class AuditMonitor implements StepMonitor {
       this.#request = { ...decision, evidence: this.#history };
       // The policy is about to change (act): the gap's window starts again from the next audited step.
       if (decision.mode === 'act') this.#tracker = new AuditTracker(this.#trackerOptions());
+      if (decision.mode === 'act' && decision.action === 'conservative') this.#conservative = true;
     }
     for (const t of summary.report.trips) {
       m?.driftTripped(t.detector);
@@ -261,7 +304,12 @@ export class AuditMonitor implements StepMonitor {
   }
 
   checkpointState(): unknown {
-    return { tracker: this.#tracker.state(), curve: this.#curve.state(), guard: this.#guard.state() };
+    return {
+      tracker: this.#tracker.state(),
+      curve: this.#curve.state(),
+      guard: this.#guard.state(),
+      ...(this.#conservative ? { conservative: true } : {}),
+    };
   }
 }
 

@@ -30,6 +30,7 @@ import {
   orderedJudgments,
   std,
   trackedAdvantages,
+  worstCaseRewards,
   type StatTrackerState,
   type UncertaintyAdjustment,
 } from '../grpo/index.js';
@@ -43,7 +44,7 @@ import { FilePromptSampler, WorldPromptSampler, readPromptFile, type PromptSampl
 import { collectGroupRewards, rewardSettingsFromConfig, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { RunDir, checkpointFiles, latestCheckpointDir } from './run-dir.js';
 import { RUN_LAYOUT, stepFolder, stepVideoFile } from '../common/run-layout.js';
-import type { GuardRequest } from './audit-monitor.js';
+import type { GuardRequest, TrainingAudit } from './audit-monitor.js';
 import { bestCheckpoint } from './guard.js';
 import { RecentGroups, shadowScore } from './recent-groups.js';
 import { RewardCalibrator, type AnchorRejudge, type RewardCalibratorState } from './reward-calibrator.js';
@@ -134,6 +135,11 @@ export interface StepMonitor {
   rewardModelChanged?(step: number, versions: readonly string[]): Promise<AnchorRejudge | null>;
   /** Optional: after `observeStep`, a confirmed hacking signal the guard asks the coordinator to act on (once). */
   guardDecision?(): GuardRequest | null;
+  /**
+   * Optional: after the guard's conservative action, the audit judges' scores of every group of `step` (available
+   * from `beforeUpdate`); the coordinator trains on the worst case of them and the training judge's. Null: not on.
+   */
+  trainingAudit?(step: number): TrainingAudit | null;
   observeStep(step: ObservedStep): Promise<Record<string, unknown>>;
   checkpointState(): unknown;
 }
@@ -233,6 +239,15 @@ interface StepCore {
   readonly next: Promise<Rollout> | null;
 }
 
+/** The step line's `conservative` field: the worst case over the training and audit judges (the guard's action). */
+interface ConservativeRecord {
+  readonly judges: readonly string[];
+  /** Videos the training judge scored, those an audit judge ranked lower, and those some audit judge failed on. */
+  readonly videos: number;
+  readonly lowered: number;
+  readonly missing: number;
+}
+
 const DIMS = ['TA', 'MQ', 'VQ', 'overall'] as const;
 /** β the guard's raise-beta starts from when the run trains with β = 0 (training.beta's default). */
 const DEFAULT_GUARD_BETA = 0.01;
@@ -305,6 +320,8 @@ export class Coordinator {
   private uncalibratedAbsMean: number | null = null;
   /** The step's judge-uncertainty measurement (null: no pair was judged in both orders). */
   private uncertainty: UncertaintyAdjustment | null = null;
+  /** The step's worst case over the training and audit judges (the guard's conservative action; null: not on). */
+  private worstCase: ConservativeRecord | null = null;
   /** Prompts drawn for steps not finished yet (the current one, a prefetched next one). */
   private readonly stepPrompts = new Map<number, readonly SampledPrompt[]>();
   private readonly settings: RewardSettings;
@@ -438,7 +455,11 @@ export class Coordinator {
     }
     let action = g.action;
     let training: { readonly learningRate: number; readonly beta: number } | null = null;
-    if (action !== 'stop') {
+    if (action === 'conservative' && this.o.monitor?.trainingAudit === undefined) {
+      notes.push('no audit judges to train with: stopping instead');
+      action = 'stop';
+    }
+    if (action === 'lower-lr' || action === 'raise-beta') {
       const adjust = this.o.generator.adjustTraining?.bind(this.o.generator);
       if (adjust === undefined) {
         notes.push('the generator cannot change its learning rate or beta: stopping instead');
@@ -931,7 +952,22 @@ export class Coordinator {
         rmVersions: g.rmVersions,
       }),
     );
-    const normalised = this.normalise(current, rewards, this.tracker);
+    // After the guard's conservative action: each video's reward is the worst case of the training judge and the audit
+    // judges (the calibrated rewards above stay what later swaps are fitted on).
+    const audit = this.o.monitor?.trainingAudit?.(current.step) ?? null;
+    this.worstCase = null;
+    let trained: readonly (readonly number[])[] = rewards;
+    if (audit !== null) {
+      const combined = rewards.map((own, i) => worstCaseRewards(own, audit.groups[i] ?? []));
+      trained = combined.map((x) => x.rewards);
+      this.worstCase = {
+        judges: [...audit.judges],
+        videos: finite(rewards.flat()).length,
+        lowered: combined.reduce((s, x) => s + x.lowered, 0),
+        missing: combined.reduce((s, x) => s + x.missing, 0),
+      };
+    }
+    const normalised = this.normalise(current, trained, this.tracker);
     // Groups whose pairs flip with the order they were shown in: the judge disagrees with itself there.
     const r = this.o.config.reward;
     const uncertainty = applyJudgeUncertainty(
@@ -1009,6 +1045,7 @@ export class Coordinator {
       goldQuality: gold.length === 0 ? null : mean(gold.map((r) => r.quality)),
       advantageAbsMean: mean(advValues.map(Math.abs)),
       ...(this.uncalibratedAbsMean === null ? {} : { advantageAbsMeanUncalibrated: this.uncalibratedAbsMean }),
+      ...(this.worstCase === null ? {} : { conservative: { ...this.worstCase, judges: [...this.worstCase.judges] } }),
       ...(this.uncertainty === null
         ? {}
         : {

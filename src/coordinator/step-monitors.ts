@@ -4,7 +4,7 @@
  * written with a single monitor (before monitors were combined) restores into the first one.
  */
 import { z } from 'zod';
-import type { GuardRequest } from './audit-monitor.js';
+import type { GuardRequest, TrainingAudit } from './audit-monitor.js';
 import type { JudgedStep, MonitorStart, ObservedStep, StepMonitor } from './coordinator.js';
 import type { AnchorRejudge } from './reward-calibrator.js';
 
@@ -33,6 +33,11 @@ export function combineMonitors(named: readonly (readonly [string, StepMonitor])
     guardDecision(): GuardRequest | null {
       let found: GuardRequest | null = null;
       for (const [, m] of named) found ??= m.guardDecision?.() ?? null;
+      return found;
+    },
+    trainingAudit(step: number): TrainingAudit | null {
+      let found: TrainingAudit | null = null;
+      for (const [, m] of named) found ??= m.trainingAudit?.(step) ?? null;
       return found;
     },
     async rewardModelChanged(step: number, versions: readonly string[]): Promise<AnchorRejudge | null> {

@@ -104,6 +104,11 @@ const stepRecordShape = {
   advantageAbsMean: value,
   /** While a calibrated RM swap's map is active: the mean |advantage| the step would have had with its rewards unmapped. */
   advantageAbsMeanUncalibrated: value,
+  /**
+   * After the guard's conservative action: the judges whose worst case with the training judge trained the step, the
+   * videos the training judge scored, those an audit judge ranked lower, and those an audit judge failed on.
+   */
+  conservative: z.strictObject({ judges: z.array(z.string()), videos: count, lowered: count, missing: count }).optional(),
   /** Judge uncertainty over the groups with pairs judged in both orders (absent: none). */
   judgeUncertainty: z
     .strictObject({
@@ -162,7 +167,7 @@ const stepRecordShape = {
       value: z.number().nullable(),
       mode: z.enum(['warn', 'act']),
       evidence: z.string(),
-      action: z.enum(['warn', 'lower-lr', 'raise-beta', 'stop']),
+      action: z.enum(['warn', 'lower-lr', 'raise-beta', 'conservative', 'stop']),
       rolledBackTo: count.nullable().optional(),
       training: z.strictObject({ learningRate: z.number(), beta: z.number() }).optional(),
       notes: z.array(z.string()).optional(),

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import { AuditMonitor, type AuditStepSummary } from '../../src/coordinator/audit-monitor.js';
+import { AuditMonitor, type AuditStepSummary, type TrainingAudit } from '../../src/coordinator/audit-monitor.js';
 import type { GroupRewards, JudgeClient, RewardSettings } from '../../src/coordinator/reward-collector.js';
 import { rewardSettingsFromConfig } from '../../src/coordinator/reward-collector.js';
 import type { RawVideo } from '../../src/media/index.js';
@@ -72,27 +72,44 @@ describe('full-view audit', () => {
   });
 });
 
+/**
+ * `steps` audited steps of `groups` groups whose training rewards are `rewards`; a dark frame in video 1 (the full view
+ * and a dark-frame auditor see it). Records the events, the guard's decisions and what the monitor offers for training.
+ */
+async function runAudits(
+  config: ReturnType<typeof v1Config>,
+  steps: number,
+  rewards: readonly number[],
+  options: { mode?: 'pointwise' | 'pairwise'; groups?: number; auditors?: ReadonlyMap<string, JudgeClient>; restored?: unknown } = {},
+) {
+  const settings: RewardSettings = { ...rewardSettingsFromConfig(config), mode: options.mode ?? 'pointwise', weights: { TA: 0, MQ: 0, VQ: 0, overall: 1 } };
+  const metrics = new CoordinatorMetrics();
+  const events: { name: string; fields: Record<string, unknown> }[] = [];
+  const decisions: string[] = [];
+  const training = new Map<number, TrainingAudit>();
+  const monitor = new AuditMonitor({ config, judge: new DarkFrameJudge(), auditors: options.auditors ?? new Map(), settings, metrics, log: silentLogger() });
+  await monitor.start({ firstStep: 1, restored: options.restored ?? null, event: (name, fields) => events.push({ name, fields }) });
+  const n = options.groups ?? 1;
+  for (let step = 1; step <= steps; step++) {
+    const groups = Array.from({ length: n }, () => ({ rewards, rmVersions: ['fake-v1'] }) as unknown as GroupRewards);
+    const videos = Array.from({ length: n }, () => [clip(24, [3]), clip(24)]);
+    await monitor.beforeUpdate({ step, prompts: groups.map(() => 'p'), videos, groups });
+    const offered = monitor.trainingAudit(step);
+    if (offered !== null) training.set(step, offered);
+    const fields = await monitor.observeStep({ step, metrics: { step }, rewardsByDimension: {}, rmVersions: ['fake-v1'] });
+    // The step line carries the audit (and its full-view gap) as the coordinator writes it.
+    metrics.recordStep(parseStepRecord({ step, ...fields }));
+    const decision = monitor.guardDecision();
+    if (decision !== null) decisions.push(`${decision.detector}@${decision.step}:${decision.action}`);
+  }
+  const trips = events.filter((e) => e.name === 'drift').map((e) => `${String(e.fields.detector)}@${String(e.fields.step)}`);
+  return { events, trips, decisions, training, state: monitor.checkpointState(), scrape: (await metrics.exposition()).body };
+}
+
 describe('full-view gap detector', () => {
-  /** `steps` audited steps whose training rewards are `rewards`; a dark frame in video 1 (the full view sees it). */
   async function run(steps: number, rewards: readonly number[], mode: 'pointwise' | 'pairwise' = 'pointwise') {
     const config = v1Config({ monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 1 } } });
-    const settings: RewardSettings = { ...rewardSettingsFromConfig(config), mode, weights: { TA: 0, MQ: 0, VQ: 0, overall: 1 } };
-    const metrics = new CoordinatorMetrics();
-    const events: { name: string; fields: Record<string, unknown> }[] = [];
-    const decisions: string[] = [];
-    const monitor = new AuditMonitor({ config, judge: new DarkFrameJudge(), auditors: new Map(), settings, metrics, log: silentLogger() });
-    await monitor.start({ firstStep: 1, restored: null, event: (name, fields) => events.push({ name, fields }) });
-    for (let step = 1; step <= steps; step++) {
-      const groups = [{ rewards, rmVersions: ['fake-v1'] } as unknown as GroupRewards];
-      await monitor.beforeUpdate({ step, prompts: ['p'], videos: [[clip(24, [3]), clip(24)]], groups });
-      const fields = await monitor.observeStep({ step, metrics: { step }, rewardsByDimension: {}, rmVersions: ['fake-v1'] });
-      // The step line carries the audit (and its full-view gap) as the coordinator writes it.
-      metrics.recordStep(parseStepRecord({ step, ...fields }));
-      const decision = monitor.guardDecision();
-      if (decision !== null) decisions.push(`${decision.detector}@${decision.step}`);
-    }
-    const trips = events.filter((e) => e.name === 'drift').map((e) => `${String(e.fields.detector)}@${String(e.fields.step)}`);
-    return { events, trips, decisions, scrape: (await metrics.exposition()).body };
+    return runAudits(config, steps, rewards, { mode });
   }
 
   it('trips when the training rewards stay above the full view of the same videos, once the window is full', async () => {
@@ -104,7 +121,7 @@ describe('full-view gap detector', () => {
     expect(r.scrape).toMatch(/vrgrpo_drift_trips_total\{detector="proxy_fullview_gap"\} 1/);
     expect(r.scrape).toMatch(/vrgrpo_drift_proxy_fullview_gap\{[^}]*\} 100/);
     // The guard (warn, persistence 2) confirms it while it still fires, named by the full-view detector.
-    expect(r.decisions).toEqual(['proxy_fullview_gap@11']);
+    expect(r.decisions).toEqual(['proxy_fullview_gap@11:lower-lr']);
   });
 
   it('stays quiet when the thinking rewards equal the full view, and is off for pairwise rewards', async () => {
@@ -114,5 +131,36 @@ describe('full-view gap detector', () => {
     const pairwise = await run(12, [1, 1], 'pairwise');
     expect(pairwise.trips).toEqual([]);
     expect(pairwise.events.filter((e) => e.name === 'audit').every((e) => e.fields.fullViewGapT === undefined)).toBe(true);
+  });
+});
+
+describe("the guard's conservative action in the audit monitor", () => {
+  const config = v1Config({
+    monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 0.5 } },
+    guard: { mode: 'act', action: 'conservative' },
+  });
+  const auditors = new Map<string, JudgeClient>([['dark', new DarkFrameJudge()]]);
+
+  it('after the guard acts, judges every group of every step with every audit judge, for training', async () => {
+    // Two groups, half audited; the training judge pays 1 for both videos, the audit judges see video 1's dark frame.
+    const r = await runAudits(config, 13, [1, 1], { groups: 2, auditors });
+    expect(r.decisions).toEqual(['proxy_fullview_gap@11:conservative']);
+    // Before the action nothing is offered for training; from the next step on, every group by each judge.
+    expect([...r.training.keys()]).toEqual([12, 13]);
+    const t = r.training.get(12);
+    expect(t?.judges).toEqual(['dark', 'full_view']);
+    expect(t?.groups).toHaveLength(2);
+    for (const group of t?.groups ?? []) for (const scores of group) expect(scores).toEqual([0, 200 / 255]);
+    // The audit itself still samples half the groups.
+    expect(r.events.filter((e) => e.name === 'audit').every((e) => e.fields.groups === 1)).toBe(true);
+    expect(r.state).toMatchObject({ conservative: true });
+  });
+
+  it('keeps training on the audit judges after a resume', async () => {
+    const first = await runAudits(config, 12, [1, 1], { groups: 2, auditors });
+    const resumed = await runAudits(config, 1, [1, 1], { groups: 2, auditors, restored: first.state });
+    expect(resumed.training.get(1)?.groups).toHaveLength(2);
+    const fresh = await runAudits(config, 1, [1, 1], { groups: 2, auditors });
+    expect(fresh.training.size).toBe(0);
   });
 });

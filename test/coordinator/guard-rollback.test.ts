@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
-import type { GuardRequest } from '../../src/coordinator/audit-monitor.js';
+import type { GuardRequest, TrainingAudit } from '../../src/coordinator/audit-monitor.js';
 import { Coordinator, type JudgedStep, type MonitorStart, type ObservedStep, type StepMonitor } from '../../src/coordinator/coordinator.js';
 import { EmbeddedGenerator } from '../../src/generator/index.js';
 import { worldRun } from '../../src/job/index.js';
@@ -24,16 +24,33 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Records the policy digest after each update and before each update; asks for a rollback at step 5. */
+/**
+ * Records the policy digest after each update and before each update; asks for a rollback at step 5 with `action`.
+ * With `conservative`, from then on it offers an auditor for training that ranks each group in reverse.
+ */
 class ScriptedGuard implements StepMonitor {
   readonly afterUpdate = new Map<number, string>();
   readonly beforeUpdates = new Map<number, string>();
-  constructor(private readonly generator: EmbeddedGenerator) {}
+  /** The training rewards of each step's groups (what the reversed auditor reverses). */
+  readonly rewards = new Map<number, readonly (readonly number[])[]>();
+  constructor(
+    private readonly generator: EmbeddedGenerator,
+    private readonly action: GuardRequest['action'] = 'lower-lr',
+  ) {}
   start(_context: MonitorStart): Promise<void> {
     return Promise.resolve();
   }
   async beforeUpdate(s: JudgedStep): Promise<void> {
     this.beforeUpdates.set(s.step, await this.generator.policyDigest());
+    this.rewards.set(
+      s.step,
+      s.groups.map((g) => g.rewards),
+    );
+  }
+  trainingAudit(step: number): TrainingAudit | null {
+    const rewards = this.rewards.get(step);
+    if (this.action !== 'conservative' || !this.#asked || rewards === undefined) return null;
+    return { step, judges: ['reversed'], groups: rewards.map((r) => [r.map((x) => 1 - x)]) };
   }
   async observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
     this.afterUpdate.set(s.step, await this.generator.policyDigest());
@@ -47,7 +64,7 @@ class ScriptedGuard implements StepMonitor {
       step: 5,
       detector: 'proxy_auditor_divergence',
       mode: 'act',
-      action: 'lower-lr',
+      action: this.action,
       factor: 0.5,
       value: 4.2,
       firingSteps: 2,
@@ -129,5 +146,73 @@ describe('the guard in the coordinator', () => {
     expect(steps.find((s) => s.step === 5)?.guard?.rolledBackTo).toBe(2);
     expectDeclaredStepRecords(steps);
     expect(existsSync(join(runDir, 'checkpoints', 'step-000006'))).toBe(true);
+  }, 120_000);
+
+  it('conservative: after the rollback, trains on the worst case of the training judge and the audit judges', async () => {
+    const c = v1Config({
+      reward: { mode: 'pointwise' },
+      training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
+    });
+    const t = c.training;
+    const generator = await EmbeddedGenerator.create({
+      config: c,
+      trainer: {
+        learningRate: t.learningRate,
+        clipRange: t.clipRange,
+        beta: t.beta,
+        timestepFraction: t.timestepFraction,
+        maxGradNorm: t.maxGradNorm,
+        innerEpochs: t.innerEpochs,
+      },
+    });
+    // What each update was asked to train on (the coordinator's advantages, flat in group order).
+    const updates: (number | null)[][] = [];
+    const update = generator.update.bind(generator);
+    generator.update = (batch) => {
+      updates.push([...(batch[0]?.advantages ?? [])]);
+      return update(batch);
+    };
+    const runDir = join(root, 'run-conservative');
+    const monitor = new ScriptedGuard(generator, 'conservative');
+    try {
+      const coordinator = await Coordinator.create({
+        config: c,
+        runDir,
+        generator,
+        ...worldRun(c, generator),
+        judge: new FakeJudge(),
+        log: silentLogger(),
+        steps: 7,
+        monitor,
+      });
+      await coordinator.runLoop();
+    } finally {
+      await generator.close();
+    }
+    const guard = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e.event === 'guard');
+    expect(guard).toEqual([expect.objectContaining({ step: 5, action: 'conservative', rolledBackTo: 2 })]);
+    expect(guard[0]?.training).toBeUndefined();
+    const steps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; conservative?: { judges: string[]; videos: number; lowered: number } });
+    expectDeclaredStepRecords(steps);
+    expect(steps.filter((s) => s.conservative !== undefined).map((s) => s.step)).toEqual([6, 7]);
+    expect(steps.find((s) => s.step === 6)?.conservative).toMatchObject({ judges: ['reversed'], videos: 8 });
+    expect(steps.find((s) => s.step === 6)?.conservative?.lowered).toBeGreaterThan(0);
+    // Before the action a group's best-paid video gets its largest advantage; after it, with an auditor that ranks in
+    // reverse, the worst case pays the middle of the group: the training judge's favourite never leads.
+    const leads = (step: number): boolean[] =>
+      (monitor.rewards.get(step) ?? []).map((rewards, g) => {
+        const advantages = (updates[step - 1] ?? []).slice(g * 4, g * 4 + 4).map((a) => a ?? -Infinity);
+        const favourite = rewards.indexOf(Math.max(...rewards));
+        return advantages[favourite] === Math.max(...advantages) && new Set(rewards).size > 1;
+      });
+    expect([1, 2, 3, 4].flatMap(leads).some(Boolean)).toBe(true);
+    expect([6, 7].flatMap(leads).some(Boolean)).toBe(false);
   }, 120_000);
 });
