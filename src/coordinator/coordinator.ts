@@ -242,7 +242,7 @@ interface StepCore {
 /** The step line's `conservative` field: the worst case over the training and audit judges (the guard's action). */
 interface ConservativeRecord {
   readonly judges: readonly string[];
-  /** Videos the training judge scored, those an audit judge ranked lower, and those some audit judge failed on. */
+  /** Videos the training judge scored, those the audit judges together ranked lower, and those some audit judge failed on. */
   readonly videos: number;
   readonly lowered: number;
   readonly missing: number;

@@ -1,11 +1,12 @@
 /**
- * Worst-case rewards over several judges of one group (the guard's `conservative` action; docs/monitoring.md "The
- * guard"). Each judge's scores are standardised within the group, and each video takes its lowest standardised score:
- * a video only ranks high when every judge ranks it high, so what one judge alone over-pays (the exploit a hacked
- * training judge learned to pay for) no longer pays (worst-case optimisation over a reward-model ensemble, Coste et al.
- * 2023). The minima are centred within the group and put back on the training judge's scale (its group mean and
- * spread), so the per-prompt statistics and the reward charts keep their meaning: only the order inside the group and
- * the gaps between its videos change.
+ * Worst-case rewards of one group: the training judge against the held-out judges (the guard's `conservative` action;
+ * docs/monitoring.md "The guard"). Each judge's scores are standardised within the group; the held-out judges speak as
+ * one — per video the mean of their standardised scores, so the noise of one of them does not veto alone — and each
+ * video takes the lower of the training judge's standardised score and that consensus: a video only ranks high when
+ * both rank it high, so what the training judge alone over-pays (the exploit a hacked judge learned to pay for) no
+ * longer pays (worst-case optimisation over a reward-model ensemble, Coste et al. 2023). The minima are centred within
+ * the group and put back on the training judge's scale (its group mean and spread), so the per-prompt statistics and
+ * the reward charts keep their meaning: only the order inside the group and the gaps between its videos change.
  * A judge contributes to a video when it scored it (finite) and it has a spread in the group (≥ 2 finite scores,
  * standard deviation above `epsilon`; a judge that ranks every video alike says nothing of the order). A video the
  * training judge masked (NaN) stays masked; one another judge failed on keeps the judges that did score it.
@@ -15,7 +16,7 @@ import { mean, std } from './advantages.js';
 export interface WorstCaseGroup {
   /** The rewards of the group's videos after the worst case (NaN where the training judge masked a video). */
   readonly rewards: number[];
-  /** Videos whose lowest standardised score was another judge's, strictly below the training judge's. */
+  /** Videos whose held-out consensus was strictly below the training judge's standardised score. */
   readonly lowered: number;
   /** Videos the training judge scored but some other judge could not (that judge left out for them). */
   readonly missing: number;
@@ -52,11 +53,8 @@ export function worstCaseRewards(own: readonly number[], others: readonly (reado
     const z = ownZ[i] ?? Number.NaN;
     if (!Number.isFinite(x)) return Number.NaN;
     if (others.some((o) => !Number.isFinite(o[i] ?? Number.NaN))) missing += 1;
-    let lowest = z;
-    for (const zs of otherZ) {
-      const v = zs?.[i] ?? Number.NaN;
-      if (Number.isFinite(v)) lowest = Math.min(lowest, v);
-    }
+    const held = otherZ.map((zs) => zs?.[i] ?? Number.NaN).filter(Number.isFinite);
+    const lowest = held.length === 0 ? z : Math.min(z, mean(held));
     // Equal ranks computed on two scales differ in the last bits: a lowering must be more than rounding.
     if (lowest < z - 1e-9) lowered += 1;
     return lowest;

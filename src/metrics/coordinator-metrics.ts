@@ -164,7 +164,7 @@ export class CoordinatorMetrics implements MetricsSource {
     );
     this.#conservativeLowered = m.gauge(
       'vrgrpo_guard_conservative_lowered_share',
-      'After the guard conservative action: share of the step videos an audit judge ranked lower than the training judge (absent before it).',
+      'After the guard conservative action: share of the step videos the audit judges together ranked lower than the training judge (absent before it).',
     );
     this.#advantageUncalibrated = m.gauge(
       'vrgrpo_advantage_abs_mean_uncalibrated',

@@ -106,7 +106,7 @@ const stepRecordShape = {
   advantageAbsMeanUncalibrated: value,
   /**
    * After the guard's conservative action: the judges whose worst case with the training judge trained the step, the
-   * videos the training judge scored, those an audit judge ranked lower, and those an audit judge failed on.
+   * videos the training judge scored, those the audit judges together ranked lower, and those an audit judge failed on.
    */
   conservative: z.strictObject({ judges: z.array(z.string()), videos: count, lowered: count, missing: count }).optional(),
   /** Judge uncertainty over the groups with pairs judged in both orders (absent: none). */

@@ -51,6 +51,23 @@ describe('worstCaseRewards', () => {
     expect(r.rewards[2]).toBeGreaterThan(r.rewards[3] ?? NaN);
   });
 
+  it('lets the held-out judges speak as one: their mean, not the lowest of them', () => {
+    // Auditor A agrees with the training judge, B reverses it: their consensus is flat (0), so only the video the
+    // training judge ranks lowest stays low; the lowest of all three would also have pulled video 2 down.
+    const r = worstCaseRewards(
+      [1, 2, 3],
+      [
+        [1, 2, 3],
+        [3, 2, 1],
+      ],
+    );
+    // min(own z, 0) = [−1.2247, 0, 0], centred [−0.8165, 0.4082, 0.4082] (std 0.5774), on own's scale (mean 2, std 0.8165).
+    expect(r.rewards[0]).toBeCloseTo(2 - 0.8165 * (0.8165 / 0.5774), 3);
+    expect(r.rewards[1]).toBeCloseTo(2 + 0.4082 * (0.8165 / 0.5774), 3);
+    expect(r.rewards[2]).toBeCloseTo(r.rewards[1] ?? NaN, 12);
+    expect(r.lowered).toBe(1);
+  });
+
   it('returns a group without spread in the training judge as it is', () => {
     const r = worstCaseRewards([0.5, 0.5, 0.5], [[0.1, 0.9, 0.5]]);
     expect(r.rewards).toEqual([0.5, 0.5, 0.5]);
