@@ -674,17 +674,18 @@ export const judgeTrainingSchema = strict({
  * The guard (docs/monitoring.md "The guard"): what the run does when an oracle-free hacking signal is confirmed — the
  * judge-gap detector tripped and still firing `persistence` audited steps in a row. warn: evidence, event and metric;
  * act: also roll the policy back to the checkpoint with the best auditor score before the trip, then lower the
- * learning rate, raise β, train on the worst case of the training and audit judges, or stop. Needs `monitoring.audit` auditors.
+ * learning rate, raise β, train with the audit judges (worst case with the training judge, or them alone), or stop. Needs `monitoring.audit` auditors.
  */
 export const guardSchema = strict({
   mode: oneOf(['off', 'warn', 'act'] as const).default('warn'),
   /** Audited steps in a row the detector must be firing, counting the trip. */
   persistence: int({ min: 1, max: 1000 }).default(2),
   /**
-   * After the rollback: lower-lr, raise-beta, stop, or conservative — train from then on on the worst case of the
-   * training judge and the audit judges (every group judged by each; src/grpo/worst-case.ts).
+   * After the rollback: lower-lr, raise-beta, stop, or train from then on with the audit judges (every group judged by
+   * each; src/grpo/held-out-rewards.ts): conservative — the worst case of the training judge and the audit judges' consensus;
+   * switch-to-auditors — the audit judges' consensus alone.
    */
-  action: oneOf(['lower-lr', 'raise-beta', 'conservative', 'stop'] as const).default('lower-lr'),
+  action: oneOf(['lower-lr', 'raise-beta', 'conservative', 'switch-to-auditors', 'stop'] as const).default('switch-to-auditors'),
   /** lower-lr multiplies the learning rate by this; raise-beta divides β by it (β = 0 becomes training.beta's default). */
   factor: num({ gt: 0, lt: 1 }).default(0.5),
   /** Rollbacks before the guard stops the run instead. */

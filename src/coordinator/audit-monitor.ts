@@ -30,6 +30,7 @@ import { judgedFrameCount } from '../media/index.js';
 import type { JudgedStep, MonitorStart, ObservedStep, StepMonitor } from './coordinator.js';
 import { collectGroupRewards, type GroupRewards, type JudgeClient, type RewardSettings } from './reward-collector.js';
 import { Guard, type GuardDecision } from './guard.js';
+import type { HeldOutRule } from '../grpo/index.js';
 import { streamSeed } from './seed-streams.js';
 
 export interface AuditMonitorOptions {
@@ -67,13 +68,15 @@ const stateSchema = z.object({
   /** Checked by the curve and the guard themselves. */
   curve: z.unknown().optional(),
   guard: z.unknown().optional(),
-  /** The guard's conservative action is on: every group is judged by the audit judges and trained on their worst case. */
-  conservative: z.boolean().optional(),
+  /** The guard's action that trains with the audit judges is on: every group is judged by them for training. */
+  trainOn: z.enum(['worst-case', 'held-out']).optional(),
 });
 
-/** The audit judges' scores of every group of one step, for training (the guard's conservative action). */
+/** The audit judges' scores of every group of one step, for training (the guard's conservative or switch-to-auditors). */
 export interface TrainingAudit {
   readonly step: number;
+  /** How the coordinator combines them with the training judge's rewards (src/grpo/held-out-rewards.ts). */
+  readonly rule: HeldOutRule;
   /** Judge names: the auditors, then `full_view` when the full-view audit is on. */
   readonly judges: readonly string[];
   /** Per group of the step, per judge (in the order of `judges`), per video: the score (NaN: failed). */
@@ -115,8 +118,8 @@ export class AuditMonitor implements StepMonitor {
   /** Readings of the step judged last, reported by `observeStep` (after the update adds the KL). */
   #pending: AuditStepSummary | null = null;
   #event: MonitorStart['event'] = () => undefined;
-  /** Since the guard's conservative action: every step's groups are judged by every audit judge for training. */
-  #conservative = false;
+  /** Since the guard's conservative or switch-to-auditors action: every step's groups are judged for training. */
+  #trainOn: HeldOutRule | null = null;
   #training: TrainingAudit | null = null;
 
   constructor(options: AuditMonitorOptions) {
@@ -151,7 +154,7 @@ export class AuditMonitor implements StepMonitor {
       this.#tracker = new AuditTracker(this.#trackerOptions(), restored.tracker);
       if (restored.curve !== undefined) this.#curve = new OveroptimisationCurve(this.#curveOptions(), restored.curve as OveroptimisationState);
       if (restored.guard !== undefined) this.#guard = new Guard(this.#o.config.guard, restored.guard);
-      this.#conservative = restored.conservative ?? false;
+      this.#trainOn = restored.trainOn ?? null;
     }
     return Promise.resolve();
   }
@@ -163,12 +166,13 @@ export class AuditMonitor implements StepMonitor {
     const audited = s.step % a.every === 0 && s.groups.length > 0;
     const k = Math.min(s.groups.length, Math.max(1, Math.round(a.fraction * s.groups.length)));
     const picked = audited ? pickGroups(s.groups.length, k, Rng.fromSeed(streamSeed(this.#o.config.seed, 'audit', s.step))) : [];
-    // After the guard's conservative action every group of every step is judged: the scores also train the policy.
-    const judged = this.#conservative ? s.groups.map((_, g) => g) : picked;
+    // After the guard's action that trains with the audit judges, every group of every step is judged by them.
+    const rule = this.#trainOn;
+    const judged = rule !== null ? s.groups.map((_, g) => g) : picked;
     if (judged.length === 0) return;
     const results = await this.#judge(s, judged);
-    if (this.#conservative) {
-      this.#training = { step: s.step, judges: [...results.keys()], groups: judged.map((_, i) => [...results.values()].map((r) => r[i]?.rewards ?? [])) };
+    if (rule !== null) {
+      this.#training = { step: s.step, rule, judges: [...results.keys()], groups: judged.map((_, i) => [...results.values()].map((r) => r[i]?.rewards ?? [])) };
     }
     if (!audited) return;
     const at = picked.map((g) => judged.indexOf(g));
@@ -235,7 +239,7 @@ export class AuditMonitor implements StepMonitor {
   }
 
   /**
-   * After the guard's `conservative` action: every audit judge's scores of every group of `step` (per group, per judge
+   * After the guard's `conservative` or `switch-to-auditors` action: every audit judge's scores of every group of `step` (per group, per judge
    * in the order of `judges`, per video), which the coordinator trains on with the training judge's (worst case per
    * video). Null before the action, or for another step.
    */
@@ -285,7 +289,8 @@ export class AuditMonitor implements StepMonitor {
       this.#request = { ...decision, evidence: this.#history };
       // The policy is about to change (act): the gap's window starts again from the next audited step.
       if (decision.mode === 'act') this.#tracker = new AuditTracker(this.#trackerOptions());
-      if (decision.mode === 'act' && decision.action === 'conservative') this.#conservative = true;
+      if (decision.mode === 'act' && decision.action === 'conservative') this.#trainOn = 'worst-case';
+      if (decision.mode === 'act' && decision.action === 'switch-to-auditors') this.#trainOn = 'held-out';
     }
     for (const t of summary.report.trips) {
       m?.driftTripped(t.detector);
@@ -308,7 +313,7 @@ export class AuditMonitor implements StepMonitor {
       tracker: this.#tracker.state(),
       curve: this.#curve.state(),
       guard: this.#guard.state(),
-      ...(this.#conservative ? { conservative: true } : {}),
+      ...(this.#trainOn === null ? {} : { trainOn: this.#trainOn }),
     };
   }
 }

@@ -30,7 +30,8 @@ import {
   orderedJudgments,
   std,
   trackedAdvantages,
-  worstCaseRewards,
+  heldOutRewards,
+  type HeldOutRule,
   type StatTrackerState,
   type UncertaintyAdjustment,
 } from '../grpo/index.js';
@@ -136,8 +137,8 @@ export interface StepMonitor {
   /** Optional: after `observeStep`, a confirmed hacking signal the guard asks the coordinator to act on (once). */
   guardDecision?(): GuardRequest | null;
   /**
-   * Optional: after the guard's conservative action, the audit judges' scores of every group of `step` (available
-   * from `beforeUpdate`); the coordinator trains on the worst case of them and the training judge's. Null: not on.
+   * Optional: after the guard's conservative or switch-to-auditors action, the audit judges' scores of every group of
+   * `step` (available from `beforeUpdate`), which the coordinator trains with (`rule`). Null: not on.
    */
   trainingAudit?(step: number): TrainingAudit | null;
   observeStep(step: ObservedStep): Promise<Record<string, unknown>>;
@@ -239,8 +240,9 @@ interface StepCore {
   readonly next: Promise<Rollout> | null;
 }
 
-/** The step line's `conservative` field: the worst case over the training and audit judges (the guard's action). */
-interface ConservativeRecord {
+/** The step line's `auditTraining` field: the rewards trained on came with the audit judges (the guard's action). */
+interface AuditTrainingRecord {
+  readonly rule: HeldOutRule;
   readonly judges: readonly string[];
   /** Videos the training judge scored, those the audit judges together ranked lower, and those some audit judge failed on. */
   readonly videos: number;
@@ -320,8 +322,8 @@ export class Coordinator {
   private uncalibratedAbsMean: number | null = null;
   /** The step's judge-uncertainty measurement (null: no pair was judged in both orders). */
   private uncertainty: UncertaintyAdjustment | null = null;
-  /** The step's worst case over the training and audit judges (the guard's conservative action; null: not on). */
-  private worstCase: ConservativeRecord | null = null;
+  /** How the step's rewards came with the audit judges (the guard's conservative or switch-to-auditors; null: not on). */
+  private auditTraining: AuditTrainingRecord | null = null;
   /** Prompts drawn for steps not finished yet (the current one, a prefetched next one). */
   private readonly stepPrompts = new Map<number, readonly SampledPrompt[]>();
   private readonly settings: RewardSettings;
@@ -455,7 +457,7 @@ export class Coordinator {
     }
     let action = g.action;
     let training: { readonly learningRate: number; readonly beta: number } | null = null;
-    if (action === 'conservative' && this.o.monitor?.trainingAudit === undefined) {
+    if ((action === 'conservative' || action === 'switch-to-auditors') && this.o.monitor?.trainingAudit === undefined) {
       notes.push('no audit judges to train with: stopping instead');
       action = 'stop';
     }
@@ -952,15 +954,16 @@ export class Coordinator {
         rmVersions: g.rmVersions,
       }),
     );
-    // After the guard's conservative action: each video's reward is the worst case of the training judge and the audit
-    // judges (the calibrated rewards above stay what later swaps are fitted on).
+    // After the guard's conservative or switch-to-auditors action the audit judges order each group too (worst case
+    // with the training judge, or alone); the calibrated rewards above stay what later swaps are fitted on.
     const audit = this.o.monitor?.trainingAudit?.(current.step) ?? null;
-    this.worstCase = null;
+    this.auditTraining = null;
     let trained: readonly (readonly number[])[] = rewards;
     if (audit !== null) {
-      const combined = rewards.map((own, i) => worstCaseRewards(own, audit.groups[i] ?? []));
+      const combined = rewards.map((own, i) => heldOutRewards(own, audit.groups[i] ?? [], audit.rule));
       trained = combined.map((x) => x.rewards);
-      this.worstCase = {
+      this.auditTraining = {
+        rule: audit.rule,
         judges: [...audit.judges],
         videos: finite(rewards.flat()).length,
         lowered: combined.reduce((s, x) => s + x.lowered, 0),
@@ -1045,7 +1048,7 @@ export class Coordinator {
       goldQuality: gold.length === 0 ? null : mean(gold.map((r) => r.quality)),
       advantageAbsMean: mean(advValues.map(Math.abs)),
       ...(this.uncalibratedAbsMean === null ? {} : { advantageAbsMeanUncalibrated: this.uncalibratedAbsMean }),
-      ...(this.worstCase === null ? {} : { conservative: { ...this.worstCase, judges: [...this.worstCase.judges] } }),
+      ...(this.auditTraining === null ? {} : { auditTraining: { ...this.auditTraining, judges: [...this.auditTraining.judges] } }),
       ...(this.uncertainty === null
         ? {}
         : {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 export interface GuardOptions {
   readonly mode: 'off' | 'warn' | 'act';
   readonly persistence: number;
-  readonly action: 'lower-lr' | 'raise-beta' | 'conservative' | 'stop';
+  readonly action: 'lower-lr' | 'raise-beta' | 'conservative' | 'switch-to-auditors' | 'stop';
   readonly factor: number;
   readonly maxRollbacks: number;
 }

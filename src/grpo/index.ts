@@ -5,4 +5,4 @@ export * from './pairwise.js';
 export * from './reward-combination.js';
 export * from './calibration.js';
 export * from './uncertainty.js';
-export * from './worst-case.js';
+export * from './held-out-rewards.js';

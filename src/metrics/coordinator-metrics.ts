@@ -92,7 +92,7 @@ export class CoordinatorMetrics implements MetricsSource {
   readonly #zeroStd;
   readonly #advantage;
   readonly #advantageUncalibrated;
-  readonly #conservativeLowered;
+  readonly #auditLowered;
   readonly #orderFlips;
   readonly #guardActions;
   readonly #selfDisagreement;
@@ -150,10 +150,10 @@ export class CoordinatorMetrics implements MetricsSource {
     this.#advantage = m.gauge('vrgrpo_advantage_abs_mean', 'Mean absolute advantage of the step.');
     this.#guardActions = m.counter(
       'vrgrpo_guard_actions_total',
-      'Times the guard answered a confirmed hacking signal, by action (warn; lower-lr, raise-beta, conservative or stop after a rollback).',
+      'Times the guard answered a confirmed hacking signal, by action (warn; lower-lr, raise-beta, conservative, switch-to-auditors or stop after a rollback).',
       ['action'],
     );
-    for (const action of ['warn', 'lower-lr', 'raise-beta', 'conservative', 'stop']) this.#guardActions.inc({ action }, 0);
+    for (const action of ['warn', 'lower-lr', 'raise-beta', 'conservative', 'switch-to-auditors', 'stop']) this.#guardActions.inc({ action }, 0);
     this.#orderFlips = m.gauge(
       'vrgrpo_judge_order_flip_share',
       'Share of the pairs judged in both orders whose winner flipped with the order, at the latest step that had such pairs.',
@@ -162,9 +162,9 @@ export class CoordinatorMetrics implements MetricsSource {
       'vrgrpo_judge_self_disagreement',
       'Mean self-disagreement (0-1) of the groups with pairs judged in both orders, at the latest step that had such pairs.',
     );
-    this.#conservativeLowered = m.gauge(
-      'vrgrpo_guard_conservative_lowered_share',
-      'After the guard conservative action: share of the step videos the audit judges together ranked lower than the training judge (absent before it).',
+    this.#auditLowered = m.gauge(
+      'vrgrpo_guard_audit_lowered_share',
+      'After the guard conservative or switch-to-auditors action: share of the step videos the audit judges together ranked lower than the training judge (absent before it).',
     );
     this.#advantageUncalibrated = m.gauge(
       'vrgrpo_advantage_abs_mean_uncalibrated',
@@ -289,8 +289,8 @@ export class CoordinatorMetrics implements MetricsSource {
     setIf(this.#orderFlips, u?.orderFlipShare);
     setIf(this.#selfDisagreement, u?.selfDisagreement);
     // Only while a calibrated swap's map is active; withdrawn afterwards, so the two lines differ only then.
-    const w = r.conservative;
-    if (w !== undefined && w.videos > 0) this.#conservativeLowered.set(w.lowered / w.videos);
+    const w = r.auditTraining;
+    if (w !== undefined && w.videos > 0) this.#auditLowered.set(w.lowered / w.videos);
     if (finite(r.advantageAbsMeanUncalibrated)) this.#advantageUncalibrated.set(r.advantageAbsMeanUncalibrated);
     else this.#advantageUncalibrated.reset();
     setIf(this.#gold, r.goldAccuracy);

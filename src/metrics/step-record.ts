@@ -105,10 +105,13 @@ const stepRecordShape = {
   /** While a calibrated RM swap's map is active: the mean |advantage| the step would have had with its rewards unmapped. */
   advantageAbsMeanUncalibrated: value,
   /**
-   * After the guard's conservative action: the judges whose worst case with the training judge trained the step, the
-   * videos the training judge scored, those the audit judges together ranked lower, and those an audit judge failed on.
+   * After the guard's conservative or switch-to-auditors action: the rule the step trained on (worst-case, held-out),
+   * the audit judges, the videos the training judge scored, those the audit judges together ranked lower, and those an
+   * audit judge failed on.
    */
-  conservative: z.strictObject({ judges: z.array(z.string()), videos: count, lowered: count, missing: count }).optional(),
+  auditTraining: z
+    .strictObject({ rule: z.enum(['worst-case', 'held-out']), judges: z.array(z.string()), videos: count, lowered: count, missing: count })
+    .optional(),
   /** Judge uncertainty over the groups with pairs judged in both orders (absent: none). */
   judgeUncertainty: z
     .strictObject({
@@ -167,7 +170,7 @@ const stepRecordShape = {
       value: z.number().nullable(),
       mode: z.enum(['warn', 'act']),
       evidence: z.string(),
-      action: z.enum(['warn', 'lower-lr', 'raise-beta', 'conservative', 'stop']),
+      action: z.enum(['warn', 'lower-lr', 'raise-beta', 'conservative', 'switch-to-auditors', 'stop']),
       rolledBackTo: count.nullable().optional(),
       training: z.strictObject({ learningRate: z.number(), beta: z.number() }).optional(),
       notes: z.array(z.string()).optional(),

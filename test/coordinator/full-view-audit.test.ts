@@ -121,7 +121,7 @@ describe('full-view gap detector', () => {
     expect(r.scrape).toMatch(/vrgrpo_drift_trips_total\{detector="proxy_fullview_gap"\} 1/);
     expect(r.scrape).toMatch(/vrgrpo_drift_proxy_fullview_gap\{[^}]*\} 100/);
     // The guard (warn, persistence 2) confirms it while it still fires, named by the full-view detector.
-    expect(r.decisions).toEqual(['proxy_fullview_gap@11:lower-lr']);
+    expect(r.decisions).toEqual(['proxy_fullview_gap@11:switch-to-auditors']);
   });
 
   it('stays quiet when the thinking rewards equal the full view, and is off for pairwise rewards', async () => {
@@ -135,10 +135,9 @@ describe('full-view gap detector', () => {
 });
 
 describe("the guard's conservative action in the audit monitor", () => {
-  const config = v1Config({
-    monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 0.5 } },
-    guard: { mode: 'act', action: 'conservative' },
-  });
+  const withGuard = (action: 'conservative' | 'switch-to-auditors') =>
+    v1Config({ monitoring: { audit: { fullView: { enabled: true, initialFrames: 32 }, fraction: 0.5 } }, guard: { mode: 'act', action } });
+  const config = withGuard('conservative');
   const auditors = new Map<string, JudgeClient>([['dark', new DarkFrameJudge()]]);
 
   it('after the guard acts, judges every group of every step with every audit judge, for training', async () => {
@@ -153,7 +152,16 @@ describe("the guard's conservative action in the audit monitor", () => {
     for (const group of t?.groups ?? []) for (const scores of group) expect(scores).toEqual([0, 200 / 255]);
     // The audit itself still samples half the groups.
     expect(r.events.filter((e) => e.name === 'audit').every((e) => e.fields.groups === 1)).toBe(true);
-    expect(r.state).toMatchObject({ conservative: true });
+    expect(t?.rule).toBe('worst-case');
+    expect(r.state).toMatchObject({ trainOn: 'worst-case' });
+  });
+
+  it('switch-to-auditors offers the same scores with the held-out rule', async () => {
+    const switched = withGuard('switch-to-auditors');
+    const r = await runAudits(switched, 12, [1, 1], { groups: 2, auditors });
+    expect(r.decisions).toEqual(['proxy_fullview_gap@11:switch-to-auditors']);
+    expect(r.training.get(12)?.rule).toBe('held-out');
+    expect(r.state).toMatchObject({ trainOn: 'held-out' });
   });
 
   it('keeps training on the audit judges after a resume', async () => {

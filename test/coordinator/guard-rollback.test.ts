@@ -26,7 +26,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /**
  * Records the policy digest after each update and before each update; asks for a rollback at step 5 with `action`.
- * With `conservative`, from then on it offers an auditor for training that ranks each group in reverse.
+ * With `conservative` or `switch-to-auditors`, from then on it offers an auditor for training that ranks each group in
+ * reverse.
  */
 class ScriptedGuard implements StepMonitor {
   readonly afterUpdate = new Map<number, string>();
@@ -49,8 +50,9 @@ class ScriptedGuard implements StepMonitor {
   }
   trainingAudit(step: number): TrainingAudit | null {
     const rewards = this.rewards.get(step);
-    if (this.action !== 'conservative' || !this.#asked || rewards === undefined) return null;
-    return { step, judges: ['reversed'], groups: rewards.map((r) => [r.map((x) => 1 - x)]) };
+    const rule = this.action === 'conservative' ? 'worst-case' : this.action === 'switch-to-auditors' ? 'held-out' : null;
+    if (rule === null || !this.#asked || rewards === undefined) return null;
+    return { step, rule, judges: ['reversed'], groups: rewards.map((r) => [r.map((x) => 1 - x)]) };
   }
   async observeStep(s: ObservedStep): Promise<Record<string, unknown>> {
     this.afterUpdate.set(s.step, await this.generator.policyDigest());
@@ -82,6 +84,22 @@ class ScriptedGuard implements StepMonitor {
   }
 }
 
+/** The in-process generator with the run's trainer settings. */
+function embeddedGenerator(c: ReturnType<typeof v1Config>): Promise<EmbeddedGenerator> {
+  const t = c.training;
+  return EmbeddedGenerator.create({
+    config: c,
+    trainer: {
+      learningRate: t.learningRate,
+      clipRange: t.clipRange,
+      beta: t.beta,
+      timestepFraction: t.timestepFraction,
+      maxGradNorm: t.maxGradNorm,
+      innerEpochs: t.innerEpochs,
+    },
+  });
+}
+
 describe('the guard in the coordinator', () => {
   it('rolls back to the best checkpoint by auditor score, lowers the learning rate and trains on', async () => {
     const c = v1Config({
@@ -89,17 +107,7 @@ describe('the guard in the coordinator', () => {
       training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
     });
     const t = c.training;
-    const generator = await EmbeddedGenerator.create({
-      config: c,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
-    });
+    const generator = await embeddedGenerator(c);
     const runDir = join(root, 'run');
     const monitor = new ScriptedGuard(generator);
     try {
@@ -148,23 +156,13 @@ describe('the guard in the coordinator', () => {
     expect(existsSync(join(runDir, 'checkpoints', 'step-000006'))).toBe(true);
   }, 120_000);
 
-  it('conservative: after the rollback, trains on the worst case of the training judge and the audit judges', async () => {
+  /** A 7-step run whose scripted guard acts at step 5 with `action`; what each update trained on. */
+  async function guardedRun(action: 'conservative' | 'switch-to-auditors') {
     const c = v1Config({
       reward: { mode: 'pointwise' },
       training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
     });
-    const t = c.training;
-    const generator = await EmbeddedGenerator.create({
-      config: c,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
-    });
+    const generator = await embeddedGenerator(c);
     // What each update was asked to train on (the coordinator's advantages, flat in group order).
     const updates: (number | null)[][] = [];
     const update = generator.update.bind(generator);
@@ -172,8 +170,8 @@ describe('the guard in the coordinator', () => {
       updates.push([...(batch[0]?.advantages ?? [])]);
       return update(batch);
     };
-    const runDir = join(root, 'run-conservative');
-    const monitor = new ScriptedGuard(generator, 'conservative');
+    const runDir = join(root, `run-${action}`);
+    const monitor = new ScriptedGuard(generator, action);
     try {
       const coordinator = await Coordinator.create({
         config: c,
@@ -194,25 +192,48 @@ describe('the guard in the coordinator', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((e) => e.event === 'guard');
-    expect(guard).toEqual([expect.objectContaining({ step: 5, action: 'conservative', rolledBackTo: 2 })]);
-    expect(guard[0]?.training).toBeUndefined();
     const steps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { step: number; conservative?: { judges: string[]; videos: number; lowered: number } });
+      .map((l) => JSON.parse(l) as { step: number; auditTraining?: { rule: string; judges: string[]; videos: number; lowered: number } });
     expectDeclaredStepRecords(steps);
-    expect(steps.filter((s) => s.conservative !== undefined).map((s) => s.step)).toEqual([6, 7]);
-    expect(steps.find((s) => s.step === 6)?.conservative).toMatchObject({ judges: ['reversed'], videos: 8 });
-    expect(steps.find((s) => s.step === 6)?.conservative?.lowered).toBeGreaterThan(0);
-    // Before the action a group's best-paid video gets its largest advantage; after it, with an auditor that ranks in
-    // reverse, the worst case pays the middle of the group: the training judge's favourite never leads.
+    // Per step and group: whether the video the training judge paid most got the largest advantage.
     const leads = (step: number): boolean[] =>
       (monitor.rewards.get(step) ?? []).map((rewards, g) => {
         const advantages = (updates[step - 1] ?? []).slice(g * 4, g * 4 + 4).map((a) => a ?? -Infinity);
         const favourite = rewards.indexOf(Math.max(...rewards));
         return advantages[favourite] === Math.max(...advantages) && new Set(rewards).size > 1;
       });
+    /** Per step and group: whether the training judge's favourite got the smallest advantage. */
+    const trails = (step: number): boolean[] =>
+      (monitor.rewards.get(step) ?? []).map((rewards, g) => {
+        const advantages = (updates[step - 1] ?? []).slice(g * 4, g * 4 + 4).map((a) => a ?? Infinity);
+        const favourite = rewards.indexOf(Math.max(...rewards));
+        return advantages[favourite] === Math.min(...advantages) && new Set(rewards).size > 1;
+      });
+    return { guard, steps, leads, trails };
+  }
+
+  it('conservative: after the rollback, trains on the worst case of the training judge and the audit judges', async () => {
+    const { guard, steps, leads } = await guardedRun('conservative');
+    expect(guard).toEqual([expect.objectContaining({ step: 5, action: 'conservative', rolledBackTo: 2 })]);
+    expect(guard[0]?.training).toBeUndefined();
+    expect(steps.filter((s) => s.auditTraining !== undefined).map((s) => s.step)).toEqual([6, 7]);
+    expect(steps.find((s) => s.step === 6)?.auditTraining).toMatchObject({ rule: 'worst-case', judges: ['reversed'], videos: 8 });
+    expect(steps.find((s) => s.step === 6)?.auditTraining?.lowered).toBeGreaterThan(0);
+    // Before the action a group's best-paid video gets its largest advantage; after it, with an auditor that ranks in
+    // reverse, the worst case pays the middle of the group: the training judge's favourite never leads.
     expect([1, 2, 3, 4].flatMap(leads).some(Boolean)).toBe(true);
     expect([6, 7].flatMap(leads).some(Boolean)).toBe(false);
+  }, 120_000);
+
+  it('switch-to-auditors: after the rollback, the audit judges alone order each group', async () => {
+    const { guard, steps, leads, trails } = await guardedRun('switch-to-auditors');
+    expect(guard).toEqual([expect.objectContaining({ step: 5, action: 'switch-to-auditors', rolledBackTo: 2 })]);
+    expect(steps.find((s) => s.step === 7)?.auditTraining).toMatchObject({ rule: 'held-out', judges: ['reversed'], videos: 8 });
+    // The reversed auditor alone: the training judge's favourite now gets the group's smallest advantage.
+    expect([1, 2, 3, 4].flatMap(leads).some(Boolean)).toBe(true);
+    expect([6, 7].flatMap(trails).every(Boolean)).toBe(true);
+    expect([6, 7].flatMap(trails)).toHaveLength(4);
   }, 120_000);
 });

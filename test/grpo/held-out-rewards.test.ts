@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mean, std, worstCaseRewards } from '../../src/grpo/index.js';
+import { heldOutRewards, mean, std, type HeldOutRule } from '../../src/grpo/index.js';
 
-describe('worstCaseRewards', () => {
+const worstCaseRewards = (own: readonly number[], others: readonly (readonly number[])[]) => heldOutRewards(own, others, 'worst-case');
+
+describe('heldOutRewards: worst-case', () => {
   it('leaves the order alone when the other judge agrees (any scale)', () => {
     const own = [0.2, 0.5, 0.4, 0.9];
     const r = worstCaseRewards(own, [own.map((x) => 10 * x - 3)]);
@@ -72,5 +74,36 @@ describe('worstCaseRewards', () => {
     const r = worstCaseRewards([0.5, 0.5, 0.5], [[0.1, 0.9, 0.5]]);
     expect(r.rewards).toEqual([0.5, 0.5, 0.5]);
     expect(r.lowered).toBe(0);
+  });
+});
+
+describe('heldOutRewards: held-out', () => {
+  it("orders the group by the held-out consensus alone, on the training judge's scale", () => {
+    const own = [0.9, 0.6, 0.5, 0.4];
+    const auditor = [0.1, 0.6, 0.5, 0.4];
+    const r = heldOutRewards(own, [auditor], 'held-out');
+    // The auditor's order, its gaps rescaled to the training judge's spread around its mean.
+    const z = (xs: readonly number[]) => xs.map((x) => (x - mean(xs)) / std(xs));
+    const expected = z(auditor).map((a) => mean(own) + a * std(own));
+    r.rewards.forEach((x, i) => expect(x).toBeCloseTo(expected[i] ?? NaN, 12));
+    expect(r.lowered).toBe(1);
+  });
+
+  it("keeps the training judge's score for a video no held-out judge scored; masked stays masked", () => {
+    const r = heldOutRewards([0.2, 0.4, Number.NaN, 0.8], [[0.9, Number.NaN, 0.1, 0.1]], 'held-out');
+    expect(Number.isNaN(r.rewards[2])).toBe(true);
+    expect(r.missing).toBe(1);
+    // Video 1 keeps its own standardised score (0 in the middle of 0.2 … 0.8 is 0.4's −0.27σ); video 0 now ranks first.
+    expect(r.rewards[0]).toBeGreaterThan(r.rewards[3] ?? NaN);
+  });
+
+  it('differs from the worst case exactly where the training judge ranks lower than the consensus', () => {
+    const own = [1, 2, 3, 4];
+    const others = [[2, 1, 4, 3]];
+    const rules: HeldOutRule[] = ['worst-case', 'held-out'];
+    const [worst, held] = rules.map((rule) => heldOutRewards(own, others, rule).rewards);
+    expect(worst).not.toEqual(held);
+    // Both keep the training judge's group mean.
+    for (const xs of [worst, held]) expect(mean(xs ?? [])).toBeCloseTo(2.5, 12);
   });
 });
