@@ -52,6 +52,11 @@ export function trainerOptionsFrom(config: Config, totalSteps: number = config.t
   };
 }
 
+/** `trainerOptionsFrom` at a constant learning rate (no schedule): short experiment runs and tests. */
+export function constantTrainerOptionsFrom(config: Config): FlowGrpoOptions {
+  return { ...trainerOptionsFrom(config), schedule: { kind: 'constant' } };
+}
+
 /** The configured sampler options (SDE mode). */
 export function samplerOptionsFrom(config: Config): SamplerOptions {
   const s = config.generator.sampler;

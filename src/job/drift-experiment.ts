@@ -20,7 +20,7 @@ import { RunMonitor } from '../coordinator/run-monitor.js';
 import { combineMonitors } from '../coordinator/step-monitors.js';
 import { VrGrpoError } from '../errors/index.js';
 import type { JudgeEngine } from '../judge/engine.js';
-import { EmbeddedGenerator } from '../generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../generator/index.js';
 import { createEmbeddedJudge, type PlantedHack } from '../judge/backends/embedded/index.js';
 import { CoordinatorMetrics } from '../metrics/index.js';
 import type { DriftStepReport } from '../metrics/drift/index.js';
@@ -136,17 +136,9 @@ export async function runWithDriftMonitor(o: HackingRunOptions): Promise<Hacking
     monitoring: { ...(o.drift === undefined ? {} : { drift: o.drift }), ...(o.audit === undefined ? {} : { audit: o.audit }) },
   });
   const root = mkdtempSync(join(tmpdir(), 'vrgrpo-hacking-'));
-  const t = config.training;
   const generator = await EmbeddedGenerator.create({
     config,
-    trainer: {
-      learningRate: t.learningRate,
-      clipRange: t.clipRange,
-      beta: t.beta,
-      timestepFraction: t.timestepFraction,
-      maxGradNorm: t.maxGradNorm,
-      innerEpochs: t.innerEpochs,
-    },
+    trainer: constantTrainerOptionsFrom(config),
   });
   // As `vr-grpo train` starts them: the judges reason about time in world v2.
   const reasoner = { temporal: config.world.version === 2 };

@@ -15,6 +15,7 @@ import {
 import type { RewardSettings } from '../../src/coordinator/reward-collector.js';
 import {
   EmbeddedGenerator,
+  constantTrainerOptionsFrom,
   type GenerateRequest,
   type GenerateResult,
   type RolloutAdvantages,
@@ -55,18 +56,10 @@ let generator: RecordingGenerator;
 beforeAll(async () => {
   await chooseTensorBackend('auto');
   config = v1Config({ monitoring: { drift: { anchors: { prompts: 3, groupSize: 2 } } } });
-  const t = config.training;
   generator = new RecordingGenerator(
     await EmbeddedGenerator.create({
       config,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
+      trainer: constantTrainerOptionsFrom(config),
     }),
   );
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import { Coordinator, loadResumeState } from '../../src/coordinator/coordinator.js';
 import { worldRun } from '../../src/job/index.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../../src/testing/fake-judge.js';
@@ -37,18 +37,10 @@ function config(overrides: Record<string, unknown> = {}): Config {
 }
 
 async function generatorFor(c: Config, runDir: string | null): Promise<EmbeddedGenerator> {
-  const t = c.training;
   const resume = runDir === null ? null : loadResumeState(runDir);
   const g = await EmbeddedGenerator.create({
     config: c,
-    trainer: {
-      learningRate: t.learningRate,
-      clipRange: t.clipRange,
-      beta: t.beta,
-      timestepFraction: t.timestepFraction,
-      maxGradNorm: t.maxGradNorm,
-      innerEpochs: t.innerEpochs,
-    },
+    trainer: constantTrainerOptionsFrom(c),
     ...(resume?.optimizer == null ? {} : { optimizerState: resume.optimizer }),
   });
   if (resume !== null) g.policy.setParameters(resume.lora);

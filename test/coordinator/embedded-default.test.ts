@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../../src/config/index.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { worldRun } from '../../src/job/index.js';
 import { startLocalRewardServer, type LocalRewardServer } from '../../src/coordinator/local-reward-server.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { RewardClientPool } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { v1Config } from '../world-v1.js';
@@ -33,17 +33,9 @@ afterAll(async () => {
 describe('the embedded default learns', () => {
   it('raises held-out gold accuracy over a short seeded run through the real reward server', async () => {
     const config = v1Config({ training: { steps: 40, evalEvery: 0, evalPrompts: 256, checkpointEvery: 40, videosEvery: 0, tracesEvery: 0 } });
-    const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
+      trainer: constantTrainerOptionsFrom(config),
     });
     try {
       const coordinator = await Coordinator.create({

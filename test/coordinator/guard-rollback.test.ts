@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import type { GuardRequest, TrainingAudit } from '../../src/coordinator/audit-monitor.js';
 import { Coordinator, type JudgedStep, type MonitorStart, type ObservedStep, type StepMonitor } from '../../src/coordinator/coordinator.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { worldRun } from '../../src/job/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../../src/testing/fake-judge.js';
@@ -86,50 +86,16 @@ class ScriptedGuard implements StepMonitor {
 
 /** The in-process generator with the run's trainer settings. */
 function embeddedGenerator(c: ReturnType<typeof v1Config>): Promise<EmbeddedGenerator> {
-  const t = c.training;
   return EmbeddedGenerator.create({
     config: c,
-    trainer: {
-      learningRate: t.learningRate,
-      clipRange: t.clipRange,
-      beta: t.beta,
-      timestepFraction: t.timestepFraction,
-      maxGradNorm: t.maxGradNorm,
-      innerEpochs: t.innerEpochs,
-    },
+    trainer: constantTrainerOptionsFrom(c),
   });
 }
 
 describe('the guard in the coordinator', () => {
   it('rolls back to the best checkpoint by auditor score, lowers the learning rate and trains on', async () => {
-    const c = v1Config({
-      reward: { mode: 'pointwise' },
-      training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
-    });
+    const { c, runDir, monitor, guard } = await guardedRun('lower-lr');
     const t = c.training;
-    const generator = await embeddedGenerator(c);
-    const runDir = join(root, 'run');
-    const monitor = new ScriptedGuard(generator);
-    try {
-      const coordinator = await Coordinator.create({
-        config: c,
-        runDir,
-        generator,
-        ...worldRun(c, generator),
-        judge: new FakeJudge(),
-        log: silentLogger(),
-        steps: 7,
-        monitor,
-      });
-      await coordinator.runLoop();
-    } finally {
-      await generator.close();
-    }
-    const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const guard = events.filter((e) => e.event === 'guard');
     expect(guard).toHaveLength(1);
     expect(guard[0]).toMatchObject({
       step: 5,
@@ -157,7 +123,7 @@ describe('the guard in the coordinator', () => {
   }, 120_000);
 
   /** A 7-step run whose scripted guard acts at step 5 with `action`; what each update trained on. */
-  async function guardedRun(action: 'conservative' | 'switch-to-auditors') {
+  async function guardedRun(action: GuardRequest['action']) {
     const c = v1Config({
       reward: { mode: 'pointwise' },
       training: { groupSize: 4, promptsPerStep: 2, steps: 7, evalEvery: 0, checkpointEvery: 2, videosEvery: 0, tracesEvery: 0, pipelineStaleness: 1 },
@@ -211,7 +177,7 @@ describe('the guard in the coordinator', () => {
         const favourite = rewards.indexOf(Math.max(...rewards));
         return advantages[favourite] === Math.min(...advantages) && new Set(rewards).size > 1;
       });
-    return { guard, steps, leads, trails };
+    return { c, runDir, monitor, guard, steps, leads, trails };
   }
 
   it('conservative: after the rollback, trains on the worst case of the training judge and the audit judges', async () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { worldRun } from '../../src/job/index.js';
 import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
@@ -43,17 +43,9 @@ async function run(policy: 'shrink' | 'none'): Promise<{ lines: Record<string, u
     reward: { mode: 'pairwise', plan: 'all-pairs', bothOrders: true, uncertainty: { policy } },
     training: { groupSize: 4, promptsPerStep: 2, steps: 2, evalEvery: 0, checkpointEvery: 10, videosEvery: 0, tracesEvery: 0 },
   });
-  const t = c.training;
   const generator = await EmbeddedGenerator.create({
     config: c,
-    trainer: {
-      learningRate: t.learningRate,
-      clipRange: t.clipRange,
-      beta: t.beta,
-      timestepFraction: t.timestepFraction,
-      maxGradNorm: t.maxGradNorm,
-      innerEpochs: t.innerEpochs,
-    },
+    trainer: constantTrainerOptionsFrom(c),
   });
   const runDir = join(root, policy);
   const metrics = new CoordinatorMetrics();

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/common/logger.js';
 import type { Config } from '../../src/config/index.js';
 import type { JudgeClient, RewardSettings } from '../../src/coordinator/reward-collector.js';
 import { RunMonitor } from '../../src/coordinator/run-monitor.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { parseStepRecord } from '../../src/metrics/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
@@ -60,17 +60,9 @@ const configFor = (policyRewards: 'gauge' | 'trip'): Config =>
 beforeAll(async () => {
   await chooseTensorBackend('auto');
   const config = configFor('gauge');
-  const t = config.training;
   generator = await EmbeddedGenerator.create({
     config,
-    trainer: {
-      learningRate: t.learningRate,
-      clipRange: t.clipRange,
-      beta: t.beta,
-      timestepFraction: t.timestepFraction,
-      maxGradNorm: t.maxGradNorm,
-      innerEpochs: t.innerEpochs,
-    },
+    trainer: constantTrainerOptionsFrom(config),
   });
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { judgeGoldAgreement } from '../../src/coordinator/judge-gold.js';
 import type { JudgeClient } from '../../src/coordinator/reward-collector.js';
 import { launchChromium, pollPage, type Chromium } from '../../src/dashboard/browser.js';
 import { MonitorServer } from '../../src/dashboard/index.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { Media } from '../../src/media/index.js';
 import type { PoolJudgeRequest, PooledVerdict } from '../../src/reward-client/pool.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
@@ -153,17 +153,9 @@ describe('the dashboard in Chromium during a real run', () => {
         pipelineStaleness: 0,
       },
     });
-    const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
+      trainer: constantTrainerOptionsFrom(config),
     });
     const s = await MonitorServer.start({ port: 0, runDir });
     server = s;

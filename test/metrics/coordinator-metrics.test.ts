@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/common/logger.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { worldRun } from '../../src/job/index.js';
 import { isVrGrpoError } from '../../src/errors/index.js';
-import { EmbeddedGenerator } from '../../src/generator/index.js';
+import { EmbeddedGenerator, constantTrainerOptionsFrom } from '../../src/generator/index.js';
 import { CoordinatorMetrics } from '../../src/metrics/index.js';
 import { chooseTensorBackend } from '../../src/tensor/index.js';
 import { FakeJudge } from '../../src/testing/fake-judge.js';
@@ -83,17 +83,9 @@ describe('a real short coordinator run', () => {
         pipelineStaleness: 0,
       },
     });
-    const t = config.training;
     const generator = await EmbeddedGenerator.create({
       config,
-      trainer: {
-        learningRate: t.learningRate,
-        clipRange: t.clipRange,
-        beta: t.beta,
-        timestepFraction: t.timestepFraction,
-        maxGradNorm: t.maxGradNorm,
-        innerEpochs: t.innerEpochs,
-      },
+      trainer: constantTrainerOptionsFrom(config),
     });
     metrics = new CoordinatorMetrics();
     // Judgment 3 of each step fails, so failures by code and masked counts have something to show.
